@@ -1,0 +1,245 @@
+// The work queue between watches and reconciles: one reconcile per key at a
+// time, adds during a reconcile coalesce into one rerun, bounded concurrency,
+// per-key backoff on failure and delayed requeues (controller-runtime's
+// workqueue semantics, without an informer cache behind it).
+import { backoffDelay, type BackoffPolicy } from "./backoff.ts";
+import { Counter, Gauge, Histogram, type Registry } from "../metrics/registry.ts";
+
+/** What a reconcile asks the queue to do next with its key. */
+export interface WorkResult {
+  /** Run this key again after this many ms (a success: its failure count resets). */
+  requeueAfterMs?: number;
+}
+
+/** The function the queue runs for each key. Throwing means "retry with backoff". */
+export type WorkHandler = (key: string, signal: AbortSignal) => Promise<WorkResult | void>;
+
+/** Options of {@linkcode WorkQueue}. */
+export interface WorkQueueOptions {
+  /** Queue name, the `name` label of the workqueue metrics. */
+  name: string;
+  /** Keys reconciled at the same time (at least 1). */
+  concurrency: number;
+  /** Per-key retry delays after failures (default 500 ms doubling to 5 min). */
+  backoff?: BackoffPolicy;
+  /** Registry receiving controller-runtime's `workqueue_*` metrics. */
+  metrics?: Registry;
+  /** Called with the error when a handler throws (for logging). */
+  onError?: (key: string, error: unknown, retryInMs: number) => void;
+}
+
+/** The default per-key failure backoff. */
+export const DEFAULT_WORK_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 300_000, jitter: 0.2 };
+
+/** Metric families of one queue. */
+class QueueMetrics {
+  readonly depth: Gauge;
+  readonly adds: Counter;
+  readonly retries: Counter;
+  readonly queueDuration: Histogram;
+  readonly workDuration: Histogram;
+  readonly labels: { name: string };
+
+  constructor(registry: Registry | undefined, name: string, readonly workers: Gauge) {
+    const r = registry;
+    const reg = <M extends Gauge | Counter | Histogram>(m: M): M => r ? r.register(m) : m;
+    this.labels = { name };
+    this.depth = reg(new Gauge("workqueue_depth", "Current depth of workqueue"));
+    this.adds = reg(
+      new Counter("workqueue_adds_total", "Total number of adds handled by workqueue"),
+    );
+    this.retries = reg(
+      new Counter("workqueue_retries_total", "Total number of retries handled by workqueue"),
+    );
+    this.queueDuration = reg(
+      new Histogram(
+        "workqueue_queue_duration_seconds",
+        "How long in seconds an item stays in workqueue before being requested",
+      ),
+    );
+    this.workDuration = reg(
+      new Histogram(
+        "workqueue_work_duration_seconds",
+        "How long in seconds processing an item from workqueue takes",
+      ),
+    );
+  }
+}
+
+/**
+ * A keyed work queue. Keys are strings (for tenants, the Tenant name). A key is
+ * never processed by two workers at once; adding a key that is waiting is a
+ * no-op, and adding one that is being processed makes it run once more after.
+ */
+export class WorkQueue {
+  readonly #options: WorkQueueOptions;
+  readonly #backoff: BackoffPolicy;
+  readonly #waiting: string[] = [];
+  #head = 0;
+  readonly #addedAt = new Map<string, number>();
+  readonly #processing = new Set<string>();
+  readonly #failures = new Map<string, number>();
+  readonly #timers = new Map<string, { due: number; id: ReturnType<typeof setTimeout> }>();
+  readonly #metrics: QueueMetrics;
+  #wake: (() => void) | undefined;
+  #stopped = false;
+
+  /** Creates an idle queue; {@linkcode run} starts the workers. */
+  constructor(options: WorkQueueOptions) {
+    if (!(options.concurrency >= 1)) {
+      throw new RangeError(`work queue concurrency must be at least 1, got ${options.concurrency}`);
+    }
+    this.#options = options;
+    this.#backoff = options.backoff ?? DEFAULT_WORK_BACKOFF;
+    const workers = new Gauge(
+      "controller_runtime_active_workers",
+      "Number of currently used workers per controller",
+    );
+    this.#metrics = new QueueMetrics(
+      options.metrics,
+      options.name,
+      options.metrics ? options.metrics.register(workers) : workers,
+    );
+  }
+
+  /** Keys waiting to be processed (not counting delayed or running ones). */
+  get depth(): number {
+    return this.#addedAt.size;
+  }
+
+  /** Keys being processed right now. */
+  get active(): number {
+    return this.#processing.size;
+  }
+
+  /** Queues `key` now (coalescing with a waiting or running copy). */
+  add(key: string): void {
+    if (this.#stopped || this.#addedAt.has(key)) return;
+    this.#metrics.adds.inc(this.#metrics.labels);
+    this.#addedAt.set(key, performance.now());
+    this.#metrics.depth.set(this.#metrics.labels, this.#addedAt.size);
+    if (!this.#processing.has(key)) {
+      this.#waiting.push(key);
+      this.#wake?.();
+    }
+  }
+
+  /** Queues `key` after `delayMs`; an earlier pending delay for it wins. */
+  addAfter(key: string, delayMs: number): void {
+    if (this.#stopped) return;
+    if (delayMs <= 0) return this.add(key);
+    const due = performance.now() + delayMs;
+    const timer = this.#timers.get(key);
+    if (timer && timer.due <= due) return;
+    if (timer) clearTimeout(timer.id);
+    const id = setTimeout(() => {
+      this.#timers.delete(key);
+      this.add(key);
+    }, delayMs);
+    this.#timers.set(key, { due, id });
+  }
+
+  /** Queues `key` after its next backoff delay and returns that delay. */
+  addRateLimited(key: string): number {
+    const failures = this.#failures.get(key) ?? 0;
+    this.#failures.set(key, failures + 1);
+    const delay = backoffDelay(this.#backoff, failures);
+    this.#metrics.retries.inc(this.#metrics.labels);
+    this.addAfter(key, delay);
+    return delay;
+  }
+
+  /** Resets the failure count of `key` (after a success). */
+  forget(key: string): void {
+    this.#failures.delete(key);
+  }
+
+  /** How many times in a row `key` has failed. */
+  failures(key: string): number {
+    return this.#failures.get(key) ?? 0;
+  }
+
+  /**
+   * Runs `handler` over queued keys with the configured concurrency until
+   * `signal` aborts; then stops taking work, waits for running handlers to
+   * finish, drops delayed keys and resolves.
+   */
+  async run(handler: WorkHandler, signal: AbortSignal): Promise<void> {
+    const stop = () => {
+      this.#stopped = true;
+      this.#wake?.();
+    };
+    signal.addEventListener("abort", stop, { once: true });
+    if (signal.aborted) stop();
+    const workers = Array.from(
+      { length: this.#options.concurrency },
+      () => this.#worker(handler, signal),
+    );
+    try {
+      await Promise.all(workers);
+    } finally {
+      signal.removeEventListener("abort", stop);
+      for (const timer of this.#timers.values()) clearTimeout(timer.id);
+      this.#timers.clear();
+    }
+  }
+
+  async #worker(handler: WorkHandler, signal: AbortSignal): Promise<void> {
+    while (!this.#stopped) {
+      const key = this.#next();
+      if (key === undefined) {
+        await new Promise<void>((resolve) => {
+          const previous = this.#wake;
+          this.#wake = () => {
+            this.#wake = undefined;
+            previous?.();
+            resolve();
+          };
+        });
+        continue;
+      }
+      await this.#process(key, handler, signal);
+    }
+  }
+
+  #next(): string | undefined {
+    while (this.#head < this.#waiting.length) {
+      const key = this.#waiting[this.#head++];
+      if (this.#head > 1024 && this.#head * 2 > this.#waiting.length) {
+        this.#waiting.splice(0, this.#head);
+        this.#head = 0;
+      }
+      if (!this.#processing.has(key) && this.#addedAt.has(key)) return key;
+    }
+    return undefined;
+  }
+
+  async #process(key: string, handler: WorkHandler, signal: AbortSignal): Promise<void> {
+    const m = this.#metrics;
+    const addedAt = this.#addedAt.get(key) ?? performance.now();
+    this.#addedAt.delete(key);
+    this.#processing.add(key);
+    m.depth.set(m.labels, this.#addedAt.size);
+    m.queueDuration.observe(m.labels, (performance.now() - addedAt) / 1000);
+    m.workers.set({ controller: this.#options.name }, this.#processing.size);
+    const started = performance.now();
+    try {
+      const result = await handler(key, signal);
+      this.forget(key);
+      if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
+    } catch (error) {
+      if (!signal.aborted) {
+        const delay = this.addRateLimited(key);
+        this.#options.onError?.(key, error, delay);
+      }
+    } finally {
+      m.workDuration.observe(m.labels, (performance.now() - started) / 1000);
+      this.#processing.delete(key);
+      m.workers.set({ controller: this.#options.name }, this.#processing.size);
+      if (this.#addedAt.has(key)) {
+        this.#waiting.push(key);
+        this.#wake?.();
+      }
+    }
+  }
+}

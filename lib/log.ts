@@ -14,6 +14,9 @@ import {
   type TextFormatter,
 } from "@logtape/logtape";
 
+/** A log level name as logtape knows it. */
+export type { LogLevel };
+
 /** How log records are rendered: JSON lines (clusters) or readable text. */
 export type LogFormat = "json" | "pretty";
 

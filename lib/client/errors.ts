@@ -48,7 +48,7 @@ export class GoneError extends ApiError {}
 export class ForbiddenError extends ApiError {}
 /** 401 Unauthorized. */
 export class UnauthorizedError extends ApiError {}
-/** 400 BadRequest (also used for other unclassified 4xx answers' base). */
+/** 400 BadRequest. */
 export class BadRequestError extends ApiError {}
 /** 5xx: the server failed. */
 export class ServerError extends ApiError {}
@@ -162,7 +162,10 @@ export function apiErrorFromStatus(
 }
 
 /** Reads an error response into a typed error (a `Status` body, or a synthesized one). */
-export async function apiErrorFromResponse(response: Response, context?: string): Promise<ApiError> {
+export async function apiErrorFromResponse(
+  response: Response,
+  context?: string,
+): Promise<ApiError> {
   const text = await response.text().catch(() => "");
   let status: Status | undefined;
   try {

@@ -3,20 +3,24 @@ import type { ObjectMeta } from "kubernetes-types/meta/v1.d.ts";
 
 export type { ObjectMeta, Status, StatusCause } from "kubernetes-types/meta/v1.d.ts";
 
-/** Any Kubernetes object: typed kinds from `kubernetes-types` and untyped custom resources alike. */
-export interface KubeObject {
+/** The fields every Kubernetes object has; typed kinds from `kubernetes-types` (interfaces) satisfy it. */
+export interface KubeObjectBase {
   /** `group/version` or `v1`. */
   apiVersion?: string;
   /** The object's kind, e.g. `Namespace`. */
   kind?: string;
   /** Standard object metadata. */
   metadata?: ObjectMeta;
+}
+
+/** An untyped Kubernetes object, e.g. a custom resource found through discovery. */
+export interface KubeObject extends KubeObjectBase {
   /** Kind-specific fields (spec, status, data, ...). */
   [key: string]: unknown;
 }
 
 /** A complete list of objects and the resourceVersion to watch from. */
-export interface ObjectList<T extends KubeObject> {
+export interface ObjectList<T extends KubeObjectBase> {
   /** Every object, gathered across all pages. */
   items: T[];
   /** The list's `metadata.resourceVersion`. */

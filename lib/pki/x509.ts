@@ -1,9 +1,9 @@
 // Builds and signs X.509 v3 certificates (RFC 5280) with ECDSA P-256 / SHA-256 via WebCrypto.
 import {
+  asciiBytes,
   bitString,
   boolean,
   explicit,
-  ia5String,
   implicit,
   namedBits,
   objectIdentifier,
@@ -123,9 +123,12 @@ export function extendedKeyUsage(purposes: readonly string[]): Uint8Array {
 }
 
 /** subjectAltName with DNS names and IP addresses (IPv4 or IPv6 text). */
-export function subjectAltName(dnsNames: readonly string[], ipAddresses: readonly string[]): Uint8Array {
+export function subjectAltName(
+  dnsNames: readonly string[],
+  ipAddresses: readonly string[],
+): Uint8Array {
   const names = [
-    ...dnsNames.map((name) => implicit(2, ia5String(name).subarray(2))),
+    ...dnsNames.map((name) => implicit(2, asciiBytes(name, "dNSName"))),
     ...ipAddresses.map((address) => implicit(7, parseIpAddress(address))),
   ];
   return extension("2.5.29.17", false, sequence(names));

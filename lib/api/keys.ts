@@ -1,0 +1,33 @@
+// The finalizer, label and annotation keys the operator writes (DESIGN.md §4): one name per key, shared by code and tests.
+
+/** The Tenant finalizer that guarantees teardown runs before a Tenant disappears. */
+export const TENANT_FINALIZER = "kleff.io/namespace-finalizer";
+
+/** Namespace annotation marking ownership: its value is the owning Tenant's uid. */
+export const TENANT_UID_ANNOTATION = "kleff.io/tenant-uid";
+
+/** Namespace label: the owning Tenant's name. */
+export const TENANT_LABEL = "kleff.io/tenant";
+/** Namespace label: the Tenant's `spec.username`. */
+export const TENANT_USERNAME_LABEL = "kleff.io/tenant-username";
+/** Namespace label: the Tenant's `spec.plan`. */
+export const TENANT_PLAN_LABEL = "kleff.io/tenant-plan";
+/** Namespace label: which tool manages the namespace (the operator's namespace watch selects on it). */
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+/** The value of {@linkcode MANAGED_BY_LABEL} on tenant namespaces. */
+export const MANAGED_BY_VALUE = "kleff-tenant-operator";
+/** Namespace label asking Istio to inject sidecars. */
+export const ISTIO_INJECTION_LABEL = "istio-injection";
+/** The value of {@linkcode ISTIO_INJECTION_LABEL} on tenant namespaces. */
+export const ISTIO_INJECTION_VALUE = "enabled";
+/** Namespace label set when a Tenant with `deletionPolicy: Retain` lets its namespace go. */
+export const ORPHANED_LABEL = "kleff.io/orphaned";
+
+/** Every namespace label key the operator manages: restored on drift, stripped on `Retain`. */
+export const MANAGED_LABEL_KEYS: readonly string[] = [
+  ISTIO_INJECTION_LABEL,
+  TENANT_USERNAME_LABEL,
+  TENANT_PLAN_LABEL,
+  TENANT_LABEL,
+  MANAGED_BY_LABEL,
+];

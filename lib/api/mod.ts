@@ -1,0 +1,4 @@
+// The public face of the Tenant API: resource names, types, keys, condition vocabulary.
+export * from "./tenant.ts";
+export * from "./keys.ts";
+export * from "./conditions.ts";

@@ -1,0 +1,39 @@
+// Authentication: who sent a request (bearer token now, client certificate via the TLS listener).
+import type { Identity } from "./types.ts";
+
+/** The identity of requests when no credentials are required. */
+export const ADMIN: Identity = { username: "system:admin", groups: ["system:masters", "system:authenticated"] };
+
+/** Decides who a request comes from; undefined means 401 Unauthorized. */
+export class Authenticator {
+  #tokens = new Set<string>();
+
+  /** Starts with the accepted bearer tokens (empty = no token needed). */
+  constructor(tokens: string[] = []) {
+    this.setTokens(tokens);
+  }
+
+  /** Replaces the accepted bearer tokens. */
+  setTokens(tokens: string[]): void {
+    this.#tokens = new Set(tokens.filter((t) => t.length > 0));
+  }
+
+  /** True when requests must carry credentials. */
+  get required(): boolean {
+    return this.#tokens.size > 0;
+  }
+
+  /**
+   * The identity of a request: the client certificate identity the TLS listener verified, else a
+   * valid bearer token's user, else the admin when no credentials are required.
+   */
+  authenticate(request: Request, certificateIdentity?: Identity): Identity | undefined {
+    if (certificateIdentity) return certificateIdentity;
+    if (!this.required) return ADMIN;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
+    if (match && this.#tokens.has(match[1])) {
+      return { username: "dev-user", groups: ["system:masters", "system:authenticated"] };
+    }
+    return undefined;
+  }
+}

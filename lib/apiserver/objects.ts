@@ -1,0 +1,72 @@
+// Small object helpers shared by the write paths: copies, equality, timestamps, finalizer state.
+import type { ObjectMeta } from "kubernetes-types/meta/v1.d.ts";
+import type { KubeObject } from "./types.ts";
+
+/** A deep copy of a JSON value. */
+export function clone<T>(value: T): T {
+  return value === undefined ? value : JSON.parse(JSON.stringify(value));
+}
+
+/** Structural equality of JSON values (key order ignored). */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((v, i) => deepEqual(v, bb[i]));
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
+  const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
+  return ak.length === bk.length && ak.every((k) => deepEqual(ao[k], bo[k]));
+}
+
+/** True when the objects differ outside `metadata` (and `status` when `ignoreStatus`). */
+export function contentChanged(a: KubeObject, b: KubeObject, ignoreStatus: boolean): boolean {
+  const skip = new Set(["metadata", "apiVersion", "kind"]);
+  if (ignoreStatus) skip.add("status");
+  const pick = (o: KubeObject) => Object.fromEntries(Object.entries(o).filter(([k]) => !skip.has(k)));
+  return !deepEqual(pick(a), pick(b));
+}
+
+/** True when two versions of an object are the same apart from their resourceVersion. */
+export function sameObject(a: KubeObject, b: KubeObject): boolean {
+  const strip = (o: KubeObject) => ({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
+  return deepEqual(strip(a), strip(b));
+}
+
+/** The current time as kube formats timestamps (RFC 3339, whole seconds). */
+export function timestamp(date = new Date()): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** True once the object has a deletionTimestamp. */
+export function isDeleting(object: KubeObject): boolean {
+  return Boolean(object.metadata?.deletionTimestamp);
+}
+
+/** Finalizers still holding the object: metadata.finalizers, plus spec.finalizers for namespaces. */
+export function pendingFinalizers(object: KubeObject): string[] {
+  const own = object.metadata?.finalizers ?? [];
+  const spec = object.kind === "Namespace"
+    ? ((object.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [])
+    : [];
+  return [...own, ...spec];
+}
+
+/** Puts apiVersion, kind and metadata first, as kube serializes objects. */
+export function ordered(apiVersion: string, kind: string, object: KubeObject): KubeObject {
+  const { apiVersion: _a, kind: _k, metadata, ...rest } = object;
+  return { apiVersion, kind, metadata: metadata ?? {}, ...rest };
+}
+
+/** Object metadata with the fields the server owns made writable. */
+export type MutableMeta = { -readonly [K in keyof ObjectMeta]: ObjectMeta[K] };
+
+/** The object's metadata (created when missing), writable. */
+export function meta(object: KubeObject): MutableMeta {
+  object.metadata ??= {};
+  return object.metadata as MutableMeta;
+}

@@ -1,0 +1,56 @@
+// Lists a collection across all pages (limit/continue), restarting without paging when a continue token expires.
+import { GoneError } from "./errors.ts";
+import type { Requester } from "./request.ts";
+import type { KubeObjectBase, ObjectList } from "./types.ts";
+
+/** What to list. */
+export interface ListQuery {
+  /** Collection path, e.g. `/api/v1/namespaces`. */
+  path: string;
+  /** Label selector. */
+  labelSelector?: string;
+  /** Field selector. */
+  fieldSelector?: string;
+  /** Page size (default 500). */
+  limit?: number;
+  /** Aborts the list. */
+  signal?: AbortSignal;
+}
+
+/** Lists every object (a consistent read: `resourceVersion` unset) and returns the list's resourceVersion. */
+export async function listAll<T extends KubeObjectBase>(
+  requester: Requester,
+  query: ListQuery,
+): Promise<ObjectList<T>> {
+  let limit: number | undefined = query.limit ?? 500;
+  for (;;) {
+    const items: T[] = [];
+    let next: string | undefined;
+    try {
+      for (;;) {
+        const page = await requester.request<
+          { items?: T[]; metadata?: { resourceVersion?: string; continue?: string } }
+        >({
+          path: query.path,
+          query: {
+            labelSelector: query.labelSelector || undefined,
+            fieldSelector: query.fieldSelector || undefined,
+            limit,
+            continue: next,
+          },
+          signal: query.signal,
+        });
+        items.push(...(page?.items ?? []));
+        next = page?.metadata?.continue || undefined;
+        if (!next) return { items, resourceVersion: page?.metadata?.resourceVersion ?? "" };
+      }
+    } catch (error) {
+      // An expired continue token: list again in one piece, as client-go does.
+      if (error instanceof GoneError && next && limit !== undefined) {
+        limit = undefined;
+        continue;
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,211 @@
+// A generic typed client for one kind: CRUD, patches, the status subresource, paged lists and resumable watches.
+import type { Requester } from "./request.ts";
+import { listAll } from "./list.ts";
+import type { KubeObjectBase, ObjectList, Status } from "./types.ts";
+import { ResumableWatch, type WatchHealth, type WatchTimings } from "./watch.ts";
+
+/** Identifies a served kind: where it lives and whether it is namespaced. */
+export interface ResourceDescriptor {
+  /** API group, "" for the core group. */
+  group: string;
+  /** Version, e.g. `v1`. */
+  version: string;
+  /** Plural resource name, e.g. `namespaces`. */
+  plural: string;
+  /** Kind, e.g. `Namespace`. */
+  kind: string;
+  /** Whether objects live in namespaces. */
+  namespaced: boolean;
+}
+
+/** Options of a list. */
+export interface ListOptions {
+  /** Namespace (namespaced kinds; omitted = all namespaces). */
+  namespace?: string;
+  /** Label selector, e.g. `app.kubernetes.io/managed-by=kleff`. */
+  labelSelector?: string;
+  /** Field selector, e.g. `metadata.name=x`. */
+  fieldSelector?: string;
+  /** Page size (default 500); every page is fetched. */
+  limit?: number;
+  /** Aborts the list. */
+  signal?: AbortSignal;
+}
+
+/** Options of a watch. */
+export interface WatchOptions extends ListOptions {
+  /** Ends the watch. */
+  signal: AbortSignal;
+  /** Called when the health changes. */
+  onHealth?: (health: WatchHealth) => void;
+  /** Try streaming lists first (default true). */
+  streamingList?: boolean;
+  /** Timing overrides (tests). */
+  timings?: WatchTimings;
+}
+
+/** Options of single-object calls. */
+export interface ObjectOptions {
+  /** Namespace (namespaced kinds; default: the object's own, else required). */
+  namespace?: string;
+  /** Aborts the call. */
+  signal?: AbortSignal;
+}
+
+/** Options of a patch. */
+export interface PatchOptions extends ObjectOptions {
+  /** `merge` (RFC 7386, default), `json` (RFC 6902) or `strategic` (built-in kinds only). */
+  type?: "merge" | "json" | "strategic";
+}
+
+/** Options of a delete. */
+export interface DeleteOptions extends ObjectOptions {
+  /** Delete only if the object still has this uid / resourceVersion. */
+  preconditions?: { uid?: string; resourceVersion?: string };
+  /** What happens to dependents. */
+  propagationPolicy?: "Foreground" | "Background" | "Orphan";
+}
+
+const PATCH_TYPES = {
+  merge: "application/merge-patch+json",
+  json: "application/json-patch+json",
+  strategic: "application/strategic-merge-patch+json",
+};
+
+/** Typed calls for one kind. */
+export class ResourceClient<T extends KubeObjectBase> {
+  /** The kind this client serves. */
+  readonly descriptor: ResourceDescriptor;
+  #requester: Requester;
+
+  /** Creates the client; use `KubeClient.resource()`. */
+  constructor(requester: Requester, descriptor: ResourceDescriptor) {
+    this.#requester = requester;
+    this.descriptor = descriptor;
+  }
+
+  /** Reads one object. */
+  get(name: string, options: ObjectOptions = {}): Promise<T> {
+    return this.#requester.request<T>({
+      path: this.#path(options.namespace, name),
+      signal: options.signal,
+    });
+  }
+
+  /** Lists every matching object across all pages, with the list's resourceVersion. */
+  list(options: ListOptions = {}): Promise<ObjectList<T>> {
+    return listAll<T>(this.#requester, { ...options, path: this.#path(options.namespace) });
+  }
+
+  /** Creates an object. */
+  create(object: T, options: ObjectOptions = {}): Promise<T> {
+    return this.#requester.request<T>({
+      method: "POST",
+      path: this.#path(options.namespace ?? object.metadata?.namespace),
+      body: this.#withKind(object),
+      signal: options.signal,
+    });
+  }
+
+  /** Replaces an object (PUT); a stale `metadata.resourceVersion` gives a ConflictError. */
+  replace(object: T, options: ObjectOptions = {}): Promise<T> {
+    return this.#requester.request<T>({
+      method: "PUT",
+      path: this.#path(options.namespace ?? object.metadata?.namespace, this.#name(object)),
+      body: this.#withKind(object),
+      signal: options.signal,
+    });
+  }
+
+  /** Patches an object (merge patch unless `type` says otherwise). */
+  patch(name: string, patch: unknown, options: PatchOptions = {}): Promise<T> {
+    return this.#requester.request<T>({
+      method: "PATCH",
+      path: this.#path(options.namespace, name),
+      body: patch,
+      contentType: PATCH_TYPES[options.type ?? "merge"],
+      signal: options.signal,
+    });
+  }
+
+  /** Deletes an object; returns it (still terminating, with finalizers) or a Status. */
+  delete(name: string, options: DeleteOptions = {}): Promise<T | Status> {
+    const body = options.preconditions || options.propagationPolicy
+      ? {
+        apiVersion: "v1",
+        kind: "DeleteOptions",
+        preconditions: options.preconditions,
+        propagationPolicy: options.propagationPolicy,
+      }
+      : undefined;
+    return this.#requester.request<T | Status>({
+      method: "DELETE",
+      path: this.#path(options.namespace, name),
+      body,
+      signal: options.signal,
+    });
+  }
+
+  /** Reads an object through its status subresource. */
+  getStatus(name: string, options: ObjectOptions = {}): Promise<T> {
+    return this.#requester.request<T>({
+      path: this.#path(options.namespace, name) + "/status",
+      signal: options.signal,
+    });
+  }
+
+  /** Replaces an object's status (PUT on the status subresource). */
+  replaceStatus(object: T, options: ObjectOptions = {}): Promise<T> {
+    return this.#requester.request<T>({
+      method: "PUT",
+      path: this.#path(options.namespace ?? object.metadata?.namespace, this.#name(object)) +
+        "/status",
+      body: this.#withKind(object),
+      signal: options.signal,
+    });
+  }
+
+  /** Patches an object's status subresource. */
+  patchStatus(name: string, patch: unknown, options: PatchOptions = {}): Promise<T> {
+    return this.#requester.request<T>({
+      method: "PATCH",
+      path: this.#path(options.namespace, name) + "/status",
+      body: patch,
+      contentType: PATCH_TYPES[options.type ?? "merge"],
+      signal: options.signal,
+    });
+  }
+
+  /** A resumable watch of the matching objects (see {@linkcode ResumableWatch}). */
+  watch(options: WatchOptions): ResumableWatch<T> {
+    return new ResumableWatch<T>(this.#requester, {
+      ...options,
+      path: this.#path(options.namespace),
+    });
+  }
+
+  /** The object path (or collection path without `name`). */
+  #path(namespace?: string, name?: string): string {
+    const { group, version, plural, namespaced } = this.descriptor;
+    let path = group ? `/apis/${group}/${version}` : `/api/${version}`;
+    if (namespaced && namespace) path += `/namespaces/${encodeURIComponent(namespace)}`;
+    else if (namespaced && name !== undefined) {
+      throw new TypeError(`${this.descriptor.kind} is namespaced: a namespace is required`);
+    }
+    path += `/${plural}`;
+    if (name !== undefined) {
+      if (!name) throw new TypeError(`${this.descriptor.kind}: an object name is required`);
+      path += `/${encodeURIComponent(name)}`;
+    }
+    return path;
+  }
+
+  #name(object: T): string {
+    return object.metadata?.name ?? "";
+  }
+
+  #withKind(object: T): T {
+    const { group, version, kind } = this.descriptor;
+    return { apiVersion: group ? `${group}/${version}` : version, kind, ...object };
+  }
+}

@@ -1,0 +1,136 @@
+// Sends HTTP requests with the TLS setup a kubeconfig asks for: fetch with Deno.createHttpClient, or node:https where fetch cannot.
+import * as https from "node:https";
+import { Readable } from "node:stream";
+
+/** TLS settings of one connection. */
+export interface TransportOptions {
+  /** PEM CA bundle trusted in addition to the system roots. */
+  caPem?: string;
+  /** Do not verify the server certificate at all. */
+  insecureSkipTlsVerify?: boolean;
+  /** Verify the server certificate against this name instead of the URL's host. */
+  tlsServerName?: string;
+  /** PEM client certificate. */
+  clientCertPem?: string;
+  /** PEM client key. */
+  clientKeyPem?: string;
+}
+
+/** The body and headers of one request as the transport sends them. */
+export interface TransportRequest {
+  /** HTTP method. */
+  method: string;
+  /** Request headers. */
+  headers: Record<string, string>;
+  /** Serialized body, if any. */
+  body?: string;
+  /** Aborts the request and the response body. */
+  signal?: AbortSignal;
+}
+
+/** Something that turns requests into responses over one TLS setup. */
+export interface Transport extends Disposable {
+  /** Sends one request; network failures reject (the caller maps them to ConnectionError). */
+  send(url: URL, request: TransportRequest): Promise<Response>;
+  /** Releases pooled connections. */
+  close(): void;
+}
+
+/**
+ * Creates the transport for a TLS setup. Deno's fetch covers CAs and client certificates;
+ * `insecure-skip-tls-verify` and `tls-server-name` have no fetch option in Deno 2, so those
+ * go through node:https (`rejectUnauthorized: false`, `servername`).
+ */
+export function createTransport(options: TransportOptions = {}): Transport {
+  if (options.insecureSkipTlsVerify || options.tlsServerName) return new NodeTransport(options);
+  return new FetchTransport(options);
+}
+
+class FetchTransport implements Transport {
+  #client?: Deno.HttpClient;
+
+  constructor(options: TransportOptions) {
+    const tls: Deno.CreateHttpClientOptions & Partial<Deno.TlsCertifiedKeyPem> = {};
+    if (options.caPem) tls.caCerts = [options.caPem];
+    if (options.clientCertPem && options.clientKeyPem) {
+      tls.cert = options.clientCertPem;
+      tls.key = options.clientKeyPem;
+    }
+    this.#client = Deno.createHttpClient(tls as Deno.CreateHttpClientOptions);
+  }
+
+  send(url: URL, request: TransportRequest): Promise<Response> {
+    return fetch(url, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      signal: request.signal,
+      client: this.#client,
+    });
+  }
+
+  close(): void {
+    this.#client?.close();
+    this.#client = undefined;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+class NodeTransport implements Transport {
+  #agent: https.Agent;
+
+  constructor(options: TransportOptions) {
+    this.#agent = new https.Agent({
+      keepAlive: true,
+      ca: options.caPem,
+      cert: options.clientCertPem,
+      key: options.clientKeyPem,
+      servername: options.tlsServerName,
+      rejectUnauthorized: !options.insecureSkipTlsVerify,
+    });
+  }
+
+  send(url: URL, request: TransportRequest): Promise<Response> {
+    if (url.protocol !== "https:") {
+      return fetch(url, {
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+        signal: request.signal,
+      });
+    }
+    return new Promise((resolve, reject) => {
+      const req = https.request(url, {
+        method: request.method,
+        headers: request.headers,
+        agent: this.#agent,
+        signal: request.signal,
+      }, (res) => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          if (value !== undefined) {
+            headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+          }
+        }
+        const status = res.statusCode ?? 502;
+        const nullBody = status === 204 || status === 304 || request.method === "HEAD";
+        if (nullBody) res.resume();
+        const body = nullBody ? null : Readable.toWeb(res) as ReadableStream<Uint8Array>;
+        resolve(new Response(body, { status, statusText: res.statusMessage, headers }));
+      });
+      req.on("error", reject);
+      req.end(request.body);
+    });
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

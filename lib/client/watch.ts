@@ -1,0 +1,365 @@
+// The resumable watch: current state, a SYNCED marker, then changes, surviving drops, 410s, stalls and garbage without missing a change.
+import { log } from "../log.ts";
+import { Backoff, type BackoffOptions, sleep } from "./backoff.ts";
+import {
+  ApiError,
+  apiErrorFromStatus,
+  BadRequestError,
+  ConnectionError,
+  GoneError,
+  InvalidError,
+  TooManyRequestsError,
+  WatchStreamError,
+} from "./errors.ts";
+import { listAll } from "./list.ts";
+import type { Requester } from "./request.ts";
+import type { KubeObjectBase } from "./types.ts";
+import { DEFAULT_MAX_LINE_BYTES, parseWatchStream, type WatchStreamEvent } from "./watch_stream.ts";
+
+/** What a resumable watch yields. */
+export type WatchEvent<T extends KubeObjectBase> =
+  | { type: "ADDED" | "MODIFIED" | "DELETED"; object: T }
+  | { type: "SYNCED"; resourceVersion: string };
+
+/** Liveness of a watch, for readiness probes. */
+export interface WatchHealth {
+  /** True once the current state has been delivered (false again while relisting). */
+  synced: boolean;
+  /** When bytes (events or bookmarks) last arrived, or the watch last (re)connected, ms epoch. */
+  lastEventAt: number;
+  /** How many times the connection was restarted after a failure or a normal end. */
+  restarts: number;
+  /** Why the last restart happened. */
+  lastRestartReason?: string;
+}
+
+/** Timings of a resumable watch; the defaults are client-go's. Tests shorten them. */
+export interface WatchTimings {
+  /** Smallest server-side `timeoutSeconds` (default 300). */
+  minTimeoutSeconds?: number;
+  /** Largest server-side `timeoutSeconds` (default 600). */
+  maxTimeoutSeconds?: number;
+  /** No bytes for this long: reconnect (default 70 000 ms). */
+  inactivityTimeoutMs?: number;
+  /** Streaming list: no initial-events-end bookmark and no event for this long: fall back to list + watch (default 10 000 ms). */
+  initialEventsTimeoutMs?: number;
+  /** Backoff after failures (default 800 ms to 30 s, jitter 1, reset after 120 s of health). */
+  backoff?: BackoffOptions;
+  /** Longest accepted event line (default 4 MiB). */
+  maxLineBytes?: number;
+}
+
+/** Options of {@linkcode ResumableWatch}. */
+export interface ResumableWatchOptions {
+  /** Collection path, e.g. `/api/v1/namespaces` or `/apis/kleff.kleff.io/v1/tenants`. */
+  path: string;
+  /** Label selector. */
+  labelSelector?: string;
+  /** Field selector. */
+  fieldSelector?: string;
+  /** Page size of lists (default 500). */
+  limit?: number;
+  /** Ends the iteration promptly and closes the connection. */
+  signal: AbortSignal;
+  /** Called whenever {@linkcode WatchHealth} changes (sync state or a restart). */
+  onHealth?: (health: WatchHealth) => void;
+  /** Try a streaming list (`sendInitialEvents=true`) before list + watch (default true). */
+  streamingList?: boolean;
+  /** Timing overrides. */
+  timings?: WatchTimings;
+}
+
+const INITIAL_EVENTS_END = "k8s.io/initial-events-end";
+const logger = log("client", "watch");
+
+class InactivityError extends Error {}
+class InitialEventsTimeoutError extends Error {}
+class QuickCloseError extends Error {}
+
+/**
+ * A watch a caller just loops over. It yields the current state (ADDED, and on a relist
+ * MODIFIED/DELETED to correct the caller's view), then `SYNCED`, then changes; it resumes
+ * from the last resourceVersion seen (bookmarks included) without a new list, relists on 410,
+ * and backs off on failures. Only abort ends it.
+ */
+export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<WatchEvent<T>> {
+  #requester: Requester;
+  #options: ResumableWatchOptions;
+  #timings: Required<WatchTimings>;
+  #health: WatchHealth = { synced: false, lastEventAt: Date.now(), restarts: 0 };
+  /** Object key -> resourceVersion of every object the caller was told about. */
+  #known = new Map<string, string>();
+  #resourceVersion?: string;
+  #streamingList: boolean;
+  #started = false;
+
+  /** Creates the watch; nothing is sent until iteration starts. */
+  constructor(requester: Requester, options: ResumableWatchOptions) {
+    this.#requester = requester;
+    this.#options = options;
+    this.#streamingList = options.streamingList ?? true;
+    this.#timings = {
+      minTimeoutSeconds: 300,
+      maxTimeoutSeconds: 600,
+      inactivityTimeoutMs: 70_000,
+      initialEventsTimeoutMs: 10_000,
+      backoff: { initialMs: 800, maxMs: 30_000, jitter: 1, resetAfterMs: 120_000 },
+      maxLineBytes: DEFAULT_MAX_LINE_BYTES,
+      ...options.timings,
+    };
+  }
+
+  /** A snapshot of the watch's health. */
+  health(): WatchHealth {
+    return { ...this.#health };
+  }
+
+  /** Iterates the events; may be called once. */
+  [Symbol.asyncIterator](): AsyncIterator<WatchEvent<T>> {
+    if (this.#started) throw new Error("a ResumableWatch can be iterated only once");
+    this.#started = true;
+    return this.#run();
+  }
+
+  async *#run(): AsyncGenerator<WatchEvent<T>> {
+    const { signal } = this.#options;
+    const backoff = new Backoff(this.#timings.backoff);
+    while (!signal.aborted) {
+      let delay = 0;
+      let reason: string;
+      try {
+        if (this.#resourceVersion === undefined && !this.#streamingList) yield* this.#list();
+        yield* this.#watchOnce();
+        reason = "watch ended";
+      } catch (error) {
+        if (signal.aborted) return;
+        const immediate = error instanceof GoneError || this.#isStreamingRejection(error) ||
+          error instanceof InitialEventsTimeoutError;
+        reason = this.#classify(error);
+        if (reason === "") throw error;
+        if (!immediate) {
+          delay = backoff.next();
+          if (error instanceof TooManyRequestsError && error.retryAfterSeconds) {
+            delay = Math.max(delay, error.retryAfterSeconds * 1000);
+          }
+        }
+        logger.warn("watch {path}: {reason}; restarting in {delay} ms", {
+          path: this.#options.path,
+          reason,
+          delay: Math.round(delay),
+        });
+      }
+      this.#health.restarts++;
+      this.#health.lastRestartReason = reason;
+      this.#notify();
+      if (delay > 0) {
+        try {
+          await sleep(delay, signal);
+        } catch {
+          return;
+        }
+      }
+    }
+  }
+
+  /** Returns a short reason for a restart and adjusts state; "" for errors that are not the watch's to handle. */
+  #classify(error: unknown): string {
+    if (error instanceof GoneError) {
+      this.#resourceVersion = undefined;
+      return `resourceVersion expired (${error.reason || 410}): relisting`;
+    }
+    if (this.#isStreamingRejection(error)) {
+      this.#streamingList = false;
+      return `streaming list rejected (${(error as ApiError).code}): falling back to list + watch`;
+    }
+    if (error instanceof InitialEventsTimeoutError) {
+      this.#streamingList = false;
+      return "no initial-events-end bookmark: falling back to list + watch";
+    }
+    if (error instanceof ApiError) {
+      return `${error.code} ${error.reason || "error"}: ${error.message}`;
+    }
+    if (
+      error instanceof WatchStreamError || error instanceof InactivityError ||
+      error instanceof QuickCloseError
+    ) {
+      return error.message;
+    }
+    if (error instanceof ConnectionError) return error.message;
+    if (error instanceof TypeError || error instanceof DOMException) {
+      return `connection broke (${error.message})`;
+    }
+    return "";
+  }
+
+  #isStreamingRejection(error: unknown): boolean {
+    return this.#resourceVersion === undefined && this.#streamingList &&
+      (error instanceof BadRequestError || error instanceof InvalidError);
+  }
+
+  /** Lists, then yields what makes the caller's view equal to the list, then SYNCED. */
+  async *#list(): AsyncGenerator<WatchEvent<T>> {
+    const list = await listAll<T>(this.#requester, {
+      path: this.#options.path,
+      labelSelector: this.#options.labelSelector,
+      fieldSelector: this.#options.fieldSelector,
+      limit: this.#options.limit,
+      signal: this.#options.signal,
+    });
+    const seen = new Set<string>();
+    for (const object of list.items) {
+      const event = this.#apply("ADDED", object, seen);
+      if (event) yield event;
+    }
+    yield* this.#finishSync(seen, list.resourceVersion);
+  }
+
+  /** Yields DELETED for known objects not seen in the new state, then SYNCED. */
+  *#finishSync(seen: Set<string>, resourceVersion: string): Generator<WatchEvent<T>> {
+    for (const [key, rv] of [...this.#known]) {
+      if (seen.has(key)) continue;
+      this.#known.delete(key);
+      const slash = key.indexOf("/");
+      const namespace = key.slice(0, slash);
+      const name = key.slice(slash + 1);
+      const object = {
+        metadata: { name, resourceVersion: rv, ...(namespace ? { namespace } : {}) },
+      } as T;
+      yield { type: "DELETED", object };
+    }
+    this.#resourceVersion = resourceVersion;
+    this.#health.synced = true;
+    this.#notify();
+    yield { type: "SYNCED", resourceVersion };
+  }
+
+  /**
+   * Records an object event and returns what the caller should see: ADDED for a new key,
+   * MODIFIED for a known one (nothing when a relist shows it unchanged), DELETED only for known keys.
+   */
+  #apply(
+    type: "ADDED" | "MODIFIED" | "DELETED",
+    object: T,
+    seen?: Set<string>,
+  ): WatchEvent<T> | undefined {
+    const key = `${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`;
+    const rv = object.metadata?.resourceVersion ?? "";
+    const previous = this.#known.get(key);
+    if (type === "DELETED") {
+      if (previous === undefined) return undefined;
+      this.#known.delete(key);
+      return { type, object };
+    }
+    seen?.add(key);
+    this.#known.set(key, rv);
+    if (previous === undefined) return { type: "ADDED", object };
+    if (seen && previous === rv) return undefined;
+    return { type: "MODIFIED", object };
+  }
+
+  /** One watch connection: a streaming list when no resourceVersion is known, else a resume. */
+  async *#watchOnce(): AsyncGenerator<WatchEvent<T>> {
+    const { signal } = this.#options;
+    const initial = this.#resourceVersion === undefined;
+    if (initial && this.#health.synced) {
+      this.#health.synced = false;
+      this.#notify();
+    }
+    const timings = this.#timings;
+    const timeoutSeconds = timings.minTimeoutSeconds +
+      Math.floor(Math.random() * (timings.maxTimeoutSeconds - timings.minTimeoutSeconds + 1));
+    const connection = new AbortController();
+    const connectionSignal = AbortSignal.any([signal, connection.signal]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let inInitial = initial;
+    // While a streaming list has not delivered its end bookmark, silence means the server ignored
+    // sendInitialEvents; afterwards it means a stalled connection.
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(
+        () =>
+          connection.abort(
+            inInitial
+              ? new InitialEventsTimeoutError()
+              : new InactivityError(`no bytes for ${timings.inactivityTimeoutMs} ms: reconnecting`),
+          ),
+        inInitial ? timings.initialEventsTimeoutMs : timings.inactivityTimeoutMs,
+      );
+    };
+    const started = Date.now();
+    let events = 0;
+    let reader: ReadableStreamDefaultReader<WatchStreamEvent<T>> | undefined;
+    try {
+      arm();
+      const body = await this.#requester.stream({
+        path: this.#options.path,
+        query: {
+          watch: 1,
+          allowWatchBookmarks: true,
+          labelSelector: this.#options.labelSelector || undefined,
+          fieldSelector: this.#options.fieldSelector || undefined,
+          timeoutSeconds,
+          ...(initial
+            ? { sendInitialEvents: true, resourceVersionMatch: "NotOlderThan" }
+            : { resourceVersion: this.#resourceVersion }),
+        },
+        signal: connectionSignal,
+        retry: false,
+      });
+      this.#health.lastEventAt = Date.now();
+      const tap = new TransformStream<Uint8Array, Uint8Array>({
+        transform: (chunk, controller) => {
+          this.#health.lastEventAt = Date.now();
+          arm();
+          controller.enqueue(chunk);
+        },
+      });
+      reader = parseWatchStream<T>(body.pipeThrough(tap, { signal: connectionSignal }), {
+        maxLineBytes: timings.maxLineBytes,
+      }).getReader();
+      const seen = initial ? new Set<string>() : undefined;
+      for (;;) {
+        let result: ReadableStreamReadResult<WatchStreamEvent<T>>;
+        try {
+          result = await reader.read();
+        } catch (error) {
+          throw connection.signal.aborted ? connection.signal.reason : error;
+        }
+        if (result.done) break;
+        events++;
+        const event = result.value;
+        if (event.type === "ERROR") {
+          const status = event.object;
+          throw apiErrorFromStatus({ ...status, code: status.code || 500 }, {
+            context: `watch ${this.#options.path}`,
+          });
+        }
+        const rv = event.object.metadata?.resourceVersion;
+        if (event.type === "BOOKMARK") {
+          if (inInitial && event.object.metadata?.annotations?.[INITIAL_EVENTS_END] === "true") {
+            inInitial = false;
+            arm();
+            yield* this.#finishSync(seen!, rv ?? "");
+          } else if (!inInitial && rv) {
+            this.#resourceVersion = rv;
+          }
+          continue;
+        }
+        const out = this.#apply(event.type, event.object, inInitial ? seen : undefined);
+        if (!inInitial && rv) this.#resourceVersion = rv;
+        if (out) yield out;
+      }
+      if (events === 0 && Date.now() - started < 1000) {
+        throw new QuickCloseError("watch closed in under a second without events");
+      }
+    } finally {
+      clearTimeout(timer);
+      connection.abort();
+      await reader?.cancel().catch(() => {});
+    }
+  }
+
+  #notify(): void {
+    this.#options.onHealth?.(this.health());
+  }
+}

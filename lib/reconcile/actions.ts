@@ -1,0 +1,186 @@
+// The vocabulary between pure decisions and the I/O layer: the writes a decision asks for, the
+// Events it records and when to look again. The executor's whole contract is documented here.
+import type { ResourceDescriptor } from "../client/resource.ts";
+import type { KubeObject } from "../client/types.ts";
+import { TENANT_FINALIZER, TENANT_RESOURCE, type TenantStatus } from "../api/mod.ts";
+import type { TenantView } from "./spec.ts";
+
+/** A JSON merge patch (RFC 7386) body: `null` values delete keys. */
+export type MergePatch = Record<string, unknown>;
+
+/**
+ * Add the finalizer to the Tenant: `PATCH` the Tenant with {@linkcode MergePatch} `patch`
+ * (`application/merge-patch+json`). The patch carries `metadata.resourceVersion`, so a Tenant that
+ * changed (or was deleted and recreated) since it was read answers 409: nothing later in the
+ * decision may run then.
+ */
+export interface AddFinalizerAction {
+  /** Discriminator. */
+  kind: "addFinalizer";
+  /** Always the Tenant resource. */
+  resource: ResourceDescriptor;
+  /** The Tenant's name. */
+  name: string;
+  /** Merge patch setting `metadata.finalizers` (with `metadata.resourceVersion` as lock). */
+  patch: MergePatch;
+}
+
+/**
+ * Remove the finalizer from the Tenant: `PATCH` it like {@linkcode AddFinalizerAction}. Always the
+ * last action of a decision: the Tenant may disappear as soon as it succeeds.
+ */
+export interface RemoveFinalizerAction {
+  /** Discriminator. */
+  kind: "removeFinalizer";
+  /** Always the Tenant resource. */
+  resource: ResourceDescriptor;
+  /** The Tenant's name. */
+  name: string;
+  /** Merge patch setting `metadata.finalizers` (with `metadata.resourceVersion` as lock). */
+  patch: MergePatch;
+}
+
+/** `POST` `object` to `resource` (in `namespace` for namespaced kinds). 409 AlreadyExists: re-decide. */
+export interface CreateAction {
+  /** Discriminator. */
+  kind: "create";
+  /** What kind of object. */
+  resource: ResourceDescriptor;
+  /** Namespace of a namespaced object. */
+  namespace?: string;
+  /** The complete object to create. */
+  object: KubeObject;
+}
+
+/**
+ * `PATCH` object `name` with `patch` as `application/merge-patch+json`. The patch carries the
+ * observed `metadata.resourceVersion`: 409 means the object changed, re-decide from fresh state.
+ */
+export interface PatchAction {
+  /** Discriminator. */
+  kind: "patch";
+  /** What kind of object. */
+  resource: ResourceDescriptor;
+  /** Namespace of a namespaced object. */
+  namespace?: string;
+  /** The object's name. */
+  name: string;
+  /** Merge patch touching only the keys the operator manages. */
+  patch: MergePatch;
+}
+
+/**
+ * `DELETE` object `name` with a `DeleteOptions` body holding `preconditions`, so an object that was
+ * replaced or changed since it was read is never deleted (409: re-decide).
+ */
+export interface DeleteAction {
+  /** Discriminator. */
+  kind: "delete";
+  /** What kind of object. */
+  resource: ResourceDescriptor;
+  /** Namespace of a namespaced object. */
+  namespace?: string;
+  /** The object's name. */
+  name: string;
+  /** The uid and resourceVersion the object must still have. */
+  preconditions: { uid: string; resourceVersion?: string };
+}
+
+/** One write a decision asks for. */
+export type Action =
+  | AddFinalizerAction
+  | RemoveFinalizerAction
+  | CreateAction
+  | PatchAction
+  | DeleteAction;
+
+/** A Kubernetes Event to record on the Tenant (the recorder aggregates repeats). */
+export interface TenantEvent {
+  /** `Normal` for progress, `Warning` for conflicts and errors. */
+  type: "Normal" | "Warning";
+  /** CamelCase reason, e.g. `NamespaceCreated`. */
+  reason: string;
+  /** Human-readable message. */
+  message: string;
+}
+
+/** When to reconcile the Tenant again, besides watch events and the periodic resync. */
+export type Requeue =
+  /** Nothing to wait for: forget the tenant's backoff. */
+  | { kind: "none" }
+  /** Waiting on something that may change without a watch event: look again after `seconds`. */
+  | { kind: "after"; seconds: number }
+  /** Something failed: retry from fresh state with the tenant's exponential backoff. */
+  | { kind: "backoff" };
+
+/**
+ * What to do for one Tenant. The executor:
+ * 1. runs `actions` in order and stops at the first failure (then it executes
+ *    `decideFailure(tenant, failure, options)` instead of the rest of this decision);
+ * 2. if `writeStatus`, merge-patches the status subresource with `{ status }` (no lock needed: one
+ *    reconcile per tenant runs at a time, and a Tenant carrying the finalizer cannot be replaced);
+ * 3. records `events` on the Tenant (after 1 and 2 succeeded, since they describe the result);
+ * 4. requeues as `requeue` says; logs `ignored` when set.
+ */
+export interface Decision {
+  /** Writes, in order. Empty for a tenant that is already correct. */
+  actions: Action[];
+  /** The complete status after the actions succeed. */
+  status: TenantStatus;
+  /** Whether `status` differs from the observed status (deep equality, nothing ignored). */
+  writeStatus: boolean;
+  /** Events describing transitions; empty for a tenant that is already correct. */
+  events: TenantEvent[];
+  /** When to look again. */
+  requeue: Requeue;
+  /** Set when the object cannot be handled at all (e.g. no uid): why, for the log. */
+  ignored?: string;
+}
+
+/** Builds the finalizer patch that sets `finalizers`, locked to the Tenant's resourceVersion. */
+function finalizerPatch(tenant: TenantView, finalizers: string[]): MergePatch {
+  return {
+    metadata: tenant.resourceVersion === undefined
+      ? { finalizers }
+      : { finalizers, resourceVersion: tenant.resourceVersion },
+  };
+}
+
+/** The action adding the operator's finalizer to the Tenant, keeping any other finalizers. */
+export function addFinalizer(tenant: TenantView): AddFinalizerAction {
+  return {
+    kind: "addFinalizer",
+    resource: TENANT_RESOURCE,
+    name: tenant.name,
+    patch: finalizerPatch(tenant, [...tenant.finalizers, TENANT_FINALIZER]),
+  };
+}
+
+/** The action removing the operator's finalizer from the Tenant, keeping any other finalizers. */
+export function removeFinalizer(tenant: TenantView): RemoveFinalizerAction {
+  return {
+    kind: "removeFinalizer",
+    resource: TENANT_RESOURCE,
+    name: tenant.name,
+    patch: finalizerPatch(tenant, tenant.finalizers.filter((item) => item !== TENANT_FINALIZER)),
+  };
+}
+
+/** Names an action for logs and messages, e.g. `create Namespace user-1`. */
+export function describeAction(action: Action): string {
+  const { kind } = action.resource;
+  const qualified = (namespace: string | undefined, name: string | undefined) =>
+    `${namespace ? `${namespace}/` : ""}${name || "(unnamed)"}`;
+  switch (action.kind) {
+    case "addFinalizer":
+      return `add finalizer ${TENANT_FINALIZER} to ${kind} ${action.name}`;
+    case "removeFinalizer":
+      return `remove finalizer ${TENANT_FINALIZER} from ${kind} ${action.name}`;
+    case "create":
+      return `create ${kind} ${qualified(action.namespace, action.object.metadata?.name)}`;
+    case "patch":
+      return `patch ${kind} ${qualified(action.namespace, action.name)}`;
+    case "delete":
+      return `delete ${kind} ${qualified(action.namespace, action.name)}`;
+  }
+}

@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { HELP, OptionsError, parseOperatorOptions } from "../../lib/operator/options.ts";
+import { formatDuration, parseDuration } from "../../lib/operator/duration.ts";
+
+Deno.test("durations parse like Go's and format back", () => {
+  assert.equal(parseDuration("10m", "--x"), 600_000);
+  assert.equal(parseDuration("1h30m", "--x"), 5_400_000);
+  assert.equal(parseDuration("250ms", "--x"), 250);
+  assert.equal(parseDuration("1.5s", "--x"), 1500);
+  assert.equal(parseDuration("0", "--x"), 0);
+  for (const bad of ["", "10", "m", "10x", "-1s", "1m junk"]) {
+    assert.throws(() => parseDuration(bad, "--resync-period"), /--resync-period: invalid duration/);
+  }
+  assert.equal(formatDuration(600_000), "10m");
+  assert.equal(formatDuration(15_000), "15s");
+  assert.equal(formatDuration(2_500), "2500ms");
+});
+
+Deno.test("operator flags have sane defaults", () => {
+  const options = parseOperatorOptions([]);
+  assert.equal(options.concurrency, 4);
+  assert.equal(options.resyncPeriodMs, 600_000);
+  assert.equal(options.logLevel, "info");
+  assert.equal(options.logFormat, undefined);
+  assert.equal(options.help, false);
+});
+
+Deno.test("operator flags are parsed and validated with messages naming the flag", () => {
+  const options = parseOperatorOptions([
+    "--kubeconfig",
+    "/tmp/k",
+    "--context=prod",
+    "--concurrency",
+    "8",
+    "--resync-period",
+    "5m",
+    "--log-level",
+    "debug",
+    "--log-format",
+    "json",
+  ]);
+  assert.equal(options.kubeconfig, "/tmp/k");
+  assert.equal(options.context, "prod");
+  assert.equal(options.concurrency, 8);
+  assert.equal(options.resyncPeriodMs, 300_000);
+  assert.equal(options.logLevel, "debug");
+  assert.equal(options.logFormat, "json");
+  assert.equal(parseOperatorOptions(["-h"]).help, true);
+  const cases: [string[], RegExp][] = [
+    [["--concurrency", "0"], /--concurrency: must be a whole number/],
+    [["--concurrency", "two"], /--concurrency/],
+    [["--resync-period", "soon"], /--resync-period: invalid duration "soon"/],
+    [["--resync-period", "10ms"], /--resync-period: must be at least 1s/],
+    [["--log-level", "loud"], /--log-level: unknown value "loud"/],
+    [["--log-format", "xml"], /--log-format: unknown value "xml"/],
+    [["--no-such-flag"], /no-such-flag/],
+    [["positional"], /positional/],
+  ];
+  for (const [args, message] of cases) {
+    assert.throws(() => parseOperatorOptions(args), (error: unknown) => {
+      assert.ok(error instanceof OptionsError, `${args}: ${error}`);
+      assert.match(error.message, message);
+      return true;
+    });
+  }
+});
+
+Deno.test("help names every flag", () => {
+  for (
+    const flag of [
+      "--kubeconfig",
+      "--context",
+      "--concurrency",
+      "--resync-period",
+      "--log-level",
+      "--log-format",
+      "--help",
+    ]
+  ) {
+    assert.ok(HELP.includes(flag), flag);
+  }
+});

@@ -7,6 +7,7 @@ import {
   apiVersions,
   VERSION_INFO,
 } from "./discovery.ts";
+import { openApiV3 } from "./openapi.ts";
 import { aggregatedDiscovery } from "./negotiation.ts";
 import type { ResourceRegistry } from "./resources.ts";
 import { methodNotAllowed, unknownPath } from "./status.ts";
@@ -30,6 +31,11 @@ export function handleNonResource(
     throw methodNotAllowed("the server does not allow this method on the requested resource");
   }
   if (path === "/version") return json(VERSION_INFO);
+  if (parts[0] === "openapi" && parts[1] === "v3") {
+    const doc = openApiV3(registry, parts.slice(2).join("/"));
+    if (doc === undefined) throw unknownPath();
+    return json(doc);
+  }
   if (path === "/api" || path === "/apis") {
     const aggregated = aggregatedDiscovery(request.headers.get("accept"));
     if (aggregated) {

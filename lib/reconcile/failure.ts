@@ -3,7 +3,7 @@
 import { namespaces } from "../client/resources.ts";
 import { ConditionType, Reason } from "../api/mod.ts";
 import { type Action, type Decision, describeAction } from "./actions.ts";
-import { buildConditions, type ConditionInput, summarize } from "./conditions.ts";
+import { buildConditions, type ConditionInput, summarize, trimMessage } from "./conditions.ts";
 import { readTenant } from "./spec.ts";
 import { ignored, tenantStatus, unchanged, withStatus } from "./status.ts";
 
@@ -43,9 +43,11 @@ export function decideFailure(
   if (!reading.ok) return ignored(reading.problem);
   const view = reading.tenant;
   if (failure.code === 404 || failure.code === 409) return unchanged(view, { kind: "backoff" });
-  const message = `${describeAction(failure.during)} failed: ${failure.code || "no response"}${
-    failure.reason ? ` ${failure.reason}` : ""
-  }: ${failure.message}`;
+  const message = trimMessage(
+    `${describeAction(failure.during)} failed: ${failure.code || "no response"}${
+      failure.reason ? ` ${failure.reason}` : ""
+    }: ${failure.message}`,
+  );
   const inputs: ConditionInput[] = view.conditions
     .filter((condition) => condition.type !== ConditionType.TenantReady)
     .map((condition) => ({

@@ -134,11 +134,14 @@ export function conflictMessage(namespace: NamespaceView, ownership: Ownership):
   }`;
 }
 
-/** Says what a terminating namespace is still waiting for. */
+/**
+ * Says what is still being deleted, from a terminating namespace's True conditions (e.g.
+ * `NamespaceContentRemaining`, `NamespaceFinalizersRemaining`): `namespace X is being deleted: ...`.
+ */
 export function terminationProgress(namespace: NamespaceView): string {
-  return namespace.progress.length === 0
-    ? `namespace ${namespace.name} is being deleted`
-    : `namespace ${namespace.name} is being deleted: ${namespace.progress.join("; ")}`;
+  return `namespace ${namespace.name} is being deleted${
+    namespace.progress.length === 0 ? "" : ` (${namespace.progress.join("; ")})`
+  }`;
 }
 
 /**
@@ -220,7 +223,7 @@ export function namespaceStep(
     events: patch === undefined ? [] : [{
       type: "Normal",
       reason: EventReason.NamespaceUpdated,
-      message: `restored ${changedKeys(patch).join(", ")} on namespace ${namespace.name}`,
+      message: `set ${changedKeys(patch).join(", ")} on namespace ${namespace.name}`,
     }],
     requeue: { kind: "none" },
     namespace: namespace.name,

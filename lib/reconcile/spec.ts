@@ -13,7 +13,7 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const CONDITION_STATUSES = ["True", "False", "Unknown"];
 /** Longest label value (and DNS-1123 label) Kubernetes accepts. */
-export const MAX_LABEL_LENGTH = 63;
+const MAX_LABEL_LENGTH = 63;
 
 /** What a decision needs to know about a Tenant, read defensively from untyped JSON. */
 export interface TenantView {
@@ -54,7 +54,7 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Renders a rejected value for a message, short enough to read. */
-export function showValue(value: unknown): string {
+function showValue(value: unknown): string {
   const text = value === undefined ? "nothing" : JSON.stringify(value) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
@@ -114,7 +114,7 @@ export function readTenant(raw: unknown): TenantReading {
 }
 
 /** Whether a value is a DNS-1123 label (a valid namespace name). */
-export function isDnsLabel(value: unknown): value is string {
+function isDnsLabel(value: unknown): value is string {
   return typeof value === "string" && value.length <= MAX_LABEL_LENGTH && DNS_LABEL.test(value);
 }
 

@@ -103,7 +103,7 @@ export function teardownStep(
   }
   return {
     actions: [],
-    conditions: waiting(`waiting until ${terminationProgress(namespace)}`),
+    conditions: waiting(`waiting: ${terminationProgress(namespace)}`),
     events: [],
     requeue: { kind: "after", seconds: options.terminatingRequeueSeconds },
   };

@@ -1,0 +1,187 @@
+// The thin I/O layer around the pure tenant decision: read the Tenant and its
+// namespace fresh from the API server, ask `decide`, carry out the writes in
+// order, write status only when it changed, record Events, and tell the work
+// queue when to look again.
+import type { Namespace } from "kubernetes-types/core/v1.d.ts";
+import { type Tenant, TENANT_RESOURCE } from "../api/mod.ts";
+import {
+  ApiError,
+  ConnectionError,
+  isNotFound,
+  type KubeClient,
+  namespaces,
+} from "../client/mod.ts";
+import {
+  type Action,
+  decide,
+  decideFailure,
+  type Decision,
+  describeAction,
+  tenantNamespaceName,
+} from "../reconcile/mod.ts";
+import type { WorkResult } from "../queue/work_queue.ts";
+import type { EventRecorder } from "./event_recorder.ts";
+import { log } from "../log.ts";
+
+/** Thrown to make the work queue retry a tenant with backoff. */
+export class ReconcileError extends Error {
+  /** Builds the error naming the tenant and what went wrong. */
+  constructor(tenant: string, detail: string, options?: ErrorOptions) {
+    super(`reconcile of tenant ${tenant} failed: ${detail}`, options);
+    this.name = "ReconcileError";
+  }
+}
+
+/** Options of {@linkcode TenantController}. */
+export interface TenantControllerOptions {
+  /** Records the decisions' Events. */
+  recorder: EventRecorder;
+  /** Clock, for tests. */
+  now?: () => Date;
+}
+
+/** Summarises an error from the client for {@linkcode decideFailure}. */
+function failureOf(error: unknown): { code: number; reason: string; message: string } | undefined {
+  if (error instanceof ApiError) {
+    return {
+      code: error.code,
+      reason: error.reason,
+      message: error.status.message ?? error.message,
+    };
+  }
+  if (error instanceof ConnectionError) return { code: 0, reason: "", message: error.message };
+  return undefined;
+}
+
+/** Reconciles one Tenant per call, from fresh API state. */
+export class TenantController {
+  readonly #client: KubeClient;
+  readonly #options: TenantControllerOptions;
+
+  /** Creates the controller over a connected client. */
+  constructor(client: KubeClient, options: TenantControllerOptions) {
+    this.#client = client;
+    this.#options = options;
+  }
+
+  /**
+   * Reconciles the Tenant named `name`: the work queue's handler. Throws
+   * {@linkcode ReconcileError} when the tenant must be retried with backoff.
+   */
+  async reconcile(name: string, signal: AbortSignal): Promise<WorkResult> {
+    const tenants = this.#client.resource<Tenant>(TENANT_RESOURCE);
+    let tenant: Tenant;
+    try {
+      tenant = await tenants.get(name, { signal });
+    } catch (error) {
+      if (isNotFound(error)) return {};
+      throw new ReconcileError(name, `reading the tenant: ${errorText(error)}`, { cause: error });
+    }
+    const namespaceName = tenantNamespaceName(tenant);
+    let namespace: Namespace | undefined;
+    if (namespaceName !== undefined) {
+      try {
+        namespace = await this.#client.resource<Namespace>(namespaces).get(namespaceName, {
+          signal,
+        });
+      } catch (error) {
+        if (!isNotFound(error)) {
+          throw new ReconcileError(
+            name,
+            `reading namespace ${namespaceName}: ${errorText(error)}`,
+            {
+              cause: error,
+            },
+          );
+        }
+      }
+    }
+    const now = this.#options.now ?? (() => new Date());
+    let decision = decide(tenant, { namespace }, { now: now() });
+    if (decision.ignored) {
+      log("controller").warn("tenant {tenant} ignored: {reason}", {
+        tenant: name,
+        reason: decision.ignored,
+      });
+    }
+    let finalizerRemoved = false;
+    for (const action of decision.actions) {
+      try {
+        await this.#execute(action, signal);
+        log("controller").debug("tenant {tenant}: {action}", {
+          tenant: name,
+          action: describeAction(action),
+        });
+        if (action.kind === "removeFinalizer") finalizerRemoved = true;
+      } catch (error) {
+        const failure = failureOf(error);
+        if (!failure || signal.aborted) throw error;
+        log("controller").warn("tenant {tenant}: {action} failed: {error}", {
+          tenant: name,
+          action: describeAction(action),
+          error: failure.message,
+        });
+        decision = decideFailure(tenant, { ...failure, during: action }, { now: now() });
+        break;
+      }
+    }
+    await this.#writeStatus(name, tenant, decision, finalizerRemoved, signal);
+    for (const event of decision.events) await this.#options.recorder.record(tenant, event);
+    switch (decision.requeue.kind) {
+      case "none":
+        return {};
+      case "after":
+        return { requeueAfterMs: decision.requeue.seconds * 1000 };
+      case "backoff":
+        throw new ReconcileError(name, "retrying from fresh state");
+    }
+  }
+
+  async #writeStatus(
+    name: string,
+    tenant: Tenant,
+    decision: Decision,
+    finalizerRemoved: boolean,
+    signal: AbortSignal,
+  ): Promise<void> {
+    if (!decision.writeStatus || finalizerRemoved) return;
+    try {
+      await this.#client.resource<Tenant>(TENANT_RESOURCE).patchStatus(name, {
+        status: decision.status,
+      }, { type: "merge", signal });
+    } catch (error) {
+      if (isNotFound(error) && tenant.metadata?.deletionTimestamp) return;
+      throw new ReconcileError(name, `writing status: ${errorText(error)}`, { cause: error });
+    }
+  }
+
+  async #execute(action: Action, signal: AbortSignal): Promise<void> {
+    const resource = this.#client.resource(action.resource);
+    switch (action.kind) {
+      case "addFinalizer":
+      case "removeFinalizer":
+      case "patch":
+        await resource.patch(action.name, action.patch, {
+          type: "merge",
+          namespace: "namespace" in action ? action.namespace : undefined,
+          signal,
+        });
+        return;
+      case "create":
+        await resource.create(action.object, { namespace: action.namespace, signal });
+        return;
+      case "delete":
+        await resource.delete(action.name, {
+          namespace: action.namespace,
+          preconditions: action.preconditions,
+          signal,
+        });
+        return;
+    }
+  }
+}
+
+/** An error's message without its stack. */
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,196 @@
+// A dev API server with the Tenant CRD installed and the operator's manager
+// running in-process: the test bed of the end-to-end operator tests.
+import type { Namespace } from "kubernetes-types/core/v1.d.ts";
+import type { CustomResourceDefinition } from "kubernetes-types/apiextensions/v1.d.ts";
+import { parse } from "yaml";
+import {
+  type DevApiServer,
+  type DevApiServerOptions,
+  startDevApiServer,
+} from "../../lib/apiserver/mod.ts";
+import {
+  connect,
+  customResourceDefinitions,
+  isNotFound,
+  type KubeClient,
+  namespaces,
+  type ResourceClient,
+} from "../../lib/client/mod.ts";
+import { type Tenant, TENANT_RESOURCE } from "../../lib/api/mod.ts";
+import { Manager } from "../../lib/operator/manager.ts";
+import { Registry } from "../../lib/metrics/registry.ts";
+
+/** Where the repository's deploy/ folder is. */
+export const DEPLOY_DIR = new URL("../../deploy/", import.meta.url);
+
+/** Reads a YAML file from deploy/. */
+export async function readDeployYaml<T>(path: string): Promise<T> {
+  return parse(await Deno.readTextFile(new URL(path, DEPLOY_DIR))) as T;
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `check` until it returns a value other than undefined/false; fails with `what` after `timeoutMs`. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${lastError ? `: ${lastError}` : ""}`);
+    }
+    await sleep(20);
+  }
+}
+
+/** A running operator against its own dev API server. */
+export class OperatorEnv implements AsyncDisposable {
+  readonly server: DevApiServer;
+  readonly client: KubeClient;
+  readonly tenants: ResourceClient<Tenant>;
+  readonly namespaces: ResourceClient<Namespace>;
+  readonly kubeconfigPath: string;
+  metrics = new Registry();
+  #stop?: AbortController;
+  #running?: Promise<void>;
+  #dir: string;
+
+  private constructor(server: DevApiServer, client: KubeClient, dir: string) {
+    this.server = server;
+    this.client = client;
+    this.#dir = dir;
+    this.kubeconfigPath = `${dir}/kubeconfig`;
+    this.tenants = client.resource<Tenant>(TENANT_RESOURCE);
+    this.namespaces = client.resource<Namespace>(namespaces);
+  }
+
+  /** Starts a server, installs the CRD (or `crd`), and (unless `operator: false`) the operator. */
+  static async start(
+    options: { server?: DevApiServerOptions; operator?: boolean; crd?: CustomResourceDefinition } =
+      {},
+  ): Promise<OperatorEnv> {
+    const server = await startDevApiServer(options.server);
+    const dir = await Deno.makeTempDir({ prefix: "kleff-test-" });
+    await server.writeKubeconfig(`${dir}/kubeconfig`);
+    const client = await connect({ kubeconfig: `${dir}/kubeconfig` });
+    const env = new OperatorEnv(server, client, dir);
+    const crd = options.crd ?? await readDeployYaml<CustomResourceDefinition>("crd.yaml");
+    await client.resource<CustomResourceDefinition>(customResourceDefinitions).create(crd);
+    if (options.operator ?? true) env.startOperator();
+    return env;
+  }
+
+  /** Starts the operator (a fresh manager with fresh metrics). */
+  startOperator(): void {
+    if (this.#stop) throw new Error("operator already running");
+    this.metrics = new Registry();
+    const manager = new Manager(this.client, {
+      concurrency: 4,
+      resyncPeriodMs: 60_000,
+      metrics: this.metrics,
+      instance: "test",
+      watchTimings: {
+        inactivityTimeoutMs: 5_000,
+        initialEventsTimeoutMs: 2_000,
+        backoff: { initialMs: 50, maxMs: 500 },
+      },
+    });
+    this.#stop = new AbortController();
+    this.#running = manager.run(this.#stop.signal);
+  }
+
+  /** Stops the operator and waits for in-flight reconciles. */
+  async stopOperator(): Promise<void> {
+    this.#stop?.abort();
+    await this.#running;
+    this.#stop = undefined;
+    this.#running = undefined;
+  }
+
+  /** Creates a Tenant from a plain spec. */
+  createTenant(name: string, spec: Record<string, unknown>): Promise<Tenant> {
+    return this.tenants.create({
+      apiVersion: "kleff.kleff.io/v1",
+      kind: "Tenant",
+      metadata: { name },
+      spec: spec as unknown as Tenant["spec"],
+    });
+  }
+
+  /** The condition `type` of Tenant `name`, if any. */
+  async condition(name: string, type: string) {
+    const tenant = await this.tenants.get(name);
+    return tenant.status?.conditions?.find((condition) => condition.type === type);
+  }
+
+  /** Waits until condition `type` of `name` has `status` (and `reason`, when given). */
+  waitForCondition(
+    name: string,
+    type: string,
+    status: "True" | "False",
+    reason?: string,
+    timeoutMs?: number,
+  ) {
+    return eventually(`${name} ${type}=${status}${reason ? ` (${reason})` : ""}`, async () => {
+      const condition = await this.condition(name, type);
+      return condition?.status === status && (!reason || condition.reason === reason)
+        ? condition
+        : undefined;
+    }, timeoutMs);
+  }
+
+  /** Waits until Tenant `name` is gone. */
+  waitForTenantGone(name: string, timeoutMs?: number): Promise<true> {
+    return eventually(`tenant ${name} gone`, async () => {
+      try {
+        await this.tenants.get(name);
+        return false;
+      } catch (error) {
+        if (isNotFound(error)) return true;
+        throw error;
+      }
+    }, timeoutMs);
+  }
+
+  /** The namespace `name`, or undefined when it does not exist. */
+  async namespace(name: string): Promise<Namespace | undefined> {
+    try {
+      return await this.namespaces.get(name);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Number of writes (create, update, patch, delete) the server answered, optionally for one resource. */
+  writes(resource?: string): number {
+    return ["create", "update", "patch", "delete", "deletecollection"]
+      .map((verb) => this.server.counters.count({ verb: verb as "create", resource }))
+      .reduce((a, b) => a + b, 0);
+  }
+
+  /** Stops the operator and the server and removes temp files. */
+  async close(): Promise<void> {
+    await this.stopOperator();
+    this.client.close();
+    await this.server.close();
+    await Deno.remove(this.#dir, { recursive: true });
+  }
+
+  /** Same as {@linkcode close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

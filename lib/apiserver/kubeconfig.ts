@@ -4,7 +4,10 @@
 export interface Kubeconfig {
   apiVersion: "v1";
   kind: "Config";
-  clusters: { name: string; cluster: { server: string; "certificate-authority-data"?: string } }[];
+  clusters: {
+    name: string;
+    cluster: { server: string; "certificate-authority-data"?: string; "insecure-skip-tls-verify"?: boolean };
+  }[];
   users: {
     name: string;
     user: { token?: string; "client-certificate-data"?: string; "client-key-data"?: string };
@@ -33,6 +36,8 @@ function base64(text: string): string {
 export function buildKubeconfig(options: KubeconfigOptions): Kubeconfig {
   const cluster: Kubeconfig["clusters"][0]["cluster"] = { server: options.url };
   if (options.caPem) cluster["certificate-authority-data"] = base64(options.caPem);
+  // @kubernetes/client-node refuses http:// servers unless TLS verification is marked as skipped.
+  if (options.url.startsWith("http://")) cluster["insecure-skip-tls-verify"] = true;
   const user: Kubeconfig["users"][0]["user"] = {};
   if (options.token) user.token = options.token;
   if (options.clientCertPem && options.clientKeyPem) {

@@ -92,6 +92,8 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
   #resourceVersion?: string;
   #streamingList: boolean;
   #started = false;
+  /** Whether the last connection delivered events or lasted a second: a break then is a plain end, not a failure. */
+  #lastConnectionHealthy = false;
 
   /** Creates the watch; nothing is sent until iteration starts. */
   constructor(requester: Requester, options: ResumableWatchOptions) {
@@ -133,8 +135,10 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
         reason = "watch ended";
       } catch (error) {
         if (signal.aborted) return;
+        const brokenAfterHealthy = this.#lastConnectionHealthy &&
+          (error instanceof TypeError || error instanceof DOMException);
         const immediate = error instanceof GoneError || this.#isStreamingRejection(error) ||
-          error instanceof InitialEventsTimeoutError;
+          error instanceof InitialEventsTimeoutError || brokenAfterHealthy;
         reason = this.#classify(error);
         if (reason === "") throw error;
         if (!immediate) {
@@ -288,6 +292,7 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
     };
     const started = Date.now();
     let events = 0;
+    this.#lastConnectionHealthy = false;
     let reader: ReadableStreamDefaultReader<WatchStreamEvent<T>> | undefined;
     try {
       arm();
@@ -353,6 +358,7 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
         throw new QuickCloseError("watch closed in under a second without events");
       }
     } finally {
+      this.#lastConnectionHealthy = events > 0 || Date.now() - started >= 1000;
       clearTimeout(timer);
       connection.abort();
       await reader?.cancel().catch(() => {});

@@ -59,6 +59,7 @@ export interface WatchEvent {
 export class WatchReader {
   #reader: ReadableStreamDefaultReader<string>;
   #buffer = "";
+  #read?: Promise<ReadableStreamReadResult<string>>;
   readonly response: Response;
 
   /** Wraps a watch response. */
@@ -82,7 +83,9 @@ export class WatchReader {
         timer = setTimeout(() => reject(new Error(`no watch event within ${timeoutMs} ms`)), timeoutMs);
       });
       try {
-        const { done, value } = await Promise.race([this.#reader.read(), timeout]);
+        this.#read ??= this.#reader.read();
+        const { done, value } = await Promise.race([this.#read, timeout]);
+        this.#read = undefined;
         if (done) return undefined;
         this.#buffer += value;
       } finally {

@@ -17,24 +17,35 @@ async function benchParser(): Promise<void> {
       object: {
         apiVersion: "v1",
         kind: "ConfigMap",
-        metadata: { name: `cm-${i}`, namespace: "bench", resourceVersion: String(i), labels: { app: "bench" } },
+        metadata: {
+          name: `cm-${i}`,
+          namespace: "bench",
+          resourceVersion: String(i),
+          labels: { app: "bench" },
+        },
         data: { key: "value ".repeat(20) },
       },
     }) + "\n";
-  const bytes = new TextEncoder().encode(Array.from({ length: events }, (_, i) => line(i)).join(""));
+  const bytes = new TextEncoder().encode(
+    Array.from({ length: events }, (_, i) => line(i)).join(""),
+  );
   const chunk = 64 * 1024;
   const started = performance.now();
   let count = 0;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      for (let offset = 0; offset < bytes.length; offset += chunk) controller.enqueue(bytes.subarray(offset, offset + chunk));
+      for (let offset = 0; offset < bytes.length; offset += chunk) {
+        controller.enqueue(bytes.subarray(offset, offset + chunk));
+      }
       controller.close();
     },
   });
   for await (const _ of parseWatchStream(body)) count++;
   const seconds = (performance.now() - started) / 1000;
   console.log(
-    `watch parser: ${count} events (${(bytes.length / 1e6).toFixed(1)} MB) in ${seconds.toFixed(2)} s = ` +
+    `watch parser: ${count} events (${(bytes.length / 1e6).toFixed(1)} MB) in ${
+      seconds.toFixed(2)
+    } s = ` +
       `${Math.round(count / seconds).toLocaleString("en")} events/s`,
   );
 }
@@ -48,10 +59,16 @@ async function benchReconnect(streamingList: boolean): Promise<void> {
     auth: { kind: "none" },
     source: { kind: "in-cluster", dir: "/none" },
   });
-  await kube.request({ method: "POST", path: "/api/v1/namespaces", body: { metadata: { name: "bench" } } });
+  await kube.request({
+    method: "POST",
+    path: "/api/v1/namespaces",
+    body: { metadata: { name: "bench" } },
+  });
   const cms = kube.resource<ConfigMap>(configMaps);
   const objects = 500;
-  for (let i = 0; i < objects; i++) await cms.create({ metadata: { name: `seed-${i}` } }, { namespace: "bench" });
+  for (let i = 0; i < objects; i++) {
+    await cms.create({ metadata: { name: `seed-${i}` } }, { namespace: "bench" });
+  }
   const controller = new AbortController();
   const seen = new Set<string>();
   let syncs = 0;
@@ -77,19 +94,25 @@ async function benchReconnect(streamingList: boolean): Promise<void> {
     requests += server.counters.count() - 1;
   }
   console.log(
-    `${mode}: reconnect after a dropped watch: ${(total / rounds).toFixed(1)} ms until the next event, ` +
-      `${(requests / rounds).toFixed(1)} requests (${server.counters.count({ verb: "list" })} LIST)`,
+    `${mode}: reconnect after a dropped watch: ${
+      (total / rounds).toFixed(1)
+    } ms until the next event, ` +
+      `${(requests / rounds).toFixed(1)} requests (${
+        server.counters.count({ verb: "list" })
+      } LIST)`,
   );
   server.counters.reset();
   const started = performance.now();
   server.faults.stallWatches(true);
   await cms.create({ metadata: { name: "during-compaction" } }, { namespace: "bench" });
   server.faults.compact();
-  server.faults.stallWatches(false);
   server.faults.dropWatches();
+  server.faults.stallWatches(false);
   await until(() => syncs === 2);
   console.log(
-    `${mode}: relist after 410 with ${objects + rounds + 1} objects: ${(performance.now() - started).toFixed(1)} ms, ` +
+    `${mode}: relist after 410 with ${objects + rounds + 1} objects: ${
+      (performance.now() - started).toFixed(1)
+    } ms, ` +
       `${server.counters.count() - 1} requests`,
   );
   controller.abort();

@@ -1,7 +1,7 @@
 // Kind-specific preparation and validation of objects before they are stored (defaults, schemas).
 import { validateCrd } from "./crds.ts";
 import { clone } from "./objects.ts";
-import { resourceKey, type ResourceInfo } from "./resources.ts";
+import { type ResourceInfo, resourceKey } from "./resources.ts";
 import { pruneAndDefault, validate } from "./schema.ts";
 import { badRequest, type StatusCause } from "./status.ts";
 import type { KubeObject } from "./types.ts";
@@ -29,7 +29,11 @@ function base64(text: string): string {
 }
 
 /** Applies defaults, pruning and validation for the object's kind. */
-export function admit(object: KubeObject, old: KubeObject | undefined, context: WriteContext): Admitted {
+export function admit(
+  object: KubeObject,
+  old: KubeObject | undefined,
+  context: WriteContext,
+): Admitted {
   const key = resourceKey(context.info);
   const causes: StatusCause[] = [];
   if (key === "/namespaces") {

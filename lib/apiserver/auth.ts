@@ -2,7 +2,10 @@
 import type { Identity } from "./types.ts";
 
 /** The identity of requests when no credentials are required. */
-export const ADMIN: Identity = { username: "system:admin", groups: ["system:masters", "system:authenticated"] };
+export const ADMIN: Identity = {
+  username: "system:admin",
+  groups: ["system:masters", "system:authenticated"],
+};
 
 /** Decides who a request comes from; undefined means 401 Unauthorized. */
 export class Authenticator {

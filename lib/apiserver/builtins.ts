@@ -1,11 +1,16 @@
 // The built-in kinds the dev API server serves from the start, with kube's names, verbs and scopes.
 import { ALL_VERBS, type ResourceInfo } from "./resources.ts";
 
-type Builtin = Pick<ResourceInfo, "group" | "version" | "resource" | "kind" | "namespaced"> &
-  Partial<ResourceInfo>;
+type Builtin =
+  & Pick<ResourceInfo, "group" | "version" | "resource" | "kind" | "namespaced">
+  & Partial<ResourceInfo>;
 
 function str(value: unknown): string {
-  return typeof value === "string" ? value : value === undefined || value === null ? "" : String(value);
+  return typeof value === "string"
+    ? value
+    : value === undefined || value === null
+    ? ""
+    : String(value);
 }
 
 function sub(object: Record<string, unknown>, key: string): Record<string, unknown> {
@@ -73,7 +78,14 @@ const BUILTINS: Builtin[] = [
     shortNames: ["ev"],
     fields: eventFields,
   },
-  { group: "", version: "v1", resource: "configmaps", kind: "ConfigMap", namespaced: true, shortNames: ["cm"] },
+  {
+    group: "",
+    version: "v1",
+    resource: "configmaps",
+    kind: "ConfigMap",
+    namespaced: true,
+    shortNames: ["cm"],
+  },
   {
     group: "",
     version: "v1",
@@ -157,7 +169,13 @@ const BUILTINS: Builtin[] = [
     namespaced: false,
     nameRule: "path",
   },
-  { group: "coordination.k8s.io", version: "v1", resource: "leases", kind: "Lease", namespaced: true },
+  {
+    group: "coordination.k8s.io",
+    version: "v1",
+    resource: "leases",
+    kind: "Lease",
+    namespaced: true,
+  },
   {
     group: "apiextensions.k8s.io",
     version: "v1",

@@ -2,7 +2,12 @@
 import type { CustomResourceDefinition } from "kubernetes-types/apiextensions/v1.d.ts";
 import { builtinResources } from "./builtins.ts";
 import { admit, type WriteContext } from "./admission.ts";
-import { CRD_CLEANUP_FINALIZER, crdResources, establishedStatus, terminatingStatus } from "./crds.ts";
+import {
+  CRD_CLEANUP_FINALIZER,
+  crdResources,
+  establishedStatus,
+  terminatingStatus,
+} from "./crds.ts";
 import { NamespaceController } from "./namespaces.ts";
 import {
   clone,
@@ -84,23 +89,40 @@ export class ApiCore {
   }
 
   /** Creates an object (POST). */
-  create(info: ResourceInfo, namespace: string, body: KubeObject, options: WriteOptions = {}): KubeObject {
+  create(
+    info: ResourceInfo,
+    namespace: string,
+    body: KubeObject,
+    options: WriteOptions = {},
+  ): KubeObject {
     const key = resourceKey(info);
     const object = ordered(groupVersion(info), info.kind, clone(body));
     const metadata = meta(object);
     if (info.namespaced) {
       if (metadata.namespace && metadata.namespace !== namespace) {
-        throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
+        throw badRequest(
+          "the namespace of the provided object does not match the namespace sent on the request",
+        );
       }
       metadata.namespace = namespace;
     } else {
       delete metadata.namespace;
     }
-    if (!metadata.name && metadata.generateName) metadata.name = generatedName(metadata.generateName);
+    if (!metadata.name && metadata.generateName) {
+      metadata.name = generatedName(metadata.generateName);
+    }
     const target = targetOf(info, metadata.name);
     if (info.namespaced) this.#checkNamespaceOpen(info, namespace, metadata.name);
     if (info.crd) this.#checkCrdOpen(info);
-    for (const field of ["uid", "resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"]) {
+    for (
+      const field of [
+        "uid",
+        "resourceVersion",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "selfLink",
+      ]
+    ) {
       delete (metadata as Record<string, unknown>)[field];
     }
     delete metadata.managedFields;
@@ -127,7 +149,9 @@ export class ApiCore {
     if (this.store.get(key, metadata.namespace ?? "", metadata.name!)) throw alreadyExists(target);
     if (key === CRDS) {
       const crd = created as unknown as CustomResourceDefinition;
-      meta(created).finalizers = [...new Set([...(meta(created).finalizers ?? []), CRD_CLEANUP_FINALIZER])];
+      meta(created).finalizers = [
+        ...new Set([...(meta(created).finalizers ?? []), CRD_CLEANUP_FINALIZER]),
+      ];
       created.status = establishedStatus(crd, meta(created).creationTimestamp!);
     }
     if (options.dryRun) return created;
@@ -147,13 +171,19 @@ export class ApiCore {
     const current = this.get(info, namespace, name).object;
     const target = targetOf(info, name);
     if (body.metadata?.name !== undefined && body.metadata.name !== name) {
-      throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+      throw badRequest(
+        `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
+      );
     }
     if (info.namespaced && body.metadata?.namespace && body.metadata.namespace !== namespace) {
-      throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
+      throw badRequest(
+        "the namespace of the provided object does not match the namespace sent on the request",
+      );
     }
     const rv = body.metadata?.resourceVersion;
-    if (rv !== undefined && rv !== "" && rv !== current.metadata?.resourceVersion) throw conflict(target);
+    if (rv !== undefined && rv !== "" && rv !== current.metadata?.resourceVersion) {
+      throw conflict(target);
+    }
     if ((rv === undefined || rv === "") && info.crd) {
       throw invalid(target, [{
         reason: "FieldValueInvalid",
@@ -179,16 +209,25 @@ export class ApiCore {
       throw badRequest("the patch did not produce an object");
     }
     const rv = patched.metadata?.resourceVersion;
-    if (rv !== undefined && rv !== current.metadata?.resourceVersion) throw conflict(targetOf(info, name));
+    if (rv !== undefined && rv !== current.metadata?.resourceVersion) {
+      throw conflict(targetOf(info, name));
+    }
     if (patched.metadata?.name !== undefined && patched.metadata.name !== name) {
-      throw badRequest(`the name of the object (${patched.metadata.name}) does not match the name on the URL (${name})`);
+      throw badRequest(
+        `the name of the object (${patched.metadata.name}) does not match the name on the URL (${name})`,
+      );
     }
     const next = this.#merge(info, current, patched, options.subresource);
     return this.#commit(info, current, next, options);
   }
 
   /** Deletes an object (DELETE): marks it when finalizers hold it, removes it otherwise. */
-  delete(info: ResourceInfo, namespace: string, name: string, options: DeleteOptions = {}): KubeObject {
+  delete(
+    info: ResourceInfo,
+    namespace: string,
+    name: string,
+    options: DeleteOptions = {},
+  ): KubeObject {
     const current = this.get(info, namespace, name).object;
     const target = targetOf(info, name);
     const pre = options.preconditions ?? {};
@@ -198,7 +237,9 @@ export class ApiCore {
         `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata?.uid}`,
       );
     }
-    if (pre.resourceVersion !== undefined && pre.resourceVersion !== current.metadata?.resourceVersion) {
+    if (
+      pre.resourceVersion !== undefined && pre.resourceVersion !== current.metadata?.resourceVersion
+    ) {
       throw conflict(
         target,
         `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata?.resourceVersion}`,
@@ -220,7 +261,8 @@ export class ApiCore {
     const entry = this.store.update(key, next, current);
     if (key === NAMESPACES) this.#namespaces.sync(current.metadata!.name!);
     if (key === CRDS) this.#syncCrd(current.metadata!.name!);
-    return this.store.get(key, next.metadata?.namespace ?? "", meta(next).name!)?.object ?? entry.object;
+    return this.store.get(key, next.metadata?.namespace ?? "", meta(next).name!)?.object ??
+      entry.object;
   }
 
   /** Writes a server-side change (controllers), removing the object when no finalizer holds it. */
@@ -235,7 +277,12 @@ export class ApiCore {
     return this.registry.versionsOf(key)[0];
   }
 
-  #merge(info: ResourceInfo, current: KubeObject, body: KubeObject, subresource?: string): KubeObject {
+  #merge(
+    info: ResourceInfo,
+    current: KubeObject,
+    body: KubeObject,
+    subresource?: string,
+  ): KubeObject {
     const key = resourceKey(info);
     if (subresource === "status") {
       const next = clone(current);
@@ -295,9 +342,10 @@ export class ApiCore {
         causes.push({
           reason: "FieldValueForbidden",
           field: "metadata.finalizers",
-          message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{${
-            added.map((f) => JSON.stringify(f)).join(", ")
-          }}`,
+          message:
+            `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{${
+              added.map((f) => JSON.stringify(f)).join(", ")
+            }}`,
         });
       }
     }
@@ -381,7 +429,9 @@ export class ApiCore {
     if (!current) return;
     const next = clone(current.object);
     if (this.store.list(key).length === 0) {
-      meta(next).finalizers = (meta(next).finalizers ?? []).filter((f) => f !== CRD_CLEANUP_FINALIZER);
+      meta(next).finalizers = (meta(next).finalizers ?? []).filter((f) =>
+        f !== CRD_CLEANUP_FINALIZER
+      );
     } else {
       next.status = terminatingStatus(crd, timestamp());
     }

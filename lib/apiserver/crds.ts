@@ -41,19 +41,31 @@ export function validateCrd(object: KubeObject): StatusCause[] {
     causes.push({
       reason: "FieldValueNotSupported",
       field: "spec.scope",
-      message: `Unsupported value: ${JSON.stringify(spec.scope ?? "")}: supported values: "Cluster", "Namespaced"`,
+      message: `Unsupported value: ${
+        JSON.stringify(spec.scope ?? "")
+      }: supported values: "Cluster", "Namespaced"`,
     });
   }
   if (spec.group && names.plural && crd.metadata?.name !== `${names.plural}.${spec.group}`) {
     causes.push(
-      invalidValue("metadata.name", crd.metadata?.name ?? "", 'must be spec.names.plural+"."+spec.group'),
+      invalidValue(
+        "metadata.name",
+        crd.metadata?.name ?? "",
+        'must be spec.names.plural+"."+spec.group',
+      ),
     );
   }
   const versions = Array.isArray(spec.versions) ? spec.versions : [];
   if (versions.length === 0) causes.push(required("spec.versions"));
   const storage = versions.filter((v) => v.storage).length;
   if (versions.length > 0 && storage !== 1) {
-    causes.push(invalidValue("spec.versions", versions, "must have exactly one version marked as storage version"));
+    causes.push(
+      invalidValue(
+        "spec.versions",
+        versions,
+        "must have exactly one version marked as storage version",
+      ),
+    );
   }
   versions.forEach((version, i) => {
     if (!version.name) causes.push(required(`spec.versions[${i}].name`));
@@ -79,7 +91,10 @@ export function acceptedNames(crd: CustomResourceDefinition): CustomResourceDefi
 }
 
 /** The status of a CRD that is served: NamesAccepted and Established true. */
-export function establishedStatus(crd: CustomResourceDefinition, now: string): Record<string, unknown> {
+export function establishedStatus(
+  crd: CustomResourceDefinition,
+  now: string,
+): Record<string, unknown> {
   const old = (crd.status?.conditions ?? []) as { type: string; lastTransitionTime?: string }[];
   const since = (type: string) => old.find((c) => c.type === type)?.lastTransitionTime ?? now;
   const storage = crd.spec.versions.find((v) => v.storage)?.name;
@@ -108,7 +123,10 @@ export function establishedStatus(crd: CustomResourceDefinition, now: string): R
 }
 
 /** The status of a CRD whose objects are being deleted. */
-export function terminatingStatus(crd: CustomResourceDefinition, now: string): Record<string, unknown> {
+export function terminatingStatus(
+  crd: CustomResourceDefinition,
+  now: string,
+): Record<string, unknown> {
   const status = establishedStatus(crd, now);
   const conditions = status.conditions as Record<string, unknown>[];
   const had = crd.status?.conditions?.find((c) => c.type === "Terminating");

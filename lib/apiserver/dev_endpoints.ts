@@ -5,14 +5,19 @@ import { ApiError, badRequest, statusResponse, unknownPath } from "./status.ts";
 import type { Verb } from "./types.ts";
 
 function json(value: unknown, status = 200): Response {
-  return new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json" } });
+  return new Response(JSON.stringify(value), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
 }
 
 async function body<T>(request: Request): Promise<T> {
   const text = await request.text();
   try {
     const value = JSON.parse(text === "" ? "{}" : text);
-    if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error("not an object");
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      throw new Error("not an object");
+    }
     return value as T;
   } catch (error) {
     throw badRequest(`invalid JSON body: ${(error as Error).message}`);
@@ -41,8 +46,12 @@ export async function handleDev(
         faults.clear();
         return json({ ok: true });
       case "POST /_dev/latency": {
-        const { ms, verb, resource } = await body<{ ms?: number; verb?: Verb; resource?: string }>(request);
-        if (typeof ms !== "number" || !Number.isFinite(ms)) throw badRequest("latency needs a numeric ms");
+        const { ms, verb, resource } = await body<{ ms?: number; verb?: Verb; resource?: string }>(
+          request,
+        );
+        if (typeof ms !== "number" || !Number.isFinite(ms)) {
+          throw badRequest("latency needs a numeric ms");
+        }
         faults.setLatency(ms, { verb, resource });
         return json({ ok: true });
       }

@@ -86,13 +86,23 @@ function resourceEntries(info: ResourceInfo): Record<string, unknown>[] {
     });
   }
   if (info.group === "" && info.resource === "namespaces") {
-    out.push({ name: "namespaces/finalize", singularName: "", namespaced: false, kind: "Namespace", verbs: ["update"] });
+    out.push({
+      name: "namespaces/finalize",
+      singularName: "",
+      namespaced: false,
+      kind: "Namespace",
+      verbs: ["update"],
+    });
   }
   return out;
 }
 
 /** `/api/v1` or `/apis/<group>/<version>`, or undefined when not served. */
-export function apiResourceList(registry: ResourceRegistry, group: string, version: string): unknown {
+export function apiResourceList(
+  registry: ResourceRegistry,
+  group: string,
+  version: string,
+): unknown {
   const infos = registry.all().filter((i) => i.group === group && i.version === version);
   if (infos.length === 0) return undefined;
   return {
@@ -137,9 +147,16 @@ export function aggregatedDiscoveryList(
       metadata: { name: g, creationTimestamp: null },
       versions: versions.map((v) => ({
         version: v,
-        resources: registry.all().filter((i) => i.group === g && i.version === v).map(discoveryResource),
+        resources: registry.all().filter((i) => i.group === g && i.version === v).map(
+          discoveryResource,
+        ),
         freshness: "Current",
       })),
     }));
-  return { kind: "APIGroupDiscoveryList", apiVersion: `apidiscovery.k8s.io/${version}`, metadata: {}, items };
+  return {
+    kind: "APIGroupDiscoveryList",
+    apiVersion: `apidiscovery.k8s.io/${version}`,
+    metadata: {},
+    items,
+  };
 }

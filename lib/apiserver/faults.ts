@@ -39,8 +39,14 @@ const REASONS: Record<number, [string, string]> = {
   409: ["Conflict", "injected conflict"],
   410: ["Gone", "injected gone"],
   422: ["Invalid", "injected invalid"],
-  429: ["TooManyRequests", "the server has received too many requests and has asked us to try again later"],
-  500: ["InternalError", "an error on the server (\"injected fault\") has prevented the request from succeeding"],
+  429: [
+    "TooManyRequests",
+    "the server has received too many requests and has asked us to try again later",
+  ],
+  500: [
+    "InternalError",
+    'an error on the server ("injected fault") has prevented the request from succeeding',
+  ],
   503: ["ServiceUnavailable", "the server is currently unable to handle the request"],
   504: ["Timeout", "the server was unable to return a response in the time allotted"],
 };
@@ -117,8 +123,11 @@ export class FaultInjector implements Faults {
     if (index < 0) return undefined;
     const rule = this.#rules[index];
     if (--rule.remaining <= 0) this.#rules.splice(index, 1);
-    const [reason, message] = REASONS[rule.status] ?? ["InternalError", `injected fault (${rule.status})`];
-    const details = rule.retryAfterSeconds !== undefined ? { retryAfterSeconds: rule.retryAfterSeconds } : {};
+    const [reason, message] = REASONS[rule.status] ??
+      ["InternalError", `injected fault (${rule.status})`];
+    const details = rule.retryAfterSeconds !== undefined
+      ? { retryAfterSeconds: rule.retryAfterSeconds }
+      : {};
     return new ApiError(rule.status, reason, rule.message ?? message, details);
   }
 }

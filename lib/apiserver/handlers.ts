@@ -1,13 +1,20 @@
 // The HTTP side of resource requests: bodies, query parameters, lists, watches and responses.
 import { type ApiCore, type DeleteOptions, targetOf, type WriteOptions } from "./core.ts";
-import { representation, type Representation } from "./negotiation.ts";
+import { type Representation, representation } from "./negotiation.ts";
 import { clone } from "./objects.ts";
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, PatchError } from "./patch.ts";
 import { groupVersion, type ResourceInfo, resourceKey } from "./resources.ts";
 import type { ResourceRoute } from "./router.ts";
 import { isTrue } from "./router.ts";
-import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, SelectorError } from "./selectors.ts";
-import { ApiError, badRequest, expired, invalid, statusResponse } from "./status.ts";
+import { decodeProtobufObject } from "./protobuf.ts";
+import {
+  matchesFields,
+  matchesLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+  SelectorError,
+} from "./selectors.ts";
+import { ApiError, badRequest, expired, invalid } from "./status.ts";
 import type { StoredEntry } from "./store.ts";
 import { renderTable } from "./table.ts";
 import type { Identity, KubeObject } from "./types.ts";
@@ -54,7 +61,9 @@ export async function handleResource(
       const as = representation(request.headers.get("accept"));
       const entry = core.get(info, namespace, name!);
       if (as === "object") return new Response(servedJson(entry, info), { headers: JSON_HEADERS });
-      return respond(present([entry.object], info, as, params, { rv: String(entry.rv), single: true }));
+      return respond(
+        present([entry.object], info, as, params, { rv: String(entry.rv), single: true }),
+      );
     }
     case "list":
       return list(core, route, request, params);
@@ -66,11 +75,15 @@ export async function handleResource(
     }
     case "update": {
       const body = await readObject(request);
-      return respond(core.update(info, namespace, name!, body, { ...options, subresource: route.subresource }));
+      return respond(
+        core.update(info, namespace, name!, body, { ...options, subresource: route.subresource }),
+      );
     }
     case "patch": {
       const patchFn = await readPatch(request, info);
-      return respond(core.patch(info, namespace, name!, patchFn, { ...options, subresource: route.subresource }));
+      return respond(
+        core.patch(info, namespace, name!, patchFn, { ...options, subresource: route.subresource }),
+      );
     }
     case "delete": {
       const deleteOptions = await readDeleteOptions(request, params);
@@ -79,7 +92,10 @@ export async function handleResource(
     case "deletecollection": {
       const deleteOptions = await readDeleteOptions(request, params);
       const matches = selectorTest(info, params);
-      const items = core.store.list(resourceKey(info), info.namespaced && namespace ? namespace : undefined)
+      const items = core.store.list(
+        resourceKey(info),
+        info.namespaced && namespace ? namespace : undefined,
+      )
         .filter((e) => !matches || matches(e.object))
         .map((e) => deleteOptions.dryRun ? e.object : core.deleteObject(info, e.object));
       return respond({
@@ -100,7 +116,9 @@ function fieldValidation(value: string | null): WriteOptions["fieldValidation"] 
 
 function servedJson(entry: StoredEntry, info: ResourceInfo): string {
   const apiVersion = groupVersion(info);
-  return entry.object.apiVersion === apiVersion ? entry.json : JSON.stringify({ ...entry.object, apiVersion });
+  return entry.object.apiVersion === apiVersion
+    ? entry.json
+    : JSON.stringify({ ...entry.object, apiVersion });
 }
 
 function present(
@@ -139,7 +157,9 @@ function present(
   };
 }
 
-function listMeta(meta: { rv: string; continue?: string; remaining?: number }): Record<string, unknown> {
+function listMeta(
+  meta: { rv: string; continue?: string; remaining?: number },
+): Record<string, unknown> {
   const out: Record<string, unknown> = { resourceVersion: meta.rv };
   if (meta.continue) out.continue = meta.continue;
   if (meta.remaining !== undefined) out.remainingItemCount = meta.remaining;
@@ -147,7 +167,10 @@ function listMeta(meta: { rv: string; continue?: string; remaining?: number }): 
 }
 
 /** A test for the request's label and field selectors; undefined when there are none. */
-function selectorTest(info: ResourceInfo, params: URLSearchParams): ((o: KubeObject) => boolean) | undefined {
+function selectorTest(
+  info: ResourceInfo,
+  params: URLSearchParams,
+): ((o: KubeObject) => boolean) | undefined {
   const labelText = params.get("labelSelector") ?? "";
   const fieldText = params.get("fieldSelector") ?? "";
   if (!labelText && !fieldText) return undefined;
@@ -155,7 +178,7 @@ function selectorTest(info: ResourceInfo, params: URLSearchParams): ((o: KubeObj
     const labels = parseLabelSelector(labelText);
     const fields = parseFieldSelector(fieldText);
     const known = new Set(["metadata.name", "metadata.namespace"]);
-    if (info.fields) for (const k of Object.keys(info.fields({}))) known.add(k);
+    if (info.fields) { for (const k of Object.keys(info.fields({}))) known.add(k); }
     for (const r of fields.requirements) {
       if (!known.has(r.field)) throw badRequest(`field label not supported: ${r.field}`);
     }
@@ -199,7 +222,12 @@ function keyOf(object: KubeObject): string {
   return `${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`;
 }
 
-function list(core: ApiCore, route: ResourceRoute, request: Request, params: URLSearchParams): Response {
+function list(
+  core: ApiCore,
+  route: ResourceRoute,
+  request: Request,
+  params: URLSearchParams,
+): Response {
   const { info, namespace } = route;
   const as = representation(request.headers.get("accept"));
   const matches = selectorTest(info, params);
@@ -219,7 +247,10 @@ function list(core: ApiCore, route: ResourceRoute, request: Request, params: URL
     rv = token.rv;
     start = token.start;
   }
-  let entries = core.store.list(resourceKey(info), info.namespaced && namespace ? namespace : undefined);
+  let entries = core.store.list(
+    resourceKey(info),
+    info.namespaced && namespace ? namespace : undefined,
+  );
   if (start) entries = entries.filter((e) => keyOf(e.object) > start);
   if (matches) entries = entries.filter((e) => matches(e.object));
   let next: string | undefined;
@@ -231,12 +262,19 @@ function list(core: ApiCore, route: ResourceRoute, request: Request, params: URL
   }
   const meta = { rv: String(rv), continue: next, remaining };
   if (as !== "object") {
-    return new Response(JSON.stringify(present(entries.map((e) => e.object), info, as, params, meta)), {
-      headers: JSON_HEADERS,
-    });
+    return new Response(
+      JSON.stringify(present(entries.map((e) => e.object), info, as, params, meta)),
+      {
+        headers: JSON_HEADERS,
+      },
+    );
   }
   const items = entries.map((e) => servedJson(e, info)).join(",");
-  const head = JSON.stringify({ kind: info.listKind, apiVersion: groupVersion(info), metadata: listMeta(meta) });
+  const head = JSON.stringify({
+    kind: info.listKind,
+    apiVersion: groupVersion(info),
+    metadata: listMeta(meta),
+  });
   return new Response(`${head.slice(0, -1)},"items":[${items}]}`, { headers: JSON_HEADERS });
 }
 
@@ -259,15 +297,25 @@ function watch(
   const bookmarks = isTrue(params.get("allowWatchBookmarks"));
   const sendInitial = params.get("sendInitialEvents");
   const timeoutText = params.get("timeoutSeconds");
-  const timeoutSeconds = timeoutText ? Number(timeoutText) : 1800 + Math.floor(Math.random() * 1800);
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0) throw badRequest(`invalid timeoutSeconds: ${timeoutText}`);
-  const listOptionsTarget = { group: "meta.k8s.io", resource: "ListOptions", kind: "ListOptions", name: "" };
+  const timeoutSeconds = timeoutText
+    ? Number(timeoutText)
+    : 1800 + Math.floor(Math.random() * 1800);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0) {
+    throw badRequest(`invalid timeoutSeconds: ${timeoutText}`);
+  }
+  const listOptionsTarget = {
+    group: "meta.k8s.io",
+    resource: "ListOptions",
+    kind: "ListOptions",
+    name: "",
+  };
   if (sendInitial !== null) {
     if (!settings.watchList) {
       throw invalid(listOptionsTarget, [{
         reason: "FieldValueForbidden",
         field: "sendInitialEvents",
-        message: "Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
+        message:
+          "Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
       }]);
     }
     const causes = [];
@@ -275,7 +323,8 @@ function watch(
       causes.push({
         reason: "FieldValueForbidden",
         field: "resourceVersionMatch",
-        message: "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+        message:
+          "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
       });
     }
     if (isTrue(sendInitial) && !bookmarks) {
@@ -304,12 +353,19 @@ function watch(
     if (core.hub.tooOld(sinceRv)) {
       const message = `too old resource version: ${sinceRv} (${core.hub.oldestResumableRv})`;
       if (settings.expiredAsHttp410) throw expired(message, "Gone");
-      return new Response(core.hub.errorStream(expired(message).toStatus()), { headers: JSON_HEADERS });
+      return new Response(core.hub.errorStream(expired(message).toStatus()), {
+        headers: JSON_HEADERS,
+      });
     }
   }
   const apiVersion = groupVersion(info);
-  const render = as === "object" ? undefined : (object: KubeObject) =>
-    present([object], info, as, params, { rv: object.metadata?.resourceVersion ?? "", single: true });
+  const render = as === "object"
+    ? undefined
+    : (object: KubeObject) =>
+      present([object], info, as, params, {
+        rv: object.metadata?.resourceVersion ?? "",
+        single: true,
+      });
   const body = core.hub.open({
     key,
     namespace: scope,
@@ -328,13 +384,17 @@ function watch(
 }
 
 async function readObject(request: Request): Promise<KubeObject> {
-  const type = (request.headers.get("content-type") ?? "application/json").split(";")[0].trim().toLowerCase();
+  const type = (request.headers.get("content-type") ?? "application/json").split(";")[0].trim()
+    .toLowerCase();
+  if (type === "application/vnd.kubernetes.protobuf") {
+    return decodeProtobufObject(new Uint8Array(await request.arrayBuffer()));
+  }
   if (type !== "application/json" && type !== "*/*") {
     await request.body?.cancel();
     throw new ApiError(
       415,
       "UnsupportedMediaType",
-      `the body of the request was in an unknown format - accepted media types include: application/json`,
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf`,
     );
   }
   const text = await request.text();
@@ -350,16 +410,22 @@ async function readObject(request: Request): Promise<KubeObject> {
   return value as KubeObject;
 }
 
-const PATCH_TYPES = "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml";
+const PATCH_TYPES =
+  "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml";
 
-async function readPatch(request: Request, info: ResourceInfo): Promise<(current: KubeObject) => KubeObject> {
+async function readPatch(
+  request: Request,
+  info: ResourceInfo,
+): Promise<(current: KubeObject) => KubeObject> {
   const type = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
   const strategicAllowed = !info.crd;
   const known = type === "application/merge-patch+json" || type === "application/json-patch+json" ||
     (type === "application/strategic-merge-patch+json" && strategicAllowed);
   if (!known) {
     await request.body?.cancel();
-    const accepted = strategicAllowed ? `${PATCH_TYPES}, application/strategic-merge-patch+json` : PATCH_TYPES;
+    const accepted = strategicAllowed
+      ? `${PATCH_TYPES}, application/strategic-merge-patch+json`
+      : PATCH_TYPES;
     const why = type === "application/apply-patch+yaml"
       ? "server-side apply is not supported by the dev API server; use a merge or strategic merge patch"
       : `the body of the request was in an unknown format - accepted media types include: ${accepted}`;
@@ -374,22 +440,34 @@ async function readPatch(request: Request, info: ResourceInfo): Promise<(current
   }
   return (current) => {
     try {
-      if (type === "application/json-patch+json") return applyJsonPatch(current, patch) as KubeObject;
-      if (type === "application/merge-patch+json") return applyMergePatch(current, patch) as KubeObject;
+      if (type === "application/json-patch+json") {
+        return applyJsonPatch(current, patch) as KubeObject;
+      }
+      if (type === "application/merge-patch+json") {
+        return applyMergePatch(current, patch) as KubeObject;
+      }
       return applyStrategicMergePatch(current, patch) as KubeObject;
     } catch (error) {
       if (error instanceof PatchError) {
-        throw new ApiError(error.code, error.code === 422 ? "Invalid" : "BadRequest", error.message, {
-          ...targetOf(info, current.metadata?.name),
-          kind: info.kind,
-        });
+        throw new ApiError(
+          error.code,
+          error.code === 422 ? "Invalid" : "BadRequest",
+          error.message,
+          {
+            ...targetOf(info, current.metadata?.name),
+            kind: info.kind,
+          },
+        );
       }
       throw error;
     }
   };
 }
 
-async function readDeleteOptions(request: Request, params: URLSearchParams): Promise<DeleteOptions> {
+async function readDeleteOptions(
+  request: Request,
+  params: URLSearchParams,
+): Promise<DeleteOptions> {
   const text = request.body ? await request.text() : "";
   let body: Record<string, unknown> = {};
   if (text.trim() !== "") {
@@ -398,10 +476,15 @@ async function readDeleteOptions(request: Request, params: URLSearchParams): Pro
     } catch (error) {
       throw badRequest(`couldn't decode DeleteOptions: ${(error as Error).message}`);
     }
-    if (typeof body !== "object" || body === null) throw badRequest("DeleteOptions must be a JSON object");
+    if (typeof body !== "object" || body === null) {
+      throw badRequest("DeleteOptions must be a JSON object");
+    }
   }
-  const dryRun = Array.isArray(body.dryRun) ? body.dryRun.includes("All") : params.getAll("dryRun").includes("All");
-  const propagationPolicy = (body.propagationPolicy as string | undefined) ?? params.get("propagationPolicy") ??
+  const dryRun = Array.isArray(body.dryRun)
+    ? body.dryRun.includes("All")
+    : params.getAll("dryRun").includes("All");
+  const propagationPolicy = (body.propagationPolicy as string | undefined) ??
+    params.get("propagationPolicy") ??
     undefined;
   if (propagationPolicy && !["Orphan", "Background", "Foreground"].includes(propagationPolicy)) {
     throw badRequest(`propagationPolicy: Unsupported value: "${propagationPolicy}"`);
@@ -412,4 +495,3 @@ async function readDeleteOptions(request: Request, params: URLSearchParams): Pro
     preconditions: clone(body.preconditions as DeleteOptions["preconditions"]) ?? undefined,
   };
 }
-

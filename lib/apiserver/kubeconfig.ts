@@ -6,7 +6,11 @@ export interface Kubeconfig {
   kind: "Config";
   clusters: {
     name: string;
-    cluster: { server: string; "certificate-authority-data"?: string; "insecure-skip-tls-verify"?: boolean };
+    cluster: {
+      server: string;
+      "certificate-authority-data"?: string;
+      "insecure-skip-tls-verify"?: boolean;
+    };
   }[];
   users: {
     name: string;

@@ -28,7 +28,9 @@ class UsageError extends Error {
 function integer(flag: string, text: string | undefined, fallback: number, min: number): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < min) throw new UsageError(`${flag}: expected an integer >= ${min}, got "${text}"`);
+  if (!Number.isInteger(value) || value < min) {
+    throw new UsageError(`${flag}: expected an integer >= ${min}, got "${text}"`);
+  }
   return value;
 }
 

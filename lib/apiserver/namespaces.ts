@@ -44,7 +44,10 @@ export class NamespaceController {
     const next = clone(entry.object);
     const spec = (next.spec ?? {}) as { finalizers?: string[] };
     if (remaining.total === 0) {
-      next.spec = { ...spec, finalizers: (spec.finalizers ?? []).filter((f) => f !== "kubernetes") };
+      next.spec = {
+        ...spec,
+        finalizers: (spec.finalizers ?? []).filter((f) => f !== "kubernetes"),
+      };
     }
     next.status = { phase: "Terminating", conditions: this.#conditions(entry.object, remaining) };
     this.#core.write(NAMESPACES, entry.object, next);
@@ -63,7 +66,9 @@ export class NamespaceController {
     }
   }
 
-  #remaining(namespace: string): { total: number; byResource: Map<string, number>; byFinalizer: Map<string, number> } {
+  #remaining(
+    namespace: string,
+  ): { total: number; byResource: Map<string, number>; byFinalizer: Map<string, number> } {
     const byResource = new Map<string, number>();
     const byFinalizer = new Map<string, number>();
     let total = 0;
@@ -87,17 +92,29 @@ export class NamespaceController {
     ns: KubeObject,
     remaining: { total: number; byResource: Map<string, number>; byFinalizer: Map<string, number> },
   ): Condition[] {
-    const old = ((ns.status as { conditions?: Condition[] } | undefined)?.conditions ?? []);
+    const old = (ns.status as { conditions?: Condition[] } | undefined)?.conditions ?? [];
     const now = timestamp();
-    const make = (type: string, status: "True" | "False", reason: string, message: string): Condition => {
+    const make = (
+      type: string,
+      status: "True" | "False",
+      reason: string,
+      message: string,
+    ): Condition => {
       const prior = old.find((c) => c.type === type);
       const since = prior && prior.status === status ? prior.lastTransitionTime : now;
       return { type, status, lastTransitionTime: since, reason, message };
     };
     const resources = [...remaining.byResource].map(([r, n]) => `${r} has ${n} resource instances`);
-    const finalizers = [...remaining.byFinalizer].map(([f, n]) => `${f} in ${n} resource instances`);
+    const finalizers = [...remaining.byFinalizer].map(([f, n]) =>
+      `${f} in ${n} resource instances`
+    );
     return [
-      make("NamespaceDeletionDiscoveryFailure", "False", "ResourcesDiscovered", "All resources successfully discovered"),
+      make(
+        "NamespaceDeletionDiscoveryFailure",
+        "False",
+        "ResourcesDiscovered",
+        "All resources successfully discovered",
+      ),
       make(
         "NamespaceDeletionGroupVersionParsingFailure",
         "False",
@@ -117,7 +134,12 @@ export class NamespaceController {
           "SomeResourcesRemain",
           `Some resources are remaining: ${resources.join(", ")}`,
         )
-        : make("NamespaceContentRemaining", "False", "ContentRemoved", "All content successfully removed"),
+        : make(
+          "NamespaceContentRemaining",
+          "False",
+          "ContentRemoved",
+          "All content successfully removed",
+        ),
       finalizers.length > 0
         ? make(
           "NamespaceFinalizersRemaining",

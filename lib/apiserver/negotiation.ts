@@ -27,7 +27,9 @@ function parseAccept(header: string | null): MediaRange[] {
 /** The first representation of `Accept` the server can produce; 406 when none. */
 export function representation(accept: string | null): Representation {
   for (const range of parseAccept(accept)) {
-    if (range.type !== "application/json" && range.type !== "*/*" && range.type !== "application/*") continue;
+    if (
+      range.type !== "application/json" && range.type !== "*/*" && range.type !== "application/*"
+    ) continue;
     const as = range.params.get("as");
     if (!as) return "object";
     const g = range.params.get("g");
@@ -43,7 +45,10 @@ export function representation(accept: string | null): Representation {
 export function aggregatedDiscovery(accept: string | null): "v2" | "v2beta1" | undefined {
   for (const range of parseAccept(accept)) {
     if (range.type !== "application/json") continue;
-    if (range.params.get("as") === "APIGroupDiscoveryList" && range.params.get("g") === "apidiscovery.k8s.io") {
+    if (
+      range.params.get("as") === "APIGroupDiscoveryList" &&
+      range.params.get("g") === "apidiscovery.k8s.io"
+    ) {
       const v = range.params.get("v");
       if (v === "v2" || v === "v2beta1") return v;
     }

@@ -49,7 +49,9 @@ export function handleNonResource(
   let doc: unknown;
   if (parts[0] === "api" && parts.length === 2) doc = apiResourceList(registry, "", parts[1]);
   if (parts[0] === "apis" && parts.length === 2) doc = apiGroupDoc(registry, parts[1]);
-  if (parts[0] === "apis" && parts.length === 3) doc = apiResourceList(registry, parts[1], parts[2]);
+  if (parts[0] === "apis" && parts.length === 3) {
+    doc = apiResourceList(registry, parts[1], parts[2]);
+  }
   if (doc === undefined) throw unknownPath();
   return json(doc);
 }

@@ -27,13 +27,17 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 export function contentChanged(a: KubeObject, b: KubeObject, ignoreStatus: boolean): boolean {
   const skip = new Set(["metadata", "apiVersion", "kind"]);
   if (ignoreStatus) skip.add("status");
-  const pick = (o: KubeObject) => Object.fromEntries(Object.entries(o).filter(([k]) => !skip.has(k)));
+  const pick = (o: KubeObject) =>
+    Object.fromEntries(Object.entries(o).filter(([k]) => !skip.has(k)));
   return !deepEqual(pick(a), pick(b));
 }
 
 /** True when two versions of an object are the same apart from their resourceVersion. */
 export function sameObject(a: KubeObject, b: KubeObject): boolean {
-  const strip = (o: KubeObject) => ({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
+  const strip = (o: KubeObject) => ({
+    ...o,
+    metadata: { ...o.metadata, resourceVersion: undefined },
+  });
   return deepEqual(strip(a), strip(b));
 }
 

@@ -1,6 +1,6 @@
 // OpenAPI v3 documents, just enough for kubectl: it checks PATCH operations for `fieldValidation`
 // support (then validates server-side) and reads CRD schemas for `kubectl explain`.
-import { type ResourceInfo, type ResourceRegistry } from "./resources.ts";
+import type { ResourceInfo, ResourceRegistry } from "./resources.ts";
 
 function hash(text: string): string {
   let h = 0xcbf29ce484222325n;
@@ -44,7 +44,11 @@ function operations(info: ResourceInfo): Record<string, unknown> {
       parameters: QUERY_PARAMS,
       responses: ok,
     },
-    delete: { operationId: `delete${info.kind}`, "x-kubernetes-group-version-kind": gvk, responses: ok },
+    delete: {
+      operationId: `delete${info.kind}`,
+      "x-kubernetes-group-version-kind": gvk,
+      responses: ok,
+    },
   };
   const collection = {
     get: { operationId: `list${info.kind}`, "x-kubernetes-group-version-kind": gvk, responses: ok },
@@ -55,7 +59,9 @@ function operations(info: ResourceInfo): Record<string, unknown> {
       responses: ok,
     },
   };
-  const base = `/${gvPath(info.group, info.version)}${info.namespaced ? "/namespaces/{namespace}" : ""}/${info.resource}`;
+  const base = `/${gvPath(info.group, info.version)}${
+    info.namespaced ? "/namespaces/{namespace}" : ""
+  }/${info.resource}`;
   return { [base]: collection, [`${base}/{name}`]: item };
 }
 
@@ -66,7 +72,11 @@ function document(infos: ResourceInfo[]): unknown {
     Object.assign(paths, operations(info));
     schemas[schemaName(info)] = {
       ...(info.schema ?? { type: "object", "x-kubernetes-preserve-unknown-fields": true }),
-      "x-kubernetes-group-version-kind": [{ group: info.group, version: info.version, kind: info.kind }],
+      "x-kubernetes-group-version-kind": [{
+        group: info.group,
+        version: info.version,
+        kind: info.kind,
+      }],
     };
   }
   return {
@@ -88,11 +98,12 @@ export function openApiV3(registry: ResourceRegistry, path: string): unknown | u
   if (path === "") {
     const paths: Record<string, unknown> = {};
     for (const [key, infos] of byGv) {
-      paths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=${hash(JSON.stringify(document(infos)))}` };
+      paths[key] = {
+        serverRelativeURL: `/openapi/v3/${key}?hash=${hash(JSON.stringify(document(infos)))}`,
+      };
     }
     return { paths };
   }
   const infos = byGv.get(path);
   return infos ? document(infos) : undefined;
 }
-

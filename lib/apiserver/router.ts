@@ -39,7 +39,10 @@ export function routeResource(
   let namespace = "";
   let info: ResourceInfo | undefined;
   let tail: string[];
-  if (rest[0] === "namespaces" && rest.length >= 3 && registry.lookup(group, version, rest[2])?.namespaced) {
+  if (
+    rest[0] === "namespaces" && rest.length >= 3 &&
+    registry.lookup(group, version, rest[2])?.namespaced
+  ) {
     namespace = rest[1];
     info = registry.lookup(group, version, rest[2]);
     tail = rest.slice(3);

@@ -62,8 +62,12 @@ function isResourcePath(parts: string[]): boolean {
 
 function errorResponse(error: unknown): Response {
   if (error instanceof ApiError) return statusResponse(error);
-  log("apiserver").error("internal error: {error}", { error: String((error as Error)?.stack ?? error) });
-  return statusResponse(new ApiError(500, "InternalError", `Internal error occurred: ${String(error)}`));
+  log("apiserver").error("internal error: {error}", {
+    error: String((error as Error)?.stack ?? error),
+  });
+  return statusResponse(
+    new ApiError(500, "InternalError", `Internal error occurred: ${String(error)}`),
+  );
 }
 
 function delay(ms: number): Promise<void> {
@@ -127,12 +131,23 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
   let stop: () => Promise<void>;
   if (options.tls) {
     const ca = await createCertificateAuthority({ commonName: "kleff-dev-ca" });
-    const ipAddresses = [...new Set(["127.0.0.1", "::1", ...(/^[\d.:]+$/.test(hostname) ? [hostname] : [])])];
+    const ipAddresses = [
+      ...new Set(["127.0.0.1", "::1", ...(/^[\d.:]+$/.test(hostname) ? [hostname] : [])]),
+    ];
     const dnsNames = [...new Set(["localhost", ...(/^[\d.:]+$/.test(hostname) ? [] : [hostname])])];
-    const serverCert = await ca.issue({ commonName: "kleff-dev-apiserver", dnsNames, ipAddresses, usage: "server" });
+    const serverCert = await ca.issue({
+      commonName: "kleff-dev-apiserver",
+      dnsNames,
+      ipAddresses,
+      usage: "server",
+    });
     caPem = ca.certPem;
     if (options.clientCertificates) {
-      const client = await ca.issue({ commonName: "dev-admin", organizations: ["system:masters"], usage: "client" });
+      const client = await ca.issue({
+        commonName: "dev-admin",
+        organizations: ["system:masters"],
+        usage: "client",
+      });
       clientCertPem = client.certPem;
       clientKeyPem = client.keyPem;
     }
@@ -156,13 +171,22 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
     serverAddress = `${hostname}:${listener.port}`;
     stop = () => listener.shutdown();
   } else {
-    const server = Deno.serve({ hostname, port: options.port ?? 0, onListen: () => {} }, (request) => handle(request));
+    const server = Deno.serve(
+      { hostname, port: options.port ?? 0, onListen: () => {} },
+      (request) => handle(request),
+    );
     const addr = server.addr as Deno.NetAddr;
     url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${addr.port}`;
     serverAddress = `${hostname}:${addr.port}`;
     stop = () => server.shutdown();
   }
-  const kubeconfig = buildKubeconfig({ url, caPem, token: options.tokens?.[0], clientCertPem, clientKeyPem });
+  const kubeconfig = buildKubeconfig({
+    url,
+    caPem,
+    token: options.tokens?.[0],
+    clientCertPem,
+    clientKeyPem,
+  });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {

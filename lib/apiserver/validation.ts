@@ -37,7 +37,9 @@ export function validateName(
   }
   const max = rule === "label" ? 63 : 253;
   const causes: StatusCause[] = [];
-  if (name.length > max) causes.push(invalidValue(field, name, `must be no more than ${max} characters`));
+  if (name.length > max) {
+    causes.push(invalidValue(field, name, `must be no more than ${max} characters`));
+  }
   if (!(rule === "label" ? LABEL : SUBDOMAIN).test(name)) {
     causes.push(invalidValue(field, name, rule === "label" ? LABEL_MESSAGE : SUBDOMAIN_MESSAGE));
   }

@@ -226,7 +226,7 @@ export class WatchHub {
   /** Stalls or resumes delivery to open watches (events are held back, not lost). */
   setStalled(stalled: boolean): void {
     this.stalled = stalled;
-    if (!stalled) for (const watcher of this.#all()) watcher.flushPending();
+    if (!stalled) { for (const watcher of this.#all()) watcher.flushPending(); }
   }
 
   /** Removes a closed watcher. */

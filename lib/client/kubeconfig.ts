@@ -177,7 +177,9 @@ function parseDocument(text: string, file: string): Record<string, unknown> {
     if (error instanceof YAMLParseError) {
       const before = text.slice(0, error.pos[0]).split("\n");
       throw new KubeconfigError(
-        `invalid YAML at line ${before.length}, column ${before.at(-1)!.length + 1} (${error.code})`,
+        `invalid YAML at line ${before.length}, column ${
+          before.at(-1)!.length + 1
+        } (${error.code})`,
         { file },
       );
     }

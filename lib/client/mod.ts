@@ -6,7 +6,14 @@ import { ResourceClient, type ResourceDescriptor } from "./resource.ts";
 import type { KubeObjectBase } from "./types.ts";
 
 export * from "./errors.ts";
-export type { KubeObject, KubeObjectBase, ObjectList, ObjectMeta, Status, StatusCause } from "./types.ts";
+export type {
+  KubeObject,
+  KubeObjectBase,
+  ObjectList,
+  ObjectMeta,
+  Status,
+  StatusCause,
+} from "./types.ts";
 export {
   type AuthConfig,
   type ConnectionConfig,

@@ -82,7 +82,10 @@ function watchEventTransform<T extends KubeObjectBase>(
   });
 }
 
-function parseEvent<T extends KubeObjectBase>(line: string, lineNumber: number): WatchStreamEvent<T> {
+function parseEvent<T extends KubeObjectBase>(
+  line: string,
+  lineNumber: number,
+): WatchStreamEvent<T> {
   let event: unknown;
   try {
     event = JSON.parse(line);

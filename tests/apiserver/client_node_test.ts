@@ -14,7 +14,12 @@ Deno.test("client-node: list namespaces, create and get a custom object, watch a
 
     await createWidgetCrd(server);
     const custom = kc.makeApiClient(CustomObjectsApi);
-    const target = { group: "example.kleff.io", version: "v1", namespace: "default", plural: "widgets" };
+    const target = {
+      group: "example.kleff.io",
+      version: "v1",
+      namespace: "default",
+      plural: "widgets",
+    };
     await custom.createNamespacedCustomObject({ ...target, body: widget("w1", { size: 2 }) });
     const got = await custom.getNamespacedCustomObject({ ...target, name: "w1" }) as {
       spec: { size: number };
@@ -31,7 +36,8 @@ Deno.test("client-node: list namespaces, create and get a custom object, watch a
     const controller = await watch.watch(
       "/apis/example.kleff.io/v1/namespaces/default/widgets",
       { resourceVersion: got.metadata.resourceVersion },
-      (type: string, object: { spec: { size: number } }) => seen.resolve({ type, size: object.spec.size }),
+      (type: string, object: { spec: { size: number } }) =>
+        seen.resolve({ type, size: object.spec.size }),
       () => {},
     );
     // client-node sends application/json-patch+json by default, like kube expects a JSON patch here

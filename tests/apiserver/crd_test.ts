@@ -62,12 +62,15 @@ Deno.test("crd: the schema is enforced with one cause per bad field", async () =
     assert.equal(bad.body.details.kind, "Widget");
     assert.equal(bad.body.details.group, "example.kleff.io");
     // kube adds a "<nil>" cause saying the CEL rules were skipped because the object was invalid
-    const fields = bad.body.details.causes.map((c: { field: string }) => c.field).filter((f: string) =>
-      f !== "<nil>"
-    ).sort();
+    const fields = bad.body.details.causes.map((c: { field: string }) => c.field).filter((
+      f: string,
+    ) => f !== "<nil>").sort();
     assert.deepEqual(fields, ["spec.color", "spec.size", "spec.tags"]);
     assert.match(bad.body.message, /^Widget.example.kleff.io "bad" is invalid: \[/);
-    assert.match(bad.body.message, /spec.color: Unsupported value: "pink": supported values: "red", "green", "blue"/);
+    assert.match(
+      bad.body.message,
+      /spec.color: Unsupported value: "pink": supported values: "red", "green", "blue"/,
+    );
     const missing = await api(server, "POST", WIDGETS, { ...widget("m"), spec: { size: 2 } });
     assert.equal(missing.status, 422);
     assert.equal(missing.body.details.causes[0].field, "spec.color");
@@ -78,7 +81,10 @@ Deno.test("crd: the schema is enforced with one cause per bad field", async () =
 Deno.test("crd: unknown fields are pruned, or rejected with fieldValidation=Strict", async () => {
   await withServer(async (server) => {
     await createWidgetCrd(server);
-    const pruned = await api(server, "POST", WIDGETS, { ...widget("p"), spec: { size: 1, color: "red", extra: 1 } });
+    const pruned = await api(server, "POST", WIDGETS, {
+      ...widget("p"),
+      spec: { size: 1, color: "red", extra: 1 },
+    });
     assert.equal(pruned.status, 201);
     assert.equal(pruned.body.spec.extra, undefined);
     assert.match(pruned.headers.get("warning") ?? "", /unknown field \\"spec.extra\\"/);
@@ -94,7 +100,10 @@ Deno.test("crd: unknown fields are pruned, or rejected with fieldValidation=Stri
 Deno.test("crd: status subresource splits writes and generation bumps on spec changes only", async () => {
   await withServer(async (server) => {
     await createWidgetCrd(server);
-    const created = await api(server, "POST", WIDGETS, { ...widget("w"), status: { phase: "Ignored" } });
+    const created = await api(server, "POST", WIDGETS, {
+      ...widget("w"),
+      status: { phase: "Ignored" },
+    });
     assert.equal(created.body.status, undefined, "status is dropped on create");
     const status = await api(server, "PUT", `${WIDGETS}/w/status`, {
       ...created.body,
@@ -114,7 +123,9 @@ Deno.test("crd: status subresource splits writes and generation bumps on spec ch
     assert.equal(main.body.metadata.generation, 2);
     const labels = await api(server, "PATCH", `${WIDGETS}/w`, { metadata: { labels: { a: "b" } } });
     assert.equal(labels.body.metadata.generation, 2, "metadata changes keep the generation");
-    const statusPatch = await api(server, "PATCH", `${WIDGETS}/w/status`, { status: { phase: "Done" } });
+    const statusPatch = await api(server, "PATCH", `${WIDGETS}/w/status`, {
+      status: { phase: "Done" },
+    });
     assert.equal(statusPatch.body.status.phase, "Done");
     assert.equal(statusPatch.body.metadata.generation, 2);
     const noRv = await api(server, "PUT", `${WIDGETS}/w`, { ...widget("w") });
@@ -150,7 +161,10 @@ Deno.test("crd: deleting a CRD removes its kind and objects, waiting for their f
   await withServer(async (server) => {
     await createWidgetCrd(server);
     await api(server, "POST", WIDGETS, widget("plain"));
-    await api(server, "POST", WIDGETS, { ...widget("held"), metadata: { name: "held", finalizers: ["example.com/x"] } });
+    await api(server, "POST", WIDGETS, {
+      ...widget("held"),
+      metadata: { name: "held", finalizers: ["example.com/x"] },
+    });
     const deleted = await api(server, "DELETE", `${CRDS}/widgets.example.kleff.io`);
     assert.equal(deleted.status, 200);
     const crd = await api(server, "GET", `${CRDS}/widgets.example.kleff.io`);

@@ -16,7 +16,10 @@ Deno.test("deletion: finalizers hold objects with a deletionTimestamp until remo
       metadata: { finalizers: ["example.com/hold", "example.com/new"] },
     });
     assert.equal(added.status, 422);
-    assert.match(added.body.message, /no new finalizers can be added if the object is being deleted/);
+    assert.match(
+      added.body.message,
+      /no new finalizers can be added if the object is being deleted/,
+    );
     const cleared = await api(server, "PATCH", `${CM}/a`, { metadata: { finalizers: null } });
     assert.equal(cleared.status, 200);
     assert.equal((await api(server, "GET", `${CM}/a`)).status, 404);
@@ -30,13 +33,18 @@ Deno.test("deletion: preconditions on uid and resourceVersion give 409", async (
     assert.equal(wrongUid.status, 409);
     assert.equal(wrongUid.body.reason, "Conflict");
     assert.match(wrongUid.body.message, /Precondition failed: UID in precondition: nope/);
-    const wrongRv = await api(server, "DELETE", `${CM}/a`, { preconditions: { resourceVersion: "1" } });
+    const wrongRv = await api(server, "DELETE", `${CM}/a`, {
+      preconditions: { resourceVersion: "1" },
+    });
     assert.equal(wrongRv.status, 409);
     const ok = await api(server, "DELETE", `${CM}/a`, {
       kind: "DeleteOptions",
       apiVersion: "v1",
       propagationPolicy: "Background",
-      preconditions: { uid: created.body.metadata.uid, resourceVersion: created.body.metadata.resourceVersion },
+      preconditions: {
+        uid: created.body.metadata.uid,
+        resourceVersion: created.body.metadata.resourceVersion,
+      },
     });
     assert.equal(ok.status, 200);
     assert.equal((await api(server, "DELETE", `${CM}/a`)).status, 404);
@@ -52,7 +60,9 @@ Deno.test("deletion: deletecollection honours label selectors", async () => {
     assert.equal(deleted.status, 200);
     assert.equal(deleted.body.items.length, 2);
     const left = await api(server, "GET", CM);
-    assert.deepEqual(left.body.items.map((i: { metadata: { name: string } }) => i.metadata.name), ["c"]);
+    assert.deepEqual(left.body.items.map((i: { metadata: { name: string } }) => i.metadata.name), [
+      "c",
+    ]);
   });
 });
 
@@ -63,14 +73,18 @@ Deno.test("deletion: a namespace terminates, waits for finalizers of its content
     assert.equal(ns.body.metadata.labels["kubernetes.io/metadata.name"], "team");
     const path = "/api/v1/namespaces/team/configmaps";
     await api(server, "POST", path, { metadata: { name: "plain" } });
-    await api(server, "POST", path, { metadata: { name: "held", finalizers: ["example.com/hold"] } });
+    await api(server, "POST", path, {
+      metadata: { name: "held", finalizers: ["example.com/hold"] },
+    });
     const deleted = await api(server, "DELETE", "/api/v1/namespaces/team");
     assert.equal(deleted.status, 200);
     assert.equal(deleted.body.status.phase, "Terminating");
     const terminating = await api(server, "GET", "/api/v1/namespaces/team");
     assert.equal(terminating.body.status.phase, "Terminating");
     const conditions = Object.fromEntries(
-      terminating.body.status.conditions.map((c: { type: string; status: string }) => [c.type, c.status]),
+      terminating.body.status.conditions.map((
+        c: { type: string; status: string },
+      ) => [c.type, c.status]),
     );
     assert.equal(conditions.NamespaceContentRemaining, "True");
     assert.equal(conditions.NamespaceFinalizersRemaining, "True");

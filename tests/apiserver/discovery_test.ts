@@ -70,12 +70,15 @@ Deno.test("discovery: resource lists carry kind, scope, verbs and short names", 
 
 Deno.test("discovery: aggregated discovery v2 and CRDs appear as soon as created", async () => {
   await withServer(async (server) => {
-    const accept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
+    const accept =
+      "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
     await createWidgetCrd(server);
     const apis = await api(server, "GET", "/apis", undefined, { accept });
     assert.equal(apis.body.kind, "APIGroupDiscoveryList");
     assert.match(apis.headers.get("content-type")!, /as=APIGroupDiscoveryList/);
-    const group = apis.body.items.find((i: { metadata: { name: string } }) => i.metadata.name === "example.kleff.io");
+    const group = apis.body.items.find((i: { metadata: { name: string } }) =>
+      i.metadata.name === "example.kleff.io"
+    );
     const resource = group.versions[0].resources[0];
     assert.equal(resource.resource, "widgets");
     assert.equal(resource.scope, "Namespaced");
@@ -84,7 +87,10 @@ Deno.test("discovery: aggregated discovery v2 and CRDs appear as soon as created
     const core = await api(server, "GET", "/api", undefined, { accept });
     assert.equal(core.body.items[0].versions[0].version, "v1");
     const legacy = await api(server, "GET", "/apis/example.kleff.io/v1");
-    assert.deepEqual(legacy.body.resources.map((r: { name: string }) => r.name), ["widgets", "widgets/status"]);
+    assert.deepEqual(legacy.body.resources.map((r: { name: string }) => r.name), [
+      "widgets",
+      "widgets/status",
+    ]);
   });
 });
 

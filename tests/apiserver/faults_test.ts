@@ -5,7 +5,13 @@ const CM = "/api/v1/namespaces/default/configmaps";
 
 Deno.test("faults: failNext fails matching requests, 429 with Retry-After", async () => {
   await withServer(async (server) => {
-    server.faults.failNext({ status: 429, verb: "create", resource: "configmaps", retryAfterSeconds: 7, count: 2 });
+    server.faults.failNext({
+      status: 429,
+      verb: "create",
+      resource: "configmaps",
+      retryAfterSeconds: 7,
+      count: 2,
+    });
     server.faults.failNext({ status: 500, verb: "get", resource: "configmaps" });
     const list = await api(server, "GET", CM);
     assert.equal(list.status, 200, "list does not match a create or get rule");
@@ -32,7 +38,10 @@ Deno.test("faults: subresource and namespace rules, latency and clear", async ()
     assert.equal((await api(server, "GET", "/api/v1/namespaces/x")).status, 200);
     assert.equal((await api(server, "GET", "/api/v1/namespaces/x/status")).status, 409);
     assert.equal((await api(server, "GET", CM)).status, 200);
-    assert.equal((await api(server, "GET", "/api/v1/namespaces/kube-system/configmaps")).status, 503);
+    assert.equal(
+      (await api(server, "GET", "/api/v1/namespaces/kube-system/configmaps")).status,
+      503,
+    );
     server.faults.setLatency(150, { verb: "list" });
     const started = Date.now();
     await api(server, "GET", CM);
@@ -92,7 +101,11 @@ Deno.test("counters: count requests by verb, resource and code", async () => {
 
 Deno.test("dev endpoints: faults, latency, watches and counters over HTTP", async () => {
   await withServer(async (server) => {
-    const rule = await api(server, "POST", "/_dev/faults", { status: 503, verb: "list", resource: "configmaps" });
+    const rule = await api(server, "POST", "/_dev/faults", {
+      status: 503,
+      verb: "list",
+      resource: "configmaps",
+    });
     assert.equal(rule.status, 201);
     assert.equal((await api(server, "GET", CM)).status, 503);
     await api(server, "POST", "/_dev/faults", { status: 500 });
@@ -105,10 +118,17 @@ Deno.test("dev endpoints: faults, latency, watches and counters over HTTP", asyn
     const dropped = await api(server, "POST", "/_dev/watches/drop");
     assert.equal(dropped.body.dropped, 1);
     await watch.close();
-    assert.equal((await api(server, "POST", "/_dev/watches/stall", { stalled: false })).status, 200);
+    assert.equal(
+      (await api(server, "POST", "/_dev/watches/stall", { stalled: false })).status,
+      200,
+    );
     assert.equal((await api(server, "POST", "/_dev/compact")).status, 200);
     const counters = await api(server, "GET", "/_dev/counters");
-    assert.ok(counters.body.some((c: { verb: string; code: number }) => c.verb === "list" && c.code === 503));
+    assert.ok(
+      counters.body.some((c: { verb: string; code: number }) =>
+        c.verb === "list" && c.code === 503
+      ),
+    );
     assert.ok(!counters.body.some((c: { resource: string }) => c.resource.startsWith("/_dev")));
     await api(server, "DELETE", "/_dev/counters");
     assert.equal(server.counters.count(), 0);
@@ -131,7 +151,13 @@ Deno.test("auth: bearer tokens are required when configured, and can rotate", as
     assert.equal((await api(server, "GET", "/healthz")).status, 200);
     assert.equal((await api(server, "GET", "/_dev/counters")).status, 200, "/_dev needs no auth");
     server.setTokens(["secret-2"]);
-    assert.equal((await api(server, "GET", CM, undefined, { authorization: "Bearer secret-1" })).status, 401);
-    assert.equal((await api(server, "GET", CM, undefined, { authorization: "Bearer secret-2" })).status, 200);
+    assert.equal(
+      (await api(server, "GET", CM, undefined, { authorization: "Bearer secret-1" })).status,
+      401,
+    );
+    assert.equal(
+      (await api(server, "GET", CM, undefined, { authorization: "Bearer secret-2" })).status,
+      200,
+    );
   }, { tokens: ["secret-1"] });
 });

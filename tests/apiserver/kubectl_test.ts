@@ -6,7 +6,11 @@ const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
 
 function hasKubectl(): boolean {
   try {
-    return new Deno.Command("kubectl", { args: ["version", "--client"], stdout: "null", stderr: "null" })
+    return new Deno.Command("kubectl", {
+      args: ["version", "--client"],
+      stdout: "null",
+      stderr: "null",
+    })
       .outputSync().success;
   } catch {
     return false;
@@ -82,9 +86,20 @@ Deno.test({
   ignore: !KUBECTL,
   fn: () =>
     withKubectl(async (k) => {
-      assert.match(await k.ok(["apply", "-f", `${FIXTURES}widget_crd.yaml`]), /widgets.example.kleff.io created/);
-      await k.ok(["wait", "--for=condition=Established", "crd/widgets.example.kleff.io", "--timeout=10s"]);
-      assert.match(await k.ok(["create", "-f", `${FIXTURES}widget.yaml`]), /widget.example.kleff.io\/w1 created/);
+      assert.match(
+        await k.ok(["apply", "-f", `${FIXTURES}widget_crd.yaml`]),
+        /widgets.example.kleff.io created/,
+      );
+      await k.ok([
+        "wait",
+        "--for=condition=Established",
+        "crd/widgets.example.kleff.io",
+        "--timeout=10s",
+      ]);
+      assert.match(
+        await k.ok(["create", "-f", `${FIXTURES}widget.yaml`]),
+        /widget.example.kleff.io\/w1 created/,
+      );
       const table = await k.ok(["get", "widgets"]);
       assert.match(table, /NAME\s+SIZE\s+READY\s+AGE/);
       assert.match(table, /w1\s+3\s+/);
@@ -124,7 +139,10 @@ Deno.test({
       assert.match(result.stderr, /Widget.* "bad" is invalid/);
       assert.match(result.stderr, /spec.size: Invalid value: 50/);
       assert.match(result.stderr, /spec.color: Unsupported value: "pink"/);
-      const unknown = await k.run(["create", "-f", "-"], bad.replace('"size":50', '"size":1,"extra":1'));
+      const unknown = await k.run(
+        ["create", "-f", "-"],
+        bad.replace('"size":50', '"size":1,"extra":1'),
+      );
       assert.match(unknown.stderr, /unknown field "spec.extra"/);
     }),
 });
@@ -134,12 +152,26 @@ Deno.test({
   ignore: !KUBECTL,
   fn: () =>
     withKubectl(async (k) => {
-      await k.ok(["create", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a" } }));
+      // typed create commands send protobuf bodies
+      await k.ok(["create", "namespace", "team-a"]);
+      await k.ok(["create", "configmap", "settings", "-n", "team-a", "--from-literal=plan=gold"]);
+      await k.ok(["create", "secret", "generic", "creds", "-n", "team-a", "--from-literal=p=q"]);
+      assert.match(
+        await k.ok(["get", "cm", "settings", "-n", "team-a", "-o", "jsonpath={.data.plan}"]),
+        /^gold$/,
+      );
+      assert.match(
+        await k.ok(["get", "secret", "creds", "-n", "team-a", "-o", "jsonpath={.data.p}"]),
+        /^cQ==$/,
+      );
       await k.ok(["label", "namespace", "team-a", "tier=gold"]);
       assert.match(await k.ok(["get", "ns", "-l", "tier=gold"]), /team-a\s+Active/);
       assert.match(await k.ok(["describe", "ns", "team-a"]), /Status:\s+Active/);
       await k.ok(["patch", "ns", "team-a", "-p", '{"metadata":{"annotations":{"a":"b"}}}']);
-      assert.match(await k.ok(["get", "ns", "team-a", "-o", "jsonpath={.metadata.annotations.a}"]), /^b$/);
+      assert.match(
+        await k.ok(["get", "ns", "team-a", "-o", "jsonpath={.metadata.annotations.a}"]),
+        /^b$/,
+      );
       await k.ok(["delete", "ns", "team-a", "--wait=true", "--timeout=10s"]);
       assert.notEqual((await k.run(["get", "ns", "team-a"])).code, 0);
     }),
@@ -176,6 +208,9 @@ Deno.test({
       const lines = watched.stdout.trim().split("\n").filter((l) => l.startsWith("w1"));
       assert.ok(lines.length >= 2, `get -w printed: ${watched.stdout}`);
       assert.match(lines[lines.length - 1], /True|w1/);
-      assert.ok(lines.some((l) => /True/.test(l)), `get -w saw the Ready change: ${watched.stdout}`);
+      assert.ok(
+        lines.some((l) => /True/.test(l)),
+        `get -w saw the Ready change: ${watched.stdout}`,
+      );
     }),
 });

@@ -41,10 +41,16 @@ Deno.test("list: field selectors on name, namespace, event objects and namespace
   await withServer(async (server) => {
     await api(server, "POST", CM, { metadata: { name: "a" } });
     await api(server, "POST", CM, { metadata: { name: "b" } });
-    await api(server, "POST", "/api/v1/namespaces/kube-system/configmaps", { metadata: { name: "a" } });
+    await api(server, "POST", "/api/v1/namespaces/kube-system/configmaps", {
+      metadata: { name: "a" },
+    });
     const byName = await api(server, "GET", "/api/v1/configmaps?fieldSelector=metadata.name%3Da");
     assert.equal(byName.body.items.length, 2);
-    const byNs = await api(server, "GET", "/api/v1/configmaps?fieldSelector=metadata.namespace%3Dkube-system");
+    const byNs = await api(
+      server,
+      "GET",
+      "/api/v1/configmaps?fieldSelector=metadata.namespace%3Dkube-system",
+    );
     assert.deepEqual(names(byNs.body), ["a"]);
     const notName = await api(server, "GET", `${CM}?fieldSelector=metadata.name!%3Da`);
     assert.deepEqual(names(notName.body), ["b"]);
@@ -58,10 +64,16 @@ Deno.test("list: field selectors on name, namespace, event objects and namespace
       server,
       "GET",
       "/api/v1/namespaces/default/events?fieldSelector=" +
-        encodeURIComponent("involvedObject.name=w1,involvedObject.kind=Widget,involvedObject.uid=u1"),
+        encodeURIComponent(
+          "involvedObject.name=w1,involvedObject.kind=Widget,involvedObject.uid=u1",
+        ),
     );
     assert.deepEqual(names(events.body), ["e1"]);
-    const active = await api(server, "GET", "/api/v1/namespaces?fieldSelector=status.phase%3DActive");
+    const active = await api(
+      server,
+      "GET",
+      "/api/v1/namespaces?fieldSelector=status.phase%3DActive",
+    );
     assert.ok(active.body.items.length >= 3);
     const unsupported = await api(server, "GET", `${CM}?fieldSelector=spec.foo%3Dbar`);
     assert.equal(unsupported.status, 400);
@@ -71,22 +83,36 @@ Deno.test("list: field selectors on name, namespace, event objects and namespace
 
 Deno.test("list: limit and continue page through a stable order", async () => {
   await withServer(async (server) => {
-    for (const name of ["e", "a", "d", "b", "c"]) await api(server, "POST", CM, { metadata: { name } });
+    for (const name of ["e", "a", "d", "b", "c"]) {
+      await api(server, "POST", CM, { metadata: { name } });
+    }
     const first = await api(server, "GET", `${CM}?limit=2`);
     assert.deepEqual(names(first.body), ["a", "b"]);
     assert.equal(first.body.metadata.remainingItemCount, 3);
     assert.ok(first.body.metadata.continue);
-    const second = await api(server, "GET", `${CM}?limit=2&continue=${first.body.metadata.continue}`);
+    const second = await api(
+      server,
+      "GET",
+      `${CM}?limit=2&continue=${first.body.metadata.continue}`,
+    );
     assert.deepEqual(names(second.body), ["c", "d"]);
     assert.equal(second.body.metadata.resourceVersion, first.body.metadata.resourceVersion);
-    const third = await api(server, "GET", `${CM}?limit=2&continue=${second.body.metadata.continue}`);
+    const third = await api(
+      server,
+      "GET",
+      `${CM}?limit=2&continue=${second.body.metadata.continue}`,
+    );
     assert.deepEqual(names(third.body), ["e"]);
     assert.equal(third.body.metadata.continue, undefined);
     const garbage = await api(server, "GET", `${CM}?limit=2&continue=garbage`);
     assert.equal(garbage.status, 400);
     await api(server, "POST", CM, { metadata: { name: "f" } });
     server.faults.compact();
-    const expired = await api(server, "GET", `${CM}?limit=2&continue=${first.body.metadata.continue}`);
+    const expired = await api(
+      server,
+      "GET",
+      `${CM}?limit=2&continue=${first.body.metadata.continue}`,
+    );
     assert.equal(expired.status, 410);
     assert.equal(expired.body.reason, "Expired");
   });
@@ -94,8 +120,12 @@ Deno.test("list: limit and continue page through a stable order", async () => {
 
 Deno.test("list: Table output for kubectl with printer columns and object metadata", async () => {
   await withServer(async (server) => {
-    await api(server, "POST", CM, { metadata: { name: "a", labels: { x: "y" } }, data: { k: "v" } });
-    const accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
+    await api(server, "POST", CM, {
+      metadata: { name: "a", labels: { x: "y" } },
+      data: { k: "v" },
+    });
+    const accept =
+      "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
     const table = await api(server, "GET", CM, undefined, { accept });
     assert.equal(table.body.kind, "Table");
     assert.equal(table.body.apiVersion, "meta.k8s.io/v1");
@@ -109,7 +139,9 @@ Deno.test("list: Table output for kubectl with printer columns and object metada
     });
     assert.equal(metadata.body.kind, "PartialObjectMetadataList");
     assert.equal(metadata.body.items[0].data, undefined);
-    const protobufOnly = await api(server, "GET", CM, undefined, { accept: "application/vnd.kubernetes.protobuf" });
+    const protobufOnly = await api(server, "GET", CM, undefined, {
+      accept: "application/vnd.kubernetes.protobuf",
+    });
     assert.equal(protobufOnly.status, 406);
   });
 });

@@ -37,7 +37,9 @@ Deno.test("objects: create sets uid, timestamps and increasing resourceVersions"
     assert.equal(a.body.kind, "ConfigMap");
     assert.match(a.body.metadata.uid, /^[0-9a-f-]{36}$/);
     assert.match(a.body.metadata.creationTimestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    const b = await api(server, "POST", "/api/v1/namespaces/kube-system/configmaps", { metadata: { name: "b" } });
+    const b = await api(server, "POST", "/api/v1/namespaces/kube-system/configmaps", {
+      metadata: { name: "b" },
+    });
     assert.ok(Number(b.body.metadata.resourceVersion) > Number(a.body.metadata.resourceVersion));
     const got = await api(server, "GET", `${CM}/a`);
     assert.deepEqual(got.body, a.body);
@@ -69,20 +71,35 @@ Deno.test("objects: update with a stale resourceVersion is a 409 Conflict", asyn
     const renamed = await api(server, "PUT", `${CM}/a`, { metadata: { name: "b" } });
     assertStatus(renamed, 400, "BadRequest");
     const same = await api(server, "PUT", `${CM}/a`, updated.body);
-    assert.equal(same.body.metadata.resourceVersion, updated.body.metadata.resourceVersion, "no-op update keeps rv");
+    assert.equal(
+      same.body.metadata.resourceVersion,
+      updated.body.metadata.resourceVersion,
+      "no-op update keeps rv",
+    );
   });
 });
 
 Deno.test("objects: merge, JSON and strategic merge patches", async () => {
   await withServer(async (server) => {
-    await api(server, "POST", CM, { metadata: { name: "a", labels: { x: "1" } }, data: { a: "1", b: "2" } });
+    await api(server, "POST", CM, {
+      metadata: { name: "a", labels: { x: "1" } },
+      data: { a: "1", b: "2" },
+    });
     const merge = await api(server, "PATCH", `${CM}/a`, { data: { b: null, c: "3" } });
     assert.deepEqual(merge.body.data, { a: "1", c: "3" });
-    const json = await api(server, "PATCH", `${CM}/a`, [{ op: "replace", path: "/data/a", value: "9" }], {
+    const json = await api(server, "PATCH", `${CM}/a`, [{
+      op: "replace",
+      path: "/data/a",
+      value: "9",
+    }], {
       "content-type": "application/json-patch+json",
     });
     assert.equal(json.body.data.a, "9");
-    const failedTest = await api(server, "PATCH", `${CM}/a`, [{ op: "test", path: "/data/a", value: "0" }], {
+    const failedTest = await api(server, "PATCH", `${CM}/a`, [{
+      op: "test",
+      path: "/data/a",
+      value: "0",
+    }], {
       "content-type": "application/json-patch+json",
     });
     assert.ok(failedTest.status === 422 || failedTest.status === 400, String(failedTest.status));
@@ -91,9 +108,14 @@ Deno.test("objects: merge, JSON and strategic merge patches", async () => {
       "content-type": "application/strategic-merge-patch+json",
     });
     assert.deepEqual(strategic.body.metadata.labels, { x: "1", y: "2" });
-    const stale = await api(server, "PATCH", `${CM}/a`, { metadata: { resourceVersion: "1" }, data: { z: "1" } });
+    const stale = await api(server, "PATCH", `${CM}/a`, {
+      metadata: { resourceVersion: "1" },
+      data: { z: "1" },
+    });
     assertStatus(stale, 409, "Conflict");
-    const apply = await api(server, "PATCH", `${CM}/a`, "{}", { "content-type": "application/apply-patch+yaml" });
+    const apply = await api(server, "PATCH", `${CM}/a`, "{}", {
+      "content-type": "application/apply-patch+yaml",
+    });
     assertStatus(apply, 415, "UnsupportedMediaType");
     const missing = await api(server, "PATCH", `${CM}/nope`, { data: {} });
     assertStatus(missing, 404, "NotFound");
@@ -102,7 +124,9 @@ Deno.test("objects: merge, JSON and strategic merge patches", async () => {
 
 Deno.test("objects: bad input gets kube-style Status errors and the server survives", async () => {
   await withServer(async (server) => {
-    const invalidJson = await api(server, "POST", CM, "{not json", { "content-type": "application/json" });
+    const invalidJson = await api(server, "POST", CM, "{not json", {
+      "content-type": "application/json",
+    });
     assertStatus(invalidJson, 400, "BadRequest");
     const wrongType = await api(server, "POST", CM, "a=b", { "content-type": "text/plain" });
     assertStatus(wrongType, 415, "UnsupportedMediaType");
@@ -114,18 +138,27 @@ Deno.test("objects: bad input gets kube-style Status errors and the server survi
     const badName = await api(server, "POST", CM, { metadata: { name: "Bad_Name" } });
     assertStatus(badName, 422, "Invalid");
     assert.equal(badName.body.details.causes[0].field, "metadata.name");
-    assert.match(badName.body.message, /^ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/);
+    assert.match(
+      badName.body.message,
+      /^ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/,
+    );
     const badNs = await api(server, "POST", "/api/v1/namespaces", { metadata: { name: "a.b" } });
     assertStatus(badNs, 422, "Invalid");
     assert.match(badNs.body.message, /RFC 1123 label/);
     const noName = await api(server, "POST", CM, { metadata: {} });
     assertStatus(noName, 422, "Invalid");
-    const badLabel = await api(server, "POST", CM, { metadata: { name: "l", labels: { "a b": "c" } } });
+    const badLabel = await api(server, "POST", CM, {
+      metadata: { name: "l", labels: { "a b": "c" } },
+    });
     assertStatus(badLabel, 422, "Invalid");
-    const missingNs = await api(server, "POST", "/api/v1/namespaces/nope/configmaps", { metadata: { name: "a" } });
+    const missingNs = await api(server, "POST", "/api/v1/namespaces/nope/configmaps", {
+      metadata: { name: "a" },
+    });
     assertStatus(missingNs, 404, "NotFound");
     assert.equal(missingNs.body.message, 'namespaces "nope" not found');
-    const wrongNs = await api(server, "POST", CM, { metadata: { name: "a", namespace: "kube-system" } });
+    const wrongNs = await api(server, "POST", CM, {
+      metadata: { name: "a", namespace: "kube-system" },
+    });
     assertStatus(wrongNs, 400, "BadRequest");
     const ok = await api(server, "GET", "/version");
     assert.equal(ok.status, 200);
@@ -171,7 +204,11 @@ Deno.test("objects: every built-in kind can be created and listed", async () => 
       assert.equal(list.body.items.length, 1, path);
       assert.ok(list.body.kind.endsWith("List"));
     }
-    const policy = await api(server, "GET", "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies/x");
+    const policy = await api(
+      server,
+      "GET",
+      "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies/x",
+    );
     assert.equal(policy.body.metadata.generation, 1);
   });
 });

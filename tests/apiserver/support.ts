@@ -1,5 +1,9 @@
 // Helpers for dev API server tests: a server per test, JSON requests and watch-stream readers.
-import { type DevApiServer, type DevApiServerOptions, startDevApiServer } from "../../lib/apiserver/mod.ts";
+import {
+  type DevApiServer,
+  type DevApiServerOptions,
+  startDevApiServer,
+} from "../../lib/apiserver/mod.ts";
 
 /** A parsed JSON response. */
 export interface JsonResponse {
@@ -80,7 +84,10 @@ export class WatchReader {
       }
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no watch event within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`no watch event within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
       });
       try {
         this.#read ??= this.#reader.read();
@@ -146,7 +153,10 @@ export const WIDGET_CRD = {
                 owner: {
                   type: "string",
                   pattern: "^[a-z][a-z0-9-]*$",
-                  "x-kubernetes-validations": [{ rule: "self == oldSelf", message: "owner is immutable" }],
+                  "x-kubernetes-validations": [{
+                    rule: "self == oldSelf",
+                    message: "owner is immutable",
+                  }],
                 },
                 tags: { type: "array", maxItems: 2, items: { type: "string", maxLength: 5 } },
               },
@@ -164,7 +174,12 @@ export const WIDGETS = "/apis/example.kleff.io/v1/namespaces/default/widgets";
 
 /** Creates the widget CRD and checks it was accepted. */
 export async function createWidgetCrd(server: DevApiServer): Promise<void> {
-  const created = await api(server, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", WIDGET_CRD);
+  const created = await api(
+    server,
+    "POST",
+    "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+    WIDGET_CRD,
+  );
   if (created.status !== 201) throw new Error(`CRD not created: ${JSON.stringify(created.body)}`);
 }
 

@@ -18,7 +18,10 @@ Deno.test("watch: without resourceVersion sends current state as ADDED, then cha
       assert.equal(modified.type, "MODIFIED");
       assert.equal(modified.object.data.k, "v");
       assert.equal(deleted.type, "DELETED");
-      assert.ok(Number(deleted.object.metadata.resourceVersion) > Number(modified.object.metadata.resourceVersion));
+      assert.ok(
+        Number(deleted.object.metadata.resourceVersion) >
+          Number(modified.object.metadata.resourceVersion),
+      );
     } finally {
       await watch.close();
     }
@@ -34,13 +37,21 @@ Deno.test("watch: an exact resourceVersion replays history after it", async () =
   await withServer(async (server) => {
     const list = await api(server, "GET", CM);
     await api(server, "POST", CM, { metadata: { name: "a" } });
-    await api(server, "POST", "/api/v1/namespaces/kube-system/configmaps", { metadata: { name: "other" } });
+    await api(server, "POST", "/api/v1/namespaces/kube-system/configmaps", {
+      metadata: { name: "other" },
+    });
     await api(server, "POST", CM, { metadata: { name: "b" } });
-    const watch = await openWatch(server, `${CM}?watch=true&resourceVersion=${list.body.metadata.resourceVersion}`);
+    const watch = await openWatch(
+      server,
+      `${CM}?watch=true&resourceVersion=${list.body.metadata.resourceVersion}`,
+    );
     const events = await watch.take(2);
     assert.deepEqual(events.map((e) => e.object.metadata.name), ["a", "b"]);
     await watch.close();
-    const all = await openWatch(server, `/api/v1/configmaps?watch=true&resourceVersion=${list.body.metadata.resourceVersion}`);
+    const all = await openWatch(
+      server,
+      `/api/v1/configmaps?watch=true&resourceVersion=${list.body.metadata.resourceVersion}`,
+    );
     assert.equal((await all.take(3)).length, 3);
     await all.close();
   });
@@ -68,7 +79,10 @@ Deno.test("watch: resuming before the history window gets 410 as an ERROR event 
         assert.equal(await watch.next(), undefined, "the stream ends after the error");
       }
       const recent = await api(server, "GET", CM);
-      const ok = await openWatch(server, `${CM}?watch=true&resourceVersion=${recent.body.metadata.resourceVersion}`);
+      const ok = await openWatch(
+        server,
+        `${CM}?watch=true&resourceVersion=${recent.body.metadata.resourceVersion}`,
+      );
       await api(server, "POST", CM, { metadata: { name: "after" } });
       assert.equal((await ok.take(1))[0].object.metadata.name, "after");
       await ok.close();
@@ -80,15 +94,25 @@ Deno.test("watch: bookmarks only when allowed, carrying only the resourceVersion
   await withServer(async (server) => {
     const list = await api(server, "GET", CM);
     const rv = list.body.metadata.resourceVersion;
-    const watch = await openWatch(server, `${CM}?watch=true&allowWatchBookmarks=true&resourceVersion=${rv}`);
+    const watch = await openWatch(
+      server,
+      `${CM}?watch=true&allowWatchBookmarks=true&resourceVersion=${rv}`,
+    );
     const [bookmark] = await watch.take(1, 2000);
     assert.equal(bookmark.type, "BOOKMARK");
     assert.equal(bookmark.object.kind, "ConfigMap");
     assert.equal(bookmark.object.apiVersion, "v1");
     assert.deepEqual(Object.keys(bookmark.object.metadata), ["resourceVersion"]);
     await watch.close();
-    const plain = await openWatch(server, `${CM}?watch=true&resourceVersion=${rv}&timeoutSeconds=1`);
-    assert.equal(await plain.next(3000), undefined, "no bookmark without allowWatchBookmarks; closes at timeout");
+    const plain = await openWatch(
+      server,
+      `${CM}?watch=true&resourceVersion=${rv}&timeoutSeconds=1`,
+    );
+    assert.equal(
+      await plain.next(3000),
+      undefined,
+      "no bookmark without allowWatchBookmarks; closes at timeout",
+    );
   }, { bookmarkIntervalMs: 100 });
 });
 

@@ -52,11 +52,17 @@ Deno.test("plain HTTP: CRUD, typed errors, paged list, patches, status of delete
     await roundTrip(kube, "plain");
     const cms = kube.resource<ConfigMap>(configMaps);
     for (let i = 0; i < 7; i++) {
-      await cms.create({ metadata: { name: `cm-${i}`, labels: { n: String(i % 2) } }, data: { i: String(i) } }, {
+      await cms.create({
+        metadata: { name: `cm-${i}`, labels: { n: String(i % 2) } },
+        data: { i: String(i) },
+      }, {
         namespace: "plain",
       });
     }
-    await assert.rejects(cms.create({ metadata: { name: "cm-0" } }, { namespace: "plain" }), AlreadyExistsError);
+    await assert.rejects(
+      cms.create({ metadata: { name: "cm-0" } }, { namespace: "plain" }),
+      AlreadyExistsError,
+    );
     const all = await cms.list({ namespace: "plain", limit: 3 });
     assert.equal(all.items.length, 7);
     assert.ok(Number(all.resourceVersion) > 0);
@@ -72,13 +78,19 @@ Deno.test("plain HTTP: CRUD, typed errors, paged list, patches, status of delete
     await assert.rejects(cms.replace({ ...cm0, data: { stale: "1" } }), ConflictError);
     const replaced = await cms.replace({ ...jsonPatched, data: { fresh: "1" } });
     assert.deepEqual(replaced.data, { fresh: "1" });
-    await cms.delete("cm-0", { namespace: "plain", preconditions: { uid: replaced.metadata?.uid } });
+    await cms.delete("cm-0", {
+      namespace: "plain",
+      preconditions: { uid: replaced.metadata?.uid },
+    });
     await assert.rejects(cms.get("cm-0", { namespace: "plain" }), NotFoundError);
     const served = await kube.discovery.serverResources();
     assert.ok(served.some((r) => r.kind === "Namespace" && r.group === "" && !r.namespaced));
     const leases = await kube.discovery.findResource("coordination.k8s.io", "Lease");
     assert.equal(leases?.plural, "leases");
-    assert.equal(await kube.discovery.findResource("networking.istio.io", "VirtualService"), undefined);
+    assert.equal(
+      await kube.discovery.findResource("networking.istio.io", "VirtualService"),
+      undefined,
+    );
   });
 });
 
@@ -109,7 +121,11 @@ Deno.test("a token file rotated during the run is re-read on the 401", async () 
 });
 
 Deno.test("client certificate signed by the cluster CA", async () => {
-  await using server = await startDevApiServer({ tls: true, clientCertificates: true, tokens: ["unused-token"] });
+  await using server = await startDevApiServer({
+    tls: true,
+    clientCertificates: true,
+    tokens: ["unused-token"],
+  });
   await withDir(async (dir) => {
     const user = server.kubeconfig.users[0].user;
     assert.ok(user["client-certificate-data"], "the dev server hands out a client certificate");
@@ -129,7 +145,10 @@ Deno.test("exec plugin: its token is used, cached, and the plugin runs again aft
         apiVersion: "client.authentication.k8s.io/v1",
         command: PLUGIN,
         interactiveMode: "Never",
-        env: [{ name: "PLUGIN_STATE", value: dir }, { name: "PLUGIN_TOKEN_PREFIX", value: "exec-token-" }],
+        env: [{ name: "PLUGIN_STATE", value: dir }, {
+          name: "PLUGIN_TOKEN_PREFIX",
+          value: "exec-token-",
+        }],
       },
     });
     await roundTrip(kube, "exec-a");

@@ -14,7 +14,11 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-function exec(dir: string, overrides: Partial<ExecConfig> = {}, env: Record<string, string> = {}): ExecConfig {
+function exec(
+  dir: string,
+  overrides: Partial<ExecConfig> = {},
+  env: Record<string, string> = {},
+): ExecConfig {
   return {
     apiVersion: "client.authentication.k8s.io/v1",
     command: PLUGIN,
@@ -47,7 +51,10 @@ Deno.test("token file: cached for the refresh period, re-read after it and after
     assert.equal((await provider.get()).authorization, "Bearer third");
     await Deno.writeTextFile(`${dir}/token`, "  \n");
     provider.invalidate();
-    await assert.rejects(provider.get(), (e: Error) => e instanceof CredentialError && /is empty/.test(e.message));
+    await assert.rejects(
+      provider.get(),
+      (e: Error) => e instanceof CredentialError && /is empty/.test(e.message),
+    );
   });
 });
 
@@ -55,7 +62,10 @@ Deno.test("exec plugin v1: gets KUBERNETES_EXEC_INFO, env and args; result cache
   await withDir(async (dir) => {
     let now = Date.parse("2030-01-01T00:00:00Z");
     const provider = new CredentialProvider(
-      { kind: "exec", exec: exec(dir, { provideClusterInfo: true }, { PLUGIN_EXPIRES: "2030-01-01T00:10:00Z" }) },
+      {
+        kind: "exec",
+        exec: exec(dir, { provideClusterInfo: true }, { PLUGIN_EXPIRES: "2030-01-01T00:10:00Z" }),
+      },
       { now: () => now, stdinIsTerminal: () => true },
     );
     assert.equal((await provider.get()).authorization, "Bearer plugin-token-1");
@@ -63,7 +73,10 @@ Deno.test("exec plugin v1: gets KUBERNETES_EXEC_INFO, env and args; result cache
     assert.deepEqual(info, {
       apiVersion: "client.authentication.k8s.io/v1",
       kind: "ExecCredential",
-      spec: { interactive: false, cluster: { server: "https://k:6443", certificateAuthorityData: "Q0E=" } },
+      spec: {
+        interactive: false,
+        cluster: { server: "https://k:6443", certificateAuthorityData: "Q0E=" },
+      },
     });
     assert.equal(await Deno.readTextFile(`${dir}/args`), "get-token\n--flag\n");
     now += 9 * 60_000;
@@ -71,22 +84,34 @@ Deno.test("exec plugin v1: gets KUBERNETES_EXEC_INFO, env and args; result cache
     now += 2 * 60_000;
     assert.equal((await provider.get()).authorization, "Bearer plugin-token-2");
     provider.invalidate();
-    assert.equal((await provider.get()).authorization, "Bearer plugin-token-3", "re-run after a 401");
+    assert.equal(
+      (await provider.get()).authorization,
+      "Bearer plugin-token-3",
+      "re-run after a 401",
+    );
   });
 });
 
 Deno.test("exec plugin v1beta1 with IfAvailable: interactive only when stdin is a terminal; Always without one fails", async () => {
   await withDir(async (dir) => {
-    const beta = exec(dir, { apiVersion: "client.authentication.k8s.io/v1beta1", interactiveMode: "IfAvailable" });
-    await new CredentialProvider({ kind: "exec", exec: beta }, { stdinIsTerminal: () => false }).get();
+    const beta = exec(dir, {
+      apiVersion: "client.authentication.k8s.io/v1beta1",
+      interactiveMode: "IfAvailable",
+    });
+    await new CredentialProvider({ kind: "exec", exec: beta }, { stdinIsTerminal: () => false })
+      .get();
     let info = JSON.parse(await Deno.readTextFile(`${dir}/info.json`));
     assert.equal(info.apiVersion, "client.authentication.k8s.io/v1beta1");
     assert.equal(info.spec.interactive, false);
     assert.equal(info.spec.cluster, undefined);
-    await new CredentialProvider({ kind: "exec", exec: beta }, { stdinIsTerminal: () => true }).get();
+    await new CredentialProvider({ kind: "exec", exec: beta }, { stdinIsTerminal: () => true })
+      .get();
     info = JSON.parse(await Deno.readTextFile(`${dir}/info.json`));
     assert.equal(info.spec.interactive, true);
-    const always = new CredentialProvider({ kind: "exec", exec: exec(dir, { interactiveMode: "Always" }) }, {
+    const always = new CredentialProvider({
+      kind: "exec",
+      exec: exec(dir, { interactiveMode: "Always" }),
+    }, {
       stdinIsTerminal: () => false,
     });
     await assert.rejects(always.get(), /interactiveMode Always but stdin is not a terminal/);
@@ -95,9 +120,18 @@ Deno.test("exec plugin v1beta1 with IfAvailable: interactive only when stdin is 
 
 Deno.test("exec plugin returning a client certificate", async () => {
   await withDir(async (dir) => {
-    await Deno.writeTextFile(`${dir}/cert.pem`, "-----BEGIN CERTIFICATE-----\nAA\n-----END CERTIFICATE-----");
-    await Deno.writeTextFile(`${dir}/key.pem`, "-----BEGIN PRIVATE KEY-----\nBB\n-----END PRIVATE KEY-----");
-    const credentials = await new CredentialProvider({ kind: "exec", exec: exec(dir, {}, { PLUGIN_MODE: "cert" }) })
+    await Deno.writeTextFile(
+      `${dir}/cert.pem`,
+      "-----BEGIN CERTIFICATE-----\nAA\n-----END CERTIFICATE-----",
+    );
+    await Deno.writeTextFile(
+      `${dir}/key.pem`,
+      "-----BEGIN PRIVATE KEY-----\nBB\n-----END PRIVATE KEY-----",
+    );
+    const credentials = await new CredentialProvider({
+      kind: "exec",
+      exec: exec(dir, {}, { PLUGIN_MODE: "cert" }),
+    })
       .get();
     assert.equal(credentials.authorization, undefined);
     assert.match(credentials.clientCertPem!, /BEGIN CERTIFICATE-----\nAA\n/);
@@ -134,7 +168,10 @@ for (
 Deno.test("an exec plugin command that does not exist shows the install hint", async () => {
   const provider = new CredentialProvider({
     kind: "exec",
-    exec: exec("/nonexistent", { command: "/nonexistent/kube-login", installHint: "Install kube-login first." }),
+    exec: exec("/nonexistent", {
+      command: "/nonexistent/kube-login",
+      installHint: "Install kube-login first.",
+    }),
   });
   await assert.rejects(provider.get(), /command not found\. Install kube-login first\./);
 });

@@ -1,6 +1,10 @@
 // Kubeconfig loading: KUBECONFIG merging, relative paths, in-cluster, and every broken-configuration case.
 import assert from "node:assert/strict";
-import { KubeconfigError, loadConnectionConfig, loadInClusterConfig } from "../../lib/client/mod.ts";
+import {
+  KubeconfigError,
+  loadConnectionConfig,
+  loadInClusterConfig,
+} from "../../lib/client/mod.ts";
 
 const CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 const KEY = "-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\n";
@@ -19,7 +23,9 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-function config(parts: { clusters?: unknown[]; users?: unknown[]; contexts?: unknown[]; current?: string }): string {
+function config(
+  parts: { clusters?: unknown[]; users?: unknown[]; contexts?: unknown[]; current?: string },
+): string {
   return JSON.stringify({
     apiVersion: "v1",
     kind: "Config",
@@ -30,7 +36,10 @@ function config(parts: { clusters?: unknown[]; users?: unknown[]; contexts?: unk
   });
 }
 
-const base = (user: Record<string, unknown> = { token: SECRET }, cluster: Record<string, unknown> = {}) =>
+const base = (
+  user: Record<string, unknown> = { token: SECRET },
+  cluster: Record<string, unknown> = {},
+) =>
   config({
     clusters: [{ name: "c", cluster: { server: "https://k.example:6443", ...cluster } }],
     users: [{ name: "u", user }],
@@ -65,7 +74,11 @@ Deno.test("KUBECONFIG list merges with the first file winning, current-context f
     assert.equal(first.server, "https://first:6443");
     assert.deepEqual(first.auth, { kind: "token", token: "from-b" });
     assert.equal(first.namespace, "default");
-    assert.deepEqual(first.source, { kind: "kubeconfig", files: [`${dir}/a`, `${dir}/b`, `${dir}/c`], context: "one" });
+    assert.deepEqual(first.source, {
+      kind: "kubeconfig",
+      files: [`${dir}/a`, `${dir}/b`, `${dir}/c`],
+      context: "one",
+    });
     const second = await loadConnectionConfig({ env, context: "two" });
     assert.equal(second.server, "http://other:8080");
     assert.equal(second.namespace, "ns2");
@@ -77,7 +90,10 @@ Deno.test("--kubeconfig overrides KUBECONFIG; ~/.kube/config is the default", as
     await Deno.mkdir(`${dir}/.kube`);
     await Deno.writeTextFile(`${dir}/.kube/config`, base());
     await Deno.writeTextFile(`${dir}/other`, base({}, { server: "https://explicit:1" }));
-    assert.equal((await loadConnectionConfig({ env: envOf({ HOME: dir }) })).server, "https://k.example:6443");
+    assert.equal(
+      (await loadConnectionConfig({ env: envOf({ HOME: dir }) })).server,
+      "https://k.example:6443",
+    );
     const explicit = await loadConnectionConfig({
       kubeconfig: `${dir}/other`,
       env: envOf({ HOME: dir, KUBECONFIG: `${dir}/.kube/config` }),
@@ -94,7 +110,11 @@ Deno.test("relative file references resolve against the kubeconfig's own folder;
     await Deno.writeTextFile(`${dir}/conf/token`, SECRET);
     await Deno.writeTextFile(
       `${dir}/conf/config`,
-      base({ "client-certificate-data": btoa(CERT), "client-key": "certs/client.key", tokenFile: "./token" }, {
+      base({
+        "client-certificate-data": btoa(CERT),
+        "client-key": "certs/client.key",
+        tokenFile: "./token",
+      }, {
         "certificate-authority": "certs/ca.crt",
         "tls-server-name": "api.internal",
       }),
@@ -147,7 +167,11 @@ Deno.test("in-cluster: env vars (IPv6 bracketed), token path, CA and namespace f
     assert.deepEqual(v6.auth, { kind: "tokenFile", path: `${dir}/token` });
     // No kubeconfig anywhere: falls back to in-cluster.
     const fallback = await loadConnectionConfig({
-      env: envOf({ HOME: dir, KUBERNETES_SERVICE_HOST: "10.0.0.1", KUBERNETES_SERVICE_PORT: "6443" }),
+      env: envOf({
+        HOME: dir,
+        KUBERNETES_SERVICE_HOST: "10.0.0.1",
+        KUBERNETES_SERVICE_PORT: "6443",
+      }),
       serviceAccountDir: dir,
     });
     assert.equal(fallback.server, "https://10.0.0.1:6443");
@@ -170,7 +194,8 @@ const brokenCases: BrokenCase[] = [
   },
   {
     name: "invalid YAML (the offending line, holding a token, is not quoted)",
-    write: (dir) => Deno.writeTextFile(`${dir}/config`, `users:\n- name: u\n  user: {token: ${SECRET}\n`),
+    write: (dir) =>
+      Deno.writeTextFile(`${dir}/config`, `users:\n- name: u\n  user: {token: ${SECRET}\n`),
     expect: /invalid YAML at line \d+, column \d+/,
   },
   {
@@ -220,14 +245,18 @@ const brokenCases: BrokenCase[] = [
   },
   {
     name: "server missing",
-    write: (dir) => Deno.writeTextFile(`${dir}/config`, base({ token: SECRET }, { server: undefined })),
+    write: (dir) =>
+      Deno.writeTextFile(`${dir}/config`, base({ token: SECRET }, { server: undefined })),
     expect: /no server set/,
     field: "clusters[c].cluster.server",
   },
   {
     name: "bad base64 in certificate-authority-data",
     write: (dir) =>
-      Deno.writeTextFile(`${dir}/config`, base({ token: SECRET }, { "certificate-authority-data": "%%%not-base64" })),
+      Deno.writeTextFile(
+        `${dir}/config`,
+        base({ token: SECRET }, { "certificate-authority-data": "%%%not-base64" }),
+      ),
     expect: /is not valid base64/,
     field: "clusters[c].cluster.certificate-authority-data",
   },
@@ -244,19 +273,26 @@ const brokenCases: BrokenCase[] = [
   {
     name: "base64 that is not PEM",
     write: (dir) =>
-      Deno.writeTextFile(`${dir}/config`, base({ token: SECRET }, { "certificate-authority-data": btoa("hello") })),
+      Deno.writeTextFile(
+        `${dir}/config`,
+        base({ token: SECRET }, { "certificate-authority-data": btoa("hello") }),
+      ),
     expect: /does not hold a PEM CERTIFICATE/,
   },
   {
     name: "missing CA file",
     write: (dir) =>
-      Deno.writeTextFile(`${dir}/config`, base({ token: SECRET }, { "certificate-authority": "nope/ca.crt" })),
+      Deno.writeTextFile(
+        `${dir}/config`,
+        base({ token: SECRET }, { "certificate-authority": "nope/ca.crt" }),
+      ),
     expect: /cannot read the file \(NotFound\), referenced from/,
     field: "clusters[c].cluster.certificate-authority",
   },
   {
     name: "client certificate without key",
-    write: (dir) => Deno.writeTextFile(`${dir}/config`, base({ "client-certificate-data": btoa(CERT) })),
+    write: (dir) =>
+      Deno.writeTextFile(`${dir}/config`, base({ "client-certificate-data": btoa(CERT) })),
     expect: /must be given together/,
   },
   {
@@ -268,14 +304,20 @@ const brokenCases: BrokenCase[] = [
   {
     name: "exec plugin with an unknown apiVersion",
     write: (dir) =>
-      Deno.writeTextFile(`${dir}/config`, base({ exec: { apiVersion: "client.authentication.k8s.io/v1alpha1", command: "x" } })),
+      Deno.writeTextFile(
+        `${dir}/config`,
+        base({ exec: { apiVersion: "client.authentication.k8s.io/v1alpha1", command: "x" } }),
+      ),
     expect: /apiVersion must be one of/,
     field: "users[u].user.exec.apiVersion",
   },
   {
     name: "exec plugin v1 without interactiveMode",
     write: (dir) =>
-      Deno.writeTextFile(`${dir}/config`, base({ exec: { apiVersion: "client.authentication.k8s.io/v1", command: "x" } })),
+      Deno.writeTextFile(
+        `${dir}/config`,
+        base({ exec: { apiVersion: "client.authentication.k8s.io/v1", command: "x" } }),
+      ),
     expect: /interactiveMode must be/,
   },
   {
@@ -307,7 +349,10 @@ for (const broken of brokenCases) {
 Deno.test("broken in-cluster configuration is a clear error", async () => {
   await withDir(async (dir) => {
     await assert.rejects(
-      loadInClusterConfig({ env: envOf({ KUBERNETES_SERVICE_HOST: "10.0.0.1" }), serviceAccountDir: dir }),
+      loadInClusterConfig({
+        env: envOf({ KUBERNETES_SERVICE_HOST: "10.0.0.1" }),
+        serviceAccountDir: dir,
+      }),
       /needs KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT/,
     );
     await assert.rejects(

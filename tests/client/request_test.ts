@@ -1,9 +1,10 @@
 // The request function against a tiny fake server: typed errors, retries, Retry-After, 401 refresh, flow control, abort.
 import assert from "node:assert/strict";
+import { configure, type LogRecord, reset } from "@logtape/logtape";
 import {
+  ConflictError,
   type ConnectionConfig,
   ConnectionError,
-  ConflictError,
   InvalidError,
   KubeClient,
   NotFoundError,
@@ -23,15 +24,38 @@ async function withServer(handler: Handler, fn: (url: string) => Promise<void>):
   }
 }
 
-function client(server: string, auth: ConnectionConfig["auth"] = { kind: "none" }, maxInFlight?: number): KubeClient {
+function client(
+  server: string,
+  auth: ConnectionConfig["auth"] = { kind: "none" },
+  maxInFlight?: number,
+): KubeClient {
   return new KubeClient(
-    { server, namespace: "default", insecureSkipTlsVerify: false, auth, source: { kind: "in-cluster", dir: "/x" } },
+    {
+      server,
+      namespace: "default",
+      insecureSkipTlsVerify: false,
+      auth,
+      source: { kind: "in-cluster", dir: "/x" },
+    },
     { maxInFlight, backoff: { initialMs: 5, maxMs: 20 } },
   );
 }
 
-function status(code: number, reason: string, extra: Record<string, unknown> = {}, headers: HeadersInit = {}): Response {
-  return Response.json({ kind: "Status", apiVersion: "v1", status: "Failure", code, reason, message: `${reason}!`, ...extra }, {
+function status(
+  code: number,
+  reason: string,
+  extra: Record<string, unknown> = {},
+  headers: HeadersInit = {},
+): Response {
+  return Response.json({
+    kind: "Status",
+    apiVersion: "v1",
+    status: "Failure",
+    code,
+    reason,
+    message: `${reason}!`,
+    ...extra,
+  }, {
     status: code,
     headers,
   });
@@ -43,7 +67,13 @@ Deno.test("Status bodies become typed errors with their details", async () => {
     "/conflict": () => status(409, "Conflict"),
     "/invalid": () =>
       status(422, "Invalid", {
-        details: { causes: [{ field: "spec.plan", reason: "FieldValueNotSupported", message: "Unsupported value" }] },
+        details: {
+          causes: [{
+            field: "spec.plan",
+            reason: "FieldValueNotSupported",
+            message: "Unsupported value",
+          }],
+        },
       }),
     "/plain": () => new Response("upstream exploded", { status: 502 }),
   };
@@ -53,10 +83,19 @@ Deno.test("Status bodies become typed errors with their details", async () => {
     assert.ok(nf instanceof NotFoundError);
     assert.equal(nf.message, "DELETE /nf: NotFound! (404 NotFound)");
     assert.equal(nf.details?.name, "x");
-    assert.ok(await kube.request({ path: "/conflict", method: "PUT" }).catch((e) => e) instanceof ConflictError);
-    const invalid = await kube.request({ path: "/invalid", method: "POST", body: {} }).catch((e) => e);
+    assert.ok(
+      await kube.request({ path: "/conflict", method: "PUT" }).catch((e) => e) instanceof
+        ConflictError,
+    );
+    const invalid = await kube.request({ path: "/invalid", method: "POST", body: {} }).catch((e) =>
+      e
+    );
     assert.ok(invalid instanceof InvalidError);
-    assert.deepEqual(invalid.causes, [{ field: "spec.plan", reason: "FieldValueNotSupported", message: "Unsupported value" }]);
+    assert.deepEqual(invalid.causes, [{
+      field: "spec.plan",
+      reason: "FieldValueNotSupported",
+      message: "Unsupported value",
+    }]);
     const plain = await kube.request({ path: "/plain", method: "POST" }).catch((e) => e);
     assert.ok(plain instanceof ServerError);
     assert.match(plain.message, /upstream exploded/);
@@ -73,7 +112,10 @@ Deno.test("safe requests retry on 5xx and 429 (honouring Retry-After); unsafe on
     return script.shift() ?? Response.json({ ok: true });
   }, async (url) => {
     using kube = client(url);
-    script.push(status(500, "InternalError"), status(429, "TooManyRequests", {}, { "retry-after": "1" }));
+    script.push(
+      status(500, "InternalError"),
+      status(429, "TooManyRequests", {}, { "retry-after": "1" }),
+    );
     assert.deepEqual(await kube.request({ path: "/x" }), { ok: true });
     assert.equal(calls, 3);
     assert.ok(times[2] - times[1] >= 950, `Retry-After honoured (${times[2] - times[1]} ms)`);
@@ -87,7 +129,9 @@ Deno.test("safe requests retry on 5xx and 429 (honouring Retry-After); unsafe on
     assert.equal(limited.retryAfterSeconds, 7);
     calls = 0;
     script.push(status(503, "ServiceUnavailable"));
-    assert.deepEqual(await kube.request({ path: "/x", method: "PUT", body: {}, retry: true }), { ok: true });
+    assert.deepEqual(await kube.request({ path: "/x", method: "PUT", body: {}, retry: true }), {
+      ok: true,
+    });
     assert.equal(calls, 2);
   });
 });
@@ -101,14 +145,20 @@ Deno.test("a 401 re-reads a rotated token file once and retries; the token never
     await withServer((request) => {
       const auth = request.headers.get("authorization") ?? "";
       seen.push(auth);
-      return auth === `Bearer ${accepted}` ? Response.json({ ok: true }) : status(401, "Unauthorized");
+      return auth === `Bearer ${accepted}`
+        ? Response.json({ ok: true })
+        : status(401, "Unauthorized");
     }, async (url) => {
       using kube = client(url, { kind: "tokenFile", path: `${dir}/token` });
       await kube.request({ path: "/a" });
       accepted = "new-secret-token";
       await Deno.writeTextFile(`${dir}/token`, "new-secret-token");
       await kube.request({ path: "/a", method: "POST", body: {} });
-      assert.deepEqual(seen, ["Bearer old-secret-token", "Bearer old-secret-token", "Bearer new-secret-token"]);
+      assert.deepEqual(seen, [
+        "Bearer old-secret-token",
+        "Bearer old-secret-token",
+        "Bearer new-secret-token",
+      ]);
       accepted = "something-else";
       const error = await kube.request({ path: "/a" }).catch((e) => e);
       assert.ok(error instanceof UnauthorizedError);
@@ -169,13 +219,52 @@ Deno.test("abort ends a pending request promptly; connection errors are Connecti
 });
 
 Deno.test("stream() checks the HTTP status like any request", async () => {
-  await withServer((request) =>
-    new URL(request.url).pathname === "/gone"
-      ? status(410, "Gone")
-      : new Response("line1\nline2\n"), async (url) => {
-    using kube = client(url);
-    await assert.rejects(kube.stream({ path: "/gone" }), (e: Error) => e.name === "GoneError");
-    const body = await kube.stream({ path: "/ok" });
-    assert.equal(await new Response(body).text(), "line1\nline2\n");
+  await withServer(
+    (request) =>
+      new URL(request.url).pathname === "/gone"
+        ? status(410, "Gone")
+        : new Response("line1\nline2\n"),
+    async (url) => {
+      using kube = client(url);
+      await assert.rejects(kube.stream({ path: "/gone" }), (e: Error) => e.name === "GoneError");
+      const body = await kube.stream({ path: "/ok" });
+      assert.equal(await new Response(body).text(), "line1\nline2\n");
+    },
+  );
+});
+
+Deno.test("log records of retries and credential refreshes never contain the token", async () => {
+  const records: LogRecord[] = [];
+  await configure({
+    sinks: { memory: (record: LogRecord) => void records.push(record) },
+    loggers: [
+      { category: ["kleff"], lowestLevel: "debug", sinks: ["memory"] },
+      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+    ],
   });
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/token`, "logged-secret-1");
+    let calls = 0;
+    await withServer(async (request) => {
+      calls++;
+      if (calls === 1) {
+        await Deno.writeTextFile(`${dir}/token`, "logged-secret-2");
+        return status(500, "InternalError");
+      }
+      return request.headers.get("authorization") === "Bearer logged-secret-2"
+        ? Response.json({})
+        : status(401, "Unauthorized");
+    }, async (url) => {
+      using kube = client(url, { kind: "tokenFile", path: `${dir}/token` });
+      await kube.request({ path: "/x" });
+      assert.equal(calls, 3);
+    });
+    assert.ok(records.length >= 2, "retry and refresh were logged");
+    const text = JSON.stringify(records.map((r) => [r.message, r.properties]));
+    assert.ok(!text.includes("logged-secret"), text);
+  } finally {
+    await reset();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -3,7 +3,11 @@ import assert from "node:assert/strict";
 import { createCertificateAuthority } from "../../lib/pki/mod.ts";
 import { type ConnectionConfig, ConnectionError, KubeClient } from "../../lib/client/mod.ts";
 
-async function withHttps(dnsNames: string[], ipAddresses: string[], fn: (port: number, caPem: string) => Promise<void>) {
+async function withHttps(
+  dnsNames: string[],
+  ipAddresses: string[],
+  fn: (port: number, caPem: string) => Promise<void>,
+) {
   const ca = await createCertificateAuthority({ commonName: "transport-test-ca" });
   const leaf = await ca.issue({ commonName: "server", usage: "server", dnsNames, ipAddresses });
   const server = Deno.serve(
@@ -43,7 +47,10 @@ Deno.test("tls-server-name verifies the certificate against that name instead of
     await assert.rejects(byIp.request({ path: "/api" }), ConnectionError);
     using named = client(`https://127.0.0.1:${port}`, { caPem, tlsServerName: "api.internal" });
     assert.deepEqual(await named.request({ path: "/api/v1" }), { path: "/api/v1" });
-    using wrongName = client(`https://127.0.0.1:${port}`, { caPem, tlsServerName: "other.internal" });
+    using wrongName = client(`https://127.0.0.1:${port}`, {
+      caPem,
+      tlsServerName: "other.internal",
+    });
     await assert.rejects(wrongName.request({ path: "/api" }), ConnectionError);
   });
 });

@@ -1,7 +1,11 @@
 // Resumable watches against the dev API server under each fault: the consumer's view ends equal to the server's objects.
 import assert from "node:assert/strict";
 import type { ConfigMap } from "kubernetes-types/core/v1.d.ts";
-import { type DevApiServer, type DevApiServerOptions, startDevApiServer } from "../../lib/apiserver/mod.ts";
+import {
+  type DevApiServer,
+  type DevApiServerOptions,
+  startDevApiServer,
+} from "../../lib/apiserver/mod.ts";
 import {
   configMaps,
   KubeClient,
@@ -34,7 +38,9 @@ class View {
         const name = event.object.metadata!.name!;
         const known = this.objects.has(name);
         if (event.type === "ADDED" && known) this.problems.push(`ADDED twice: ${name}`);
-        if (event.type !== "ADDED" && !known) this.problems.push(`${event.type} of unknown ${name}`);
+        if (event.type !== "ADDED" && !known) {
+          this.problems.push(`${event.type} of unknown ${name}`);
+        }
         if (event.type === "DELETED") this.objects.delete(name);
         else this.objects.set(name, event.object.metadata!.resourceVersion!);
       }
@@ -72,10 +78,21 @@ async function withWatch(
   }, { backoff: { initialMs: 10, maxMs: 50 } });
   const controller = new AbortController();
   try {
-    await kube.request({ method: "POST", path: "/api/v1/namespaces", body: { metadata: { name: NS } } });
+    await kube.request({
+      method: "POST",
+      path: "/api/v1/namespaces",
+      body: { metadata: { name: NS } },
+    });
     const cms = kube.resource<ConfigMap>(configMaps);
-    for (let i = 0; i < 5; i++) await cms.create({ metadata: { name: `seed-${i}` } }, { namespace: NS });
-    const watch = cms.watch({ namespace: NS, signal: controller.signal, streamingList, timings: { ...TIMINGS, ...timings } });
+    for (let i = 0; i < 5; i++) {
+      await cms.create({ metadata: { name: `seed-${i}` } }, { namespace: NS });
+    }
+    const watch = cms.watch({
+      namespace: NS,
+      signal: controller.signal,
+      streamingList,
+      timings: { ...TIMINGS, ...timings },
+    });
     const view = new View(watch);
     const lists = () => server.counters.count({ verb: "list", resource: "configmaps" });
     const mutate = async (round: number) => {
@@ -106,10 +123,17 @@ async function until(condition: () => boolean, what: string, timeoutMs = 10_000)
 /** The consumer's view equals the server's objects exactly, with no impossible event sequences. */
 async function assertConverged(cms: ResourceClient<ConfigMap>, view: View): Promise<void> {
   const expected = async () =>
-    new Map((await cms.list({ namespace: NS })).items.map((cm) => [cm.metadata!.name!, cm.metadata!.resourceVersion!]));
+    new Map(
+      (await cms.list({ namespace: NS })).items.map((
+        cm,
+      ) => [cm.metadata!.name!, cm.metadata!.resourceVersion!]),
+    );
   const deadline = Date.now() + 10_000;
   let want = await expected();
-  while (JSON.stringify([...view.objects].sort()) !== JSON.stringify([...want].sort()) && Date.now() < deadline) {
+  while (
+    JSON.stringify([...view.objects].sort()) !== JSON.stringify([...want].sort()) &&
+    Date.now() < deadline
+  ) {
     await new Promise((resolve) => setTimeout(resolve, 20));
     want = await expected();
   }
@@ -137,9 +161,10 @@ for (const streamingList of [true, false]) {
     await withWatch({ streamingList, historyLimit: 5 }, async ({ server, view, mutate, watch }) => {
       server.faults.stallWatches(true);
       for (let round = 0; round < 4; round++) await mutate(round);
+      // Dropped while stalled, the buffered events never reach the client: it must resume from before the compaction.
       server.faults.compact();
-      server.faults.stallWatches(false);
       server.faults.dropWatches();
+      server.faults.stallWatches(false);
       await until(() => view.syncs >= 2, "a relist after 410");
       assert.match(watch.health().lastRestartReason ?? "", /resourceVersion expired \(Expired\)/);
     });
@@ -147,17 +172,20 @@ for (const streamingList of [true, false]) {
 }
 
 Deno.test("compaction answered as plain HTTP 410 relists too", async () => {
-  await withWatch({ expiredAsHttp410: true, streamingList: false }, async ({ server, view, mutate, lists, watch }) => {
-    const before = lists();
-    server.faults.stallWatches(true);
-    for (let round = 0; round < 3; round++) await mutate(round);
-    server.faults.compact();
-    server.faults.stallWatches(false);
-    server.faults.dropWatches();
-    await until(() => view.syncs >= 2, "a relist after HTTP 410");
-    assert.match(watch.health().lastRestartReason ?? "", /resourceVersion expired \(Gone\)/);
-    assert.ok(lists() > before, "410 needs a fresh LIST");
-  });
+  await withWatch(
+    { expiredAsHttp410: true, streamingList: false },
+    async ({ server, view, mutate, lists, watch }) => {
+      const before = lists();
+      server.faults.stallWatches(true);
+      for (let round = 0; round < 3; round++) await mutate(round);
+      server.faults.compact();
+      server.faults.dropWatches();
+      server.faults.stallWatches(false);
+      await until(() => view.syncs >= 2, "a relist after HTTP 410");
+      assert.match(watch.health().lastRestartReason ?? "", /resourceVersion expired \(Gone\)/);
+      assert.ok(lists() > before, "410 needs a fresh LIST");
+    },
+  );
 });
 
 Deno.test("429 and 500 bursts on watch back off (Retry-After honoured) and resume without a LIST", async () => {
@@ -166,13 +194,28 @@ Deno.test("429 and 500 bursts on watch back off (Retry-After honoured) and resum
     server.faults.failNext({ status: 500, verb: "watch", resource: "configmaps", count: 3 });
     server.faults.dropWatches();
     await mutate(0);
-    await until(() => server.counters.count({ verb: "watch", resource: "configmaps", code: 500 }) === 3, "500 burst");
-    server.faults.failNext({ status: 429, verb: "watch", resource: "configmaps", count: 2, retryAfterSeconds: 1 });
+    await until(
+      () => server.counters.count({ verb: "watch", resource: "configmaps", code: 500 }) === 3,
+      "500 burst",
+    );
+    server.faults.failNext({
+      status: 429,
+      verb: "watch",
+      resource: "configmaps",
+      count: 2,
+      retryAfterSeconds: 1,
+    });
     const started = Date.now();
     server.faults.dropWatches();
     await mutate(1);
-    await until(() => server.counters.count({ verb: "watch", resource: "configmaps", code: 429 }) === 2, "429 burst");
-    await until(() => watch.health().lastRestartReason === "watch ended" || Date.now() - started > 1_000, "resume");
+    await until(
+      () => server.counters.count({ verb: "watch", resource: "configmaps", code: 429 }) === 2,
+      "429 burst",
+    );
+    await until(
+      () => watch.health().lastRestartReason === "watch ended" || Date.now() - started > 1_000,
+      "resume",
+    );
     assert.ok(Date.now() - started >= 1_000, "waited for Retry-After");
     assert.equal(lists(), before);
   });
@@ -180,16 +223,23 @@ Deno.test("429 and 500 bursts on watch back off (Retry-After honoured) and resum
 
 Deno.test("server-side timeouts (timeoutSeconds=1) end watches normally; resumes need no LIST", async () => {
   await withWatch(
-    { streamingList: false, timings: { minTimeoutSeconds: 1, maxTimeoutSeconds: 1, inactivityTimeoutMs: 5_000 } },
+    {
+      streamingList: false,
+      timings: { minTimeoutSeconds: 1, maxTimeoutSeconds: 1, inactivityTimeoutMs: 5_000 },
+    },
     async ({ server, lists, mutate, watch }) => {
       const before = lists();
       await mutate(0);
       const reasons: string[] = [];
-      await until(() => {
-        const reason = watch.health().lastRestartReason;
-        if (reason && reasons.at(-1) !== reason) reasons.push(reason);
+      await until(
+        () => {
+          const reason = watch.health().lastRestartReason;
+          if (reason && reasons.at(-1) !== reason) reasons.push(reason);
           return watch.health().restarts >= 2;
-      }, "two server-side timeouts", 5_000);
+        },
+        "two server-side timeouts",
+        5_000,
+      );
       assert.deepEqual(reasons, ["watch ended"]);
       await mutate(1);
       assert.equal(lists(), before);
@@ -203,7 +253,11 @@ Deno.test("a silent (stalled) connection is detected by the inactivity timeout a
     const before = lists();
     server.faults.stallWatches(true);
     await mutate(0);
-    await until(() => (watch.health().lastRestartReason ?? "").startsWith("no bytes"), "inactivity restart", 5_000);
+    await until(
+      () => (watch.health().lastRestartReason ?? "").startsWith("no bytes"),
+      "inactivity restart",
+      5_000,
+    );
     server.faults.stallWatches(false);
     await mutate(1);
     assert.equal(lists(), before);
@@ -213,7 +267,10 @@ Deno.test("a silent (stalled) connection is detected by the inactivity timeout a
 Deno.test("a server without streaming lists (watchList: false) falls back to list + watch", async () => {
   await withWatch({ watchList: false }, async ({ lists, mutate, watch }) => {
     assert.equal(lists(), 1);
-    assert.match(watch.health().lastRestartReason ?? "", /streaming list rejected \((400|422|403)\)/);
+    assert.match(
+      watch.health().lastRestartReason ?? "",
+      /streaming list rejected \((400|422|403)\)/,
+    );
     await mutate(0);
   });
 });

@@ -16,7 +16,15 @@ interface Fake {
 }
 
 async function withFake(fn: (fake: Fake) => Promise<void>): Promise<void> {
-  const fake: Fake = { url: "", lists: 0, watches: [], objects: new Map(), rv: 10, onWatch: [], rejectStreaming: false };
+  const fake: Fake = {
+    url: "",
+    lists: 0,
+    watches: [],
+    objects: new Map(),
+    rv: 10,
+    onWatch: [],
+    rejectStreaming: false,
+  };
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
     const url = new URL(request.url);
     if (url.searchParams.get("watch") !== "1") {
@@ -29,7 +37,12 @@ async function withFake(fn: (fake: Fake) => Promise<void>): Promise<void> {
     }
     fake.watches.push(url);
     if (fake.rejectStreaming && url.searchParams.has("sendInitialEvents")) {
-      return Response.json({ kind: "Status", code: 400, reason: "BadRequest", message: "sendInitialEvents is forbidden" }, {
+      return Response.json({
+        kind: "Status",
+        code: 400,
+        reason: "BadRequest",
+        message: "sendInitialEvents is forbidden",
+      }, {
         status: 400,
       });
     }
@@ -56,11 +69,14 @@ async function withFake(fn: (fake: Fake) => Promise<void>): Promise<void> {
   }
 }
 
-const event = (type: string, name: string, rv: string) => JSON.stringify({ type, object: { metadata: { name, resourceVersion: rv } } });
+const event = (type: string, name: string, rv: string) =>
+  JSON.stringify({ type, object: { metadata: { name, resourceVersion: rv } } });
 const endBookmark = (rv: string) =>
   JSON.stringify({
     type: "BOOKMARK",
-    object: { metadata: { resourceVersion: rv, annotations: { "k8s.io/initial-events-end": "true" } } },
+    object: {
+      metadata: { resourceVersion: rv, annotations: { "k8s.io/initial-events-end": "true" } },
+    },
   });
 
 function kube(url: string): KubeClient {
@@ -73,13 +89,22 @@ function kube(url: string): KubeClient {
   });
 }
 
-const fast = { inactivityTimeoutMs: 300, initialEventsTimeoutMs: 200, backoff: { initialMs: 10, maxMs: 50 } };
+const fast = {
+  inactivityTimeoutMs: 300,
+  initialEventsTimeoutMs: 200,
+  backoff: { initialMs: 10, maxMs: 50 },
+};
 
 function short(e: WatchEvent<Namespace>): string {
-  return e.type === "SYNCED" ? `SYNCED ${e.resourceVersion}` : `${e.type} ${e.object.metadata?.name}`;
+  return e.type === "SYNCED"
+    ? `SYNCED ${e.resourceVersion}`
+    : `${e.type} ${e.object.metadata?.name}`;
 }
 
-async function take(iterator: AsyncIterator<WatchEvent<Namespace>>, count: number): Promise<string[]> {
+async function take(
+  iterator: AsyncIterator<WatchEvent<Namespace>>,
+  count: number,
+): Promise<string[]> {
   const out: string[] = [];
   while (out.length < count) {
     const next = await iterator.next();
@@ -103,9 +128,18 @@ Deno.test("streaming list, then resume from the last bookmark after a normal end
     );
     using client = kube(fake.url);
     const controller = new AbortController();
-    const watch = client.resource<Namespace>(namespaces).watch({ signal: controller.signal, timings: fast });
+    const watch = client.resource<Namespace>(namespaces).watch({
+      signal: controller.signal,
+      timings: fast,
+    });
     const iterator = watch[Symbol.asyncIterator]();
-    assert.deepEqual(await take(iterator, 5), ["ADDED a", "ADDED b", "SYNCED 10", "MODIFIED a", "DELETED b"]);
+    assert.deepEqual(await take(iterator, 5), [
+      "ADDED a",
+      "ADDED b",
+      "SYNCED 10",
+      "MODIFIED a",
+      "DELETED b",
+    ]);
     controller.abort();
     assert.equal((await iterator.next()).done, true);
     assert.equal(fake.lists, 0);
@@ -133,7 +167,10 @@ Deno.test("a server that ignores sendInitialEvents (no end bookmark): fall back 
     fake.onWatch.push((_url, send) => send(event("ADDED", "c", "12")));
     using client = kube(fake.url);
     const controller = new AbortController();
-    const iterator = client.resource<Namespace>(namespaces).watch({ signal: controller.signal, timings: fast })
+    const iterator = client.resource<Namespace>(namespaces).watch({
+      signal: controller.signal,
+      timings: fast,
+    })
       [Symbol.asyncIterator]();
     assert.deepEqual(await take(iterator, 4), ["ADDED a", "ADDED b", "SYNCED 10", "ADDED c"]);
     controller.abort();
@@ -185,7 +222,12 @@ Deno.test("410 as an ERROR event relists and reports vanished objects as DELETED
       fake.objects.set("change", "20");
       fake.objects.set("new", "21");
       fake.rv = 22;
-      send(JSON.stringify({ type: "ERROR", object: { kind: "Status", code: 410, reason: "Expired", message: "too old" } }));
+      send(
+        JSON.stringify({
+          type: "ERROR",
+          object: { kind: "Status", code: 410, reason: "Expired", message: "too old" },
+        }),
+      );
     });
     using client = kube(fake.url);
     const controller = new AbortController();
@@ -195,8 +237,18 @@ Deno.test("410 as an ERROR event relists and reports vanished objects as DELETED
       streamingList: false,
     });
     const iterator = watch[Symbol.asyncIterator]();
-    assert.deepEqual(await take(iterator, 4), ["ADDED keep", "ADDED change", "ADDED vanish", "SYNCED 10"]);
-    assert.deepEqual(await take(iterator, 4), ["MODIFIED change", "ADDED new", "DELETED vanish", "SYNCED 22"]);
+    assert.deepEqual(await take(iterator, 4), [
+      "ADDED keep",
+      "ADDED change",
+      "ADDED vanish",
+      "SYNCED 10",
+    ]);
+    assert.deepEqual(await take(iterator, 4), [
+      "MODIFIED change",
+      "ADDED new",
+      "DELETED vanish",
+      "SYNCED 22",
+    ]);
     controller.abort();
     await iterator.next();
     assert.equal(fake.lists, 2);
@@ -210,7 +262,11 @@ Deno.test("a silent connection is dropped after the inactivity timeout and resum
     fake.onWatch.push((_url, send) => send(event("ADDED", "b", "30")));
     using client = kube(fake.url);
     const controller = new AbortController();
-    const watch = client.resource<Namespace>(namespaces).watch({ signal: controller.signal, timings: fast, streamingList: false });
+    const watch = client.resource<Namespace>(namespaces).watch({
+      signal: controller.signal,
+      timings: fast,
+      streamingList: false,
+    });
     const iterator = watch[Symbol.asyncIterator]();
     assert.deepEqual(await take(iterator, 3), ["ADDED a", "SYNCED 10", "ADDED b"]);
     assert.match(watch.health().lastRestartReason ?? "", /no bytes for 300 ms/);

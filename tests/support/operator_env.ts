@@ -1,6 +1,7 @@
 // A dev API server with the Tenant CRD installed and the operator's manager
 // running in-process: the test bed of the end-to-end operator tests.
 import type { Namespace } from "kubernetes-types/core/v1.d.ts";
+import type { Condition } from "kubernetes-types/meta/v1.d.ts";
 import type { CustomResourceDefinition } from "kubernetes-types/apiextensions/v1.d.ts";
 import { parse } from "yaml";
 import {
@@ -130,7 +131,7 @@ export class OperatorEnv implements AsyncDisposable {
   }
 
   /** The condition `type` of Tenant `name`, if any. */
-  async condition(name: string, type: string) {
+  async condition(name: string, type: string): Promise<Condition | undefined> {
     const tenant = await this.tenants.get(name);
     return tenant.status?.conditions?.find((condition) => condition.type === type);
   }
@@ -142,7 +143,7 @@ export class OperatorEnv implements AsyncDisposable {
     status: "True" | "False",
     reason?: string,
     timeoutMs?: number,
-  ) {
+  ): Promise<Condition> {
     return eventually(`${name} ${type}=${status}${reason ? ` (${reason})` : ""}`, async () => {
       const condition = await this.condition(name, type);
       return condition?.status === status && (!reason || condition.reason === reason)

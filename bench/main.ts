@@ -1,0 +1,28 @@
+// `deno task bench`: every benchmark in one run, printing numbers only (no
+// assertions). Sections can be picked: `deno task bench apiserver operator`.
+import { benchApiServer } from "./apiserver_bench.ts";
+import { benchClient } from "./client_bench.ts";
+import { benchOperatorCreate, benchOperatorMemory } from "./operator_bench.ts";
+
+const SECTIONS: Record<string, () => Promise<void>> = {
+  apiserver: benchApiServer,
+  client: benchClient,
+  operator: () => benchOperatorCreate(1000),
+  memory: () => benchOperatorMemory(100, 10_000),
+};
+
+const wanted = Deno.args.length ? Deno.args : Object.keys(SECTIONS);
+const unknown = wanted.filter((name) => !(name in SECTIONS));
+if (unknown.length) {
+  console.error(
+    `unknown section(s): ${unknown.join(", ")}; known: ${Object.keys(SECTIONS).join(", ")}`,
+  );
+  Deno.exit(2);
+}
+console.log(
+  `kleff benchmarks on ${Deno.build.os}/${Deno.build.arch}, deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores`,
+);
+for (const name of wanted) {
+  console.log(`\n== ${name}`);
+  await SECTIONS[name]();
+}

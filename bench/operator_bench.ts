@@ -1,0 +1,251 @@
+// Operator benchmarks: N tenants created at once against the dev API server,
+// with the operator as a separate process so its RSS and requests are its own.
+// Prints seconds to all TenantReady, requests per tenant by verb, peak RSS,
+// the writes of a restart over ready tenants, and RSS versus tenant count.
+import type { CustomResourceDefinition } from "kubernetes-types/apiextensions/v1.d.ts";
+import { parse } from "yaml";
+import { type DevApiServer, startDevApiServer } from "../lib/apiserver/mod.ts";
+import {
+  connect,
+  customResourceDefinitions,
+  type KubeClient,
+  type ResourceClient,
+} from "../lib/client/mod.ts";
+import { type Tenant, TENANT_RESOURCE } from "../lib/api/mod.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const WRITE_VERBS = ["create", "update", "patch", "delete", "deletecollection"];
+
+/** The operator as a child process. */
+class OperatorProcess {
+  readonly #child: Deno.ChildProcess;
+
+  constructor(kubeconfig: string, concurrency: number) {
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-read",
+        "--allow-env",
+        "--allow-sys=hostname",
+        ...(Deno.env.get("BENCH_V8_FLAGS") ? [`--v8-flags=${Deno.env.get("BENCH_V8_FLAGS")}`] : []),
+        new URL("mod.ts", ROOT).pathname,
+        "--kubeconfig",
+        kubeconfig,
+        "--concurrency",
+        String(concurrency),
+        "--log-level",
+        "error",
+        "--log-format",
+        "json",
+      ],
+      stdout: "null",
+      stderr: "inherit",
+    }).spawn();
+  }
+
+  /** Resident and peak resident memory in MiB, from /proc. */
+  async memory(): Promise<{ rssMiB: number; peakMiB: number }> {
+    const status = await Deno.readTextFile(`/proc/${this.#child.pid}/status`);
+    const kib = (field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(status)?.[1]);
+    return { rssMiB: kib("VmRSS") / 1024, peakMiB: kib("VmHWM") / 1024 };
+  }
+
+  /** SIGTERM and wait for a clean exit. */
+  async stop(): Promise<number> {
+    this.#child.kill("SIGTERM");
+    return (await this.#child.status).code;
+  }
+}
+
+/** Counts server requests by verb, minus what the bench itself sent. */
+function operatorRequests(server: DevApiServer, own: Map<string, number>): Map<string, number> {
+  const byVerb = new Map<string, number>();
+  for (const row of server.counters.snapshot()) {
+    const key = `${row.verb} ${row.resource}`;
+    byVerb.set(row.verb, (byVerb.get(row.verb) ?? 0) + row.count - (own.get(key) ?? 0));
+    own.delete(key);
+  }
+  return byVerb;
+}
+
+/** Resolves once the server has seen no request for `quietMs`. */
+async function waitQuiet(server: DevApiServer, quietMs = 2000): Promise<void> {
+  let last = -1;
+  let since = Date.now();
+  for (;;) {
+    const total = server.counters.count();
+    if (total !== last) {
+      last = total;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Creates tenants t0..t(n-1) starting at `from`, `parallel` at a time. */
+async function createTenants(
+  tenants: ResourceClient<Tenant>,
+  from: number,
+  count: number,
+  parallel = 32,
+): Promise<void> {
+  const plans = ["free", "basic", "pro"];
+  let next = from;
+  const worker = async () => {
+    while (next < from + count) {
+      const i = next++;
+      await tenants.create({
+        apiVersion: "kleff.kleff.io/v1",
+        kind: "Tenant",
+        metadata: { name: `bench-${i}` },
+        spec: { userId: `bench-user-${i}`, username: `user${i}`, plan: plans[i % plans.length] },
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+}
+
+/** Watches tenants and resolves when `expected` of them are TenantReady=True. */
+async function waitAllReady(client: KubeClient, expected: number): Promise<void> {
+  const stop = new AbortController();
+  const ready = new Set<string>();
+  for await (
+    const event of client.resource<Tenant>(TENANT_RESOURCE).watch({ signal: stop.signal })
+  ) {
+    if (event.type === "SYNCED") continue;
+    const name = event.object.metadata?.name ?? "";
+    const condition = event.object.status?.conditions?.find((c) => c.type === "TenantReady");
+    if (event.type !== "DELETED" && condition?.status === "True") ready.add(name);
+    else ready.delete(name);
+    if (ready.size >= expected) break;
+  }
+  stop.abort();
+}
+
+/** A dev server with the CRD, a kubeconfig file and a client. */
+async function setup(historyLimit: number) {
+  const server = await startDevApiServer({ historyLimit });
+  const dir = await Deno.makeTempDir({ prefix: "kleff-bench-" });
+  const kubeconfig = `${dir}/kubeconfig`;
+  await server.writeKubeconfig(kubeconfig);
+  const client = await connect({ kubeconfig, maxInFlight: 64 });
+  const crd = parse(
+    await Deno.readTextFile(new URL("deploy/crd.yaml", ROOT)),
+  ) as CustomResourceDefinition;
+  await client.resource<CustomResourceDefinition>(customResourceDefinitions).create(crd);
+  const close = async () => {
+    client.close();
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  };
+  return { server, client, kubeconfig, close, tenants: client.resource<Tenant>(TENANT_RESOURCE) };
+}
+
+function formatVerbs(byVerb: Map<string, number>, tenants: number): string {
+  return [...byVerb].filter(([, count]) => count > 0).sort()
+    .map(([verb, count]) => `${verb} ${(count / tenants).toFixed(2)}`).join(", ");
+}
+
+/** Creates `count` tenants at once and reports time to Ready, requests, RSS and a restart. */
+export async function benchOperatorCreate(count = 1000): Promise<void> {
+  const env = await setup(count * 20);
+  try {
+    const operator = new OperatorProcess(env.kubeconfig, 8);
+    await waitQuiet(env.server, 1000);
+    env.server.counters.reset();
+    const start = performance.now();
+    const readyPromise = waitAllReady(env.client, count);
+    await createTenants(env.tenants, 0, count);
+    await readyPromise;
+    const seconds = (performance.now() - start) / 1000;
+    await waitQuiet(env.server);
+    const own = new Map([["create tenants", count], ["watch tenants", 1]]);
+    const byVerb = operatorRequests(env.server, own);
+    const events = env.server.counters.count({ verb: "create", resource: "events" }) +
+      env.server.counters.count({ verb: "patch", resource: "events" });
+    const writes = WRITE_VERBS.reduce((sum, verb) => sum + (byVerb.get(verb) ?? 0), 0);
+    const memory = await operator.memory();
+    console.log(`operator: ${count} tenants created at once`);
+    console.log(
+      `  all TenantReady after     ${seconds.toFixed(2)} s (${
+        (count / seconds).toFixed(0)
+      } tenants/s)`,
+    );
+    console.log(`  requests per tenant       ${formatVerbs(byVerb, count)}`);
+    console.log(
+      `  writes per tenant         ${((writes - events) / count).toFixed(2)} besides Events (${
+        (events / count).toFixed(2)
+      } Event writes)`,
+    );
+    console.log(`  operator peak RSS         ${memory.peakMiB.toFixed(1)} MiB`);
+    await operator.stop();
+    env.server.counters.reset();
+    const restartStart = performance.now();
+    const restarted = new OperatorProcess(env.kubeconfig, 8);
+    await waitQuiet(env.server);
+    const restartSeconds = (performance.now() - restartStart) / 1000 - 2;
+    const restartVerbs = operatorRequests(env.server, new Map());
+    const restartWrites = WRITE_VERBS.reduce((sum, verb) => sum + (restartVerbs.get(verb) ?? 0), 0);
+    console.log(
+      `  restart over ${count} ready: ${restartWrites} writes, ${
+        restartSeconds.toFixed(2)
+      } s to quiet, requests ${formatVerbs(restartVerbs, 1)}`,
+    );
+    await restarted.stop();
+  } finally {
+    await env.close();
+  }
+}
+
+/** RSS of a freshly started operator over `small` versus `large` ready tenants. */
+export async function benchOperatorMemory(small = 100, large = 10_000): Promise<void> {
+  const env = await setup(large * 20);
+  try {
+    const measure = async (count: number) => {
+      const operator = new OperatorProcess(env.kubeconfig, 16);
+      await waitAllReady(env.client, count);
+      await waitQuiet(env.server);
+      const memory = await operator.memory();
+      await operator.stop();
+      return memory;
+    };
+    const creator = new OperatorProcess(env.kubeconfig, 16);
+    await createTenants(env.tenants, 0, small);
+    await waitAllReady(env.client, small);
+    await creator.stop();
+    const few = await measure(small);
+    const grower = new OperatorProcess(env.kubeconfig, 16);
+    const growStart = performance.now();
+    await createTenants(env.tenants, small, large - small, 64);
+    await waitAllReady(env.client, large);
+    const growSeconds = (performance.now() - growStart) / 1000;
+    await grower.stop();
+    const many = await measure(large);
+    const ratio = many.rssMiB / few.rssMiB;
+    console.log(
+      `operator memory: restart over ready tenants (grew ${small} -> ${large} in ${
+        growSeconds.toFixed(1)
+      } s)`,
+    );
+    console.log(
+      `  ${String(small).padStart(6)} tenants: RSS ${few.rssMiB.toFixed(1)} MiB, peak ${
+        few.peakMiB.toFixed(1)
+      } MiB`,
+    );
+    console.log(
+      `  ${String(large).padStart(6)} tenants: RSS ${many.rssMiB.toFixed(1)} MiB, peak ${
+        many.peakMiB.toFixed(1)
+      } MiB`,
+    );
+    console.log(`  ratio ${ratio.toFixed(2)} (target: within 25%)`);
+  } finally {
+    await env.close();
+  }
+}
+
+if (import.meta.main) {
+  await benchOperatorCreate(Number(Deno.args[0] ?? 1000));
+  if (Deno.args[1]) await benchOperatorMemory(100, Number(Deno.args[1]));
+}

@@ -16,7 +16,7 @@ import { type Tenant, TENANT_RESOURCE } from "../lib/api/mod.ts";
 const ROOT = new URL("../", import.meta.url);
 const WRITE_VERBS = ["create", "update", "patch", "delete", "deletecollection"];
 
-/** The operator as a child process. */
+/** The operator as a child process, with the V8 flags of `deno task start` and the image. */
 class OperatorProcess {
   readonly #child: Deno.ChildProcess;
 
@@ -28,7 +28,7 @@ class OperatorProcess {
         "--allow-read",
         "--allow-env",
         "--allow-sys=hostname",
-        ...(Deno.env.get("BENCH_V8_FLAGS") ? [`--v8-flags=${Deno.env.get("BENCH_V8_FLAGS")}`] : []),
+        "--v8-flags=--optimize-for-size",
         new URL("mod.ts", ROOT).pathname,
         "--kubeconfig",
         kubeconfig,

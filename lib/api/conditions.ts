@@ -4,6 +4,10 @@
 export const ConditionType = {
   /** The namespace exists, is Active, is owned by the tenant and carries every managed label. */
   NamespaceReady: "NamespaceReady",
+  /** Every per-plan object (ResourceQuota, LimitRange) matches the plan (DESIGN.md §5). */
+  ResourcesReady: "ResourcesReady",
+  /** Every isolation/policy object is in place, or its CRDs are absent (DESIGN.md §6). */
+  PoliciesReady: "PoliciesReady",
   /** Summary: every other condition is True. */
   TenantReady: "TenantReady",
 } as const;
@@ -27,6 +31,18 @@ export const Reason = {
   ApiError: "ApiError",
   /** TenantReady=False while the Tenant is being deleted. */
   Terminating: "Terminating",
+  /** ResourcesReady=True: the quota and limits match the plan. */
+  PlanApplied: "PlanApplied",
+  /** PoliciesReady=True: every isolation and policy object is in place. */
+  PoliciesApplied: "PoliciesApplied",
+  /** PoliciesReady=True: some integrations (Istio, Gatekeeper kinds) are not served; the rest is in place. */
+  NotInstalled: "NotInstalled",
+  /** `spec.plan` names no plan of the catalogue: failed closed (a quota admitting no pods). */
+  UnknownPlan: "UnknownPlan",
+  /** An object with one of the operator's names exists without this tenant's ownership annotation. */
+  ObjectConflict: "ObjectConflict",
+  /** ResourcesReady/PoliciesReady=Unknown: the namespace is not ready, nothing is placed in it. */
+  NamespaceNotReady: "NamespaceNotReady",
 } as const;
 
 /** One of {@linkcode Reason}'s values. */
@@ -46,6 +62,10 @@ export const EventReason = {
   NamespaceRetained: "NamespaceRetained",
   /** Teardown left a namespace this tenant does not own untouched. */
   NamespaceReleased: "NamespaceReleased",
+  /** Per-plan objects (quota, limits) were created, restored or removed. */
+  ResourcesSynced: "ResourcesSynced",
+  /** Isolation and policy objects (NetworkPolicy, Istio, Gatekeeper) were created, restored or removed. */
+  PoliciesSynced: "PoliciesSynced",
 } as const;
 
 /** One of {@linkcode EventReason}'s values. */

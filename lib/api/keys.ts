@@ -23,6 +23,13 @@ export const ISTIO_INJECTION_VALUE = "enabled";
 /** Namespace label set when a Tenant with `deletionPolicy: Retain` lets its namespace go. */
 export const ORPHANED_LABEL = "kleff.io/orphaned";
 
+/** The Pod Security Admission namespace labels set to the plan's level (enforce, audit, warn). */
+export const POD_SECURITY_LABELS: readonly string[] = [
+  "pod-security.kubernetes.io/enforce",
+  "pod-security.kubernetes.io/audit",
+  "pod-security.kubernetes.io/warn",
+];
+
 /** Every namespace label key the operator manages: restored on drift, stripped on `Retain`. */
 export const MANAGED_LABEL_KEYS: readonly string[] = [
   ISTIO_INJECTION_LABEL,
@@ -30,4 +37,8 @@ export const MANAGED_LABEL_KEYS: readonly string[] = [
   TENANT_PLAN_LABEL,
   TENANT_LABEL,
   MANAGED_BY_LABEL,
+  ...POD_SECURITY_LABELS,
 ];
+
+/** Prefix of every per-tenant object's name (`kleff-quota`, `kleff-isolation`, ...). */
+export const OBJECT_NAME_PREFIX = "kleff-";

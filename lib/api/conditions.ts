@@ -41,6 +41,8 @@ export const Reason = {
   UnknownPlan: "UnknownPlan",
   /** An object with one of the operator's names exists without this tenant's ownership annotation. */
   ObjectConflict: "ObjectConflict",
+  /** An object of this tenant is being deleted by someone else; it is recreated once gone. */
+  ObjectTerminating: "ObjectTerminating",
   /** ResourcesReady/PoliciesReady=Unknown: the namespace is not ready, nothing is placed in it. */
   NamespaceNotReady: "NamespaceNotReady",
 } as const;
@@ -66,6 +68,8 @@ export const EventReason = {
   ResourcesSynced: "ResourcesSynced",
   /** Isolation and policy objects (NetworkPolicy, Istio, Gatekeeper) were created, restored or removed. */
   PoliciesSynced: "PoliciesSynced",
+  /** A plan catalogue ConfigMap edit was refused; the last good catalogue stays in force. */
+  InvalidPlanCatalogue: "InvalidPlanCatalogue",
 } as const;
 
 /** One of {@linkcode EventReason}'s values. */

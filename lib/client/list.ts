@@ -15,7 +15,17 @@ export interface ListQuery {
   limit?: number;
   /** Aborts the list. */
   signal?: AbortSignal;
+  /** Ask for `PartialObjectMetadataList` (metadata only) instead of whole objects. */
+  metadataOnly?: boolean;
 }
+
+/** The `Accept` header of metadata-only lists and watches (whole objects as fallback). */
+export const METADATA_ONLY_ACCEPT =
+  "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+
+/** The `Accept` header of a metadata-only watch. */
+export const METADATA_ONLY_WATCH_ACCEPT =
+  "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
 
 /** Lists every object (a consistent read: `resourceVersion` unset) and returns the list's resourceVersion. */
 export async function listAll<T extends KubeObjectBase>(
@@ -39,6 +49,7 @@ export async function listAll<T extends KubeObjectBase>(
             continue: next,
           },
           signal: query.signal,
+          accept: query.metadataOnly ? METADATA_ONLY_ACCEPT : undefined,
         });
         items.push(...(page?.items ?? []));
         next = page?.metadata?.continue || undefined;

@@ -29,6 +29,8 @@ export interface RequestOptions {
   body?: unknown;
   /** Content type of the body (default `application/json`). */
   contentType?: string;
+  /** `Accept` header (default `application/json`). */
+  accept?: string;
   /** Aborts the request (and a streamed body). */
   signal?: AbortSignal;
   /** Retry on 429, 5xx and connection errors (default: only for GET, HEAD and OPTIONS). */
@@ -118,7 +120,7 @@ export class Requester implements Disposable {
     for (let attempt = 0;; attempt++) {
       const credentials = await this.#credentials.get();
       const headers: Record<string, string> = {
-        accept: "application/json",
+        accept: options.accept ?? "application/json",
         "user-agent": this.#options.userAgent,
       };
       if (body !== undefined) headers["content-type"] = options.contentType ?? "application/json";

@@ -40,6 +40,8 @@ export interface WatchOptions extends ListOptions {
   onHealth?: (health: WatchHealth) => void;
   /** Try streaming lists first (default true). */
   streamingList?: boolean;
+  /** Metadata only (`PartialObjectMetadata`): use with `T` = `KubeObjectBase`. */
+  metadataOnly?: boolean;
   /** Timing overrides (tests). */
   timings?: WatchTimings;
 }

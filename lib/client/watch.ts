@@ -11,7 +11,7 @@ import {
   TooManyRequestsError,
   WatchStreamError,
 } from "./errors.ts";
-import { listAll } from "./list.ts";
+import { listAll, METADATA_ONLY_WATCH_ACCEPT } from "./list.ts";
 import type { Requester } from "./request.ts";
 import type { KubeObjectBase } from "./types.ts";
 import { DEFAULT_MAX_LINE_BYTES, parseWatchStream, type WatchStreamEvent } from "./watch_stream.ts";
@@ -65,6 +65,11 @@ export interface ResumableWatchOptions {
   onHealth?: (health: WatchHealth) => void;
   /** Try a streaming list (`sendInitialEvents=true`) before list + watch (default true). */
   streamingList?: boolean;
+  /**
+   * Receive `PartialObjectMetadata` (metadata only) instead of whole objects: far fewer bytes
+   * for callers that only need names and labels (servers that cannot do it send whole objects).
+   */
+  metadataOnly?: boolean;
   /** Timing overrides. */
   timings?: WatchTimings;
 }
@@ -209,6 +214,7 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
       fieldSelector: this.#options.fieldSelector,
       limit: this.#options.limit,
       signal: this.#options.signal,
+      metadataOnly: this.#options.metadataOnly,
     });
     const seen = new Set<string>();
     for (const object of list.items) {
@@ -310,6 +316,7 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
         },
         signal: connectionSignal,
         retry: false,
+        accept: this.#options.metadataOnly ? METADATA_ONLY_WATCH_ACCEPT : undefined,
       });
       this.#health.lastEventAt = Date.now();
       const tap = new TransformStream<Uint8Array, Uint8Array>({

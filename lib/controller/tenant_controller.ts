@@ -1,7 +1,7 @@
-// The thin I/O layer around the pure tenant decision: read the Tenant and its
-// namespace fresh from the API server, ask `decide`, carry out the writes in
-// order, write status only when it changed, record Events, and tell the work
-// queue when to look again.
+// The thin I/O layer around the pure tenant decision: read the Tenant, its
+// namespace and the per-tenant objects `observations` names fresh from the API
+// server, ask `decide`, carry out the writes in order, write status only when
+// it changed, record Events, and tell the work queue when to look again.
 import type { Namespace } from "kubernetes-types/core/v1.d.ts";
 import { type Tenant, TENANT_RESOURCE } from "../api/mod.ts";
 import {
@@ -17,6 +17,9 @@ import {
   decideFailure,
   type Decision,
   describeAction,
+  observations,
+  type ObservedKind,
+  type PlanContext,
   tenantNamespaceName,
 } from "../reconcile/mod.ts";
 import type { WorkResult } from "../queue/work_queue.ts";
@@ -36,6 +39,8 @@ export class ReconcileError extends Error {
 export interface TenantControllerOptions {
   /** Records the decisions' Events. */
   recorder: EventRecorder;
+  /** The plan context in force (catalogue, served integrations, settings), read per reconcile. */
+  context: () => PlanContext;
   /** Clock, for tests. */
   now?: () => Date;
 }
@@ -96,8 +101,10 @@ export class TenantController {
         }
       }
     }
+    const context = this.#options.context();
+    const objects = await this.#observe(name, tenant, namespace, context, signal);
     const now = this.#options.now ?? (() => new Date());
-    let decision = decide(tenant, { namespace }, { now: now() });
+    let decision = decide(tenant, { namespace, objects }, { now: now(), context });
     if (decision.ignored) {
       log("controller").warn("tenant {tenant} ignored: {reason}", {
         tenant: name,
@@ -135,6 +142,37 @@ export class TenantController {
       case "backoff":
         throw new ReconcileError(name, "retrying from fresh state");
     }
+  }
+
+  /** Runs the LISTs the decision needs, in parallel; a kind that stopped being served is empty. */
+  #observe(
+    name: string,
+    tenant: Tenant,
+    namespace: Namespace | undefined,
+    context: PlanContext,
+    signal: AbortSignal,
+  ): Promise<ObservedKind[]> {
+    return Promise.all(
+      observations(tenant, namespace, context).map(async (observation) => {
+        try {
+          const list = await this.#client.resource(observation.resource).list({
+            namespace: observation.namespace,
+            labelSelector: observation.labelSelector,
+            signal,
+          });
+          return { resource: observation.resource, items: list.items };
+        } catch (error) {
+          if (isNotFound(error)) return { resource: observation.resource, items: [] };
+          throw new ReconcileError(
+            name,
+            `listing ${observation.resource.plural}${
+              observation.namespace ? ` in ${observation.namespace}` : ""
+            }: ${errorText(error)}`,
+            { cause: error },
+          );
+        }
+      }),
+    );
   }
 
   async #writeStatus(

@@ -2,17 +2,11 @@
 // the Tenant and managed-Namespace watches feeding the work queue, the
 // periodic resync, the tenant controller as the queue's handler, and the
 // health/readiness view of the watches.
-import type { Namespace } from "kubernetes-types/core/v1.d.ts";
-import {
-  MANAGED_BY_LABEL,
-  MANAGED_BY_VALUE,
-  type Tenant,
-  TENANT_LABEL,
-  TENANT_RESOURCE,
-} from "../api/mod.ts";
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL, TENANT_RESOURCE } from "../api/mod.ts";
 import {
   events,
   type KubeClient,
+  type KubeObjectBase,
   namespaces,
   type WatchHealth,
   type WatchTimings,
@@ -127,8 +121,9 @@ export class Manager {
 
   #watchTenants(signal: AbortSignal): Promise<void> {
     return this.#consume("tenants", signal, async () => {
-      const watch = this.#client.resource<Tenant>(TENANT_RESOURCE).watch({
+      const watch = this.#client.resource<KubeObjectBase>(TENANT_RESOURCE).watch({
         signal,
+        metadataOnly: true,
         timings: this.#options.watchTimings,
         onHealth: (health) => this.#health.set("tenants", health),
       });
@@ -145,8 +140,9 @@ export class Manager {
 
   #watchNamespaces(signal: AbortSignal): Promise<void> {
     return this.#consume("namespaces", signal, async () => {
-      const watch = this.#client.resource<Namespace>(namespaces).watch({
+      const watch = this.#client.resource<KubeObjectBase>(namespaces).watch({
         signal,
+        metadataOnly: true,
         labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
         timings: this.#options.watchTimings,
         onHealth: (health) => this.#health.set("namespaces", health),

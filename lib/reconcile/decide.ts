@@ -1,9 +1,15 @@
-// The reconcile decision of one Tenant: finalizer, namespace, status, events, requeue, from the
-// Tenant and the observed namespace alone (no I/O, no clock but `options.now`).
-import { addFinalizer, type Decision } from "./actions.ts";
-import { buildConditions, summarize } from "./conditions.ts";
+// The reconcile decision of one Tenant: finalizer, namespace, per-plan resources, policies,
+// status, events, requeue, from the Tenant, its observed objects and the plan context alone (no
+// I/O, no clock but `options.now`).
+import { ConditionType, Reason } from "../api/mod.ts";
+import { addFinalizer, type Decision, type Requeue } from "./actions.ts";
+import { buildConditions, type ConditionInput, summarize } from "./conditions.ts";
+import type { PlanContext } from "./context.ts";
 import { transitionEvents } from "./events.ts";
+import type { ObservedKind } from "./managed.ts";
 import { namespaceStep, readNamespace } from "./namespace.ts";
+import { policiesStep } from "./policies.ts";
+import { type PlanStep, resourcesStep } from "./resources.ts";
 import { hasFinalizer, readTenant } from "./spec.ts";
 import { ignored, tenantStatus, unchanged, withStatus } from "./status.ts";
 import { teardownStep } from "./teardown.ts";
@@ -20,12 +26,16 @@ export interface Observed {
    * the GET answered 404 or no name applies.
    */
   namespace?: unknown;
+  /** The results of the LISTs {@linkcode observations} asked for (absent kinds count as empty). */
+  objects?: ObservedKind[];
 }
 
 /** Options of {@linkcode decide}. */
 export interface DecideOptions {
   /** The current time (condition `lastTransitionTime`). */
   now: Date;
+  /** The plan catalogue, served integrations and platform settings. */
+  context: PlanContext;
   /** Seconds until a terminating namespace is looked at again; default 10. */
   terminatingRequeueSeconds?: number;
   /** Seconds until a conflicting namespace is looked at again; default 60. */
@@ -46,7 +56,8 @@ export function tenantNamespaceName(tenant: unknown): string | undefined {
  * Decides what to do for a Tenant (untyped JSON, as the API server sent it). Never throws.
  *
  * A Tenant without the finalizer gets the finalizer patch and, in the same decision, the namespace
- * create: 3 writes (finalizer, namespace, status) in one reconcile. This is safe because the
+ * create and the creates of its per-plan objects: one write per object plus the finalizer and the
+ * status in one reconcile. This is safe because the
  * finalizer patch is locked to the Tenant's resourceVersion and the executor stops at the first
  * failed action: the namespace is only created once the finalizer is stored, so a Tenant deleted
  * in between stays (with `deletionTimestamp`) until teardown has removed the namespace, which
@@ -63,9 +74,10 @@ export function decide(tenant: unknown, observed: Observed, options: DecideOptio
   const terminatingRequeueSeconds = options.terminatingRequeueSeconds ??
     DEFAULT_TERMINATING_REQUEUE_SECONDS;
   const build = { generation: view.generation, now: options.now };
+  const objects = observed.objects ?? [];
   if (view.deleting) {
     if (!hasFinalizer(view)) return unchanged(view, { kind: "none" });
-    const step = teardownStep(view, namespace, { terminatingRequeueSeconds });
+    const step = teardownStep(view, namespace, { terminatingRequeueSeconds, objects });
     if (step.conditions === undefined) {
       return { ...unchanged(view, step.requeue), actions: step.actions, events: step.events };
     }
@@ -73,15 +85,57 @@ export function decide(tenant: unknown, observed: Observed, options: DecideOptio
     const status = tenantStatus(view, view.statusNamespace, conditions);
     return withStatus(view, status, step);
   }
+  const plan = view.spec === undefined
+    ? undefined
+    : options.context.catalogue.plans.get(view.spec.plan);
   const step = namespaceStep(view, namespace, {
     terminatingRequeueSeconds,
     conflictRequeueSeconds: options.conflictRequeueSeconds ?? DEFAULT_CONFLICT_REQUEUE_SECONDS,
+    podSecurity: plan?.podSecurity ?? "restricted",
   });
-  const inputs = [step.condition];
+  const steps: PlanStep[] = [];
+  if (step.condition.status === "True" && step.namespace !== undefined && view.spec) {
+    steps.push(
+      resourcesStep(view, step.namespace, plan, objects, {
+        planName: view.spec.plan,
+        catalogue: options.context.catalogue,
+      }),
+      policiesStep(view, step.namespace, plan, objects, options.context),
+    );
+  }
+  const inputs = [
+    step.condition,
+    ...(steps.length > 0 ? steps.map((item) => item.condition) : waitingForNamespace()),
+  ];
   const conditions = buildConditions(view.conditions, [...inputs, summarize(inputs)], build);
+  const actions = [...step.actions, ...steps.flatMap((item) => item.actions)];
   return withStatus(view, tenantStatus(view, step.namespace, conditions), {
-    actions: hasFinalizer(view) ? step.actions : [addFinalizer(view), ...step.actions],
-    events: [...step.events, ...transitionEvents(view.conditions, conditions)],
-    requeue: step.requeue,
+    actions: hasFinalizer(view) ? actions : [addFinalizer(view), ...actions],
+    events: [
+      ...step.events,
+      ...steps.flatMap((item) => item.events),
+      ...transitionEvents(view.conditions, conditions),
+    ],
+    requeue: steps.reduce(
+      (requeue, item) => earliest(requeue, item.requeueSeconds),
+      step.requeue,
+    ),
   });
+}
+
+/** ResourcesReady and PoliciesReady while the namespace cannot be used. */
+function waitingForNamespace(): ConditionInput[] {
+  return [ConditionType.ResourcesReady, ConditionType.PoliciesReady].map((type) => ({
+    type,
+    status: "Unknown",
+    reason: Reason.NamespaceNotReady,
+    message: "waiting for the namespace to be ready",
+  }));
+}
+
+/** `requeue`, or an earlier look `seconds` from now. */
+function earliest(requeue: Requeue, seconds: number | undefined): Requeue {
+  if (seconds === undefined || requeue.kind === "backoff") return requeue;
+  if (requeue.kind === "after" && requeue.seconds <= seconds) return requeue;
+  return { kind: "after", seconds };
 }

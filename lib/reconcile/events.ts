@@ -8,8 +8,8 @@ import { findCondition } from "./conditions.ts";
 /**
  * The events of the transitions from `previous` to `next` conditions. A transition is a change of
  * status or reason (message-only changes are not). Each condition other than `TenantReady` that
- * becomes not True gives a `Warning` with its reason and message; `TenantReady` becoming True
- * gives a `Normal` event. Recoveries are therefore announced once, by the summary.
+ * becomes False gives a `Warning` with its reason and message (Unknown, e.g. waiting for the
+ * namespace, is not a failure of its own); `TenantReady` becoming True gives a `Normal` event. Recoveries are therefore announced once, by the summary.
  */
 export function transitionEvents(
   previous: readonly Condition[],
@@ -25,7 +25,7 @@ export function transitionEvents(
       if (condition.status === "True") {
         events.push({ type: "Normal", reason: condition.reason, message: condition.message });
       }
-    } else if (condition.status !== "True") {
+    } else if (condition.status === "False") {
       events.push({ type: "Warning", reason: condition.reason, message: condition.message });
     }
   }

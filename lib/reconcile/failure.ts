@@ -1,7 +1,7 @@
 // Turns a failed write the executor reports into what to record: a stale view is simply retried,
 // any other API error becomes an ApiError condition and a Warning Event.
-import { namespaces } from "../client/resources.ts";
-import { ConditionType, Reason } from "../api/mod.ts";
+import { limitRanges, namespaces, resourceQuotas } from "../client/resources.ts";
+import { ConditionType, Reason, TENANT_KIND } from "../api/mod.ts";
 import { type Action, type Decision, describeAction } from "./actions.ts";
 import { buildConditions, type ConditionInput, summarize, trimMessage } from "./conditions.ts";
 import { readTenant } from "./spec.ts";
@@ -27,12 +27,16 @@ export interface FailureOptions {
 
 /**
  * The decision after `failure` stopped a decision for `tenant` (the Tenant as it was read):
- * - 404 NotFound or 409 Conflict/AlreadyExists: the view was stale; write and record nothing,
- *   retry with backoff from fresh state;
+ * - 404 NotFound or 409 Conflict, and 409 AlreadyExists on a namespace create: the view was
+ *   stale; write and record nothing, retry with backoff from fresh state;
+ * - 409 AlreadyExists on the create of any other object: an object of that name exists that the
+ *   tenant's observation did not show as its own: `ObjectConflict` on the condition the object
+ *   serves, a Warning, retry with backoff (a fresh view shows whether it was a race);
  * - anything else: `ApiError` on the condition the action serves (`NamespaceReady` for namespace
- *   writes; `TenantReady` directly for finalizer writes), `TenantReady` recomputed (reason
- *   `Terminating` kept during deletion), a `Warning` Event with the error on every failure (the
- *   recorder aggregates repeats), retry with backoff.
+ *   writes, `ResourcesReady` for quota and limits, `PoliciesReady` for the rest, `TenantReady`
+ *   directly for finalizer writes), `TenantReady` recomputed (reason `Terminating` kept during
+ *   deletion), a `Warning` Event with the error on every failure (the recorder aggregates
+ *   repeats), retry with backoff.
  */
 export function decideFailure(
   tenant: unknown,
@@ -42,12 +46,23 @@ export function decideFailure(
   const reading = readTenant(tenant);
   if (!reading.ok) return ignored(reading.problem);
   const view = reading.tenant;
-  if (failure.code === 404 || failure.code === 409) return unchanged(view, { kind: "backoff" });
+  const served = servedCondition(failure.during);
+  const exists = failure.code === 409 && failure.reason === "AlreadyExists" &&
+    failure.during.kind === "create" && served !== ConditionType.NamespaceReady &&
+    served !== undefined;
+  if ((failure.code === 404 || failure.code === 409) && !exists) {
+    return unchanged(view, { kind: "backoff" });
+  }
   const message = trimMessage(
-    `${describeAction(failure.during)} failed: ${failure.code || "no response"}${
-      failure.reason ? ` ${failure.reason}` : ""
-    }: ${failure.message}`,
+    exists
+      ? `${
+        describeAction(failure.during)
+      }: an object of that name exists and is not this tenant's; it is never adopted or deleted`
+      : `${describeAction(failure.during)} failed: ${failure.code || "no response"}${
+        failure.reason ? ` ${failure.reason}` : ""
+      }: ${failure.message}`,
   );
+  const reason = exists ? Reason.ObjectConflict : Reason.ApiError;
   const inputs: ConditionInput[] = view.conditions
     .filter((condition) => condition.type !== ConditionType.TenantReady)
     .map((condition) => ({
@@ -58,20 +73,16 @@ export function decideFailure(
       reason: condition.reason,
       message: condition.message,
     }));
-  if (failure.during.resource.kind === namespaces.kind) {
-    const failed: ConditionInput = {
-      type: ConditionType.NamespaceReady,
-      status: "False",
-      reason: Reason.ApiError,
-      message,
-    };
-    const index = inputs.findIndex((input) => input.type === ConditionType.NamespaceReady);
-    if (index === -1) inputs.unshift(failed);
-    else inputs[index] = failed;
+  if (served !== undefined) {
+    const failed: ConditionInput = { type: served, status: "False", reason, message };
+    const index = inputs.findIndex((input) => input.type === served);
+    if (index !== -1) inputs[index] = failed;
+    else if (served === ConditionType.NamespaceReady) inputs.unshift(failed);
+    else inputs.push(failed);
   }
   const summary: ConditionInput = view.deleting
     ? { type: ConditionType.TenantReady, status: "False", reason: Reason.Terminating, message }
-    : failure.during.resource.kind === namespaces.kind
+    : served !== undefined
     ? summarize(inputs)
     : { type: ConditionType.TenantReady, status: "False", reason: Reason.ApiError, message };
   const conditions = buildConditions(view.conditions, [...inputs, summary], {
@@ -80,7 +91,18 @@ export function decideFailure(
   });
   return withStatus(view, tenantStatus(view, view.statusNamespace, conditions), {
     actions: [],
-    events: [{ type: "Warning", reason: Reason.ApiError, message }],
+    events: [{ type: "Warning", reason, message }],
     requeue: { kind: "backoff" },
   });
+}
+
+/** The condition a write serves; `undefined` for writes to the Tenant itself (finalizer). */
+function servedCondition(action: Action): ConditionType | undefined {
+  const { kind } = action.resource;
+  if (kind === TENANT_KIND) return undefined;
+  if (kind === namespaces.kind) return ConditionType.NamespaceReady;
+  if (kind === resourceQuotas.kind || kind === limitRanges.kind) {
+    return ConditionType.ResourcesReady;
+  }
+  return ConditionType.PoliciesReady;
 }

@@ -1,11 +1,10 @@
 // The pure reconcile decisions of the tenant operator: GET the namespace `tenantNamespaceName`
-// names, call `decide`, execute the Decision (its JSDoc is the executor's contract), and on a
-// failed action execute `decideFailure` instead.
+// names, run the LISTs `observations` asks for, call `decide`, execute the Decision (its JSDoc is
+// the executor's contract), and on a failed action execute `decideFailure` instead.
 //
-// Growth (plans, isolation, policy): each kind of per-tenant object gets its own step module like
-// namespace.ts (desired objects, a diff to create/patch/delete actions, one ConditionInput);
-// decide.ts appends its actions after the namespace's and its condition before the TenantReady
-// summary, and teardown.ts deletes its cluster-scoped objects.
+// Steps: namespace.ts (NamespaceReady, Pod Security labels), resources.ts (quota and limits:
+// ResourcesReady), policies.ts (NetworkPolicy, Istio, Gatekeeper: PoliciesReady), all per-tenant
+// objects through managed.ts' one create/restore/prune rule; teardown.ts for deletion.
 export {
   type Action,
   type AddFinalizerAction,
@@ -28,6 +27,18 @@ export {
   summarize,
 } from "./conditions.ts";
 export {
+  DEFAULT_GATEWAY_HOSTS,
+  DEFAULT_INGRESS_NAMESPACE,
+  GATEKEEPER_CONSTRAINTS_GROUP,
+  type Integrations,
+  ISTIO_NETWORKING_GROUP,
+  ISTIO_SECURITY_GROUP,
+  NO_INTEGRATIONS,
+  observationKey,
+  type PlanContext,
+  sameIntegrations,
+} from "./context.ts";
+export {
   decide,
   type DecideOptions,
   DEFAULT_CONFLICT_REQUEUE_SECONDS,
@@ -47,3 +58,35 @@ export {
   readNamespace,
 } from "./namespace.ts";
 export { readTenant, type TenantReading, type TenantView } from "./spec.ts";
+export {
+  type DesiredObject,
+  isOwned,
+  type ObjectView,
+  type ObservedKind,
+  readObject,
+  syncObjects,
+  type SyncResult,
+} from "./managed.ts";
+export { constraintResources, namespacedKinds, type Observation, observations } from "./observe.ts";
+export {
+  AUTHORIZATION_POLICY_NAME,
+  constraintName,
+  desiredAuthorizationPolicy,
+  desiredConstraint,
+  desiredGateway,
+  desiredNetworkPolicy,
+  GATEWAY_NAME,
+  INGRESS_GATEWAY_SELECTOR,
+  NETWORK_POLICY_NAME,
+  policiesStep,
+  tlsCredentialName,
+} from "./policies.ts";
+export {
+  desiredLimitRange,
+  desiredQuota,
+  LIMITS_NAME,
+  LOCKDOWN_QUOTA,
+  type PlanStep,
+  QUOTA_NAME,
+  resourcesStep,
+} from "./resources.ts";

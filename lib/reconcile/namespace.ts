@@ -8,6 +8,7 @@ import {
   ISTIO_INJECTION_VALUE,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
+  POD_SECURITY_LABELS,
   Reason,
   TENANT_LABEL,
   TENANT_PLAN_LABEL,
@@ -15,6 +16,7 @@ import {
   TENANT_USERNAME_LABEL,
   type TenantSpec,
 } from "../api/mod.ts";
+import type { PodSecurityLevel } from "../plans/mod.ts";
 import type { Action, Requeue, TenantEvent } from "./actions.ts";
 import type { ConditionInput } from "./conditions.ts";
 import { changedKeys, metadataPatch, type MetadataView, readStringMap } from "./metadata_patch.ts";
@@ -61,6 +63,8 @@ export interface NamespaceStepOptions {
   terminatingRequeueSeconds: number;
   /** Seconds until a conflicting namespace (not watched) is looked at again. */
   conflictRequeueSeconds: number;
+  /** The plan's Pod Security level (`restricted` for an unknown plan: fail closed). */
+  podSecurity: PodSecurityLevel;
 }
 
 /**
@@ -93,10 +97,11 @@ export function readNamespace(raw: unknown): NamespaceView | undefined {
   };
 }
 
-/** The managed labels a tenant namespace carries (DESIGN.md §4). */
+/** The managed labels a tenant namespace carries (DESIGN.md §4), Pod Security labels included. */
 export function desiredNamespaceLabels(
   tenant: TenantView,
   spec: TenantSpec,
+  podSecurity: PodSecurityLevel,
 ): Record<string, string> {
   return {
     [ISTIO_INJECTION_LABEL]: ISTIO_INJECTION_VALUE,
@@ -104,6 +109,7 @@ export function desiredNamespaceLabels(
     [TENANT_PLAN_LABEL]: spec.plan,
     [TENANT_LABEL]: tenant.name,
     [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+    ...Object.fromEntries(POD_SECURITY_LABELS.map((key) => [key, podSecurity])),
   };
 }
 
@@ -167,7 +173,7 @@ export function namespaceStep(
         `userId is immutable: set it back to ${kept} (namespace ${kept} is kept, no other is created)`,
     );
   }
-  const labels = desiredNamespaceLabels(tenant, spec);
+  const labels = desiredNamespaceLabels(tenant, spec, options.podSecurity);
   const annotations = desiredNamespaceAnnotations(tenant);
   if (namespace === undefined) {
     return {

@@ -1,5 +1,6 @@
-// Teardown of a Tenant being deleted (DESIGN.md §4): delete and wait for its own namespace, or
-// retain it disowned, or release a namespace that is not its own; the finalizer comes off last.
+// Teardown of a Tenant being deleted (DESIGN.md §4): delete its cluster-scoped constraints and
+// its own namespace and wait for them, or retain the namespace and its guard rails disowned, or
+// release a namespace that is not its own; the finalizer comes off last.
 import { namespaces } from "../client/resources.ts";
 import {
   ConditionType,
@@ -9,9 +10,24 @@ import {
   Reason,
   TENANT_UID_ANNOTATION,
 } from "../api/mod.ts";
-import { type Action, removeFinalizer, type Requeue, type TenantEvent } from "./actions.ts";
+import {
+  type Action,
+  type MergePatch,
+  removeFinalizer,
+  type Requeue,
+  type TenantEvent,
+} from "./actions.ts";
 import { type ConditionInput, findCondition } from "./conditions.ts";
-import { metadataPatch } from "./metadata_patch.ts";
+import {
+  deleteAction,
+  describeObject,
+  isOwned,
+  type ObjectView,
+  type ObservedKind,
+  ownedLabels,
+  readObject,
+} from "./managed.ts";
+import { metadataPatch, type MetadataView } from "./metadata_patch.ts";
 import {
   conflictMessage,
   namespaceOwnership,
@@ -36,6 +52,14 @@ export interface TeardownStep {
 export interface TeardownOptions {
   /** Seconds until a namespace being deleted is looked at again. */
   terminatingRequeueSeconds: number;
+  /** The tenant's observed objects (see `observations`): constraints, and with Retain the rest. */
+  objects: readonly ObservedKind[];
+}
+
+/** An observed object of this tenant with its kind. */
+interface Owned {
+  resource: ObservedKind["resource"];
+  object: ObjectView;
 }
 
 /**
@@ -53,6 +77,22 @@ export function teardownStep(
   namespace: NamespaceView | undefined,
   options: TeardownOptions,
 ): TeardownStep {
+  const owned: Owned[] = options.objects.flatMap((kind) =>
+    kind.items.map(readObject).flatMap((object) =>
+      object !== undefined && isOwned(object, tenant) ? [{ resource: kind.resource, object }] : []
+    )
+  );
+  const constraints = owned.filter((item) => !item.resource.namespaced);
+  const ownership = namespace === undefined ? undefined : namespaceOwnership(namespace, tenant);
+  if (namespace !== undefined && ownership?.kind === "ours" && tenant.deletionPolicy !== "Delete") {
+    return retain(tenant, namespace, owned);
+  }
+  const ourNamespace = namespace !== undefined && ownership?.kind === "ours"
+    ? namespace
+    : undefined;
+  if (ourNamespace === undefined && constraints.length > 0) {
+    return deleting(tenant, undefined, constraints, options);
+  }
   if (namespace === undefined) {
     const waited = findCondition(tenant.conditions, ConditionType.TenantReady)?.reason ===
       Reason.Terminating;
@@ -69,8 +109,7 @@ export function teardownStep(
       requeue: { kind: "none" },
     };
   }
-  const ownership = namespaceOwnership(namespace, tenant);
-  if (ownership.kind !== "ours") {
+  if (ownership !== undefined && ownership.kind !== "ours") {
     return {
       actions: [removeFinalizer(tenant)],
       events: [{
@@ -81,42 +120,76 @@ export function teardownStep(
       requeue: { kind: "none" },
     };
   }
-  if (tenant.deletionPolicy !== "Delete") return retain(tenant, namespace);
-  if (!namespace.terminating) {
-    return {
-      actions: [{
-        kind: "delete",
-        resource: namespaces,
-        name: namespace.name,
-        preconditions: namespace.resourceVersion === undefined
-          ? { uid: namespace.uid }
-          : { uid: namespace.uid, resourceVersion: namespace.resourceVersion },
-      }],
-      conditions: waiting(`deleting namespace ${namespace.name}`),
-      events: [{
-        type: "Normal",
-        reason: EventReason.DeletingNamespace,
-        message: `deleting namespace ${namespace.name} (deletionPolicy Delete)`,
-      }],
-      requeue: { kind: "after", seconds: options.terminatingRequeueSeconds },
-    };
+  return deleting(tenant, namespace, constraints, options);
+}
+
+/**
+ * Deletes what is left (the constraints, the namespace) and waits, reporting what is still
+ * there. The namespace's own objects go with it.
+ */
+function deleting(
+  tenant: TenantView,
+  namespace: NamespaceView | undefined,
+  constraints: Owned[],
+  options: TeardownOptions,
+): TeardownStep {
+  const actions: Action[] = constraints.filter((item) => !item.object.deleting).map((item) =>
+    deleteAction(item.resource, item.object)
+  );
+  const deleted = constraints.filter((item) => !item.object.deleting).map((item) =>
+    describeObject(item.resource, item.object.name)
+  );
+  const left = constraints.map((item) => describeObject(item.resource, item.object.name));
+  if (namespace !== undefined && !namespace.terminating) {
+    actions.push({
+      kind: "delete",
+      resource: namespaces,
+      name: namespace.name,
+      preconditions: namespace.resourceVersion === undefined
+        ? { uid: namespace.uid }
+        : { uid: namespace.uid, resourceVersion: namespace.resourceVersion },
+    });
+    deleted.push(`namespace ${namespace.name}`);
   }
+  const waitingFor = [
+    ...(namespace === undefined ? [] : [terminationProgress(namespace)]),
+    ...(left.length === 0 ? [] : [`deleting ${left.join(", ")}`]),
+  ].join("; ");
   return {
-    actions: [],
-    conditions: waiting(`waiting: ${terminationProgress(namespace)}`),
-    events: [],
+    actions,
+    conditions: waiting(
+      actions.length > 0 && namespace !== undefined && !namespace.terminating
+        ? `deleting namespace ${namespace.name}${left.length > 0 ? ` and ${left.join(", ")}` : ""}`
+        : `waiting: ${waitingFor}`,
+    ),
+    events: deleted.length === 0 ? [] : [{
+      type: "Normal",
+      reason: EventReason.DeletingNamespace,
+      message: `deleting ${deleted.join(", ")} (deletionPolicy ${
+        tenant.deletionPolicy ?? "Delete"
+      })`,
+    }],
     requeue: { kind: "after", seconds: options.terminatingRequeueSeconds },
   };
 }
 
-function retain(tenant: TenantView, namespace: NamespaceView): TeardownStep {
-  const labels: Record<string, string | null> = Object.fromEntries(
-    MANAGED_LABEL_KEYS.map((key) => [key, null]),
-  );
-  labels[ORPHANED_LABEL] = "true";
-  const patch = metadataPatch(namespace, {
-    labels,
-    annotations: { [TENANT_UID_ANNOTATION]: null },
+/**
+ * `Retain`: the namespace and the guard rails in it (quota, limits, isolation, Istio objects,
+ * constraints) stay in force, but the operator lets go of all of them: ownership annotation and
+ * managed labels (Pod Security labels included) removed, `kleff.io/orphaned: "true"` added.
+ */
+function retain(tenant: TenantView, namespace: NamespaceView, owned: Owned[]): TeardownStep {
+  const patch = disown(namespace, MANAGED_LABEL_KEYS);
+  const objectLabels = Object.keys(ownedLabels(tenant));
+  const objectPatches: Action[] = owned.flatMap(({ resource, object }) => {
+    const body = disown(object, objectLabels);
+    return body === undefined ? [] : [{
+      kind: "patch" as const,
+      resource,
+      ...(resource.namespaced ? { namespace: object.namespace } : {}),
+      name: object.name,
+      patch: body,
+    }];
   });
   const events: TenantEvent[] = [];
   if (tenant.deletionPolicy === undefined) {
@@ -133,10 +206,17 @@ function retain(tenant: TenantView, namespace: NamespaceView): TeardownStep {
     type: "Normal",
     reason: EventReason.NamespaceRetained,
     message:
-      `retained namespace ${namespace.name}: ownership removed, labelled ${ORPHANED_LABEL}=true`,
+      `retained namespace ${namespace.name}: ownership removed, labelled ${ORPHANED_LABEL}=true${
+        owned.length === 0
+          ? ""
+          : `; kept in force, disowned: ${
+            owned.map((item) => describeObject(item.resource, item.object.name)).join(", ")
+          }`
+      }`,
   });
   return {
     actions: [
+      ...objectPatches,
       ...(patch === undefined ? [] : [{
         kind: "patch" as const,
         resource: namespaces,
@@ -148,6 +228,15 @@ function retain(tenant: TenantView, namespace: NamespaceView): TeardownStep {
     events,
     requeue: { kind: "none" },
   };
+}
+
+/** The metadata patch removing `labels` and the ownership annotation, adding the orphaned label. */
+function disown(object: MetadataView, labels: readonly string[]): MergePatch | undefined {
+  const changes: Record<string, string | null> = Object.fromEntries(
+    labels.map((key) => [key, null]),
+  );
+  changes[ORPHANED_LABEL] = "true";
+  return metadataPatch(object, { labels: changes, annotations: { [TENANT_UID_ANNOTATION]: null } });
 }
 
 function waiting(message: string): ConditionInput[] {

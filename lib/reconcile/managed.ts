@@ -1,0 +1,238 @@
+// Per-tenant objects other than the namespace (quota, limits, isolation, Istio, Gatekeeper), as one
+// generic rule: create what is missing, restore what drifted with a patch touching only what the
+// operator manages, delete what the plan no longer asks for, and never touch what is not ours.
+import type { ResourceDescriptor } from "../client/resource.ts";
+import type { KubeObject } from "../client/types.ts";
+import {
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  OBJECT_NAME_PREFIX,
+  TENANT_LABEL,
+  TENANT_UID_ANNOTATION,
+} from "../api/mod.ts";
+import type { Action, MergePatch } from "./actions.ts";
+import { statusEqual } from "./conditions.ts";
+import { observationKey } from "./context.ts";
+import { metadataPatch, type MetadataView, readStringMap } from "./metadata_patch.ts";
+import { isRecord, type TenantView } from "./spec.ts";
+
+/** An object a plan asks for. */
+export interface DesiredObject {
+  /** Its kind. */
+  resource: ResourceDescriptor;
+  /** Its complete body (metadata with name, namespace, labels and annotations; spec). */
+  object: KubeObject;
+  /** The `spec` fields the operator owns: compared, and replaced as a whole on drift. */
+  specFields: readonly string[];
+  /** Brings a spec to a comparable form (server defaults, normalised quantities). */
+  normalize?: (spec: Record<string, unknown>) => Record<string, unknown>;
+}
+
+/** What decisions need to know about an observed per-tenant object. */
+export interface ObjectView extends MetadataView {
+  /** `metadata.name`. */
+  name: string;
+  /** `metadata.namespace` ("" for cluster-scoped objects). */
+  namespace: string;
+  /** `metadata.uid` (delete precondition). */
+  uid: string;
+  /** Whether `deletionTimestamp` is set. */
+  deleting: boolean;
+  /** `spec`, `{}` when missing. */
+  spec: Record<string, unknown>;
+}
+
+/** Objects of one kind as observed (a LIST's items). */
+export interface ObservedKind {
+  /** The kind listed. */
+  resource: ResourceDescriptor;
+  /** The items, untyped as the API server sent them. */
+  items: unknown[];
+}
+
+/** The outcome of {@linkcode syncObjects}. */
+export interface SyncResult {
+  /** Creates, patches and deletes, in order. */
+  actions: Action[];
+  /** What was done, for Events: `created ResourceQuota kleff-quota`. */
+  changes: string[];
+  /** Objects with our names that are not ours (never adopted or deleted). */
+  conflicts: string[];
+  /** Objects of ours being deleted: recreated once gone. */
+  terminating: string[];
+}
+
+/** Reads a per-tenant object from untyped JSON; `undefined` for anything without a name. */
+export function readObject(raw: unknown): ObjectView | undefined {
+  if (!isRecord(raw) || !isRecord(raw.metadata)) return undefined;
+  const metadata = raw.metadata;
+  if (typeof metadata.name !== "string" || metadata.name === "") return undefined;
+  return {
+    name: metadata.name,
+    namespace: typeof metadata.namespace === "string" ? metadata.namespace : "",
+    uid: typeof metadata.uid === "string" ? metadata.uid : "",
+    resourceVersion: typeof metadata.resourceVersion === "string"
+      ? metadata.resourceVersion
+      : undefined,
+    labels: readStringMap(metadata.labels),
+    annotations: readStringMap(metadata.annotations),
+    deleting: metadata.deletionTimestamp !== undefined && metadata.deletionTimestamp !== null,
+    spec: isRecord(raw.spec) ? raw.spec : {},
+  };
+}
+
+/** The labels every per-tenant object carries. */
+export function ownedLabels(tenant: TenantView): Record<string, string> {
+  return { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [TENANT_LABEL]: tenant.name };
+}
+
+/** The metadata of a per-tenant object: name, namespace, managed labels, ownership annotation. */
+export function ownedMetadata(
+  tenant: TenantView,
+  name: string,
+  namespace?: string,
+): KubeObject["metadata"] {
+  return {
+    name,
+    ...(namespace === undefined ? {} : { namespace }),
+    labels: ownedLabels(tenant),
+    annotations: { [TENANT_UID_ANNOTATION]: tenant.uid },
+  };
+}
+
+/** Whether `object` carries this tenant's ownership annotation (and a uid to delete it by). */
+export function isOwned(object: ObjectView, tenant: TenantView): boolean {
+  return object.annotations[TENANT_UID_ANNOTATION] === tenant.uid && object.uid !== "";
+}
+
+/**
+ * Whether `object` is one the operator made for this tenant and may delete when no longer
+ * wanted: our annotation, our tenant label and one of our names.
+ */
+export function isPrunable(object: ObjectView, tenant: TenantView): boolean {
+  return isOwned(object, tenant) && object.labels[TENANT_LABEL] === tenant.name &&
+    object.name.startsWith(OBJECT_NAME_PREFIX);
+}
+
+/** The observed objects of `resource`, read and indexed by name. */
+export function observedOf(
+  observed: readonly ObservedKind[],
+  resource: ResourceDescriptor,
+): ObjectView[] {
+  const key = observationKey(resource);
+  return observed.filter((kind) => observationKey(kind.resource) === key)
+    .flatMap((kind) => kind.items.map(readObject))
+    .filter((object): object is ObjectView => object !== undefined);
+}
+
+/** `Kind name` or `Kind namespace/name`, for messages. */
+export function describeObject(resource: ResourceDescriptor, name: string): string {
+  return `${resource.kind} ${name}`;
+}
+
+/**
+ * Makes the observed objects equal to `desired`: creates missing ones, patches drifted ones
+ * (managed labels, annotation, owned spec fields), and, for each kind in `prune`, deletes objects
+ * of ours (see {@linkcode isPrunable}) that are not desired. Objects with a desired name that are
+ * not ours are reported as conflicts and left alone.
+ */
+export function syncObjects(
+  tenant: TenantView,
+  desired: readonly DesiredObject[],
+  observed: readonly ObservedKind[],
+  prune: readonly ResourceDescriptor[],
+): SyncResult {
+  const result: SyncResult = { actions: [], changes: [], conflicts: [], terminating: [] };
+  const wanted = new Set<string>();
+  for (const item of desired) {
+    const name = item.object.metadata?.name ?? "";
+    const namespace = item.object.metadata?.namespace;
+    wanted.add(`${observationKey(item.resource)}/${name}`);
+    const what = describeObject(item.resource, name);
+    const current = observedOf(observed, item.resource).find((object) => object.name === name);
+    if (current === undefined) {
+      result.actions.push({
+        kind: "create",
+        resource: item.resource,
+        namespace,
+        object: item.object,
+      });
+      result.changes.push(`created ${what}`);
+    } else if (!isOwned(current, tenant)) {
+      result.conflicts.push(
+        `${what} exists without the ${TENANT_UID_ANNOTATION} annotation of this tenant; it is never adopted or deleted`,
+      );
+    } else if (current.deleting) {
+      result.terminating.push(what);
+    } else {
+      const patch = objectPatch(item, current);
+      if (patch !== undefined) {
+        result.actions.push({ kind: "patch", resource: item.resource, namespace, name, patch });
+        result.changes.push(`restored ${what}`);
+      }
+    }
+  }
+  for (const resource of prune) {
+    for (const object of observedOf(observed, resource)) {
+      if (wanted.has(`${observationKey(resource)}/${object.name}`)) continue;
+      if (!isPrunable(object, tenant) || object.deleting) continue;
+      result.actions.push(deleteAction(resource, object));
+      result.changes.push(`deleted ${describeObject(resource, object.name)}`);
+    }
+  }
+  return result;
+}
+
+/** The action deleting `object`, locked to its uid and resourceVersion. */
+export function deleteAction(resource: ResourceDescriptor, object: ObjectView): Action {
+  return {
+    kind: "delete",
+    resource,
+    ...(resource.namespaced ? { namespace: object.namespace } : {}),
+    name: object.name,
+    preconditions: object.resourceVersion === undefined
+      ? { uid: object.uid }
+      : { uid: object.uid, resourceVersion: object.resourceVersion },
+  };
+}
+
+/**
+ * The merge patch restoring an owned object: differing managed labels and annotation, and every
+ * owned spec field whose normalised value differs, replaced as a whole (keys we did not ask for
+ * inside it are removed). `undefined` when nothing differs.
+ */
+export function objectPatch(item: DesiredObject, current: ObjectView): MergePatch | undefined {
+  const metadata = item.object.metadata ?? {};
+  const meta = metadataPatch(current, {
+    labels: metadata.labels ?? {},
+    annotations: metadata.annotations ?? {},
+  });
+  const wantedSpec = isRecord(item.object.spec) ? item.object.spec : {};
+  const normalize = item.normalize ?? ((spec: Record<string, unknown>) => spec);
+  const want = normalize(wantedSpec);
+  const have = normalize(current.spec);
+  const spec: Record<string, unknown> = {};
+  for (const field of item.specFields) {
+    if (!statusEqual(want[field], have[field])) {
+      spec[field] = replacement(wantedSpec[field], current.spec[field]);
+    }
+  }
+  if (meta === undefined && Object.keys(spec).length === 0) return undefined;
+  const patch: MergePatch = meta ?? {
+    metadata: current.resourceVersion === undefined
+      ? {}
+      : { resourceVersion: current.resourceVersion },
+  };
+  if (Object.keys(spec).length > 0) patch.spec = spec;
+  return patch;
+}
+
+/** A merge-patch value that turns `current` into exactly `wanted` (nulls for extra keys). */
+function replacement(wanted: unknown, current: unknown): unknown {
+  if (wanted === undefined) return null;
+  if (!isRecord(wanted) || !isRecord(current)) return wanted;
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(wanted)) result[key] = replacement(value, current[key]);
+  for (const key of Object.keys(current)) if (!(key in wanted)) result[key] = null;
+  return result;
+}

@@ -1,0 +1,354 @@
+// Isolation and policy objects (DESIGN.md §6): the NetworkPolicy, Istio Gateway and
+// AuthorizationPolicy, and Gatekeeper constraints a plan gives, and the step reporting them as
+// PoliciesReady (True with reason NotInstalled when an integration's kinds are not served).
+import { networkPolicies } from "../client/resources.ts";
+import type { ResourceDescriptor } from "../client/resource.ts";
+import {
+  ConditionType,
+  EventReason,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  Reason,
+} from "../api/mod.ts";
+import {
+  type ConstraintPlan,
+  type NetworkProfile,
+  parseCidr,
+  type Plan,
+  renderHost,
+} from "../plans/mod.ts";
+import type { TenantEvent } from "./actions.ts";
+import type { ConditionInput } from "./conditions.ts";
+import {
+  GATEKEEPER_CONSTRAINTS_GROUP,
+  ISTIO_NETWORKING_GROUP,
+  ISTIO_SECURITY_GROUP,
+  type PlanContext,
+} from "./context.ts";
+import {
+  describeObject,
+  type DesiredObject,
+  type ObservedKind,
+  ownedMetadata,
+  syncObjects,
+} from "./managed.ts";
+import { OBJECT_TERMINATING_REQUEUE_SECONDS, type PlanStep } from "./resources.ts";
+import type { TenantView } from "./spec.ts";
+
+/** Name of the tenant's NetworkPolicy. */
+export const NETWORK_POLICY_NAME = "kleff-isolation";
+/** Name of the tenant's Istio Gateway. */
+export const GATEWAY_NAME = "kleff-gateway";
+/** Name of the tenant's Istio AuthorizationPolicy. */
+export const AUTHORIZATION_POLICY_NAME = "kleff-authz";
+/** Label selecting the Istio ingress gateway pods. */
+export const INGRESS_GATEWAY_SELECTOR: Readonly<Record<string, string>> = {
+  istio: "ingressgateway",
+};
+/** The label every namespace carries with its own name (Kubernetes ≥ 1.21). */
+const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+const MAX_NAME = 63;
+
+/** Name of the TLS Secret (in the ingress gateway's namespace) of a tenant's HTTPS server. */
+export function tlsCredentialName(namespace: string): string {
+  return `kleff-${namespace}-tls`;
+}
+
+/**
+ * Name of a tenant's cluster-scoped constraint of `kind`: `kleff-<namespace>-<kind>` in lower
+ * case, cut and suffixed with a hash when longer than 63 characters. Named after the namespace
+ * (unique per tenant), so a constraint left by `Retain` never collides with another tenant's.
+ */
+export function constraintName(namespace: string, kind: string): string {
+  const full = `kleff-${namespace}-${kind.toLowerCase()}`;
+  if (full.length <= MAX_NAME) return full;
+  let hash = 0x811c9dc5;
+  for (const char of full) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
+  const suffix = `-${hash.toString(16).padStart(8, "0")}`;
+  return `${full.slice(0, MAX_NAME - suffix.length).replace(/-+$/, "")}${suffix}`;
+}
+
+/**
+ * The tenant's NetworkPolicy: ingress from its own namespace and the ingress gateway's; egress to
+ * DNS (kube-dns/CoreDNS in kube-system), to its own namespace, to namespaces that are not tenant
+ * namespaces, and, when the profile allows it, to any address outside the cluster ranges.
+ */
+export function desiredNetworkPolicy(
+  tenant: TenantView,
+  namespace: string,
+  network: NetworkProfile,
+  ingressNamespace: string,
+): DesiredObject {
+  const egress: Record<string, unknown>[] = [
+    {
+      to: [{
+        namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: "kube-system" } },
+        podSelector: {
+          matchExpressions: [{ key: "k8s-app", operator: "In", values: ["kube-dns", "coredns"] }],
+        },
+      }],
+      ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
+    },
+    {
+      to: [
+        { podSelector: {} },
+        {
+          namespaceSelector: {
+            matchExpressions: [{
+              key: MANAGED_BY_LABEL,
+              operator: "NotIn",
+              values: [MANAGED_BY_VALUE],
+            }],
+          },
+        },
+      ],
+    },
+  ];
+  if (network.internetEgress) {
+    const blocks: Record<string, unknown>[] = [];
+    for (const [family, cidr] of [[4, "0.0.0.0/0"], [6, "::/0"]] as const) {
+      const except = network.clusterCIDRs.filter((text) => {
+        const parsed = parseCidr(text);
+        return typeof parsed !== "string" && parsed.family === family;
+      });
+      blocks.push({ ipBlock: except.length === 0 ? { cidr } : { cidr, except } });
+    }
+    egress.push({ to: blocks });
+  }
+  return {
+    resource: networkPolicies,
+    object: {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: ownedMetadata(tenant, NETWORK_POLICY_NAME, namespace),
+      spec: {
+        podSelector: {},
+        policyTypes: ["Ingress", "Egress"],
+        ingress: [{
+          from: [
+            { podSelector: {} },
+            { namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: ingressNamespace } } },
+          ],
+        }],
+        egress,
+      },
+    },
+    specFields: ["podSelector", "policyTypes", "ingress", "egress"],
+  };
+}
+
+/** The tenant's Istio Gateway serving `hosts` on 80 (and 443 with a per-tenant certificate). */
+export function desiredGateway(
+  tenant: TenantView,
+  resource: ResourceDescriptor,
+  namespace: string,
+  options: { hosts: string[]; https: boolean },
+): DesiredObject {
+  const servers: Record<string, unknown>[] = [
+    { port: { number: 80, name: "http", protocol: "HTTP" }, hosts: options.hosts },
+  ];
+  if (options.https) {
+    servers.push({
+      port: { number: 443, name: "https", protocol: "HTTPS" },
+      hosts: options.hosts,
+      tls: { mode: "SIMPLE", credentialName: tlsCredentialName(namespace) },
+    });
+  }
+  return {
+    resource,
+    object: {
+      apiVersion: `${resource.group}/${resource.version}`,
+      kind: resource.kind,
+      metadata: ownedMetadata(tenant, GATEWAY_NAME, namespace),
+      spec: { selector: { ...INGRESS_GATEWAY_SELECTOR }, servers },
+    },
+    specFields: ["selector", "servers"],
+  };
+}
+
+/** The tenant's AuthorizationPolicy: ALLOW only from its own namespace and the ingress gateway's. */
+export function desiredAuthorizationPolicy(
+  tenant: TenantView,
+  resource: ResourceDescriptor,
+  namespace: string,
+  ingressNamespace: string,
+): DesiredObject {
+  return {
+    resource,
+    object: {
+      apiVersion: `${resource.group}/${resource.version}`,
+      kind: resource.kind,
+      metadata: ownedMetadata(tenant, AUTHORIZATION_POLICY_NAME, namespace),
+      spec: {
+        action: "ALLOW",
+        rules: [{ from: [{ source: { namespaces: [namespace, ingressNamespace] } }] }],
+      },
+    },
+    specFields: ["action", "rules", "selector"],
+  };
+}
+
+/** A cluster-scoped Gatekeeper constraint matching only the tenant namespace. */
+export function desiredConstraint(
+  tenant: TenantView,
+  resource: ResourceDescriptor,
+  namespace: string,
+  constraint: ConstraintPlan,
+): DesiredObject {
+  const spec: Record<string, unknown> = {
+    match: {
+      namespaces: [namespace],
+      ...(constraint.kinds === undefined ? {} : { kinds: structuredClone(constraint.kinds) }),
+    },
+  };
+  if (Object.keys(constraint.parameters).length > 0) {
+    spec.parameters = structuredClone(constraint.parameters);
+  }
+  if (constraint.enforcementAction !== undefined) {
+    spec.enforcementAction = constraint.enforcementAction;
+  }
+  return {
+    resource,
+    object: {
+      apiVersion: `${resource.group}/${resource.version}`,
+      kind: resource.kind,
+      metadata: ownedMetadata(tenant, constraintName(namespace, constraint.kind)),
+      spec,
+    },
+    specFields: ["match", ...Object.keys(spec).filter((key) => key !== "match")],
+  };
+}
+
+/**
+ * Decides the isolation and policy objects of a tenant whose namespace is ready. `plan` undefined
+ * = unknown plan: nothing is touched (PoliciesReady=False UnknownPlan; the quota already admits no
+ * pods). Kinds the cluster does not serve are skipped and named in a NotInstalled message.
+ */
+export function policiesStep(
+  tenant: TenantView,
+  namespace: string,
+  plan: Plan | undefined,
+  observed: readonly ObservedKind[],
+  context: PlanContext,
+): PlanStep {
+  const type = ConditionType.PoliciesReady;
+  if (plan === undefined) {
+    return {
+      actions: [],
+      condition: {
+        type,
+        status: "False",
+        reason: Reason.UnknownPlan,
+        message:
+          "the tenant's plan is not in the plan catalogue: policy objects are left as they are",
+      },
+      events: [],
+    };
+  }
+  const { integrations } = context;
+  const desired: DesiredObject[] = [];
+  const missing: string[] = [];
+  const invalid: string[] = [];
+  const placed: string[] = [];
+  if (plan.network.isolation) {
+    desired.push(desiredNetworkPolicy(tenant, namespace, plan.network, context.ingressNamespace));
+    placed.push(describeObject(networkPolicies, NETWORK_POLICY_NAME));
+  }
+  if (integrations.gateway) {
+    const spec = tenant.spec!;
+    const hosts = context.gatewayHosts.map((template) => ({
+      template,
+      host: renderHost(template, {
+        username: spec.username,
+        userId: spec.userId,
+        tenant: tenant.name,
+      }),
+    }));
+    const bad = hosts.filter((entry) => entry.host === undefined);
+    if (bad.length > 0) {
+      invalid.push(
+        `Gateway ${GATEWAY_NAME} not created: ${
+          bad.map((entry) => `"${entry.template}"`).join(", ")
+        } gives no valid host name for username "${spec.username}"`,
+      );
+    } else {
+      const unique = [...new Set(hosts.map((entry) => entry.host!))];
+      desired.push(
+        desiredGateway(tenant, integrations.gateway, namespace, {
+          hosts: unique,
+          https: plan.network.https,
+        }),
+      );
+      placed.push(describeObject(integrations.gateway, GATEWAY_NAME));
+    }
+  } else missing.push(`${ISTIO_NETWORKING_GROUP} Gateway`);
+  if (integrations.authorizationPolicy) {
+    desired.push(
+      desiredAuthorizationPolicy(
+        tenant,
+        integrations.authorizationPolicy,
+        namespace,
+        context.ingressNamespace,
+      ),
+    );
+    placed.push(describeObject(integrations.authorizationPolicy, AUTHORIZATION_POLICY_NAME));
+  } else missing.push(`${ISTIO_SECURITY_GROUP} AuthorizationPolicy`);
+  for (const constraint of plan.constraints) {
+    const resource = integrations.constraints[constraint.kind];
+    if (resource === undefined) {
+      missing.push(`${GATEKEEPER_CONSTRAINTS_GROUP} ${constraint.kind}`);
+      continue;
+    }
+    desired.push(desiredConstraint(tenant, resource, namespace, constraint));
+    placed.push(describeObject(resource, constraintName(namespace, constraint.kind)));
+  }
+  const prune = [
+    networkPolicies,
+    ...[integrations.gateway, integrations.authorizationPolicy].filter(
+      (resource): resource is ResourceDescriptor => resource !== undefined,
+    ),
+    ...Object.values(integrations.constraints),
+  ];
+  const sync = syncObjects(tenant, desired, observed, prune);
+  const events: TenantEvent[] = sync.changes.length === 0 ? [] : [{
+    type: "Normal",
+    reason: EventReason.PoliciesSynced,
+    message: `${sync.changes.join("; ")} for namespace ${namespace}`,
+  }];
+  let condition: ConditionInput;
+  if (sync.conflicts.length > 0) {
+    condition = {
+      type,
+      status: "False",
+      reason: Reason.ObjectConflict,
+      message: sync.conflicts.join("; "),
+    };
+  } else if (invalid.length > 0) {
+    condition = { type, status: "False", reason: Reason.InvalidSpec, message: invalid.join("; ") };
+  } else if (sync.terminating.length > 0) {
+    condition = {
+      type,
+      status: "False",
+      reason: Reason.ObjectTerminating,
+      message: `waiting for ${sync.terminating.join(", ")} to be deleted before recreating it`,
+    };
+  } else {
+    const inPlace = placed.length === 0
+      ? "no policy object is needed"
+      : `${placed.join(", ")} in place`;
+    condition = missing.length === 0
+      ? { type, status: "True", reason: Reason.PoliciesApplied, message: inPlace }
+      : {
+        type,
+        status: "True",
+        reason: Reason.NotInstalled,
+        message: `${inPlace}; not installed in the cluster, so not enforced: ${missing.join(", ")}`,
+      };
+  }
+  return {
+    actions: sync.actions,
+    condition,
+    events,
+    ...(sync.terminating.length > 0 ? { requeueSeconds: OBJECT_TERMINATING_REQUEUE_SECONDS } : {}),
+  };
+}

@@ -1,0 +1,215 @@
+// Per-plan resource objects (DESIGN.md §5): the ResourceQuota and LimitRange a plan gives, the
+// quota that fails an unknown plan closed, and the step reporting them as ResourcesReady.
+import { limitRanges, resourceQuotas } from "../client/resources.ts";
+import { ConditionType, EventReason, Reason } from "../api/mod.ts";
+import {
+  defaultedBounds,
+  type LimitBounds,
+  type LimitRangePlan,
+  type Plan,
+  type PlanCatalogue,
+  quantityKey,
+} from "../plans/mod.ts";
+import type { Action, TenantEvent } from "./actions.ts";
+import type { ConditionInput } from "./conditions.ts";
+import {
+  describeObject,
+  type DesiredObject,
+  type ObservedKind,
+  ownedMetadata,
+  syncObjects,
+} from "./managed.ts";
+import { isRecord, type TenantView } from "./spec.ts";
+
+/** Name of the tenant's ResourceQuota. */
+export const QUOTA_NAME = "kleff-quota";
+/** Name of the tenant's LimitRange. */
+export const LIMITS_NAME = "kleff-limits";
+
+/** `spec.hard` of the quota of a tenant whose plan is unknown: no pods, no compute. */
+export const LOCKDOWN_QUOTA: Readonly<Record<string, string>> = {
+  pods: "0",
+  "requests.cpu": "0",
+  "requests.memory": "0",
+  "limits.cpu": "0",
+  "limits.memory": "0",
+};
+
+/** The outcome of a per-plan step (resources or policies). */
+export interface PlanStep {
+  /** Writes. */
+  actions: Action[];
+  /** The step's condition. */
+  condition: ConditionInput;
+  /** Events of the writes. */
+  events: TenantEvent[];
+  /** Seconds until a look again (objects of ours being deleted), if any. */
+  requeueSeconds?: number;
+}
+
+/** Seconds until an object of ours that is being deleted is looked at again. */
+export const OBJECT_TERMINATING_REQUEUE_SECONDS = 5;
+
+/** The tenant's ResourceQuota with `hard`. */
+export function desiredQuota(
+  tenant: TenantView,
+  namespace: string,
+  hard: Readonly<Record<string, string>>,
+): DesiredObject {
+  return {
+    resource: resourceQuotas,
+    object: {
+      apiVersion: "v1",
+      kind: "ResourceQuota",
+      metadata: ownedMetadata(tenant, QUOTA_NAME, namespace),
+      spec: { hard: { ...hard } },
+    },
+    specFields: ["hard"],
+    normalize: (spec) => ({ hard: quantities(spec.hard) }),
+  };
+}
+
+/**
+ * The tenant's LimitRange. Container items carry the defaults the API server would fill in
+ * (default from max, defaultRequest from default or min), so that what is stored equals what
+ * is wanted and a no-op reconcile writes nothing.
+ */
+export function desiredLimitRange(
+  tenant: TenantView,
+  namespace: string,
+  plan: LimitRangePlan,
+): DesiredObject {
+  const limits: Record<string, unknown>[] = [];
+  const item = (type: string, bounds: LimitBounds) => {
+    const entry: Record<string, unknown> = { type };
+    for (const field of ["max", "min", "default", "defaultRequest", "maxLimitRequestRatio"]) {
+      const value = bounds[field as keyof LimitBounds];
+      if (value !== undefined && Object.keys(value).length > 0) entry[field] = { ...value };
+    }
+    limits.push(entry);
+  };
+  if (plan.container) item("Container", defaultedBounds(plan.container));
+  if (plan.pod) item("Pod", plan.pod);
+  if (plan.persistentVolumeClaim) item("PersistentVolumeClaim", plan.persistentVolumeClaim);
+  return {
+    resource: limitRanges,
+    object: {
+      apiVersion: "v1",
+      kind: "LimitRange",
+      metadata: ownedMetadata(tenant, LIMITS_NAME, namespace),
+      spec: { limits },
+    },
+    specFields: ["limits"],
+    normalize: (spec) => ({
+      limits: Array.isArray(spec.limits)
+        ? spec.limits.map((entry) =>
+          isRecord(entry)
+            ? Object.fromEntries(
+              Object.entries(entry).flatMap(([key, value]) => {
+                if (!isRecord(value)) return [[key, value]];
+                const map = quantities(value);
+                return Object.keys(map).length === 0 ? [] : [[key, map]];
+              }),
+            )
+            : entry
+        )
+        : spec.limits,
+    }),
+  };
+}
+
+/** A resource list with every quantity in comparable form. */
+function quantities(raw: unknown): Record<string, string> {
+  if (!isRecord(raw)) return {};
+  return Object.fromEntries(
+    Object.entries(raw).map((
+      [key, value],
+    ) => [key, typeof value === "string" ? quantityKey(value) : String(value)]),
+  );
+}
+
+/** Options of {@linkcode resourcesStep}. */
+export interface ResourcesStepOptions {
+  /** The tenant's plan name (`spec.plan`). */
+  planName: string;
+  /** The catalogue, to name the known plans when `plan` is unknown. */
+  catalogue: PlanCatalogue;
+}
+
+/**
+ * Decides the quota and limits of a tenant whose namespace is ready. `plan` undefined = unknown
+ * plan: the quota is set to {@linkcode LOCKDOWN_QUOTA} and the LimitRange is left as it is
+ * (removing guard rails would not fail closed); ResourcesReady=False UnknownPlan until it exists.
+ */
+export function resourcesStep(
+  tenant: TenantView,
+  namespace: string,
+  plan: Plan | undefined,
+  observed: readonly ObservedKind[],
+  options: ResourcesStepOptions,
+): PlanStep {
+  const desired: DesiredObject[] = [];
+  if (plan === undefined) desired.push(desiredQuota(tenant, namespace, LOCKDOWN_QUOTA));
+  else {
+    if (plan.resourceQuota) desired.push(desiredQuota(tenant, namespace, plan.resourceQuota));
+    if (plan.limitRange) desired.push(desiredLimitRange(tenant, namespace, plan.limitRange));
+  }
+  const sync = syncObjects(
+    tenant,
+    desired,
+    observed,
+    plan === undefined ? [] : [resourceQuotas, limitRanges],
+  );
+  const events: TenantEvent[] = sync.changes.length === 0 ? [] : [{
+    type: "Normal",
+    reason: EventReason.ResourcesSynced,
+    message: `${sync.changes.join("; ")} in namespace ${namespace}`,
+  }];
+  return {
+    actions: sync.actions,
+    condition: resourcesCondition(plan, sync.conflicts, sync.terminating, options),
+    events,
+    ...(sync.terminating.length > 0 ? { requeueSeconds: OBJECT_TERMINATING_REQUEUE_SECONDS } : {}),
+  };
+}
+
+function resourcesCondition(
+  plan: Plan | undefined,
+  conflicts: string[],
+  terminating: string[],
+  options: ResourcesStepOptions,
+): ConditionInput {
+  const type = ConditionType.ResourcesReady;
+  if (plan === undefined) {
+    const known = [...options.catalogue.plans.keys()].join(", ");
+    return {
+      type,
+      status: "False",
+      reason: Reason.UnknownPlan,
+      message: `plan "${options.planName}" is not in the plan catalogue (known: ${known}): ` +
+        `failed closed with ${describeObject(resourceQuotas, QUOTA_NAME)} admitting no pods; ` +
+        `fixed as soon as the plan exists`,
+    };
+  }
+  if (conflicts.length > 0) {
+    return { type, status: "False", reason: Reason.ObjectConflict, message: conflicts.join("; ") };
+  }
+  if (terminating.length > 0) {
+    return {
+      type,
+      status: "False",
+      reason: Reason.ObjectTerminating,
+      message: `waiting for ${terminating.join(", ")} to be deleted before recreating it`,
+    };
+  }
+  const parts = [
+    plan.resourceQuota ? describeObject(resourceQuotas, QUOTA_NAME) : "no quota",
+    plan.limitRange ? describeObject(limitRanges, LIMITS_NAME) : "no LimitRange",
+  ];
+  return {
+    type,
+    status: "True",
+    reason: Reason.PlanApplied,
+    message: `${parts.join(" and ")} match plan ${plan.name} (Pod Security ${plan.podSecurity})`,
+  };
+}

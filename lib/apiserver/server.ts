@@ -2,6 +2,7 @@
 import { log } from "../log.ts";
 import { createCertificateAuthority } from "../pki/mod.ts";
 import { Authenticator } from "./auth.ts";
+import { type AuthorizationMode, Authorizer } from "./authorization.ts";
 import { ApiCore } from "./core.ts";
 import { type Counters, RequestCounters } from "./counters.ts";
 import { handleDev } from "./dev_endpoints.ts";
@@ -34,6 +35,10 @@ export interface DevApiServerOptions {
   expiredAsHttp410?: boolean;
   /** Serve streaming lists (sendInitialEvents=true); false rejects them like a server with WatchList off. */
   watchList?: boolean;
+  /** `RBAC`: service-account identities are held to the RBAC objects in the server (default `AlwaysAllow`). */
+  authorization?: AuthorizationMode;
+  /** Bearer tokens of service accounts: token -> `namespace/name` (identity `system:serviceaccount:…`). */
+  serviceAccountTokens?: Record<string, string>;
 }
 
 /** A running dev API server. */
@@ -50,6 +55,8 @@ export interface DevApiServer extends AsyncDisposable {
   readonly counters: Counters;
   /** Replaces the accepted bearer tokens at run time. */
   setTokens(tokens: string[]): void;
+  /** The `verb group/resource` permissions RBAC granted to `username` so far (RBAC mode). */
+  usedPermissions(username: string): Set<string>;
   /** Closes listeners and open watches; idempotent. */
   close(): Promise<void>;
 }
@@ -78,7 +85,8 @@ function delay(ms: number): Promise<void> {
 export async function startDevApiServer(options: DevApiServerOptions = {}): Promise<DevApiServer> {
   const hostname = options.hostname ?? "127.0.0.1";
   const core = new ApiCore({ historyLimit: options.historyLimit ?? 10_000 });
-  const auth = new Authenticator(options.tokens ?? []);
+  const auth = new Authenticator(options.tokens ?? [], options.serviceAccountTokens ?? {});
+  const authorizer = new Authorizer(core.store, options.authorization ?? "AlwaysAllow");
   const counters = new RequestCounters();
   const faults = new FaultInjector({
     drop: () => core.hub.dropAll(),
@@ -107,6 +115,14 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
         const route = routeResource(path, request.method, url.searchParams, core.registry);
         verb = route.verb;
         label = route.label;
+        authorizer.check(identity, {
+          verb,
+          apiGroup: route.info.group,
+          resource: route.info.resource,
+          subresource: route.subresource,
+          namespace: route.namespace || undefined,
+          name: route.name,
+        });
         const target = { verb, resource: label, namespace: route.namespace || undefined };
         const latency = faults.latencyFor(target);
         if (latency > 0) await delay(latency);
@@ -114,6 +130,9 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
         if (fault) throw fault;
         response = await handleResource(core, route, request, settings, identity);
       } else {
+        if (identity) {
+          authorizer.check(identity, { verb: request.method.toLowerCase(), nonResourcePath: path });
+        }
         response = handleNonResource(request, parts, core.registry, serverAddress);
       }
     } catch (error) {
@@ -203,6 +222,7 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
     faults,
     counters,
     setTokens: (tokens: string[]) => auth.setTokens(tokens),
+    usedPermissions: (username: string) => authorizer.usedPermissions(username),
     close,
     [Symbol.asyncDispose]: close,
   };

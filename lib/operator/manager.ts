@@ -1,16 +1,48 @@
 // Wires the operator together (controller-runtime's "manager"): the client,
-// the Tenant and managed-Namespace watches feeding the work queue, the
-// periodic resync, the tenant controller as the queue's handler, and the
-// health/readiness view of the watches.
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL, TENANT_RESOURCE } from "../api/mod.ts";
+// the Tenant, managed-Namespace and per-tenant object watches feeding the work
+// queue, the plan catalogue (and its ConfigMap watch), integration discovery
+// on a timer, the periodic resync, the tenant controller as the queue's
+// handler, and the health/readiness view of the watches.
+import {
+  EventReason,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  TENANT_LABEL,
+  TENANT_PLAN_LABEL,
+  TENANT_RESOURCE,
+} from "../api/mod.ts";
 import {
   events,
   type KubeClient,
   type KubeObjectBase,
+  limitRanges,
   namespaces,
+  networkPolicies,
+  type ResourceDescriptor,
+  resourceQuotas,
   type WatchHealth,
   type WatchTimings,
 } from "../client/mod.ts";
+import {
+  builtinCatalogue,
+  changedPlans,
+  constraintKinds,
+  describeSource,
+  type LoadedPlans,
+  type PlanCatalogue,
+  type PlanSource,
+  watchPlans,
+} from "../plans/mod.ts";
+import {
+  DEFAULT_GATEWAY_HOSTS,
+  DEFAULT_INGRESS_NAMESPACE,
+  type Integrations,
+  NO_INTEGRATIONS,
+  observationKey,
+  type PlanContext,
+  sameIntegrations,
+} from "../reconcile/mod.ts";
+import { discoverIntegrations } from "./integrations.ts";
 import { EventRecorder } from "../controller/event_recorder.ts";
 import { TenantController } from "../controller/tenant_controller.ts";
 import type { Registry } from "../metrics/registry.ts";
@@ -35,7 +67,25 @@ export interface ManagerOptions {
   instance: string;
   /** Watch timing overrides (tests). */
   watchTimings?: WatchTimings;
+  /** The catalogue in force at start and its source (default: the built-in catalogue). */
+  plans?: LoadedPlans;
+  /** Namespace of the ingress gateway (default `istio-system`). */
+  ingressNamespace?: string;
+  /** Gateway host templates (default `*.{username}.apps.example.com`). */
+  gatewayHosts?: readonly string[];
+  /** Period of the integration discovery, in ms (default 60 s; also run on every resync). */
+  discoveryIntervalMs?: number;
 }
+
+/** Default period of the integration discovery. */
+export const DEFAULT_DISCOVERY_INTERVAL_MS = 60_000;
+
+/** Per-tenant object kinds always served, watched for drift and deletion. */
+const BUILTIN_OBJECT_KINDS: readonly ResourceDescriptor[] = [
+  resourceQuotas,
+  limitRanges,
+  networkPolicies,
+];
 
 /** The Tenant controller's runtime: watches, queue, resync and workers. */
 export class Manager {
@@ -45,6 +95,13 @@ export class Manager {
   readonly #controller: TenantController;
   readonly #health = new Map<string, WatchHealth>();
   readonly #tenantNames = new Set<string>();
+  readonly #recorder: EventRecorder;
+  readonly #source: PlanSource;
+  #catalogue: PlanCatalogue;
+  #integrations: Integrations = NO_INTEGRATIONS;
+  /** Watches of integration kinds, by observation key, stopped when a kind stops being served. */
+  readonly #kindWatches = new Map<string, AbortController>();
+  #discovering?: Promise<void>;
 
   /** Builds the manager; nothing runs until {@linkcode run}. */
   constructor(client: KubeClient, options: ManagerOptions) {
@@ -61,11 +118,27 @@ export class Manager {
           delay: Math.round(retryInMs),
         }),
     });
-    const recorder = new EventRecorder(client.resource(events), {
+    this.#recorder = new EventRecorder(client.resource(events), {
       component: MANAGED_BY_VALUE,
       instance: options.instance,
     });
-    this.#controller = new TenantController(client, { recorder });
+    const plans = options.plans ?? { catalogue: builtinCatalogue(), source: { kind: "builtin" } };
+    this.#catalogue = plans.catalogue;
+    this.#source = plans.source;
+    this.#controller = new TenantController(client, {
+      recorder: this.#recorder,
+      context: () => this.context,
+    });
+  }
+
+  /** The plan context reconciles use now: current catalogue, served integrations, settings. */
+  get context(): PlanContext {
+    return {
+      catalogue: this.#catalogue,
+      integrations: this.#integrations,
+      ingressNamespace: this.#options.ingressNamespace ?? DEFAULT_INGRESS_NAMESPACE,
+      gatewayHosts: this.#options.gatewayHosts ?? DEFAULT_GATEWAY_HOSTS,
+    };
   }
 
   /** The work queue (for metrics and tests). */
@@ -95,12 +168,28 @@ export class Manager {
   /** Runs until `signal` aborts, then finishes in-flight reconciles and returns. */
   async run(signal: AbortSignal): Promise<void> {
     const watches = new AbortController();
-    const resync = setInterval(() => this.#resync(), this.#options.resyncPeriodMs);
-    const tenantWatch = this.#watchTenants(watches.signal);
-    const namespaceWatch = this.#watchNamespaces(watches.signal);
-    log("manager").info("tenant controller started with {concurrency} workers", {
-      concurrency: this.#options.concurrency,
-    });
+    await this.#discover(watches.signal);
+    const resync = setInterval(() => this.#resync(watches.signal), this.#options.resyncPeriodMs);
+    const discovery = setInterval(
+      () => this.#discover(watches.signal),
+      this.#options.discoveryIntervalMs ?? DEFAULT_DISCOVERY_INTERVAL_MS,
+    );
+    const loops = [
+      this.#watchTenants(watches.signal),
+      this.#watchNamespaces(watches.signal),
+      ...BUILTIN_OBJECT_KINDS.map((resource) => this.#watchObjects(resource, watches.signal)),
+    ];
+    if (this.#source.kind === "configMap") {
+      loops.push(this.#watchCatalogue(this.#source, watches.signal));
+    }
+    log("manager").info(
+      "tenant controller started with {concurrency} workers, {plans} plans from {source}",
+      {
+        concurrency: this.#options.concurrency,
+        plans: this.#catalogue.plans.size,
+        source: describeSource(this.#source),
+      },
+    );
     try {
       await this.#queue.run(
         (name, workerSignal) => this.#controller.reconcile(name, workerSignal),
@@ -108,15 +197,154 @@ export class Manager {
       );
     } finally {
       clearInterval(resync);
+      clearInterval(discovery);
       watches.abort();
-      await Promise.allSettled([tenantWatch, namespaceWatch]);
+      for (const watch of this.#kindWatches.values()) watch.abort();
+      await Promise.allSettled([...loops, this.#discovering]);
       log("manager").info("tenant controller stopped");
     }
   }
 
-  #resync(): void {
+  #resync(signal: AbortSignal): void {
     log("manager").debug("resync of {count} tenants", { count: this.#tenantNames.size });
     for (const name of this.#tenantNames) this.#queue.add(name);
+    this.#discover(signal);
+  }
+
+  /**
+   * Re-reads which integration kinds are served; on a change, starts or stops their watches and
+   * reconciles every tenant. A failed discovery keeps what was known. One at a time.
+   */
+  #discover(signal: AbortSignal): Promise<void> {
+    this.#discovering ??= (async () => {
+      try {
+        const found = await discoverIntegrations(this.#client, constraintKinds(this.#catalogue), {
+          signal,
+        });
+        if (sameIntegrations(found, this.#integrations)) return;
+        const served = [
+          found.gateway,
+          found.authorizationPolicy,
+          ...Object.values(found.constraints),
+        ]
+          .filter((resource): resource is ResourceDescriptor => resource !== undefined);
+        log("manager").info("integrations served: {kinds}", {
+          kinds: served.map(observationKey).join(", ") || "none",
+        });
+        this.#integrations = found;
+        this.#syncKindWatches(served, signal);
+        for (const name of this.#tenantNames) this.#queue.add(name);
+      } catch (error) {
+        if (signal.aborted) return;
+        log("manager").warn("discovery of integrations failed: {error}", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      } finally {
+        this.#discovering = undefined;
+      }
+    })();
+    return this.#discovering;
+  }
+
+  /** Watches exactly the `served` integration kinds. */
+  #syncKindWatches(served: ResourceDescriptor[], signal: AbortSignal): void {
+    const wanted = new Map(served.map((resource) => [JSON.stringify(resource), resource]));
+    for (const [key, watch] of this.#kindWatches) {
+      if (!wanted.has(key)) {
+        watch.abort();
+        this.#kindWatches.delete(key);
+      }
+    }
+    for (const [key, resource] of wanted) {
+      if (this.#kindWatches.has(key) || signal.aborted) continue;
+      const watch = new AbortController();
+      signal.addEventListener("abort", () => watch.abort(), { once: true });
+      this.#kindWatches.set(key, watch);
+      this.#watchObjects(resource, watch.signal);
+    }
+  }
+
+  /** Watches per-tenant objects of one kind (labelled managed) and reconciles their tenant. */
+  #watchObjects(resource: ResourceDescriptor, signal: AbortSignal): Promise<void> {
+    const name = observationKey(resource);
+    return this.#consume(name, signal, async () => {
+      const watch = this.#client.resource<KubeObjectBase>(resource).watch({
+        signal,
+        metadataOnly: true,
+        labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+        timings: this.#options.watchTimings,
+        onHealth: (health) => this.#health.set(name, health),
+      });
+      for await (const event of watch) {
+        if (event.type === "SYNCED") continue;
+        const owner = event.object.metadata?.labels?.[TENANT_LABEL];
+        if (owner) this.#queue.add(owner);
+      }
+    });
+  }
+
+  /**
+   * Follows the catalogue ConfigMap: a valid edit takes effect and reconciles the tenants of
+   * every changed plan; an invalid one is refused with a log line and a Warning Event on the
+   * ConfigMap, the last good catalogue staying in force.
+   */
+  #watchCatalogue(
+    source: Extract<PlanSource, { kind: "configMap" }>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    return this.#consume("plans", signal, async () => {
+      const updates = watchPlans(this.#client, source, {
+        signal,
+        timings: this.#options.watchTimings,
+        onHealth: (health) => this.#health.set("plans", health),
+      });
+      for await (const update of updates) {
+        if (update.kind === "deleted") {
+          log("manager").warn("{source} was deleted: the last good plan catalogue stays in force", {
+            source: describeSource(source),
+          });
+        } else if (update.kind === "invalid") {
+          log("manager").error("{error}; the last good plan catalogue stays in force", {
+            error: update.error.message,
+          });
+          await this.#recorder.record(
+            { apiVersion: "v1", kind: "ConfigMap", ...update.configMap },
+            {
+              type: "Warning",
+              reason: EventReason.InvalidPlanCatalogue,
+              message: `${update.error.message}\nthe last good plan catalogue stays in force`,
+            },
+          );
+        } else {
+          const changed = changedPlans(this.#catalogue, update.catalogue);
+          if (changed.length === 0) continue;
+          const kindsBefore = constraintKinds(this.#catalogue).join();
+          this.#catalogue = update.catalogue;
+          log("manager").info("plan catalogue updated from {source}: plans {plans} changed", {
+            source: describeSource(source),
+            plans: changed.join(", "),
+          });
+          if (constraintKinds(update.catalogue).join() !== kindsBefore) {
+            await this.#discover(signal);
+          }
+          await this.#enqueuePlans(changed, signal);
+        }
+      }
+    });
+  }
+
+  /** Reconciles every tenant whose namespace is labelled with one of `plans`. */
+  async #enqueuePlans(plans: string[], signal: AbortSignal): Promise<void> {
+    const list = await this.#client.resource<KubeObjectBase>(namespaces).list({
+      labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${TENANT_PLAN_LABEL} in (${
+        plans.join(",")
+      })`,
+      signal,
+    });
+    for (const namespace of list.items) {
+      const owner = namespace.metadata?.labels?.[TENANT_LABEL];
+      if (owner) this.#queue.add(owner);
+    }
   }
 
   #watchTenants(signal: AbortSignal): Promise<void> {

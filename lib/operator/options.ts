@@ -3,6 +3,9 @@
 import { parseArgs } from "node:util";
 import { type LogFormat, type LogLevel, parseLogFormat, parseLogLevel } from "../log.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
+import { hostTemplateProblem, type PlanSource } from "../plans/mod.ts";
+import { DEFAULT_GATEWAY_HOSTS, DEFAULT_INGRESS_NAMESPACE } from "../reconcile/mod.ts";
+import { DEFAULT_DISCOVERY_INTERVAL_MS } from "./manager.ts";
 
 /** Everything the operator can be told on its command line. */
 export interface OperatorOptions {
@@ -20,6 +23,14 @@ export interface OperatorOptions {
   logFormat?: LogFormat;
   /** `--help` was given. */
   help: boolean;
+  /** Where the plan catalogue comes from (`--plans`, `--plans-configmap`, else built in). */
+  plans: PlanSource;
+  /** Namespace of the Istio ingress gateway (`--ingress-namespace`). */
+  ingressNamespace: string;
+  /** Gateway host templates (`--gateway-hosts`, comma-separated). */
+  gatewayHosts: string[];
+  /** Period of the integration discovery, in ms (`--discovery-interval`). */
+  discoveryIntervalMs: number;
 }
 
 /** Thrown for unknown flags or bad flag values; its message is user-facing. */
@@ -45,6 +56,15 @@ Flags:
   --resync-period DURATION  safety-net resync of every tenant (default ${
   formatDuration(DEFAULTS.resyncPeriodMs)
 })
+  --plans FILE              plan catalogue YAML file (default: built-in free, basic, pro)
+  --plans-configmap NS/NAME plan catalogue from key plans.yaml of a ConfigMap, watched for edits
+  --ingress-namespace NAME  namespace of the Istio ingress gateway (default ${DEFAULT_INGRESS_NAMESPACE})
+  --gateway-hosts LIST      comma-separated Gateway host templates with {username}, {userId},
+                            {tenant} (default ${DEFAULT_GATEWAY_HOSTS.join(",")})
+  --discovery-interval DURATION
+                            how often to look for Istio/Gatekeeper kinds (default ${
+  formatDuration(DEFAULT_DISCOVERY_INTERVAL_MS)
+})
   --log-level LEVEL         trace, debug, info, warning, error (default info)
   --log-format FORMAT       json or pretty (default: json unless stderr is a terminal)
   -h, --help                print this help
@@ -65,6 +85,11 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
         "resync-period": { type: "string" },
         "log-level": { type: "string" },
         "log-format": { type: "string" },
+        plans: { type: "string" },
+        "plans-configmap": { type: "string" },
+        "ingress-namespace": { type: "string" },
+        "gateway-hosts": { type: "string" },
+        "discovery-interval": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -98,9 +123,64 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
         ? undefined
         : parseLogFormat(values["log-format"]),
       help: values.help ?? false,
+      plans: planSource(values.plans, values["plans-configmap"]),
+      ingressNamespace: ingressNamespace(values["ingress-namespace"]),
+      gatewayHosts: gatewayHosts(values["gateway-hosts"]),
+      discoveryIntervalMs: discoveryInterval(values["discovery-interval"]),
     };
   } catch (error) {
     if (error instanceof OptionsError) throw error;
     throw new OptionsError(error instanceof Error ? error.message : String(error));
   }
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function planSource(file: string | undefined, configMap: string | undefined): PlanSource {
+  if (file !== undefined && configMap !== undefined) {
+    throw new OptionsError("--plans and --plans-configmap: give one or the other, not both");
+  }
+  if (file !== undefined) {
+    if (file === "") throw new OptionsError("--plans: a file path is required");
+    return { kind: "file", path: file };
+  }
+  if (configMap === undefined) return { kind: "builtin" };
+  const [namespace, name, ...rest] = configMap.split("/");
+  if (
+    rest.length > 0 || !DNS_LABEL.test(namespace ?? "") || namespace.length > 63 ||
+    !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name ?? "") || name.length > 253
+  ) {
+    throw new OptionsError(
+      `--plans-configmap: must be NAMESPACE/NAME (e.g. kleff-system/kleff-plans), got "${configMap}"`,
+    );
+  }
+  return { kind: "configMap", namespace, name };
+}
+
+function ingressNamespace(value: string | undefined): string {
+  if (value === undefined) return DEFAULT_INGRESS_NAMESPACE;
+  if (value.length > 63 || !DNS_LABEL.test(value)) {
+    throw new OptionsError(`--ingress-namespace: must be a namespace name, got "${value}"`);
+  }
+  return value;
+}
+
+function gatewayHosts(value: string | undefined): string[] {
+  if (value === undefined) return [...DEFAULT_GATEWAY_HOSTS];
+  const templates = value.split(",").map((item) => item.trim()).filter((item) => item !== "");
+  if (templates.length === 0) throw new OptionsError("--gateway-hosts: at least one template");
+  for (const template of templates) {
+    const problem = hostTemplateProblem(template);
+    if (problem !== undefined) throw new OptionsError(`--gateway-hosts: ${problem}`);
+  }
+  return templates;
+}
+
+function discoveryInterval(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_DISCOVERY_INTERVAL_MS;
+  const ms = parseDuration(value, "--discovery-interval");
+  if (ms < 1000) {
+    throw new OptionsError(`--discovery-interval: must be at least 1s, got "${value}"`);
+  }
+  return ms;
 }

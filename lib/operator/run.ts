@@ -1,6 +1,7 @@
 // The operator process: flags, logging, connection, and the manager run until
 // SIGINT/SIGTERM, with exit codes a supervisor (kubelet, systemd) understands.
 import { connect, KubeconfigError } from "../client/mod.ts";
+import { CatalogueError, loadPlans } from "../plans/mod.ts";
 import { log, setupLogging } from "../log.ts";
 import { Registry } from "../metrics/registry.ts";
 import { Manager } from "./manager.ts";
@@ -47,6 +48,10 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
         resyncPeriodMs: options.resyncPeriodMs,
         metrics: new Registry(),
         instance: processIdentity(),
+        plans: await loadPlans(options.plans, client, { signal: stop.signal }),
+        ingressNamespace: options.ingressNamespace,
+        gatewayHosts: options.gatewayHosts,
+        discoveryIntervalMs: options.discoveryIntervalMs,
       });
       await manager.run(stop.signal);
       return 0;
@@ -54,7 +59,7 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
       client.close();
     }
   } catch (error) {
-    if (error instanceof KubeconfigError) {
+    if (error instanceof KubeconfigError || error instanceof CatalogueError) {
       log("operator").fatal("{error}", { error: error.message });
       return 1;
     }

@@ -16,6 +16,7 @@ import {
 } from "./errors.ts";
 import type { ConnectionConfig } from "./kubeconfig.ts";
 import { createTransport, type Transport } from "./transport.ts";
+import { Counter, type Registry } from "../metrics/registry.ts";
 
 /** One call of the Kubernetes API. */
 export interface RequestOptions {
@@ -51,6 +52,8 @@ export interface RequesterOptions {
   maxRetryAfterSeconds?: number;
   /** Credential caching and plugin options. */
   credentials?: CredentialProviderOptions;
+  /** Registry receiving client-go's `rest_client_requests_total{code,method,host}`. */
+  metrics?: Registry;
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -63,7 +66,9 @@ export class Requester implements Disposable {
   #config: ConnectionConfig;
   #credentials: CredentialProvider;
   #transports = new Map<string, Transport>();
-  #options: Required<Omit<RequesterOptions, "credentials">>;
+  #options: Required<Omit<RequesterOptions, "credentials" | "metrics">>;
+  #requests?: Counter;
+  #host: string;
   #inFlight = 0;
   #waiting: (() => void)[] = [];
 
@@ -72,6 +77,13 @@ export class Requester implements Disposable {
     this.server = config.server;
     this.#config = config;
     this.#credentials = new CredentialProvider(config.auth, options.credentials);
+    this.#host = new URL(config.server).host;
+    this.#requests = options.metrics?.register(
+      new Counter(
+        "rest_client_requests_total",
+        "Number of HTTP requests, partitioned by status code, method, and host.",
+      ),
+    );
     this.#options = {
       maxInFlight: options.maxInFlight ?? 32,
       userAgent: options.userAgent ?? "kleff-tenant-operator",
@@ -133,10 +145,12 @@ export class Requester implements Disposable {
           body,
           signal: options.signal,
         });
+        this.#count(String(response.status), method);
         if (response.ok) return response;
         error = await apiErrorFromResponse(response, describe(options));
       } catch (cause) {
         if (options.signal?.aborted) throw options.signal.reason;
+        this.#count("<error>", method);
         error = new ConnectionError(
           `${describe(options)}: cannot reach ${this.server} (${networkMessage(cause)})`,
           {
@@ -166,6 +180,10 @@ export class Requester implements Disposable {
       });
       await sleep(delay, options.signal);
     }
+  }
+
+  #count(code: string, method: string): void {
+    this.#requests?.inc({ code, method, host: this.#host });
   }
 
   #url(options: RequestOptions): URL {

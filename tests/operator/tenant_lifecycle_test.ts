@@ -33,7 +33,7 @@ Deno.test("the README example becomes TenantReady with its labelled, owned names
   assert.equal(tenant.status?.namespace, "user-12345");
   assert.equal(tenant.status?.observedGeneration, 1);
   const types = tenant.status?.conditions?.map((condition) => condition.type).sort();
-  assert.deepEqual(types, ["NamespaceReady", "TenantReady"]);
+  assert.deepEqual(types, ["NamespaceReady", "PoliciesReady", "ResourcesReady", "TenantReady"]);
   for (const condition of tenant.status?.conditions ?? []) {
     assert.equal(condition.status, "True");
     assert.ok(condition.reason && condition.message, "reason and message are set");

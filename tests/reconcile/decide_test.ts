@@ -1,5 +1,6 @@
 // Decisions for live Tenants, executed against a small simulated API server to prove convergence
 // and idempotence: a second decision over the result writes and records nothing.
+import { NAMESPACE_ONLY, podSecurityLabels } from "./support.ts";
 import assert from "node:assert/strict";
 import {
   type Action,
@@ -22,6 +23,7 @@ const MANAGED = {
   "kleff.io/tenant-plan": "basic",
   "kleff.io/tenant": "example-tenant",
   "app.kubernetes.io/managed-by": "kleff-tenant-operator",
+  ...podSecurityLabels("restricted"),
 };
 
 /** A failure the simulated server answers with. */
@@ -55,7 +57,7 @@ class World {
     const name = tenantNamespaceName(this.tenant);
     return decide(structuredClone(this.tenant), {
       namespace: name === undefined ? undefined : structuredClone(this.namespaces.get(name)),
-    }, { now });
+    }, { now, context: NAMESPACE_ONLY });
   }
 
   /** Executes a decision as the I/O layer will; on failure executes decideFailure instead. */
@@ -233,10 +235,27 @@ Deno.test("a new tenant gets finalizer, namespace and status in one reconcile (3
         observedGeneration: 1,
       },
       {
+        type: "ResourcesReady",
+        status: "True",
+        reason: "PlanApplied",
+        message: "no quota and no LimitRange match plan basic (Pod Security restricted)",
+        lastTransitionTime: "2025-01-01T00:00:00Z",
+        observedGeneration: 1,
+      },
+      {
+        type: "PoliciesReady",
+        status: "True",
+        reason: "NotInstalled",
+        message: "no policy object is needed; not installed in the cluster, so not enforced: " +
+          "networking.istio.io Gateway, security.istio.io AuthorizationPolicy",
+        lastTransitionTime: "2025-01-01T00:00:00Z",
+        observedGeneration: 1,
+      },
+      {
         type: "TenantReady",
         status: "True",
         reason: "Ready",
-        message: "all conditions are True (NamespaceReady)",
+        message: "all conditions are True (NamespaceReady, ResourcesReady, PoliciesReady)",
         lastTransitionTime: "2025-01-01T00:00:00Z",
         observedGeneration: 1,
       },
@@ -251,7 +270,10 @@ Deno.test("a new tenant gets finalizer, namespace and status in one reconcile (3
 });
 
 Deno.test("the finalizer patch keeps other finalizers and is locked to the resourceVersion", () => {
-  const decision = decide(tenantObject({}, { finalizers: ["other.io/keep"] }), {}, { now: T0 });
+  const decision = decide(tenantObject({}, { finalizers: ["other.io/keep"] }), {}, {
+    now: T0,
+    context: NAMESPACE_ONLY,
+  });
   assert.deepEqual(decision.actions[0], {
     kind: "addFinalizer",
     resource: decision.actions[0].resource,
@@ -613,7 +635,7 @@ Deno.test("an API error on create becomes ApiError, then recovers with one Ready
 
 Deno.test("stale-view failures (404, 409) write and record nothing and retry", () => {
   const tenant = { ...tenantObject({}, WITH_FINALIZER), status: READY_STATUS };
-  const during = decide(tenant, {}, { now: T0 }).actions[0];
+  const during = decide(tenant, {}, { now: T0, context: NAMESPACE_ONLY }).actions[0];
   for (const [code, reason] of [[409, "AlreadyExists"], [409, "Conflict"], [404, "NotFound"]]) {
     const failed = decideFailure(tenant, {
       code: code as number,
@@ -629,7 +651,7 @@ Deno.test("stale-view failures (404, 409) write and record nothing and retry", (
 
 Deno.test("a failed finalizer patch is an ApiError of the tenant itself", () => {
   const tenant = tenantObject();
-  const during = decide(tenant, {}, { now: T0 }).actions[0];
+  const during = decide(tenant, {}, { now: T0, context: NAMESPACE_ONLY }).actions[0];
   const failed = decideFailure(
     tenant,
     { code: 0, reason: "", message: "connection reset", during },

@@ -1,5 +1,6 @@
 // Tenants that slipped past validation, in many shapes: InvalidSpec and no namespace, never a throw,
 // and every status written fits the CRD's condition schema.
+import { NAMESPACE_ONLY, podSecurityLabels } from "./support.ts";
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { decide, readTenant } from "../../lib/reconcile/mod.ts";
@@ -50,7 +51,7 @@ const invalidSpecs: [string, unknown, RegExp][] = [
 
 for (const [name, spec, problem] of invalidSpecs) {
   Deno.test(`invalid spec (${name}): InvalidSpec, no namespace`, () => {
-    const decision = decide(tenant(spec), {}, { now: NOW });
+    const decision = decide(tenant(spec), {}, { now: NOW, context: NAMESPACE_ONLY });
     assert.deepEqual(decision.actions.map((action) => action.kind), ["addFinalizer"]);
     const ready = decision.status.conditions?.find((item) => item.type === "NamespaceReady");
     assert.equal(ready?.status, "False");
@@ -82,7 +83,10 @@ Deno.test("a long rejected value is shortened in the message", () => {
 });
 
 Deno.test("a name too long for a label value is InvalidSpec", () => {
-  const decision = decide(tenant(GOOD, { name: "n".repeat(64) }), {}, { now: NOW });
+  const decision = decide(tenant(GOOD, { name: "n".repeat(64) }), {}, {
+    now: NOW,
+    context: NAMESPACE_ONLY,
+  });
   assert.deepEqual(decision.actions.map((action) => action.kind), ["addFinalizer"]);
   assert.match(decision.status.conditions?.[0].message ?? "", /metadata.name: must be at most 63/);
 });
@@ -113,7 +117,7 @@ for (
   ] as const
 ) {
   Deno.test(`not a stored object (${name}): ignored with a reason`, () => {
-    const decision = decide(raw, {}, { now: NOW });
+    const decision = decide(raw, {}, { now: NOW, context: NAMESPACE_ONLY });
     assert.deepEqual(decision.actions, []);
     assert.deepEqual(decision.events, []);
     assert.equal(decision.writeStatus, false);
@@ -138,7 +142,10 @@ Deno.test("garbage metadata and status fields are tolerated", () => {
       conditions: [null, 3, { type: "NamespaceReady" }, "TenantReady"],
     },
   };
-  const decision = decide(raw, { namespace: { metadata: "weird" } }, { now: NOW });
+  const decision = decide(raw, { namespace: { metadata: "weird" } }, {
+    now: NOW,
+    context: NAMESPACE_ONLY,
+  });
   assert.deepEqual(decision.actions.map((action) => action.kind), ["addFinalizer", "create"]);
   assert.equal(decision.status.observedGeneration, undefined);
   assert.equal(decision.status.conditions?.[0].observedGeneration, undefined);
@@ -223,7 +230,7 @@ Deno.test("2,000 random malformed tenants never throw and only write schema-vali
       },
       status: next() < 0.8 ? { phase: "Active" } : randomJson(next, 1),
     };
-    const decision = decide(object, { namespace }, { now: NOW });
+    const decision = decide(object, { namespace }, { now: NOW, context: NAMESPACE_ONLY });
     if (decision.writeStatus) {
       for (const condition of decision.status.conditions ?? []) {
         assertFitsConditionSchema(condition as unknown as Json);

@@ -1,5 +1,6 @@
 // Teardown decisions of Tenants being deleted: Delete waits for the namespace to be gone, Retain
 // disowns it, a namespace that is not the tenant's is released untouched; finalizer last.
+import { NAMESPACE_ONLY, podSecurityLabels } from "./support.ts";
 import assert from "node:assert/strict";
 import { decide, type Decision, tenantNamespaceName } from "../../lib/reconcile/mod.ts";
 import { ORPHANED_LABEL, TENANT_FINALIZER, TENANT_UID_ANNOTATION } from "../../lib/api/mod.ts";
@@ -77,7 +78,10 @@ function condition(decision: Decision, type: string) {
 }
 
 Deno.test("Delete: the owned namespace is deleted with uid and resourceVersion preconditions", () => {
-  const decision = decide(deletingTenant(), { namespace: namespace(MANAGED, OURS) }, { now: NOW });
+  const decision = decide(deletingTenant(), { namespace: namespace(MANAGED, OURS) }, {
+    now: NOW,
+    context: NAMESPACE_ONLY,
+  });
   assert.deepEqual(decision.actions, [{
     kind: "delete",
     resource: decision.actions[0].resource,
@@ -123,10 +127,14 @@ Deno.test("Delete: waits, reporting what keeps the namespace, and records no rep
       },
     ],
   });
-  const first = decide(deletingTenant(), { namespace: namespace(MANAGED, OURS) }, { now: NOW });
+  const first = decide(deletingTenant(), { namespace: namespace(MANAGED, OURS) }, {
+    now: NOW,
+    context: NAMESPACE_ONLY,
+  });
   const tenant = { ...deletingTenant(), status: first.status };
   const waiting = decide(tenant, { namespace: terminating }, {
     now: new Date("2025-02-01T10:00:05Z"),
+    context: NAMESPACE_ONLY,
   });
   assert.deepEqual(waiting.actions, []);
   assert.deepEqual(waiting.events, []);
@@ -142,6 +150,7 @@ Deno.test("Delete: waits, reporting what keeps the namespace, and records no rep
   // Nothing changed: no write at all.
   const again = decide({ ...tenant, status: waiting.status }, { namespace: terminating }, {
     now: new Date("2025-02-01T10:01:00Z"),
+    context: NAMESPACE_ONLY,
   });
   assert.deepEqual(again.actions, []);
   assert.deepEqual(again.events, []);
@@ -149,6 +158,7 @@ Deno.test("Delete: waits, reporting what keeps the namespace, and records no rep
   // Gone: the finalizer comes off (other finalizers kept), no status write.
   const gone = decide({ ...tenant, status: waiting.status }, {}, {
     now: new Date("2025-02-01T10:02:00Z"),
+    context: NAMESPACE_ONLY,
   });
   assert.deepEqual(kinds(gone), ["removeFinalizer"]);
   assert.deepEqual(gone.actions[0], {
@@ -167,7 +177,7 @@ Deno.test("Delete: waits, reporting what keeps the namespace, and records no rep
 });
 
 Deno.test("Delete: a namespace already gone releases the tenant at once, without an event", () => {
-  const decision = decide(deletingTenant(), {}, { now: NOW });
+  const decision = decide(deletingTenant(), {}, { now: NOW, context: NAMESPACE_ONLY });
   assert.deepEqual(kinds(decision), ["removeFinalizer"]);
   assert.deepEqual(decision.events, []);
   assert.equal(decision.writeStatus, false);
@@ -177,7 +187,7 @@ Deno.test("Retain: ownership and managed labels stripped, orphaned label set, ot
   const decision = decide(
     deletingTenant({ deletionPolicy: "Retain" }),
     { namespace: namespace({ ...MANAGED, "team": "web" }, { ...OURS, "note": "keep" }) },
-    { now: NOW },
+    { now: NOW, context: NAMESPACE_ONLY },
   );
   assert.deepEqual(kinds(decision), ["patch", "removeFinalizer"]);
   assert.deepEqual(decision.actions[0], {
@@ -209,7 +219,7 @@ Deno.test("Retain: an invalid deletionPolicy keeps the data and warns", () => {
   const decision = decide(
     deletingTenant({ deletionPolicy: "Nuke" }),
     { namespace: namespace(MANAGED, OURS) },
-    { now: NOW },
+    { now: NOW, context: NAMESPACE_ONLY },
   );
   assert.deepEqual(kinds(decision), ["patch", "removeFinalizer"]);
   assert.equal(decision.events[0].type, "Warning");
@@ -220,7 +230,10 @@ Deno.test("Retain: an invalid deletionPolicy keeps the data and warns", () => {
 Deno.test("a missing deletionPolicy means Delete (the CRD default)", () => {
   const tenant = deletingTenant();
   delete (tenant.spec as Json).deletionPolicy;
-  const decision = decide(tenant, { namespace: namespace(MANAGED, OURS) }, { now: NOW });
+  const decision = decide(tenant, { namespace: namespace(MANAGED, OURS) }, {
+    now: NOW,
+    context: NAMESPACE_ONLY,
+  });
   assert.deepEqual(kinds(decision), ["delete"]);
 });
 
@@ -235,7 +248,7 @@ for (
       const decision = decide(
         deletingTenant({ deletionPolicy: policy }),
         { namespace: namespace({ "team": "web" }, annotations) },
-        { now: NOW },
+        { now: NOW, context: NAMESPACE_ONLY },
       );
       assert.deepEqual(kinds(decision), ["removeFinalizer"]);
       assert.deepEqual(decision.events.map((event) => event.reason), ["NamespaceReleased"]);
@@ -247,7 +260,10 @@ for (
 Deno.test("a deleting tenant without the finalizer is left alone", () => {
   const tenant = deletingTenant();
   (tenant.metadata as Json).finalizers = ["other.io/hold"];
-  const decision = decide(tenant, { namespace: namespace(MANAGED, OURS) }, { now: NOW });
+  const decision = decide(tenant, { namespace: namespace(MANAGED, OURS) }, {
+    now: NOW,
+    context: NAMESPACE_ONLY,
+  });
   assert.deepEqual(decision.actions, []);
   assert.deepEqual(decision.events, []);
   assert.equal(decision.writeStatus, false);
@@ -256,7 +272,10 @@ Deno.test("a deleting tenant without the finalizer is left alone", () => {
 Deno.test("teardown after a userId change deletes the old namespace, not the new name", () => {
   const tenant = deletingTenant({ userId: "user-99999" });
   assert.equal(tenantNamespaceName(tenant), "user-12345");
-  const decision = decide(tenant, { namespace: namespace(MANAGED, OURS) }, { now: NOW });
+  const decision = decide(tenant, { namespace: namespace(MANAGED, OURS) }, {
+    now: NOW,
+    context: NAMESPACE_ONLY,
+  });
   assert.deepEqual(kinds(decision), ["delete"]);
   assert.equal((decision.actions[0] as { name: string }).name, "user-12345");
 });
@@ -264,13 +283,16 @@ Deno.test("teardown after a userId change deletes the old namespace, not the new
 Deno.test("teardown of a tenant whose spec never named a namespace just removes the finalizer", () => {
   const tenant = deletingTenant({ userId: 12 }, { status: {} });
   assert.equal(tenantNamespaceName(tenant), undefined);
-  const decision = decide(tenant, {}, { now: NOW });
+  const decision = decide(tenant, {}, { now: NOW, context: NAMESPACE_ONLY });
   assert.deepEqual(kinds(decision), ["removeFinalizer"]);
 });
 
 Deno.test("teardown with an invalid spec still deletes the owned namespace by userId", () => {
   const tenant = deletingTenant({ plan: "???" }, { status: {} });
   assert.equal(tenantNamespaceName(tenant), "user-12345");
-  const decision = decide(tenant, { namespace: namespace(MANAGED, OURS) }, { now: NOW });
+  const decision = decide(tenant, { namespace: namespace(MANAGED, OURS) }, {
+    now: NOW,
+    context: NAMESPACE_ONLY,
+  });
   assert.deepEqual(kinds(decision), ["delete"]);
 });

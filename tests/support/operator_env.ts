@@ -18,7 +18,7 @@ import {
   type ResourceClient,
 } from "../../lib/client/mod.ts";
 import { type Tenant, TENANT_RESOURCE } from "../../lib/api/mod.ts";
-import { Manager } from "../../lib/operator/manager.ts";
+import { Manager, type ManagerOptions } from "../../lib/operator/manager.ts";
 import { Registry } from "../../lib/metrics/registry.ts";
 
 /** Where the repository's deploy/ folder is. */
@@ -93,8 +93,8 @@ export class OperatorEnv implements AsyncDisposable {
     return env;
   }
 
-  /** Starts the operator (a fresh manager with fresh metrics). */
-  startOperator(): void {
+  /** Starts the operator (a fresh manager with fresh metrics); `overrides` replace options. */
+  startOperator(overrides: Partial<ManagerOptions> = {}): void {
     if (this.#stop) throw new Error("operator already running");
     this.metrics = new Registry();
     const manager = new Manager(this.client, {
@@ -107,6 +107,8 @@ export class OperatorEnv implements AsyncDisposable {
         initialEventsTimeoutMs: 2_000,
         backoff: { initialMs: 50, maxMs: 500 },
       },
+      discoveryIntervalMs: 200,
+      ...overrides,
     });
     this.#stop = new AbortController();
     this.#running = manager.run(this.#stop.signal);

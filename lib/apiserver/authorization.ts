@@ -3,6 +3,7 @@
 // ClusterRoles stored in the server, as kube-apiserver's RBAC authorizer does,
 // while every permission they used is recorded for least-privilege checks.
 import {
+  type AuthorizationRequest,
   authorize,
   discoveryAllowed,
   forbiddenDetails,
@@ -15,18 +16,6 @@ import type { Identity, KubeObject } from "./types.ts";
 
 /** How requests are authorized: everything allowed, or kube's RBAC. */
 export type AuthorizationMode = "AlwaysAllow" | "RBAC";
-
-/** A request to authorize: a resource request or a non-resource path. */
-export type AuthorizationTarget =
-  | {
-    verb: string;
-    apiGroup: string;
-    resource: string;
-    subresource?: string;
-    namespace?: string;
-    name?: string;
-  }
-  | { verb: string; nonResourcePath: string };
 
 const RBAC_KEYS = [
   "rbac.authorization.k8s.io/roles",
@@ -47,28 +36,26 @@ export class Authorizer {
     this.#mode = mode;
   }
 
-  /** Throws {@linkcode ApiError} 403 unless `identity` may do `target`. */
-  check(identity: Identity, target: AuthorizationTarget): void {
+  /** Throws {@linkcode ApiError} 403 unless `identity` may do `request`. */
+  check(identity: Identity, request: AuthorizationRequest): void {
     if (this.#mode === "AlwaysAllow" || identity.groups.includes("system:masters")) return;
-    if ("nonResourcePath" in target && discoveryAllowed(target.nonResourcePath)) return;
+    const path = request.nonResourcePath;
+    if (path !== undefined && discoveryAllowed(path)) return;
     const objects: KubeObject[] = [];
     for (const key of RBAC_KEYS) {
       for (const entry of this.#store.list(key)) objects.push(entry.object);
     }
-    const request = "nonResourcePath" in target
-      ? { verb: target.verb, apiGroup: "", resource: "", nonResourcePath: target.nonResourcePath }
-      : target;
     const decision = authorize(identity, request, rbacObjectsFrom(objects));
     if (!decision.allowed) {
       throw new ApiError(403, "Forbidden", decision.reason, forbiddenDetails(request));
     }
-    if (!("nonResourcePath" in target)) {
-      const resource = target.subresource
-        ? `${target.resource}/${target.subresource}`
-        : target.resource;
+    if (path === undefined) {
+      const resource = request.subresource
+        ? `${request.resource}/${request.subresource}`
+        : request.resource;
       let used = this.#used.get(identity.username);
       if (!used) this.#used.set(identity.username, used = new Set());
-      used.add(permissionKey(target.verb, target.apiGroup, resource));
+      used.add(permissionKey(request.verb, request.apiGroup, resource));
     }
   }
 

@@ -14,6 +14,9 @@ Options:
   --token T                require this bearer token (written into the kubeconfig)
   --history-limit N        watch events kept for resumes (default 10000)
   --bookmark-interval S    seconds between watch BOOKMARK events (default 60)
+  --rbac                   hold service-account tokens to the RBAC objects stored in the server
+  --service-account-token TOKEN=NAMESPACE/NAME
+                           accept TOKEN as that service account (repeatable)
   -h, --help               show this help
 `;
 
@@ -46,6 +49,8 @@ async function main(args: string[]): Promise<number> {
         token: { type: "string" },
         "history-limit": { type: "string" },
         "bookmark-interval": { type: "string" },
+        rbac: { type: "boolean" },
+        "service-account-token": { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -64,12 +69,23 @@ async function main(args: string[]): Promise<number> {
   const historyLimit = integer("--history-limit", values["history-limit"], 10_000, 0);
   const bookmarkSeconds = integer("--bookmark-interval", values["bookmark-interval"], 60, 1);
   const kubeconfigPath = values.kubeconfig ?? "./dev.kubeconfig";
+  const serviceAccountTokens: Record<string, string> = {};
+  for (const entry of values["service-account-token"] ?? []) {
+    const match = /^([^=]+)=([^/=]+\/[^/=]+)$/.exec(entry);
+    if (!match) {
+      console.error(`--service-account-token: expected TOKEN=NAMESPACE/NAME, got "${entry}"`);
+      return 2;
+    }
+    serviceAccountTokens[match[1]] = match[2];
+  }
   const server = await startDevApiServer({
     port,
     tls: values.tls ?? false,
     tokens: values.token ? [values.token] : [],
     historyLimit,
     bookmarkIntervalMs: bookmarkSeconds * 1000,
+    authorization: values.rbac ? "RBAC" : "AlwaysAllow",
+    serviceAccountTokens,
   });
   await server.writeKubeconfig(kubeconfigPath);
   log("apiserver").info("dev API server listening on {url}; kubeconfig written to {path}", {

@@ -131,7 +131,12 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
         response = await handleResource(core, route, request, settings, identity);
       } else {
         if (identity) {
-          authorizer.check(identity, { verb: request.method.toLowerCase(), nonResourcePath: path });
+          authorizer.check(identity, {
+            verb: request.method.toLowerCase(),
+            apiGroup: "",
+            resource: "",
+            nonResourcePath: path,
+          });
         }
         response = handleNonResource(request, parts, core.registry, serverAddress);
       }

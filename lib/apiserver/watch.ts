@@ -92,7 +92,9 @@ class Watcher {
   abort(): void {
     if (this.closed) return;
     this.#cleanup();
-    this.#controller.error(new Error("watch dropped by fault injection"));
+    this.#controller.error(
+      new Error("dev API server: watch connection dropped on purpose (fault injection)"),
+    );
   }
 
   cancelled(): void {

@@ -37,7 +37,13 @@ export {
 } from "./resource.ts";
 export * from "./resources.ts";
 export { Discovery, type ServedResource } from "./discovery.ts";
-export { ResumableWatch, type WatchEvent, type WatchHealth, type WatchTimings } from "./watch.ts";
+export {
+  ResumableWatch,
+  type WatchEvent,
+  type WatchHealth,
+  type WatchRestartCause,
+  type WatchTimings,
+} from "./watch.ts";
 export {
   DEFAULT_MAX_LINE_BYTES,
   parseWatchStream,

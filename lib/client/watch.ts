@@ -31,7 +31,25 @@ export interface WatchHealth {
   restarts: number;
   /** Why the last restart happened. */
   lastRestartReason?: string;
+  /** The kind of the last restart, a small fixed set for metric labels. */
+  lastRestartCause?: WatchRestartCause;
 }
+
+/**
+ * Why a watch restarted: `closed` (normal end or server timeout), `expired` (410: relist),
+ * `fallback` (streaming list unsupported: list + watch), `throttled` (429), `api-error`
+ * (other error answers), `malformed` (garbage on the stream), `inactive` (no bytes for the
+ * inactivity timeout), `connection` (network failure).
+ */
+export type WatchRestartCause =
+  | "closed"
+  | "expired"
+  | "fallback"
+  | "throttled"
+  | "api-error"
+  | "malformed"
+  | "inactive"
+  | "connection";
 
 /** Timings of a resumable watch; the defaults are client-go's. Tests shorten them. */
 export interface WatchTimings {
@@ -134,6 +152,7 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
     while (!signal.aborted) {
       let delay = 0;
       let reason: string;
+      let cause: WatchRestartCause = "closed";
       try {
         if (this.#resourceVersion === undefined && !this.#streamingList) yield* this.#list();
         yield* this.#watchOnce();
@@ -144,7 +163,7 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
           (error instanceof TypeError || error instanceof DOMException);
         const immediate = error instanceof GoneError || this.#isStreamingRejection(error) ||
           error instanceof InitialEventsTimeoutError || brokenAfterHealthy;
-        reason = this.#classify(error);
+        [reason, cause] = this.#classify(error);
         if (reason === "") throw error;
         if (!immediate) {
           delay = backoff.next();
@@ -160,6 +179,7 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
       }
       this.#health.restarts++;
       this.#health.lastRestartReason = reason;
+      this.#health.lastRestartCause = cause;
       this.#notify();
       if (delay > 0) {
         try {
@@ -171,34 +191,40 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
     }
   }
 
-  /** Returns a short reason for a restart and adjusts state; "" for errors that are not the watch's to handle. */
-  #classify(error: unknown): string {
+  /**
+   * Returns a short reason and cause for a restart and adjusts state; reason "" for errors that
+   * are not the watch's to handle.
+   */
+  #classify(error: unknown): [string, WatchRestartCause] {
     if (error instanceof GoneError) {
       this.#resourceVersion = undefined;
-      return `resourceVersion expired (${error.reason || 410}): relisting`;
+      return [`resourceVersion expired (${error.reason || 410}): relisting`, "expired"];
     }
     if (this.#isStreamingRejection(error)) {
       this.#streamingList = false;
-      return `streaming list rejected (${(error as ApiError).code}): falling back to list + watch`;
+      return [
+        `streaming list rejected (${(error as ApiError).code}): falling back to list + watch`,
+        "fallback",
+      ];
     }
     if (error instanceof InitialEventsTimeoutError) {
       this.#streamingList = false;
-      return "no initial-events-end bookmark: falling back to list + watch";
+      return ["no initial-events-end bookmark: falling back to list + watch", "fallback"];
     }
     if (error instanceof ApiError) {
-      return `${error.code} ${error.reason || "error"}: ${error.message}`;
+      return [
+        `${error.code} ${error.reason || "error"}: ${error.message}`,
+        error instanceof TooManyRequestsError ? "throttled" : "api-error",
+      ];
     }
-    if (
-      error instanceof WatchStreamError || error instanceof InactivityError ||
-      error instanceof QuickCloseError
-    ) {
-      return error.message;
-    }
-    if (error instanceof ConnectionError) return error.message;
+    if (error instanceof WatchStreamError) return [error.message, "malformed"];
+    if (error instanceof InactivityError) return [error.message, "inactive"];
+    if (error instanceof QuickCloseError) return [error.message, "closed"];
+    if (error instanceof ConnectionError) return [error.message, "connection"];
     if (error instanceof TypeError || error instanceof DOMException) {
-      return `connection broke (${error.message})`;
+      return [`connection broke (${error.message})`, "connection"];
     }
-    return "";
+    return ["", "connection"];
   }
 
   #isStreamingRejection(error: unknown): boolean {

@@ -31,8 +31,12 @@ export interface WorkQueueOptions {
 /** The default per-key failure backoff. */
 export const DEFAULT_WORK_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 300_000, jitter: 0.2 };
 
-/** Metric families of one queue. */
+/** Metric families of one queue and its controller (controller-runtime's names). */
 class QueueMetrics {
+  readonly reconciles: Counter;
+  readonly reconcileErrors: Counter;
+  readonly reconcileTime: Histogram;
+  readonly maxConcurrent: Gauge;
   readonly depth: Gauge;
   readonly adds: Counter;
   readonly retries: Counter;
@@ -44,6 +48,30 @@ class QueueMetrics {
     const r = registry;
     const reg = <M extends Gauge | Counter | Histogram>(m: M): M => r ? r.register(m) : m;
     this.labels = { name };
+    this.reconciles = reg(
+      new Counter(
+        "controller_runtime_reconcile_total",
+        "Total number of reconciliations per controller",
+      ),
+    );
+    this.reconcileErrors = reg(
+      new Counter(
+        "controller_runtime_reconcile_errors_total",
+        "Total number of reconciliation errors per controller",
+      ),
+    );
+    this.reconcileTime = reg(
+      new Histogram(
+        "controller_runtime_reconcile_time_seconds",
+        "Length of time per reconciliation per controller",
+      ),
+    );
+    this.maxConcurrent = reg(
+      new Gauge(
+        "controller_runtime_max_concurrent_reconciles",
+        "Maximum number of concurrent reconciles per controller",
+      ),
+    );
     this.depth = reg(new Gauge("workqueue_depth", "Current depth of workqueue"));
     this.adds = reg(
       new Counter("workqueue_adds_total", "Total number of adds handled by workqueue"),
@@ -100,6 +128,7 @@ export class WorkQueue {
       options.name,
       options.metrics ? options.metrics.register(workers) : workers,
     );
+    this.#metrics.maxConcurrent.set({ controller: options.name }, options.concurrency);
   }
 
   /** Keys waiting to be processed (not counting delayed or running ones). */
@@ -223,17 +252,25 @@ export class WorkQueue {
     m.queueDuration.observe(m.labels, (performance.now() - addedAt) / 1000);
     m.workers.set({ controller: this.#options.name }, this.#processing.size);
     const started = performance.now();
+    const controller = { controller: this.#options.name };
     try {
       const result = await handler(key, signal);
       this.forget(key);
-      if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
+      const requeue = result?.requeueAfterMs;
+      if (requeue !== undefined) this.addAfter(key, requeue);
+      const outcome = requeue === undefined ? "success" : requeue > 0 ? "requeue_after" : "requeue";
+      m.reconciles.inc({ ...controller, result: outcome });
     } catch (error) {
+      m.reconciles.inc({ ...controller, result: "error" });
+      m.reconcileErrors.inc(controller);
       if (!signal.aborted) {
         const delay = this.addRateLimited(key);
         this.#options.onError?.(key, error, delay);
       }
     } finally {
-      m.workDuration.observe(m.labels, (performance.now() - started) / 1000);
+      const seconds = (performance.now() - started) / 1000;
+      m.workDuration.observe(m.labels, seconds);
+      m.reconcileTime.observe(controller, seconds);
       this.#processing.delete(key);
       m.workers.set({ controller: this.#options.name }, this.#processing.size);
       if (this.#addedAt.has(key)) {

@@ -130,6 +130,20 @@ Deno.test("failures retry with growing per-key backoff and reset on success", as
   assert.match(text, /^workqueue_adds_total\{name="tenants"\} 4$/m);
   assert.match(text, /^workqueue_depth\{name="tenants"\} 0$/m);
   assert.match(text, /^workqueue_work_duration_seconds_count\{name="tenants"\} 4$/m);
+  assert.match(
+    text,
+    /^controller_runtime_reconcile_total\{controller="tenants",result="error"\} 3$/m,
+  );
+  assert.match(
+    text,
+    /^controller_runtime_reconcile_total\{controller="tenants",result="success"\} 1$/m,
+  );
+  assert.match(text, /^controller_runtime_reconcile_errors_total\{controller="tenants"\} 3$/m);
+  assert.match(
+    text,
+    /^controller_runtime_reconcile_time_seconds_count\{controller="tenants"\} 4$/m,
+  );
+  assert.match(text, /^controller_runtime_max_concurrent_reconciles\{controller="tenants"\} 2$/m);
 });
 
 Deno.test("requeueAfterMs schedules another run; an earlier delay wins", async () => {

@@ -80,3 +80,45 @@ Deno.test("help names every flag", () => {
     assert.ok(HELP.includes(flag), flag);
   }
 });
+
+Deno.test("plan, ingress, gateway host and discovery flags", () => {
+  const defaults = parseOperatorOptions([]);
+  assert.deepEqual(defaults.plans, { kind: "builtin" });
+  assert.equal(defaults.ingressNamespace, "istio-system");
+  assert.deepEqual(defaults.gatewayHosts, ["*.{username}.apps.example.com"]);
+  assert.equal(defaults.discoveryIntervalMs, 60_000);
+  const options = parseOperatorOptions([
+    "--plans-configmap=kleff-system/plans",
+    "--ingress-namespace=gateways",
+    "--gateway-hosts",
+    "*.{username}.example.com, {userId}.example.org",
+    "--discovery-interval=30s",
+  ]);
+  assert.deepEqual(options.plans, { kind: "configMap", namespace: "kleff-system", name: "plans" });
+  assert.equal(options.ingressNamespace, "gateways");
+  assert.deepEqual(options.gatewayHosts, ["*.{username}.example.com", "{userId}.example.org"]);
+  assert.equal(options.discoveryIntervalMs, 30_000);
+  assert.deepEqual(parseOperatorOptions(["--plans", "p.yaml"]).plans, {
+    kind: "file",
+    path: "p.yaml",
+  });
+  const cases: [string[], RegExp][] = [
+    [["--plans", "a", "--plans-configmap", "b/c"], /one or the other/],
+    [["--plans-configmap", "no-slash"], /NAMESPACE\/NAME/],
+    [["--ingress-namespace", "Bad_NS"], /--ingress-namespace/],
+    [["--gateway-hosts", "*.{user}.x.com"], /unknown placeholder \{user\}/],
+    [["--discovery-interval", "10ms"], /at least 1s/],
+  ];
+  for (const [args, message] of cases) assert.throws(() => parseOperatorOptions(args), message);
+  for (
+    const flag of [
+      "--plans",
+      "--plans-configmap",
+      "--ingress-namespace",
+      "--gateway-hosts",
+      "--discovery-interval",
+    ]
+  ) {
+    assert.ok(HELP.includes(flag), flag);
+  }
+});

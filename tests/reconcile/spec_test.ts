@@ -1,6 +1,6 @@
 // Tenants that slipped past validation, in many shapes: InvalidSpec and no namespace, never a throw,
 // and every status written fits the CRD's condition schema.
-import { NAMESPACE_ONLY, podSecurityLabels } from "./support.ts";
+import { NAMESPACE_ONLY } from "./support.ts";
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { decide, readTenant } from "../../lib/reconcile/mod.ts";

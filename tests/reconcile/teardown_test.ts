@@ -1,6 +1,6 @@
 // Teardown decisions of Tenants being deleted: Delete waits for the namespace to be gone, Retain
 // disowns it, a namespace that is not the tenant's is released untouched; finalizer last.
-import { NAMESPACE_ONLY, podSecurityLabels } from "./support.ts";
+import { NAMESPACE_ONLY } from "./support.ts";
 import assert from "node:assert/strict";
 import { decide, type Decision, tenantNamespaceName } from "../../lib/reconcile/mod.ts";
 import { ORPHANED_LABEL, TENANT_FINALIZER, TENANT_UID_ANNOTATION } from "../../lib/api/mod.ts";

@@ -30,7 +30,7 @@ export const POD_SECURITY_LABELS: readonly string[] = [
   "pod-security.kubernetes.io/warn",
 ];
 
-/** Every namespace label key the operator manages: restored on drift, stripped on `Retain`. */
+/** Every namespace label key the operator manages: restored on drift. */
 export const MANAGED_LABEL_KEYS: readonly string[] = [
   ISTIO_INJECTION_LABEL,
   TENANT_USERNAME_LABEL,
@@ -38,6 +38,18 @@ export const MANAGED_LABEL_KEYS: readonly string[] = [
   TENANT_LABEL,
   MANAGED_BY_LABEL,
   ...POD_SECURITY_LABELS,
+];
+
+/**
+ * The managed labels that say who owns a namespace: stripped on `Retain`. The guard-rail labels
+ * (Pod Security, Istio injection) stay on a retained namespace, like its quota and policies, so
+ * workloads left in it keep running under the same rules.
+ */
+export const OWNERSHIP_LABEL_KEYS: readonly string[] = [
+  TENANT_USERNAME_LABEL,
+  TENANT_PLAN_LABEL,
+  TENANT_LABEL,
+  MANAGED_BY_LABEL,
 ];
 
 /** Prefix of every per-tenant object's name (`kleff-quota`, `kleff-isolation`, ...). */

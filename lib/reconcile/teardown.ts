@@ -5,8 +5,8 @@ import { namespaces } from "../client/resources.ts";
 import {
   ConditionType,
   EventReason,
-  MANAGED_LABEL_KEYS,
   ORPHANED_LABEL,
+  OWNERSHIP_LABEL_KEYS,
   Reason,
   TENANT_UID_ANNOTATION,
 } from "../api/mod.ts";
@@ -179,7 +179,7 @@ function deleting(
  * managed labels (Pod Security labels included) removed, `kleff.io/orphaned: "true"` added.
  */
 function retain(tenant: TenantView, namespace: NamespaceView, owned: Owned[]): TeardownStep {
-  const patch = disown(namespace, MANAGED_LABEL_KEYS);
+  const patch = disown(namespace, OWNERSHIP_LABEL_KEYS);
   const objectLabels = Object.keys(ownedLabels(tenant));
   const objectPatches: Action[] = owned.flatMap(({ resource, object }) => {
     const body = disown(object, objectLabels);

@@ -179,7 +179,12 @@ Deno.test("Retain keeps the guard rails in force, disowned", async () => {
   await env.waitForTenantGone("keep");
   const namespace = await env.namespace("ns-keep");
   assert.equal(namespace?.metadata?.labels?.["kleff.io/orphaned"], "true");
-  assert.equal(namespace?.metadata?.labels?.["pod-security.kubernetes.io/enforce"], undefined);
+  assert.equal(
+    namespace?.metadata?.labels?.["pod-security.kubernetes.io/enforce"],
+    "restricted",
+    "Pod Security stays in force on a retained namespace",
+  );
+  assert.equal(namespace?.metadata?.labels?.["kleff.io/tenant"], undefined);
   for (
     const [resource, name, ns] of [
       [resourceQuotas, "kleff-quota", "ns-keep"],

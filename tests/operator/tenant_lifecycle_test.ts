@@ -217,7 +217,7 @@ Deno.test("a namespace deleted by hand is recreated", async () => {
   await env.waitForCondition("t", "TenantReady", "True");
 });
 
-Deno.test("Retain: the namespace stays, stripped of ownership and labelled orphaned", async () => {
+Deno.test("Retain: the namespace stays, disowned, labelled orphaned, guard rails kept", async () => {
   await using env = await OperatorEnv.start();
   await env.createTenant("keep", {
     userId: "ns-keep",
@@ -233,7 +233,7 @@ Deno.test("Retain: the namespace stays, stripped of ownership and labelled orpha
   assert.equal(namespace?.status?.phase, "Active");
   assert.equal(namespace?.metadata?.labels?.["kleff.io/orphaned"], "true");
   assert.equal(namespace?.metadata?.labels?.team, "mine");
-  assert.deepEqual(managed(namespace?.metadata?.labels), {});
+  assert.deepEqual(managed(namespace?.metadata?.labels), { "istio-injection": "enabled" });
   assert.equal(namespace?.metadata?.annotations?.["kleff.io/tenant-uid"], undefined);
 });
 

@@ -183,7 +183,7 @@ Deno.test("Delete: a namespace already gone releases the tenant at once, without
   assert.equal(decision.writeStatus, false);
 });
 
-Deno.test("Retain: ownership and managed labels stripped, orphaned label set, other keys kept", () => {
+Deno.test("Retain: ownership labels stripped, guard rails and other keys kept, orphaned set", () => {
   const decision = decide(
     deletingTenant({ deletionPolicy: "Retain" }),
     { namespace: namespace({ ...MANAGED, "team": "web" }, { ...OURS, "note": "keep" }) },
@@ -198,7 +198,6 @@ Deno.test("Retain: ownership and managed labels stripped, orphaned label set, ot
       metadata: {
         resourceVersion: "77",
         labels: {
-          "istio-injection": null,
           "kleff.io/tenant-username": null,
           "kleff.io/tenant-plan": null,
           "kleff.io/tenant": null,

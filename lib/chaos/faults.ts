@@ -16,7 +16,14 @@ export interface LeaseRef {
   name: string;
 }
 
-type Fault = "drop" | "compact" | "burst500" | "burst429" | "latency" | "conflict409" | "killLeader";
+type Fault =
+  | "drop"
+  | "compact"
+  | "burst500"
+  | "burst429"
+  | "latency"
+  | "conflict409"
+  | "killLeader";
 
 const BURST_RESOURCES: readonly (string | undefined)[] = [
   undefined,
@@ -36,7 +43,7 @@ export class FaultSchedule {
   readonly #lease: LeaseRef;
   /** How often each fault was injected (`killLeader` only when a leader was found). */
   readonly counts: Map<string, number> = new Map();
-  #latencyTimer?: number;
+  #latencyTimer?: ReturnType<typeof setTimeout>;
 
   /** A schedule over the server's injector and the replicas. */
   constructor(

@@ -3,7 +3,7 @@
 import type { Namespace } from "kubernetes-types/core/v1.d.ts";
 import {
   ConditionType,
-  MANAGED_LABEL_KEYS,
+  OWNERSHIP_LABEL_KEYS,
   ORPHANED_LABEL,
   POD_SECURITY_LABELS,
   Reason,
@@ -167,7 +167,7 @@ export function checkCluster(ledger: Ledger, state: ClusterState): InvariantResu
         }
         if (record.ownedAtDelete) {
           const labels = namespace?.metadata?.labels ?? {};
-          const kept = MANAGED_LABEL_KEYS.filter((key) => key in labels);
+          const kept = OWNERSHIP_LABEL_KEYS.filter((key) => key in labels);
           if (!namespace) retained.violations.push(`${record.name}: ${record.userId} deleted`);
           else if (labels[ORPHANED_LABEL] !== "true" || kept.length) {
             retained.violations.push(
@@ -200,7 +200,9 @@ export function checkCluster(ledger: Ledger, state: ClusterState): InvariantResu
     ready.checked++;
     const plan = catalogue.plans.get(record.plan);
     const problems: string[] = [];
-    if (summary?.status !== "True") problems.push(`TenantReady ${summary?.status} ${summary?.reason}`);
+    if (summary?.status !== "True") {
+      problems.push(`TenantReady ${summary?.status} ${summary?.reason}`);
+    }
     if (tenant.status?.observedGeneration !== tenant.metadata?.generation) {
       problems.push(`observedGeneration ${tenant.status?.observedGeneration}`);
     }
@@ -249,10 +251,12 @@ export function checkCluster(ledger: Ledger, state: ClusterState): InvariantResu
     }
   }
 
-  for (const [key, object] of [
-    ...[...state.namespaces].map(([name, ns]) => [`Namespace ${name}`, ns] as const),
-    ...state.objects,
-  ]) {
+  for (
+    const [key, object] of [
+      ...[...state.namespaces].map(([name, ns]) => [`Namespace ${name}`, ns] as const),
+      ...state.objects,
+    ]
+  ) {
     const uid = uidOf(object);
     if (uid === undefined) continue;
     leaks.checked++;

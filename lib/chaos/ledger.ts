@@ -2,7 +2,7 @@
 // namespaces and objects it planted, its finalizer holds and hand-made labels.
 // The invariant checker compares this record with what the API server holds.
 import type { DeletionPolicy } from "../api/mod.ts";
-import { ApiError, ConnectionError, isAlreadyExists, isNotFound } from "../client/mod.ts";
+import { ApiError, ConnectionError, isNotFound } from "../client/mod.ts";
 
 /** A Tenant the driver created. */
 export interface TenantRecord {
@@ -81,7 +81,7 @@ export class Ledger {
 export function isTransient(error: unknown): boolean {
   if (error instanceof ConnectionError) return true;
   if (!(error instanceof ApiError)) return false;
-  if (isAlreadyExists(error)) return false;
+  if (error.reason === "AlreadyExists") return false;
   return error.code === 409 || error.code === 429 || error.code >= 500;
 }
 

@@ -40,21 +40,22 @@ export const CHAOS_DEFAULTS: Readonly<Omit<ChaosOptions, "seed" | "help">> = {
 };
 
 /** The `--help` text. */
-export const CHAOS_HELP = `kleff chaos run: the real operator (as child processes, with leader election)
+export const CHAOS_HELP =
+  `kleff chaos run: the real operator (as child processes, with leader election)
 against the dev API server, under a random workload and injected faults, then invariants.
 
 Usage: deno task chaos [flags]
 
 Flags:
   --duration DURATION  workload and fault time (default ${
-  formatDuration(CHAOS_DEFAULTS.durationMs)
-})
+    formatDuration(CHAOS_DEFAULTS.durationMs)
+  })
   --seed N             seed of the workload and faults (default: random, printed)
   --replicas N         operator replicas (default ${CHAOS_DEFAULTS.replicas})
   --tenants N          most tenants alive at once (default ${CHAOS_DEFAULTS.tenants})
   --settle DURATION    longest wait for the system to settle (default ${
-  formatDuration(CHAOS_DEFAULTS.settleTimeoutMs)
-})
+    formatDuration(CHAOS_DEFAULTS.settleTimeoutMs)
+  })
   --keep-logs          keep the replicas' logs even when every invariant holds
   -h, --help           print this help
 `;
@@ -63,7 +64,9 @@ function whole(value: string | undefined, flag: string, min: number, fallback: n
   if (value === undefined) return fallback;
   const number = Number(value);
   if (!Number.isInteger(number) || number < min) {
-    throw new ChaosOptionsError(`${flag}: must be a whole number of at least ${min}, got "${value}"`);
+    throw new ChaosOptionsError(
+      `${flag}: must be a whole number of at least ${min}, got "${value}"`,
+    );
   }
   return number;
 }

@@ -53,7 +53,7 @@ export interface SupervisorOptions {
 interface Slot {
   generation: number;
   current?: { record: ReplicaRecord; child: Deno.ChildProcess; proxy: RecordingProxy };
-  restart?: number;
+  restart?: ReturnType<typeof setTimeout>;
 }
 
 /** Runs the replicas; see the module comment. */

@@ -3,7 +3,7 @@
 // server, ask `decide`, carry out the writes in order, write status only when
 // it changed, record Events, and tell the work queue when to look again.
 import type { Namespace } from "kubernetes-types/core/v1.d.ts";
-import { type Tenant, TENANT_RESOURCE } from "../api/mod.ts";
+import { type Tenant, TENANT_RESOURCE, type TenantStatus } from "../api/mod.ts";
 import {
   ApiError,
   ConnectionError,
@@ -43,6 +43,8 @@ export interface TenantControllerOptions {
   context: () => PlanContext;
   /** Clock, for tests. */
   now?: () => Date;
+  /** Told each tenant's status after a reconcile (`undefined`: the tenant is gone), for metrics. */
+  onStatus?: (name: string, status: TenantStatus | undefined) => void;
 }
 
 /** Summarises an error from the client for {@linkcode decideFailure}. */
@@ -79,7 +81,10 @@ export class TenantController {
     try {
       tenant = await tenants.get(name, { signal });
     } catch (error) {
-      if (isNotFound(error)) return {};
+      if (isNotFound(error)) {
+        this.#options.onStatus?.(name, undefined);
+        return {};
+      }
       throw new ReconcileError(name, `reading the tenant: ${errorText(error)}`, { cause: error });
     }
     const namespaceName = tenantNamespaceName(tenant);
@@ -133,6 +138,7 @@ export class TenantController {
       }
     }
     await this.#writeStatus(name, tenant, decision, finalizerRemoved, signal);
+    this.#options.onStatus?.(name, finalizerRemoved ? undefined : decision.status);
     for (const event of decision.events) await this.#options.recorder.record(tenant, event);
     switch (decision.requeue.kind) {
       case "none":

@@ -43,6 +43,8 @@ import {
   sameIntegrations,
 } from "../reconcile/mod.ts";
 import { discoverIntegrations } from "./integrations.ts";
+import type { LeaderElector } from "../leader/election.ts";
+import { TenantMetrics } from "./tenant_metrics.ts";
 import { EventRecorder } from "../controller/event_recorder.ts";
 import { TenantController } from "../controller/tenant_controller.ts";
 import type { Registry } from "../metrics/registry.ts";
@@ -102,6 +104,7 @@ export class Manager {
   /** Watches of integration kinds, by observation key, stopped when a kind stops being served. */
   readonly #kindWatches = new Map<string, AbortController>();
   #discovering?: Promise<void>;
+  readonly #metrics: TenantMetrics;
 
   /** Builds the manager; nothing runs until {@linkcode run}. */
   constructor(client: KubeClient, options: ManagerOptions) {
@@ -125,9 +128,11 @@ export class Manager {
     const plans = options.plans ?? { catalogue: builtinCatalogue(), source: { kind: "builtin" } };
     this.#catalogue = plans.catalogue;
     this.#source = plans.source;
+    this.#metrics = new TenantMetrics(options.metrics);
     this.#controller = new TenantController(client, {
       recorder: this.#recorder,
       context: () => this.context,
+      onStatus: (name, status) => this.#metrics.tenantStatus(name, status),
     });
   }
 
@@ -165,8 +170,16 @@ export class Manager {
     return { ready: true, detail: "watches synced" };
   }
 
-  /** Runs until `signal` aborts, then finishes in-flight reconciles and returns. */
-  async run(signal: AbortSignal): Promise<void> {
+  /**
+   * Runs until `signal` aborts, then finishes in-flight reconciles and returns `"stopped"`.
+   * With an `election`, the watches run (and readiness reflects them) on every replica, but
+   * reconciles only while this replica holds the Lease; returns `"lost"` when leadership is
+   * lost, after aborting in-flight reconciles.
+   */
+  async run(
+    signal: AbortSignal,
+    options: { election?: LeaderElector } = {},
+  ): Promise<"stopped" | "lost"> {
     const watches = new AbortController();
     await this.#discover(watches.signal);
     const resync = setInterval(() => this.#resync(watches.signal), this.#options.resyncPeriodMs);
@@ -190,11 +203,17 @@ export class Manager {
         source: describeSource(this.#source),
       },
     );
-    try {
-      await this.#queue.run(
+    const work = (leading: AbortSignal) =>
+      this.#queue.run(
         (name, workerSignal) => this.#controller.reconcile(name, workerSignal),
-        signal,
+        leading,
       );
+    try {
+      if (!options.election) {
+        await work(signal);
+        return "stopped";
+      }
+      return await options.election.run(work, signal);
     } finally {
       clearInterval(resync);
       clearInterval(discovery);
@@ -203,6 +222,11 @@ export class Manager {
       await Promise.allSettled([...loops, this.#discovering]);
       log("manager").info("tenant controller stopped");
     }
+  }
+
+  #onHealth(watch: string, health: WatchHealth): void {
+    this.#health.set(watch, health);
+    this.#metrics.watchHealth(watch, health);
   }
 
   #resync(signal: AbortSignal): void {
@@ -273,7 +297,7 @@ export class Manager {
         metadataOnly: true,
         labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
         timings: this.#options.watchTimings,
-        onHealth: (health) => this.#health.set(name, health),
+        onHealth: (health) => this.#onHealth(name, health),
       });
       for await (const event of watch) {
         if (event.type === "SYNCED") continue;
@@ -296,7 +320,7 @@ export class Manager {
       const updates = watchPlans(this.#client, source, {
         signal,
         timings: this.#options.watchTimings,
-        onHealth: (health) => this.#health.set("plans", health),
+        onHealth: (health) => this.#onHealth("plans", health),
       });
       for await (const update of updates) {
         if (update.kind === "deleted") {
@@ -353,7 +377,7 @@ export class Manager {
         signal,
         metadataOnly: true,
         timings: this.#options.watchTimings,
-        onHealth: (health) => this.#health.set("tenants", health),
+        onHealth: (health) => this.#onHealth("tenants", health),
       });
       for await (const event of watch) {
         if (event.type === "SYNCED") continue;
@@ -373,7 +397,7 @@ export class Manager {
         metadataOnly: true,
         labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
         timings: this.#options.watchTimings,
-        onHealth: (health) => this.#health.set("namespaces", health),
+        onHealth: (health) => this.#onHealth("namespaces", health),
       });
       for await (const event of watch) {
         if (event.type === "SYNCED") continue;

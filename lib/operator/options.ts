@@ -6,6 +6,7 @@ import { formatDuration, parseDuration } from "./duration.ts";
 import { hostTemplateProblem, type PlanSource } from "../plans/mod.ts";
 import { DEFAULT_GATEWAY_HOSTS, DEFAULT_INGRESS_NAMESPACE } from "../reconcile/mod.ts";
 import { DEFAULT_DISCOVERY_INTERVAL_MS } from "./manager.ts";
+import { type BindAddress, parseBindAddress } from "./endpoints.ts";
 
 /** Everything the operator can be told on its command line. */
 export interface OperatorOptions {
@@ -31,6 +32,26 @@ export interface OperatorOptions {
   gatewayHosts: string[];
   /** Period of the integration discovery, in ms (`--discovery-interval`). */
   discoveryIntervalMs: number;
+  /** Leader election (`--leader-elect`); undefined when off. */
+  leaderElection?: LeaderElectionFlags;
+  /** Where `/healthz` and `/readyz` are served; undefined when disabled. */
+  healthProbeAddress?: BindAddress;
+  /** Where `/metrics` is served; undefined when disabled. */
+  metricsAddress?: BindAddress;
+}
+
+/** Leader election settings from the `--leader-elect-*` flags (kube-controller-manager's names). */
+export interface LeaderElectionFlags {
+  /** Lease duration in ms. */
+  leaseDurationMs: number;
+  /** Renew deadline in ms. */
+  renewDeadlineMs: number;
+  /** Retry period in ms. */
+  retryPeriodMs: number;
+  /** Lease namespace; undefined = POD_NAMESPACE, else the kubeconfig namespace. */
+  namespace?: string;
+  /** Lease name. */
+  name: string;
 }
 
 /** Thrown for unknown flags or bad flag values; its message is user-facing. */
@@ -42,7 +63,16 @@ export class OptionsError extends Error {
   }
 }
 
-const DEFAULTS = { concurrency: 4, resyncPeriodMs: 600_000 };
+const DEFAULTS = {
+  concurrency: 4,
+  resyncPeriodMs: 600_000,
+  leaseDurationMs: 15_000,
+  renewDeadlineMs: 10_000,
+  retryPeriodMs: 2_000,
+  leaseName: "kleff-tenant-operator",
+  healthProbeAddress: ":8081",
+  metricsAddress: ":8080",
+};
 
 /** The `--help` text. */
 export const HELP = `kleff tenant operator: one Tenant (kleff.kleff.io/v1) = one guarded namespace.
@@ -65,6 +95,27 @@ Flags:
                             how often to look for Istio/Gatekeeper kinds (default ${
   formatDuration(DEFAULT_DISCOVERY_INTERVAL_MS)
 })
+  --leader-elect            elect one active replica through a coordination.k8s.io Lease
+  --leader-elect-lease-duration DURATION
+                            how long a standby waits after the last renewal (default ${
+  formatDuration(DEFAULTS.leaseDurationMs)
+})
+  --leader-elect-renew-deadline DURATION
+                            how long the leader tries to renew before it stops (default ${
+  formatDuration(DEFAULTS.renewDeadlineMs)
+})
+  --leader-elect-retry-period DURATION
+                            interval between acquire/renew attempts (default ${
+  formatDuration(DEFAULTS.retryPeriodMs)
+})
+  --leader-elect-resource-namespace NAME
+                            Lease namespace (default: $POD_NAMESPACE, else the kubeconfig's)
+  --leader-elect-resource-name NAME
+                            Lease name (default ${DEFAULTS.leaseName})
+  --health-probe-bind-address ADDRESS
+                            serve /healthz and /readyz here; "0" disables (default ${DEFAULTS.healthProbeAddress})
+  --metrics-bind-address ADDRESS
+                            serve Prometheus /metrics here; "0" disables (default ${DEFAULTS.metricsAddress})
   --log-level LEVEL         trace, debug, info, warning, error (default info)
   --log-format FORMAT       json or pretty (default: json unless stderr is a terminal)
   -h, --help                print this help
@@ -90,6 +141,14 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
         "ingress-namespace": { type: "string" },
         "gateway-hosts": { type: "string" },
         "discovery-interval": { type: "string" },
+        "leader-elect": { type: "boolean" },
+        "leader-elect-lease-duration": { type: "string" },
+        "leader-elect-renew-deadline": { type: "string" },
+        "leader-elect-retry-period": { type: "string" },
+        "leader-elect-resource-namespace": { type: "string" },
+        "leader-elect-resource-name": { type: "string" },
+        "health-probe-bind-address": { type: "string" },
+        "metrics-bind-address": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -127,11 +186,59 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
       ingressNamespace: ingressNamespace(values["ingress-namespace"]),
       gatewayHosts: gatewayHosts(values["gateway-hosts"]),
       discoveryIntervalMs: discoveryInterval(values["discovery-interval"]),
+      leaderElection: values["leader-elect"] ? leaderElection(values) : undefined,
+      healthProbeAddress: parseBindAddress(
+        values["health-probe-bind-address"] ?? DEFAULTS.healthProbeAddress,
+        "--health-probe-bind-address",
+      ),
+      metricsAddress: parseBindAddress(
+        values["metrics-bind-address"] ?? DEFAULTS.metricsAddress,
+        "--metrics-bind-address",
+      ),
     };
   } catch (error) {
     if (error instanceof OptionsError) throw error;
     throw new OptionsError(error instanceof Error ? error.message : String(error));
   }
+}
+
+/** Reads and cross-checks the `--leader-elect-*` flags. */
+function leaderElection(values: Record<string, string | boolean | undefined>): LeaderElectionFlags {
+  const duration = (flag: string, fallback: number) => {
+    const value = values[flag];
+    return typeof value === "string" ? parseDuration(value, `--${flag}`) : fallback;
+  };
+  const flags: LeaderElectionFlags = {
+    leaseDurationMs: duration("leader-elect-lease-duration", DEFAULTS.leaseDurationMs),
+    renewDeadlineMs: duration("leader-elect-renew-deadline", DEFAULTS.renewDeadlineMs),
+    retryPeriodMs: duration("leader-elect-retry-period", DEFAULTS.retryPeriodMs),
+    namespace: values["leader-elect-resource-namespace"] as string | undefined,
+    name: (values["leader-elect-resource-name"] as string | undefined) ?? DEFAULTS.leaseName,
+  };
+  if (!(flags.leaseDurationMs > flags.renewDeadlineMs)) {
+    throw new OptionsError(
+      "--leader-elect-lease-duration: must be greater than --leader-elect-renew-deadline",
+    );
+  }
+  if (!(flags.renewDeadlineMs > flags.retryPeriodMs * 1.2)) {
+    throw new OptionsError(
+      "--leader-elect-renew-deadline: must be greater than 1.2 × --leader-elect-retry-period",
+    );
+  }
+  if (flags.retryPeriodMs <= 0) {
+    throw new OptionsError("--leader-elect-retry-period: must be positive");
+  }
+  if (flags.namespace !== undefined && !DNS_LABEL.test(flags.namespace)) {
+    throw new OptionsError(
+      `--leader-elect-resource-namespace: must be a namespace name, got "${flags.namespace}"`,
+    );
+  }
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(flags.name) || flags.name.length > 253) {
+    throw new OptionsError(
+      `--leader-elect-resource-name: must be a DNS subdomain, got "${flags.name}"`,
+    );
+  }
+  return flags;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

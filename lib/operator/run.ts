@@ -1,6 +1,14 @@
 // The operator process: flags, logging, connection, and the manager run until
 // SIGINT/SIGTERM, with exit codes a supervisor (kubelet, systemd) understands.
-import { connect, KubeconfigError } from "../client/mod.ts";
+import type { Lease } from "kubernetes-types/coordination/v1.d.ts";
+import { connect, KubeconfigError, leases } from "../client/mod.ts";
+import { LeaderElector } from "../leader/election.ts";
+import {
+  type BindAddress,
+  type EndpointHandlers,
+  type EndpointServer,
+  serveEndpoints,
+} from "./endpoints.ts";
 import { CatalogueError, loadPlans } from "../plans/mod.ts";
 import { log, setupLogging } from "../log.ts";
 import { Registry } from "../metrics/registry.ts";
@@ -26,6 +34,36 @@ export function processIdentity(): string {
   return `${host}_${crypto.randomUUID().slice(0, 8)}`;
 }
 
+/** Thrown when a probe or metrics address cannot be served. */
+export class EndpointError extends Error {
+  /** Builds the error naming what could not be served where. */
+  constructor(what: string, address: BindAddress, cause: unknown) {
+    super(
+      `cannot serve ${what} on ${address.hostname}:${address.port}: ${
+        cause instanceof Error ? cause.message : String(cause)
+      }`,
+      { cause },
+    );
+    this.name = "EndpointError";
+  }
+}
+
+/** Starts an endpoint server and logs its bound address. */
+function serve(what: string, address: BindAddress, handlers: EndpointHandlers): EndpointServer {
+  let server: EndpointServer;
+  try {
+    server = serveEndpoints(address, handlers);
+  } catch (error) {
+    throw new EndpointError(what, address, error);
+  }
+  log("operator").info(`serving ${what} on {address}`, {
+    address: `${
+      address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname
+    }:${server.port}`,
+  });
+  return server;
+}
+
 /** Runs the operator with already parsed options until stopped; resolves to the exit code. */
 export async function runOperator(options: OperatorOptions, run: RunOptions = {}): Promise<number> {
   await setupLogging({ level: options.logLevel, format: options.logFormat });
@@ -39,32 +77,71 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
     for (const name of signals) Deno.addSignalListener(name, onSignal);
   }
   run.signal?.addEventListener("abort", () => stop.abort(), { once: true });
+  const endpoints: EndpointServer[] = [];
   try {
-    const client = await connect({ kubeconfig: options.kubeconfig, context: options.context });
+    const registry = new Registry();
+    const client = await connect({
+      kubeconfig: options.kubeconfig,
+      context: options.context,
+      metrics: registry,
+    });
     try {
       log("operator").info("connected to {server}", { server: client.server });
+      const identity = processIdentity();
       const manager = new Manager(client, {
         concurrency: options.concurrency,
         resyncPeriodMs: options.resyncPeriodMs,
-        metrics: new Registry(),
-        instance: processIdentity(),
+        metrics: registry,
+        instance: identity,
         plans: await loadPlans(options.plans, client, { signal: stop.signal }),
         ingressNamespace: options.ingressNamespace,
         gatewayHosts: options.gatewayHosts,
         discoveryIntervalMs: options.discoveryIntervalMs,
       });
-      await manager.run(stop.signal);
+      if (options.healthProbeAddress) {
+        endpoints.push(
+          serve("health probes", options.healthProbeAddress, {
+            healthz: () => ({ ready: true, detail: "alive" }),
+            readyz: () => manager.readiness(),
+          }),
+        );
+      }
+      if (options.metricsAddress) {
+        endpoints.push(
+          serve("metrics", options.metricsAddress, { metrics: () => registry.expose() }),
+        );
+      }
+      const election = options.leaderElection;
+      const outcome = await manager.run(stop.signal, {
+        election: election && new LeaderElector(client.resource<Lease>(leases), {
+          namespace: election.namespace ?? Deno.env.get("POD_NAMESPACE") ?? client.namespace,
+          name: election.name,
+          identity,
+          leaseDurationMs: election.leaseDurationMs,
+          renewDeadlineMs: election.renewDeadlineMs,
+          retryPeriodMs: election.retryPeriodMs,
+          metrics: registry,
+        }),
+      });
+      if (outcome === "lost") {
+        log("operator").fatal("leader election lost: exiting so that a fresh replica takes over");
+        return 1;
+      }
       return 0;
     } finally {
       client.close();
     }
   } catch (error) {
-    if (error instanceof KubeconfigError || error instanceof CatalogueError) {
+    if (
+      error instanceof KubeconfigError || error instanceof CatalogueError ||
+      error instanceof EndpointError
+    ) {
       log("operator").fatal("{error}", { error: error.message });
       return 1;
     }
     throw error;
   } finally {
+    await Promise.all(endpoints.map((endpoint) => endpoint.close()));
     if (run.handleSignals ?? true) {
       for (const name of signals) Deno.removeSignalListener(name, onSignal);
     }

@@ -65,7 +65,7 @@ export class OperatorEnv implements AsyncDisposable {
   readonly kubeconfigPath: string;
   metrics = new Registry();
   #stop?: AbortController;
-  #running?: Promise<void>;
+  #running?: Promise<"stopped" | "lost">;
   #dir: string;
 
   private constructor(server: DevApiServer, client: KubeClient, dir: string) {

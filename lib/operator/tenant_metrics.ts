@@ -1,0 +1,50 @@
+// Operator-specific metrics next to controller-runtime's: how many tenants
+// stand in each condition status, and why watches restarted. Kept as small
+// counts per tenant name, never as cached objects.
+import type { TenantStatus } from "../api/mod.ts";
+import type { WatchHealth } from "../client/mod.ts";
+import { Counter, Gauge, type Registry } from "../metrics/registry.ts";
+
+/** Tracks `kleff_tenants{condition,status}` and `kleff_watch_restarts_total{watch,cause}`. */
+export class TenantMetrics {
+  readonly #tenants: Gauge;
+  readonly #restarts: Counter;
+  readonly #byTenant = new Map<string, string[]>();
+  readonly #restartsSeen = new Map<string, number>();
+
+  /** Registers the families in `registry`. */
+  constructor(registry: Registry) {
+    this.#tenants = registry.register(
+      new Gauge("kleff_tenants", "Tenants by condition type and status, as last reconciled"),
+    );
+    this.#restarts = registry.register(
+      new Counter("kleff_watch_restarts_total", "Watch restarts by watch and cause"),
+    );
+  }
+
+  /** Records a tenant's status after a reconcile (`undefined`: the tenant is gone). */
+  tenantStatus(name: string, status: TenantStatus | undefined): void {
+    const next = (status?.conditions ?? []).map((c) => `${c.type}\n${c.status}`);
+    for (const key of this.#byTenant.get(name) ?? []) this.#add(key, -1);
+    if (status === undefined) this.#byTenant.delete(name);
+    else this.#byTenant.set(name, next);
+    for (const key of next) this.#add(key, 1);
+  }
+
+  /** Counts the restarts a watch reported since its last health update. */
+  watchHealth(watch: string, health: WatchHealth): void {
+    const seen = this.#restartsSeen.get(watch) ?? 0;
+    if (health.restarts > seen) {
+      this.#restarts.inc(
+        { watch, cause: health.lastRestartCause ?? "closed" },
+        health.restarts - seen,
+      );
+    }
+    this.#restartsSeen.set(watch, health.restarts);
+  }
+
+  #add(key: string, by: number): void {
+    const [condition, status] = key.split("\n");
+    this.#tenants.add({ condition, status }, by);
+  }
+}

@@ -14,12 +14,20 @@ import {
 import { type Tenant, TENANT_RESOURCE } from "../lib/api/mod.ts";
 
 const ROOT = new URL("../", import.meta.url);
-const WRITE_VERBS = ["create", "update", "patch", "delete", "deletecollection"];
+/** The verbs that change objects. */
+export const WRITE_VERBS: readonly string[] = [
+  "create",
+  "update",
+  "patch",
+  "delete",
+  "deletecollection",
+];
 
 /** The operator as a child process, with the V8 flags of `deno task start` and the image. */
-class OperatorProcess {
+export class OperatorProcess {
   readonly #child: Deno.ChildProcess;
 
+  /** Starts the operator against `kubeconfig` with `concurrency` workers. */
   constructor(kubeconfig: string, concurrency: number) {
     this.#child = new Deno.Command(Deno.execPath(), {
       args: [
@@ -38,15 +46,27 @@ class OperatorProcess {
         "error",
         "--log-format",
         "json",
+        "--metrics-bind-address",
+        "0",
+        "--health-probe-bind-address",
+        "0",
       ],
       stdout: "null",
       stderr: "inherit",
     }).spawn();
   }
 
-  /** Resident and peak resident memory in MiB, from /proc. */
+  /**
+   * Resident and peak resident memory in MiB, from /proc (through `cat`: Deno asks for
+   * --allow-all to read /proc/<pid> directly, --allow-run suffices this way).
+   */
   async memory(): Promise<{ rssMiB: number; peakMiB: number }> {
-    const status = await Deno.readTextFile(`/proc/${this.#child.pid}/status`);
+    const output = await new Deno.Command("cat", {
+      args: [`/proc/${this.#child.pid}/status`],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const status = new TextDecoder().decode(output.stdout);
     const kib = (field: string) =>
       Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(status)?.[1]);
     return { rssMiB: kib("VmRSS") / 1024, peakMiB: kib("VmHWM") / 1024 };
@@ -60,7 +80,10 @@ class OperatorProcess {
 }
 
 /** Counts server requests by verb, minus what the bench itself sent. */
-function operatorRequests(server: DevApiServer, own: Map<string, number>): Map<string, number> {
+export function operatorRequests(
+  server: DevApiServer,
+  own: Map<string, number>,
+): Map<string, number> {
   const byVerb = new Map<string, number>();
   for (const row of server.counters.snapshot()) {
     const key = `${row.verb} ${row.resource}`;
@@ -71,7 +94,7 @@ function operatorRequests(server: DevApiServer, own: Map<string, number>): Map<s
 }
 
 /** Resolves once the server has seen no request for `quietMs`. */
-async function waitQuiet(server: DevApiServer, quietMs = 2000): Promise<void> {
+export async function waitQuiet(server: DevApiServer, quietMs = 2000): Promise<void> {
   let last = -1;
   let since = Date.now();
   for (;;) {
@@ -85,7 +108,7 @@ async function waitQuiet(server: DevApiServer, quietMs = 2000): Promise<void> {
 }
 
 /** Creates tenants t0..t(n-1) starting at `from`, `parallel` at a time. */
-async function createTenants(
+export async function createTenants(
   tenants: ResourceClient<Tenant>,
   from: number,
   count: number,
@@ -108,7 +131,7 @@ async function createTenants(
 }
 
 /** Watches tenants and resolves when `expected` of them are TenantReady=True. */
-async function waitAllReady(client: KubeClient, expected: number): Promise<void> {
+export async function waitAllReady(client: KubeClient, expected: number): Promise<void> {
   const stop = new AbortController();
   const ready = new Set<string>();
   for await (
@@ -124,8 +147,22 @@ async function waitAllReady(client: KubeClient, expected: number): Promise<void>
   stop.abort();
 }
 
+/** What {@linkcode setup} gives a benchmark. */
+export interface BenchEnv {
+  /** The in-process dev API server. */
+  server: DevApiServer;
+  /** The bench's own client (not the operator's). */
+  client: KubeClient;
+  /** Path of the kubeconfig the operator is given. */
+  kubeconfig: string;
+  /** Tenants through the bench's client. */
+  tenants: ResourceClient<Tenant>;
+  /** Stops the client and server and removes the temp folder. */
+  close(): Promise<void>;
+}
+
 /** A dev server with the CRD, a kubeconfig file and a client. */
-async function setup(historyLimit: number) {
+export async function setup(historyLimit: number): Promise<BenchEnv> {
   const server = await startDevApiServer({ historyLimit });
   const dir = await Deno.makeTempDir({ prefix: "kleff-bench-" });
   const kubeconfig = `${dir}/kubeconfig`;
@@ -143,7 +180,8 @@ async function setup(historyLimit: number) {
   return { server, client, kubeconfig, close, tenants: client.resource<Tenant>(TENANT_RESOURCE) };
 }
 
-function formatVerbs(byVerb: Map<string, number>, tenants: number): string {
+/** `verb n.nn` per tenant, sorted by verb, zero counts left out. */
+export function formatVerbs(byVerb: Map<string, number>, tenants: number): string {
   return [...byVerb].filter(([, count]) => count > 0).sort()
     .map(([verb, count]) => `${verb} ${(count / tenants).toFixed(2)}`).join(", ");
 }

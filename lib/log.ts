@@ -2,10 +2,9 @@
 // server, dev playground), so log lines look the same everywhere and secrets
 // never reach a sink through an ad-hoc console call.
 import {
-  ansiColorFormatter,
   configure,
+  getAnsiColorFormatter,
   getLogger,
-  jsonLinesFormatter,
   type Logger,
   type LogLevel,
   type LogRecord,
@@ -73,13 +72,43 @@ export async function setupLogging(options: LoggingOptions = {}): Promise<void> 
   await reset();
   await configure({
     sinks: {
-      stderr: stderrSink(format === "json" ? jsonLinesFormatter : ansiColorFormatter),
+      stderr: stderrSink(
+        format === "json" ? jsonFormatter : getAnsiColorFormatter({ value: "bare" }),
+      ),
     },
     loggers: [
       { category: ["kleff"], lowestLevel: options.level ?? "info", sinks: ["stderr"] },
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
     ],
   });
+}
+
+/** Renders a value inside a message: strings bare, everything else as JSON. */
+function bare(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value instanceof Error) return value.message;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * JSON lines as log pipelines expect them: `@timestamp`, `level`, `logger`, the rendered
+ * `message` (values bare, not quoted) and the structured `properties`.
+ */
+function jsonFormatter(record: LogRecord): string {
+  const message = record.message.map((part, i) => i % 2 === 0 ? String(part) : bare(part)).join(
+    "",
+  );
+  return JSON.stringify({
+    "@timestamp": new Date(record.timestamp).toISOString(),
+    level: record.level.toUpperCase(),
+    logger: record.category.join("."),
+    message,
+    properties: record.properties,
+  }, (_key, value) => typeof value === "bigint" ? value.toString() : value) + "\n";
 }
 
 /** A synchronous sink: no line is lost when the process exits right after. */

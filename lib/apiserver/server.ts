@@ -13,6 +13,7 @@ import { handleNonResource } from "./nonresource.ts";
 import { routeResource } from "./router.ts";
 import { ApiError, statusResponse } from "./status.ts";
 import { serveTls } from "./tls_listener.ts";
+import { WatchDroppedError } from "./watch.ts";
 import type { Identity } from "./types.ts";
 
 /** How to start a dev API server. */
@@ -196,7 +197,17 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
     stop = () => listener.shutdown();
   } else {
     const server = Deno.serve(
-      { hostname, port: options.port ?? 0, onListen: () => {} },
+      {
+        hostname,
+        port: options.port ?? 0,
+        onListen: () => {},
+        onError: (error) => {
+          if (!(error instanceof WatchDroppedError)) {
+            log("apiserver").error("response failed: {error}", { error: String(error) });
+          }
+          return new Response(null, { status: 500 });
+        },
+      },
       (request) => handle(request),
     );
     const addr = server.addr as Deno.NetAddr;

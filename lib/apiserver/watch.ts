@@ -108,6 +108,15 @@ class Watcher {
   }
 }
 
+/** The error that ends a watch response dropped on purpose by fault injection. */
+export class WatchDroppedError extends Error {
+  /** Builds the error. */
+  constructor() {
+    super("dev API server: watch connection dropped on purpose (fault injection)");
+    this.name = "WatchDroppedError";
+  }
+}
+
 /** Records every change in a bounded history and streams matching events to open watches. */
 export class WatchHub {
   #history: HistoryEvent[] = [];

@@ -3,8 +3,8 @@
 import type { Namespace } from "kubernetes-types/core/v1.d.ts";
 import {
   ConditionType,
-  OWNERSHIP_LABEL_KEYS,
   ORPHANED_LABEL,
+  OWNERSHIP_LABEL_KEYS,
   POD_SECURITY_LABELS,
   Reason,
   type Tenant,

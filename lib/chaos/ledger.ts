@@ -89,7 +89,7 @@ export function isTransient(error: unknown): boolean {
  * Runs a driver call, retrying transient failures (injected faults hit the driver too);
  * resolves to undefined on NotFound, rethrows anything else or the last transient error.
  */
-export async function retrying<T>(call: () => Promise<T>, attempts = 12): Promise<T | undefined> {
+export async function retrying<T>(call: () => Promise<T>, attempts = 40): Promise<T | undefined> {
   for (let attempt = 1;; attempt++) {
     try {
       return await call();

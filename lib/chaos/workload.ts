@@ -237,6 +237,7 @@ export class Workload {
       { [MANAGED_BY_LABEL]: null },
       { "pod-security.kubernetes.io/enforce": "privileged" },
       { "kleff.io/tenant-username": null },
+      { [TENANT_LABEL]: null },
     ];
     const value = `s${this.#step}`;
     const labels = { ...this.#prng.pick(edits), [EXTRA_LABEL]: value };

@@ -25,7 +25,7 @@ export type WatchEvent<T extends KubeObjectBase> =
 export interface WatchHealth {
   /** True once the current state has been delivered (false again while relisting). */
   synced: boolean;
-  /** When bytes (events or bookmarks) last arrived, or the watch last (re)connected, ms epoch. */
+  /** When bytes (events or bookmarks) last arrived (or the watch was created), ms epoch. */
   lastEventAt: number;
   /** How many times the connection was restarted after a failure or a normal end. */
   restarts: number;
@@ -344,7 +344,6 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
         retry: false,
         accept: this.#options.metadataOnly ? METADATA_ONLY_WATCH_ACCEPT : undefined,
       });
-      this.#health.lastEventAt = Date.now();
       const tap = new TransformStream<Uint8Array, Uint8Array>({
         transform: (chunk, controller) => {
           this.#health.lastEventAt = Date.now();

@@ -120,7 +120,7 @@ export class TenantController {
     for (const action of decision.actions) {
       try {
         await this.#execute(action, signal);
-        log("controller").debug("tenant {tenant}: {action}", {
+        log("controller").info("tenant {tenant}: {action}", {
           tenant: name,
           action: describeAction(action),
         });

@@ -95,7 +95,8 @@ export class Manager {
   readonly #options: ManagerOptions;
   readonly #queue: WorkQueue;
   readonly #controller: TenantController;
-  readonly #health = new Map<string, WatchHealth>();
+  /** Live health of the running watches, by watch name (read by {@linkcode readiness}). */
+  readonly #watches = new Map<string, { health(): WatchHealth }>();
   readonly #tenantNames = new Set<string>();
   readonly #recorder: EventRecorder;
   readonly #source: PlanSource;
@@ -152,13 +153,14 @@ export class Manager {
   }
 
   /**
-   * Ready when both watches have delivered their initial state and received
-   * bytes (or reconnected) within the inactivity window.
+   * Ready when the Tenant and Namespace watches have delivered their initial
+   * state and received bytes within twice the inactivity timeout (servers send
+   * bookmarks about once a minute, so a healthy watch is never that quiet).
    */
   readiness(now: number = Date.now()): Readiness {
-    const window = (this.#options.watchTimings?.inactivityTimeoutMs ?? 70_000) + 30_000;
+    const window = 2 * (this.#options.watchTimings?.inactivityTimeoutMs ?? 70_000);
     for (const name of ["tenants", "namespaces"]) {
-      const health = this.#health.get(name);
+      const health = this.#watches.get(name)?.health();
       if (!health?.synced) return { ready: false, detail: `${name} watch not synced` };
       if (now - health.lastEventAt > window) {
         return {
@@ -225,7 +227,6 @@ export class Manager {
   }
 
   #onHealth(watch: string, health: WatchHealth): void {
-    this.#health.set(watch, health);
     this.#metrics.watchHealth(watch, health);
   }
 
@@ -299,6 +300,7 @@ export class Manager {
         timings: this.#options.watchTimings,
         onHealth: (health) => this.#onHealth(name, health),
       });
+      this.#watches.set(name, watch);
       for await (const event of watch) {
         if (event.type === "SYNCED") continue;
         const owner = event.object.metadata?.labels?.[TENANT_LABEL];
@@ -379,6 +381,7 @@ export class Manager {
         timings: this.#options.watchTimings,
         onHealth: (health) => this.#onHealth("tenants", health),
       });
+      this.#watches.set("tenants", watch);
       for await (const event of watch) {
         if (event.type === "SYNCED") continue;
         const name = event.object.metadata?.name;
@@ -399,6 +402,7 @@ export class Manager {
         timings: this.#options.watchTimings,
         onHealth: (health) => this.#onHealth("namespaces", health),
       });
+      this.#watches.set("namespaces", watch);
       for await (const event of watch) {
         if (event.type === "SYNCED") continue;
         const owner = event.object.metadata?.labels?.[TENANT_LABEL];
@@ -424,7 +428,8 @@ export class Manager {
           error: error instanceof Error ? error.message : String(error),
           delay: Math.round(delay),
         });
-        this.#health.set(name, { synced: false, lastEventAt: 0, restarts: attempt + 1 });
+        const failed = { synced: false, lastEventAt: 0, restarts: attempt + 1 };
+        this.#watches.set(name, { health: () => failed });
         await sleep(delay, signal).catch(() => {});
       }
     }

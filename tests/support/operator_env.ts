@@ -64,6 +64,8 @@ export class OperatorEnv implements AsyncDisposable {
   readonly namespaces: ResourceClient<Namespace>;
   readonly kubeconfigPath: string;
   metrics = new Registry();
+  /** The running manager (after {@linkcode startOperator}). */
+  manager?: Manager;
   #stop?: AbortController;
   #running?: Promise<"stopped" | "lost">;
   #dir: string;
@@ -97,7 +99,7 @@ export class OperatorEnv implements AsyncDisposable {
   startOperator(overrides: Partial<ManagerOptions> = {}): void {
     if (this.#stop) throw new Error("operator already running");
     this.metrics = new Registry();
-    const manager = new Manager(this.client, {
+    const manager = this.manager = new Manager(this.client, {
       concurrency: 4,
       resyncPeriodMs: 60_000,
       metrics: this.metrics,

@@ -1,0 +1,150 @@
+// Scale benchmark: 10,000 tenants against the dev API server with the
+// operator as a child process. Prints seconds to all TenantReady, requests per
+// tenant by verb, the operator's peak RSS, RSS versus tenant count (while
+// growing and after a restart), and the time and requests of a restart.
+import { type Tenant, TENANT_RESOURCE } from "../lib/api/mod.ts";
+import type { KubeClient } from "../lib/client/mod.ts";
+import {
+  type BenchEnv,
+  createTenants,
+  formatVerbs,
+  OperatorProcess,
+  operatorRequests,
+  setup,
+  waitAllReady,
+  waitQuiet,
+  WRITE_VERBS,
+} from "./operator_bench.ts";
+
+const CONCURRENCY = 16;
+const QUIET_MS = 2000;
+
+/** Watches tenants until `expected` are Ready, calling `onMilestone` when the count reaches each of `milestones`. */
+async function watchReady(
+  client: KubeClient,
+  expected: number,
+  milestones: readonly number[],
+  onMilestone: (count: number) => Promise<void>,
+): Promise<void> {
+  const stop = new AbortController();
+  const ready = new Set<string>();
+  const pending = [...milestones].sort((a, b) => a - b);
+  for await (
+    const event of client.resource<Tenant>(TENANT_RESOURCE).watch({ signal: stop.signal })
+  ) {
+    if (event.type === "SYNCED") continue;
+    const name = event.object.metadata?.name ?? "";
+    const condition = event.object.status?.conditions?.find((c) => c.type === "TenantReady");
+    if (event.type !== "DELETED" && condition?.status === "True") ready.add(name);
+    else ready.delete(name);
+    while (pending.length && ready.size >= pending[0]) await onMilestone(pending.shift()!);
+    if (ready.size >= expected) break;
+  }
+  stop.abort();
+}
+
+function mib(value: number): string {
+  return `${value.toFixed(1)} MiB`;
+}
+
+/** Restarts the operator over `count` ready tenants: seconds to quiet, requests, memory. */
+async function restart(env: BenchEnv, count: number) {
+  env.server.counters.reset();
+  const start = performance.now();
+  const operator = new OperatorProcess(env.kubeconfig, CONCURRENCY);
+  await waitQuiet(env.server, QUIET_MS);
+  const seconds = (performance.now() - start - QUIET_MS) / 1000;
+  const byVerb = operatorRequests(env.server, new Map());
+  const writes = WRITE_VERBS.reduce((sum, verb) => sum + (byVerb.get(verb) ?? 0), 0);
+  const memory = await operator.memory();
+  await operator.stop();
+  return { count, seconds, byVerb, writes, memory };
+}
+
+/** The scale section: `count` tenants at once, RSS at `milestones`, a restart at each size. */
+export async function benchScale(
+  count = 10_000,
+  milestones: readonly number[] = [100, 1000],
+): Promise<void> {
+  console.log(`scale: ${count} tenants created at once, operator --concurrency ${CONCURRENCY}`);
+  const growth: string[] = [];
+  const env = await setup(count * 20);
+  try {
+    const operator = new OperatorProcess(env.kubeconfig, CONCURRENCY);
+    await waitQuiet(env.server, 1000);
+    env.server.counters.reset();
+    const start = performance.now();
+    const ready = watchReady(env.client, count, [...milestones, count], async (reached) => {
+      const memory = await operator.memory();
+      const seconds = (performance.now() - start) / 1000;
+      growth.push(
+        `  ${String(reached).padStart(6)} Ready after ${seconds.toFixed(1).padStart(6)} s: RSS ${
+          mib(memory.rssMiB)
+        }, peak ${mib(memory.peakMiB)}`,
+      );
+    });
+    await createTenants(env.tenants, 0, count, 64);
+    const createdSeconds = (performance.now() - start) / 1000;
+    await ready;
+    const seconds = (performance.now() - start) / 1000;
+    await waitQuiet(env.server, QUIET_MS);
+    const byVerb = operatorRequests(
+      env.server,
+      new Map([["create tenants", count], ["watch tenants", 1]]),
+    );
+    const events = env.server.counters.count({ verb: "create", resource: "events" }) +
+      env.server.counters.count({ verb: "patch", resource: "events" });
+    const writes = WRITE_VERBS.reduce((sum, verb) => sum + (byVerb.get(verb) ?? 0), 0);
+    const memory = await operator.memory();
+    await operator.stop();
+    console.log(
+      `  all ${count} TenantReady     ${seconds.toFixed(1)} s (${
+        (count / seconds).toFixed(0)
+      } tenants/s; creating them took ${createdSeconds.toFixed(1)} s)`,
+    );
+    console.log(`  requests per tenant       ${formatVerbs(byVerb, count)}`);
+    console.log(
+      `  writes per tenant         ${((writes - events) / count).toFixed(2)} besides Events (${
+        (events / count).toFixed(2)
+      } Event writes)`,
+    );
+    console.log(
+      `  operator peak RSS         ${mib(memory.peakMiB)} (RSS at rest ${mib(memory.rssMiB)})`,
+    );
+    console.log("  RSS while growing (same process):");
+    for (const line of growth) console.log(line);
+    const big = await restart(env, count);
+    console.log(
+      `  restart over ${count} Ready: ${
+        big.seconds.toFixed(1)
+      } s to quiet, ${big.writes} writes, requests ${formatVerbs(big.byVerb, 1)}`,
+    );
+    const sizes = [];
+    for (const size of milestones) {
+      const small = await setup(size * 20);
+      try {
+        const creator = new OperatorProcess(small.kubeconfig, CONCURRENCY);
+        await createTenants(small.tenants, 0, size, 64);
+        await waitAllReady(small.client, size);
+        await waitQuiet(small.server, QUIET_MS);
+        await creator.stop();
+        sizes.push(await restart(small, size));
+      } finally {
+        await small.close();
+      }
+    }
+    sizes.push(big);
+    console.log("  RSS of a restarted operator at rest versus tenant count:");
+    for (const size of sizes) {
+      console.log(
+        `  ${String(size.count).padStart(6)} tenants: RSS ${mib(size.memory.rssMiB)}, peak ${
+          mib(size.memory.peakMiB)
+        }, restart ${size.seconds.toFixed(1)} s, ${size.writes} writes`,
+      );
+    }
+  } finally {
+    await env.close();
+  }
+}
+
+if (import.meta.main) await benchScale(Number(Deno.args[0] ?? 10_000));

@@ -1,0 +1,86 @@
+// The chaos suite's own logic: seeded schedules replay, flags round-trip into
+// the replay command, and the checks do catch what they are meant to catch.
+import assert from "node:assert/strict";
+import type { Namespace } from "kubernetes-types/core/v1.d.ts";
+import { parseChaosOptions, Prng, replayCommand } from "../../lib/chaos/mod.ts";
+import { checkCluster, type ClusterState } from "../../lib/chaos/invariants.ts";
+import { Ledger } from "../../lib/chaos/ledger.ts";
+import { checkSingleWriter } from "../../lib/chaos/processes.ts";
+import type { Tenant } from "../../lib/api/mod.ts";
+
+Deno.test("Prng: equal seeds give equal sequences, different seeds differ", () => {
+  const draw = (seed: number) => {
+    const prng = new Prng(seed);
+    return Array.from({ length: 20 }, () => prng.between(0, 1000));
+  };
+  assert.deepEqual(draw(42), draw(42));
+  assert.notDeepEqual(draw(42), draw(43));
+  const forked = [new Prng(5).fork(1).next(), new Prng(5).fork(2).next()];
+  assert.notEqual(forked[0], forked[1]);
+});
+
+Deno.test("Prng.weighted never picks a zero weight", () => {
+  const prng = new Prng(1);
+  for (let i = 0; i < 500; i++) assert.notEqual(prng.weighted({ a: 1, b: 0, c: 3 }), "b");
+});
+
+Deno.test("chaos flags round-trip through the replay command", () => {
+  const options = parseChaosOptions(["--seed", "9", "--duration", "90s", "--replicas", "3"]);
+  assert.equal(options.seed, 9);
+  assert.equal(options.durationMs, 90_000);
+  const replay = replayCommand(options).replace("deno task chaos ", "").split(" ");
+  assert.deepEqual(parseChaosOptions(replay), options);
+  assert.throws(() => parseChaosOptions(["--replicas", "0"]), /--replicas/);
+  assert.throws(() => parseChaosOptions(["--duration", "soon"]), /--duration/);
+});
+
+Deno.test("checkSingleWriter flags overlapping writers and ignores Lease traffic", () => {
+  const write = (replica: string, at: number, path = "/api/v1/namespaces") => ({
+    replica,
+    at,
+    method: "POST",
+    path,
+    status: 201,
+  });
+  const apart = checkSingleWriter([write("a", 1), write("a", 5), write("b", 9), write("b", 12)]);
+  assert.deepEqual(apart.violations, []);
+  const leases = "/apis/coordination.k8s.io/v1/namespaces/kleff-system/leases/x";
+  const leaseOnly = checkSingleWriter([write("a", 1), write("b", 2, leases), write("a", 5)]);
+  assert.deepEqual(leaseOnly.violations, []);
+  const overlap = checkSingleWriter([write("a", 1), write("b", 3), write("a", 5)]);
+  assert.equal(overlap.violations.length, 1);
+  assert.match(overlap.violations[0], /a \(2 writes\) and b/);
+});
+
+Deno.test("checkCluster catches a touched foreign namespace and a leaked namespace", () => {
+  const ledger = new Ledger();
+  ledger.foreignNamespaces.set("foreign-0", {
+    namespace: "",
+    name: "foreign-0",
+    uid: "f0",
+    resourceVersion: "10",
+  });
+  const namespace = (name: string, uid: string, rv: string, owner?: string): Namespace => ({
+    metadata: {
+      name,
+      uid,
+      resourceVersion: rv,
+      annotations: owner ? { "kleff.io/tenant-uid": owner } : undefined,
+    },
+  });
+  const state: ClusterState = {
+    tenants: new Map<string, Tenant>(),
+    namespaces: new Map([
+      ["foreign-0", namespace("foreign-0", "f0", "11")],
+      ["u-1", namespace("u-1", "n1", "5", "uid-of-a-deleted-tenant")],
+    ]),
+    objects: new Map(),
+  };
+  const results = new Map(checkCluster(ledger, state).map((r) => [r.name, r.violations]));
+  const violations = [...results.values()].flat();
+  assert.ok(
+    violations.some((v) => v.startsWith("namespace foreign-0: modified")),
+    violations.join(),
+  );
+  assert.ok(violations.some((v) => v.startsWith("Namespace u-1: owner uid")), violations.join());
+});

@@ -1,0 +1,133 @@
+// The operator as a child process (`deno run mod.ts …`), with its JSON log
+// lines parsed as they arrive: for tests of leader election, probes, metrics
+// and logs as a cluster would see them.
+
+/** One parsed JSON log line. */
+export interface LogLine {
+  level: string;
+  message: string;
+  logger?: string;
+  properties?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+const MOD = new URL("../../mod.ts", import.meta.url).pathname;
+
+/** A running operator process. */
+export class OperatorProcess {
+  readonly #child: Deno.ChildProcess;
+  readonly lines: LogLine[] = [];
+  readonly unparsed: string[] = [];
+  readonly #reading: Promise<void>;
+  #waiters: (() => void)[] = [];
+  exitCode?: number;
+
+  /** Starts `deno run mod.ts` with the image's permissions and `args`. */
+  constructor(args: string[]) {
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-read",
+        "--allow-env",
+        "--allow-sys=hostname",
+        MOD,
+        "--log-format",
+        "json",
+        ...args,
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.#reading = this.#read();
+    this.#child.status.then((status) => this.exitCode = status.code);
+  }
+
+  async #read(): Promise<void> {
+    let buffer = "";
+    for await (const chunk of this.#child.stderr.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      let newline;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        const text = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        if (text.trim() === "") continue;
+        try {
+          this.lines.push(JSON.parse(text));
+        } catch {
+          this.unparsed.push(text);
+        }
+        for (const wake of this.#waiters.splice(0)) wake();
+      }
+    }
+    if (buffer.trim()) this.unparsed.push(buffer);
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  /** Waits for a log line whose message matches; fails after `timeoutMs`. */
+  async waitForLog(pattern: RegExp, timeoutMs = 15_000): Promise<LogLine> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.lines.find((line) => pattern.test(line.message));
+      if (found) return found;
+      if (this.exitCode !== undefined) {
+        throw new Error(`operator exited (${this.exitCode}) before logging ${pattern}`);
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new Error(
+          `no log line matching ${pattern}; got:\n${this.lines.map((l) => l.message).join("\n")}\n${
+            this.unparsed.join("\n")
+          }`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(remaining, 200));
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** The `address` property of the "serving {what} on {address}" line. */
+  async address(what: "health probes" | "metrics"): Promise<string> {
+    const line = await this.waitForLog(new RegExp(`^serving ${what} on`));
+    return String(line.properties?.address);
+  }
+
+  /** GETs a path on the health or metrics endpoint. */
+  async get(what: "health probes" | "metrics", path: string): Promise<Response> {
+    return await fetch(`http://${await this.address(what)}${path}`);
+  }
+
+  /** Sends a signal. */
+  kill(signal: Deno.Signal): void {
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  /** Waits for the exit code and the end of the log stream. */
+  async exited(): Promise<number> {
+    const status = await this.#child.status;
+    await this.#reading;
+    return status.code;
+  }
+}
+
+/** Parses Prometheus text exposition into `name{labels}` -> value. */
+export function parseMetrics(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$/.exec(line);
+    if (!match) throw new Error(`not a Prometheus sample line: ${line}`);
+    samples.set(`${match[1]}${match[2] ?? ""}`, Number(match[3].replace("+Inf", "Infinity")));
+  }
+  return samples;
+}

@@ -70,15 +70,17 @@ function uidOf(object: KubeObjectBase | undefined): string | undefined {
   return object?.metadata?.annotations?.[TENANT_UID_ANNOTATION];
 }
 
-/** Whether a live tenant has reached what it will be at rest: Ready, or a reported conflict. */
+/** Whether a live tenant is at rest: Ready, or a reported conflict over a namespace that exists. */
 export function tenantSettled(record: TenantRecord, state: ClusterState): boolean {
   const tenant = state.tenants.get(record.name);
   if (!tenant || tenant.metadata?.deletionTimestamp) return false;
   if (tenant.status?.observedGeneration !== tenant.metadata?.generation) return false;
-  if (uidOf(state.namespaces.get(record.userId)) === record.uid) {
+  const namespace = state.namespaces.get(record.userId);
+  if (uidOf(namespace) === record.uid) {
     return condition(tenant, ConditionType.TenantReady)?.status === "True";
   }
-  return condition(tenant, ConditionType.NamespaceReady)?.reason === Reason.NamespaceConflict;
+  return namespace !== undefined &&
+    condition(tenant, ConditionType.NamespaceReady)?.reason === Reason.NamespaceConflict;
 }
 
 /** What still keeps the system from being at rest (empty when settled). */

@@ -484,7 +484,7 @@ Deno.test("deploy/ RBAC grants the operator what it uses and nothing near it", a
   const cases: [AuthorizationRequest, boolean][] = [
     [req("watch", "kleff.kleff.io", "tenants"), true],
     [req("patch", "kleff.kleff.io", "tenants", { name: "t" }), true],
-    [req("update", "kleff.kleff.io", "tenants", { subresource: "status", name: "t" }), true],
+    [req("update", "kleff.kleff.io", "tenants", { subresource: "status", name: "t" }), false],
     [req("patch", "kleff.kleff.io", "tenants", { subresource: "status", name: "t" }), true],
     [req("delete", "kleff.kleff.io", "tenants", { name: "t" }), false],
     [req("update", "kleff.kleff.io", "tenants", { name: "t" }), false],

@@ -234,16 +234,15 @@ renderTest("RBAC: no wildcards, no secrets, bound only to the operator's service
   }
 });
 
-Deno.test("the optional plans Role only reads ConfigMaps in kleff-system", async () => {
+Deno.test("the optional plans Role reads ConfigMaps and writes Events in kleff-system only", async () => {
   const docs = parseAllDocuments(await Deno.readTextFile(new URL("plans_role.yaml", DEPLOY)))
     .map((doc) => doc.toJS() as Obj);
   const role = docs.find((d) => d.kind === "Role")!;
   assert.equal(role.metadata?.namespace, "kleff-system");
-  assert.deepEqual(role.rules, [{
-    apiGroups: [""],
-    resources: ["configmaps"],
-    verbs: ["get", "list", "watch"],
-  }]);
+  assert.deepEqual(role.rules, [
+    { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
+    { apiGroups: [""], resources: ["events"], verbs: ["create", "get", "patch"] },
+  ]);
   const binding = docs.find((d) => d.kind === "RoleBinding")!;
   assert.deepEqual(binding.subjects, [OPERATOR_SA]);
   const kustomization = await Deno.readTextFile(new URL("kustomization.yaml", DEPLOY));

@@ -1,10 +1,7 @@
 // End-to-end: Istio and Gatekeeper objects with realistic CRDs installed while the operator runs,
 // teardown of every per-tenant object (cluster-scoped constraints included), Retain, zero writes.
 import assert from "node:assert/strict";
-import type { CustomResourceDefinition } from "kubernetes-types/apiextensions/v1.d.ts";
-import { parse } from "yaml";
 import {
-  customResourceDefinitions,
   isNotFound,
   type KubeObject,
   type ResourceDescriptor,
@@ -12,7 +9,6 @@ import {
 } from "../../lib/client/mod.ts";
 import { eventually, OperatorEnv } from "../support/operator_env.ts";
 
-const FIXTURES = new URL("../fixtures/crds/", import.meta.url);
 const GATEWAYS: ResourceDescriptor = {
   group: "networking.istio.io",
   version: "v1",
@@ -35,19 +31,6 @@ const REPOS: ResourceDescriptor = {
   namespaced: false,
 };
 
-async function installCrds(env: OperatorEnv): Promise<void> {
-  for (
-    const file of [
-      "istio_gateway.yaml",
-      "istio_authorization_policy.yaml",
-      "gatekeeper_k8sallowedrepos.yaml",
-    ]
-  ) {
-    const crd = parse(await Deno.readTextFile(new URL(file, FIXTURES))) as CustomResourceDefinition;
-    await env.client.resource<CustomResourceDefinition>(customResourceDefinitions).create(crd);
-  }
-}
-
 async function find(
   env: OperatorEnv,
   resource: ResourceDescriptor,
@@ -67,7 +50,7 @@ Deno.test("Istio and Gatekeeper installed at run time are picked up without a re
   await env.createTenant("t", { userId: "ns-t", username: "Alice_B", plan: "basic" });
   const before = await env.waitForCondition("t", "PoliciesReady", "True", "NotInstalled");
   assert.match(before.message ?? "", /security\.istio\.io AuthorizationPolicy/);
-  await installCrds(env);
+  await env.installIntegrationCrds();
   const after = await env.waitForCondition("t", "PoliciesReady", "True", "PoliciesApplied");
   assert.match(after.message ?? "", /kleff-ns-t-k8sallowedrepos/);
   const gateway = await find(env, GATEWAYS, "kleff-gateway", "ns-t");
@@ -107,7 +90,7 @@ Deno.test("Istio and Gatekeeper installed at run time are picked up without a re
 
 Deno.test("requests per new tenant, a restart with zero writes, and a teardown removing everything", async () => {
   await using env = await OperatorEnv.start({ operator: false });
-  await installCrds(env);
+  await env.installIntegrationCrds();
   env.startOperator();
   await eventually(
     "discovery ran",
@@ -166,7 +149,7 @@ Deno.test("requests per new tenant, a restart with zero writes, and a teardown r
 
 Deno.test("Retain keeps the guard rails in force, disowned", async () => {
   await using env = await OperatorEnv.start({ operator: false });
-  await installCrds(env);
+  await env.installIntegrationCrds();
   env.startOperator();
   await env.createTenant("keep", {
     userId: "ns-keep",

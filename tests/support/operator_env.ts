@@ -24,6 +24,9 @@ import { Registry } from "../../lib/metrics/registry.ts";
 /** Where the repository's deploy/ folder is. */
 export const DEPLOY_DIR = new URL("../../deploy/", import.meta.url);
 
+/** Where the Istio and Gatekeeper CRD fixtures are. */
+const FIXTURE_CRDS = new URL("../fixtures/crds/", import.meta.url);
+
 /** Reads a YAML file from deploy/. */
 export async function readDeployYaml<T>(path: string): Promise<T> {
   return parse(await Deno.readTextFile(new URL(path, DEPLOY_DIR))) as T;
@@ -95,11 +98,14 @@ export class OperatorEnv implements AsyncDisposable {
     return env;
   }
 
-  /** Starts the operator (a fresh manager with fresh metrics); `overrides` replace options. */
-  startOperator(overrides: Partial<ManagerOptions> = {}): void {
+  /**
+   * Starts the operator (a fresh manager with fresh metrics); `overrides` replace options, and
+   * `client` replaces the admin client (e.g. one with a service account's token).
+   */
+  startOperator(overrides: Partial<ManagerOptions> = {}, client: KubeClient = this.client): void {
     if (this.#stop) throw new Error("operator already running");
     this.metrics = new Registry();
-    const manager = this.manager = new Manager(this.client, {
+    const manager = this.manager = new Manager(client, {
       concurrency: 4,
       resyncPeriodMs: 60_000,
       metrics: this.metrics,
@@ -122,6 +128,20 @@ export class OperatorEnv implements AsyncDisposable {
     await this.#running;
     this.#stop = undefined;
     this.#running = undefined;
+  }
+
+  /** Installs the Istio and Gatekeeper CRDs of tests/fixtures/crds/. */
+  async installIntegrationCrds(): Promise<void> {
+    for (
+      const file of [
+        "istio_gateway.yaml",
+        "istio_authorization_policy.yaml",
+        "gatekeeper_k8sallowedrepos.yaml",
+      ]
+    ) {
+      const crd = parse(await Deno.readTextFile(new URL(file, FIXTURE_CRDS)));
+      await this.client.resource<CustomResourceDefinition>(customResourceDefinitions).create(crd);
+    }
   }
 
   /** Creates a Tenant from a plain spec. */

@@ -33,6 +33,8 @@ USER deno
 #   Deno reads its own module cache without needing this permission.
 # --allow-env: only the variables the operator and its yaml library read.
 # --allow-sys=hostname: the leader-election identity when POD_NAME is unset.
+# --v8-flags=--optimize-for-size: V8 grows its heap less eagerly; the operator is
+#   I/O bound, and its RSS then stays close to its live data (see README).
 # Not granted: --allow-write, --allow-run (no exec credential plugins in a
 #   cluster), --allow-ffi, and never --allow-all.
 ENTRYPOINT ["deno", "run", "--cached-only", "--frozen", \
@@ -40,4 +42,5 @@ ENTRYPOINT ["deno", "run", "--cached-only", "--frozen", \
   "--allow-read=/var/run/secrets/kubernetes.io/serviceaccount,/etc/kleff,/home/deno/.kube", \
   "--allow-env=KUBERNETES_SERVICE_HOST,KUBERNETES_SERVICE_PORT,KUBECONFIG,HOME,POD_NAME,POD_NAMESPACE,LOG_TOKENS,LOG_STREAM", \
   "--allow-sys=hostname", \
+  "--v8-flags=--optimize-for-size", \
   "mod.ts"]

@@ -43,8 +43,11 @@ export interface TenantControllerOptions {
   context: () => PlanContext;
   /** Clock, for tests. */
   now?: () => Date;
-  /** Told each tenant's status after a reconcile (`undefined`: the tenant is gone), for metrics. */
-  onStatus?: (name: string, status: TenantStatus | undefined) => void;
+  /**
+   * Told each tenant's status after a reconcile (`undefined`: the tenant is gone) and the
+   * namespace it observed, for metrics and for waking tenants waiting on a namespace.
+   */
+  onStatus?: (name: string, status: TenantStatus | undefined, namespace?: string) => void;
 }
 
 /** Summarises an error from the client for {@linkcode decideFailure}. */
@@ -138,7 +141,11 @@ export class TenantController {
       }
     }
     await this.#writeStatus(name, tenant, decision, finalizerRemoved, signal);
-    this.#options.onStatus?.(name, finalizerRemoved ? undefined : decision.status);
+    this.#options.onStatus?.(
+      name,
+      finalizerRemoved ? undefined : decision.status,
+      namespaceName,
+    );
     for (const event of decision.events) await this.#options.recorder.record(tenant, event);
     switch (decision.requeue.kind) {
       case "none":

@@ -4,12 +4,15 @@
 // on a timer, the periodic resync, the tenant controller as the queue's
 // handler, and the health/readiness view of the watches.
 import {
+  ConditionType,
   EventReason,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
+  Reason,
   TENANT_LABEL,
   TENANT_PLAN_LABEL,
   TENANT_RESOURCE,
+  type TenantStatus,
 } from "../api/mod.ts";
 import {
   events,
@@ -106,6 +109,9 @@ export class Manager {
   readonly #kindWatches = new Map<string, AbortController>();
   #discovering?: Promise<void>;
   readonly #metrics: TenantMetrics;
+  /** Namespace name -> tenants in NamespaceConflict over it, and the reverse. */
+  readonly #waiters = new Map<string, Set<string>>();
+  readonly #waitingOn = new Map<string, string>();
 
   /** Builds the manager; nothing runs until {@linkcode run}. */
   constructor(client: KubeClient, options: ManagerOptions) {
@@ -133,7 +139,10 @@ export class Manager {
     this.#controller = new TenantController(client, {
       recorder: this.#recorder,
       context: () => this.context,
-      onStatus: (name, status) => this.#metrics.tenantStatus(name, status),
+      onStatus: (name, status, namespace) => {
+        this.#metrics.tenantStatus(name, status);
+        this.#noteWaiting(name, status, namespace);
+      },
     });
   }
 
@@ -223,6 +232,33 @@ export class Manager {
       for (const watch of this.#kindWatches.values()) watch.abort();
       await Promise.allSettled([...loops, this.#discovering]);
       log("manager").info("tenant controller stopped");
+    }
+  }
+
+  /**
+   * Remembers which tenants wait for a namespace another tenant owns (NamespaceConflict), so
+   * that an event on that namespace (its owner deleting it) wakes them at once instead of at
+   * their next conflict requeue. Only conflicting tenants are remembered.
+   */
+  #noteWaiting(tenant: string, status: TenantStatus | undefined, namespace?: string): void {
+    const previous = this.#waitingOn.get(tenant);
+    const conflict = status?.conditions?.some((condition) =>
+      condition.type === ConditionType.NamespaceReady &&
+      condition.reason === Reason.NamespaceConflict
+    );
+    const next = conflict ? namespace : undefined;
+    if (previous === next) return;
+    if (previous !== undefined) {
+      const waiters = this.#waiters.get(previous);
+      waiters?.delete(tenant);
+      if (waiters?.size === 0) this.#waiters.delete(previous);
+      this.#waitingOn.delete(tenant);
+    }
+    if (next !== undefined) {
+      let waiters = this.#waiters.get(next);
+      if (!waiters) this.#waiters.set(next, waiters = new Set());
+      waiters.add(tenant);
+      this.#waitingOn.set(tenant, next);
     }
   }
 
@@ -407,6 +443,9 @@ export class Manager {
         if (event.type === "SYNCED") continue;
         const owner = event.object.metadata?.labels?.[TENANT_LABEL];
         if (owner) this.#queue.add(owner);
+        for (const waiter of this.#waiters.get(event.object.metadata?.name ?? "") ?? []) {
+          this.#queue.add(waiter);
+        }
       }
     });
   }

@@ -18,7 +18,7 @@ export interface LogSummary {
   warnings: Map<string, number>;
   /** When it logged "became leader" (ms since the epoch). */
   becameLeaderAt?: number;
-  /** Whether it logged "lost leadership". */
+  /** Whether it logged losing the Lease (expected under faults: it then exits 1). */
   lostLeadership: boolean;
 }
 
@@ -55,14 +55,16 @@ export async function scanLog(record: ReplicaRecord): Promise<LogSummary> {
     }
     const message = String(entry.message ?? "");
     const level = String(entry.level ?? "").toUpperCase();
-    if (level === "FATAL" || CRASH.test(message)) {
+    const leaseLost = message.startsWith("lost leadership") ||
+      message.startsWith("leader election lost");
+    if (leaseLost) summary.lostLeadership = true;
+    else if (level === "FATAL" || CRASH.test(message)) {
       summary.crashes.push(`${record.id}: ${level} ${message.slice(0, 200)}`);
     } else if (level === "ERROR") bump(summary.errors, blur(message));
     else if (level === "WARNING" || level === "WARN") bump(summary.warnings, blur(message));
     if (message.startsWith("became leader")) {
       summary.becameLeaderAt = Date.parse(entry["@timestamp"] ?? "");
     }
-    if (message.startsWith("lost leadership")) summary.lostLeadership = true;
   }
   return summary;
 }

@@ -25,7 +25,7 @@ export {
 } from "./kubeconfig.ts";
 export type { CredentialProviderOptions, Credentials } from "./credentials.ts";
 export type { RequesterOptions, RequestOptions } from "./request.ts";
-export type { BackoffOptions } from "./backoff.ts";
+export type { BackoffPolicy } from "../backoff.ts";
 export {
   type DeleteOptions,
   type ListOptions,

@@ -1,6 +1,6 @@
 // The single request function: credentials, bounded concurrency, retries of safe requests, typed errors, AbortSignal.
 import { log } from "../log.ts";
-import { Backoff, type BackoffOptions, sleep } from "./backoff.ts";
+import { Backoff, type BackoffPolicy, sleep } from "../backoff.ts";
 import {
   CredentialProvider,
   type CredentialProviderOptions,
@@ -47,7 +47,7 @@ export interface RequesterOptions {
   /** Retries after the first attempt (default 5). */
   maxRetries?: number;
   /** Backoff between retries (default 200 ms up to 10 s). */
-  backoff?: BackoffOptions;
+  backoff?: BackoffPolicy;
   /** Longest `Retry-After` honoured, in seconds (default 60). */
   maxRetryAfterSeconds?: number;
   /** Credential caching and plugin options. */

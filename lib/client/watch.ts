@@ -1,6 +1,6 @@
 // The resumable watch: current state, a SYNCED marker, then changes, surviving drops, 410s, stalls and garbage without missing a change.
 import { log } from "../log.ts";
-import { Backoff, type BackoffOptions, sleep } from "./backoff.ts";
+import { Backoff, type BackoffPolicy, sleep } from "../backoff.ts";
 import {
   ApiError,
   apiErrorFromStatus,
@@ -62,7 +62,7 @@ export interface WatchTimings {
   /** Streaming list: no initial-events-end bookmark and no event for this long: fall back to list + watch (default 10 000 ms). */
   initialEventsTimeoutMs?: number;
   /** Backoff after failures (default 800 ms to 30 s, jitter 1, reset after 120 s of health). */
-  backoff?: BackoffOptions;
+  backoff?: BackoffPolicy;
   /** Longest accepted event line (default 4 MiB). */
   maxLineBytes?: number;
 }

@@ -52,8 +52,7 @@ import { EventRecorder } from "../controller/event_recorder.ts";
 import { TenantController } from "../controller/tenant_controller.ts";
 import type { Registry } from "../metrics/registry.ts";
 import { WorkQueue } from "../queue/work_queue.ts";
-import { backoffDelay } from "../queue/backoff.ts";
-import { sleep } from "../client/backoff.ts";
+import { backoffDelay, sleep } from "../backoff.ts";
 import { log } from "../log.ts";
 import type { Readiness } from "./endpoints.ts";
 

@@ -2,7 +2,7 @@
 // time, adds during a reconcile coalesce into one rerun, bounded concurrency,
 // per-key backoff on failure and delayed requeues (controller-runtime's
 // workqueue semantics, without an informer cache behind it).
-import { backoffDelay, type BackoffPolicy } from "./backoff.ts";
+import { backoffDelay, type BackoffPolicy } from "../backoff.ts";
 import { Counter, Gauge, Histogram, type Registry } from "../metrics/registry.ts";
 
 /** What a reconcile asks the queue to do next with its key. */

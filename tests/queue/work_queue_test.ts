@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { WorkQueue } from "../../lib/queue/work_queue.ts";
-import { backoffDelay } from "../../lib/queue/backoff.ts";
+import { backoffDelay } from "../../lib/backoff.ts";
 import { Registry } from "../../lib/metrics/registry.ts";
 
 /** Resolves after `ms`. */

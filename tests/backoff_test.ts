@@ -1,5 +1,17 @@
 import assert from "node:assert/strict";
-import { Backoff, sleep } from "../lib/backoff.ts";
+import { Backoff, backoffDelay, sleep } from "../lib/backoff.ts";
+
+Deno.test("backoffDelay grows by the factor, is capped, and jitter stays within bounds", () => {
+  const policy = { initialMs: 100, maxMs: 1000, jitter: 0 };
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 10].map((n) => backoffDelay(policy, n)),
+    [100, 200, 400, 800, 1000, 1000],
+  );
+  const jittered = { initialMs: 100, maxMs: 10_000, jitter: 1 };
+  assert.equal(backoffDelay(jittered, 0, () => 0), 100);
+  assert.equal(backoffDelay(jittered, 0, () => 0.5), 150);
+  assert.equal(backoffDelay(jittered, 20, () => 0.99), 10_000);
+});
 
 Deno.test("Backoff grows per failure, stays under the cap, and starts over after a healthy period", () => {
   const backoff = new Backoff({ initialMs: 100, maxMs: 1000, jitter: 0, resetAfterMs: 5000 });

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { WorkQueue } from "../../lib/queue/work_queue.ts";
-import { backoffDelay } from "../../lib/backoff.ts";
 import { Registry } from "../../lib/metrics/registry.ts";
 
 /** Resolves after `ms`. */
@@ -16,22 +15,6 @@ async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> 
     await sleep(2);
   }
 }
-
-Deno.test("backoff grows by the factor, is capped, and jitter stays within bounds", () => {
-  const policy = { initialMs: 100, maxMs: 1000, jitter: 0 };
-  assert.deepEqual([0, 1, 2, 3, 4, 10].map((n) => backoffDelay(policy, n)), [
-    100,
-    200,
-    400,
-    800,
-    1000,
-    1000,
-  ]);
-  const jittered = { initialMs: 100, maxMs: 10_000, jitter: 1 };
-  assert.equal(backoffDelay(jittered, 0, () => 0), 100);
-  assert.equal(backoffDelay(jittered, 0, () => 0.5), 150);
-  assert.equal(backoffDelay(jittered, 20, () => 0.99), 10_000);
-});
 
 Deno.test("adds of a waiting key coalesce into one run", async () => {
   const queue = new WorkQueue({ name: "t", concurrency: 1 });

@@ -12,6 +12,7 @@ import {
   TENANT_LABEL,
   TENANT_PLAN_LABEL,
   TENANT_RESOURCE,
+  TENANT_UID_ANNOTATION,
   type TenantStatus,
 } from "../api/mod.ts";
 import {
@@ -99,7 +100,9 @@ export class Manager {
   readonly #controller: TenantController;
   /** Live health of the running watches, by watch name (read by {@linkcode readiness}). */
   readonly #watches = new Map<string, { health(): WatchHealth }>();
-  readonly #tenantNames = new Set<string>();
+  /** Tenant name -> uid and uid -> name, from the tenant watch (names only, no objects). */
+  readonly #tenantUids = new Map<string, string>();
+  readonly #tenantNames = new Map<string, string>();
   readonly #recorder: EventRecorder;
   readonly #source: PlanSource;
   #catalogue: PlanCatalogue;
@@ -261,13 +264,35 @@ export class Manager {
     }
   }
 
+  /** Records a tenant's uid (undefined: the tenant is gone). */
+  #trackTenant(name: string, uid: string | undefined): void {
+    const previous = this.#tenantUids.get(name);
+    if (previous !== undefined && previous !== uid) this.#tenantNames.delete(previous);
+    if (uid === undefined) {
+      this.#tenantUids.delete(name);
+      return;
+    }
+    this.#tenantUids.set(name, uid);
+    this.#tenantNames.set(uid, name);
+  }
+
+  /**
+   * The tenant a managed object belongs to: its `kleff.io/tenant` label, or, when someone
+   * removed that, the tenant whose uid its `kleff.io/tenant-uid` annotation names.
+   */
+  #ownerOf(object: KubeObjectBase): string | undefined {
+    const metadata = object.metadata;
+    return metadata?.labels?.[TENANT_LABEL] ??
+      this.#tenantNames.get(metadata?.annotations?.[TENANT_UID_ANNOTATION] ?? "");
+  }
+
   #onHealth(watch: string, health: WatchHealth): void {
     this.#metrics.watchHealth(watch, health);
   }
 
   #resync(signal: AbortSignal): void {
-    log("manager").debug("resync of {count} tenants", { count: this.#tenantNames.size });
-    for (const name of this.#tenantNames) this.#queue.add(name);
+    log("manager").debug("resync of {count} tenants", { count: this.#tenantUids.size });
+    for (const name of this.#tenantUids.keys()) this.#queue.add(name);
     this.#discover(signal);
   }
 
@@ -293,7 +318,7 @@ export class Manager {
         });
         this.#integrations = found;
         this.#syncKindWatches(served, signal);
-        for (const name of this.#tenantNames) this.#queue.add(name);
+        for (const name of this.#tenantUids.keys()) this.#queue.add(name);
       } catch (error) {
         if (signal.aborted) return;
         log("manager").warn("discovery of integrations failed: {error}", {
@@ -338,7 +363,7 @@ export class Manager {
       this.#watches.set(name, watch);
       for await (const event of watch) {
         if (event.type === "SYNCED") continue;
-        const owner = event.object.metadata?.labels?.[TENANT_LABEL];
+        const owner = this.#ownerOf(event.object);
         if (owner) this.#queue.add(owner);
       }
     });
@@ -421,8 +446,7 @@ export class Manager {
         if (event.type === "SYNCED") continue;
         const name = event.object.metadata?.name;
         if (!name) continue;
-        if (event.type === "DELETED") this.#tenantNames.delete(name);
-        else this.#tenantNames.add(name);
+        this.#trackTenant(name, event.type === "DELETED" ? undefined : event.object.metadata?.uid);
         this.#queue.add(name);
       }
     });
@@ -440,7 +464,7 @@ export class Manager {
       this.#watches.set("namespaces", watch);
       for await (const event of watch) {
         if (event.type === "SYNCED") continue;
-        const owner = event.object.metadata?.labels?.[TENANT_LABEL];
+        const owner = this.#ownerOf(event.object);
         if (owner) this.#queue.add(owner);
         for (const waiter of this.#waiters.get(event.object.metadata?.name ?? "") ?? []) {
           this.#queue.add(waiter);

@@ -2,13 +2,18 @@
 // assertions). Sections can be picked: `deno task bench apiserver operator`.
 import { benchApiServer } from "./apiserver_bench.ts";
 import { benchClient } from "./client_bench.ts";
-import { benchOperatorCreate, benchOperatorMemory } from "./operator_bench.ts";
+import { benchOperatorCreate } from "./operator_bench.ts";
+import { benchScale } from "./scale_bench.ts";
 
 const SECTIONS: Record<string, () => Promise<void>> = {
   apiserver: benchApiServer,
   client: benchClient,
-  operator: () => benchOperatorCreate(1000),
-  memory: () => benchOperatorMemory(100, 10_000),
+  operator: async () => {
+    await benchOperatorCreate(1000);
+    console.log("\n-- with Istio and Gatekeeper served (the full feature set)");
+    await benchOperatorCreate(1000, { integrations: true });
+  },
+  scale: () => benchScale(10_000),
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(SECTIONS);

@@ -12,6 +12,7 @@ import {
   type ResourceClient,
 } from "../lib/client/mod.ts";
 import { type Tenant, TENANT_RESOURCE } from "../lib/api/mod.ts";
+import { operatorRunArgs } from "../lib/operator/process.ts";
 
 const ROOT = new URL("../", import.meta.url);
 /** The verbs that change objects. */
@@ -30,14 +31,7 @@ export class OperatorProcess {
   /** Starts the operator against `kubeconfig` with `concurrency` workers. */
   constructor(kubeconfig: string, concurrency: number) {
     this.#child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "--allow-read",
-        "--allow-env",
-        "--allow-sys=hostname",
-        "--v8-flags=--optimize-for-size",
-        new URL("mod.ts", ROOT).pathname,
+      args: operatorRunArgs([
         "--kubeconfig",
         kubeconfig,
         "--concurrency",
@@ -50,7 +44,7 @@ export class OperatorProcess {
         "0",
         "--health-probe-bind-address",
         "0",
-      ],
+      ]),
       stdout: "null",
       stderr: "inherit",
     }).spawn();
@@ -161,8 +155,21 @@ export interface BenchEnv {
   close(): Promise<void>;
 }
 
-/** A dev server with the CRD, a kubeconfig file and a client. */
-export async function setup(historyLimit: number): Promise<BenchEnv> {
+/** The Istio and Gatekeeper CRD fixtures, installed for the full feature set. */
+const INTEGRATION_CRDS = [
+  "istio_gateway.yaml",
+  "istio_authorization_policy.yaml",
+  "gatekeeper_k8sallowedrepos.yaml",
+].map((file) => new URL(`tests/fixtures/crds/${file}`, ROOT));
+
+/**
+ * A dev server with the Tenant CRD (and, with `integrations`, the Istio and Gatekeeper
+ * CRDs), a kubeconfig file and a client.
+ */
+export async function setup(
+  historyLimit: number,
+  options: { integrations?: boolean } = {},
+): Promise<BenchEnv> {
   const server = await startDevApiServer({ historyLimit });
   const dir = await Deno.makeTempDir({ prefix: "kleff-bench-" });
   const kubeconfig = `${dir}/kubeconfig`;
@@ -172,6 +179,10 @@ export async function setup(historyLimit: number): Promise<BenchEnv> {
     await Deno.readTextFile(new URL("deploy/crd.yaml", ROOT)),
   ) as CustomResourceDefinition;
   await client.resource<CustomResourceDefinition>(customResourceDefinitions).create(crd);
+  for (const url of options.integrations ? INTEGRATION_CRDS : []) {
+    const integration = parse(await Deno.readTextFile(url)) as CustomResourceDefinition;
+    await client.resource<CustomResourceDefinition>(customResourceDefinitions).create(integration);
+  }
   const close = async () => {
     client.close();
     await server.close();
@@ -186,9 +197,15 @@ export function formatVerbs(byVerb: Map<string, number>, tenants: number): strin
     .map(([verb, count]) => `${verb} ${(count / tenants).toFixed(2)}`).join(", ");
 }
 
-/** Creates `count` tenants at once and reports time to Ready, requests, RSS and a restart. */
-export async function benchOperatorCreate(count = 1000): Promise<void> {
-  const env = await setup(count * 20);
+/**
+ * Creates `count` tenants at once and reports time to Ready, requests, RSS and a restart;
+ * with `integrations`, Istio and Gatekeeper are served (the full feature set).
+ */
+export async function benchOperatorCreate(
+  count = 1000,
+  options: { integrations?: boolean } = {},
+): Promise<void> {
+  const env = await setup(count * 20, options);
   try {
     const operator = new OperatorProcess(env.kubeconfig, 8);
     await waitQuiet(env.server, 1000);
@@ -237,53 +254,6 @@ export async function benchOperatorCreate(count = 1000): Promise<void> {
   }
 }
 
-/** RSS of a freshly started operator over `small` versus `large` ready tenants. */
-export async function benchOperatorMemory(small = 100, large = 10_000): Promise<void> {
-  const env = await setup(large * 20);
-  try {
-    const measure = async (count: number) => {
-      const operator = new OperatorProcess(env.kubeconfig, 16);
-      await waitAllReady(env.client, count);
-      await waitQuiet(env.server);
-      const memory = await operator.memory();
-      await operator.stop();
-      return memory;
-    };
-    const creator = new OperatorProcess(env.kubeconfig, 16);
-    await createTenants(env.tenants, 0, small);
-    await waitAllReady(env.client, small);
-    await creator.stop();
-    const few = await measure(small);
-    const grower = new OperatorProcess(env.kubeconfig, 16);
-    const growStart = performance.now();
-    await createTenants(env.tenants, small, large - small, 64);
-    await waitAllReady(env.client, large);
-    const growSeconds = (performance.now() - growStart) / 1000;
-    await grower.stop();
-    const many = await measure(large);
-    const ratio = many.rssMiB / few.rssMiB;
-    console.log(
-      `operator memory: restart over ready tenants (grew ${small} -> ${large} in ${
-        growSeconds.toFixed(1)
-      } s)`,
-    );
-    console.log(
-      `  ${String(small).padStart(6)} tenants: RSS ${few.rssMiB.toFixed(1)} MiB, peak ${
-        few.peakMiB.toFixed(1)
-      } MiB`,
-    );
-    console.log(
-      `  ${String(large).padStart(6)} tenants: RSS ${many.rssMiB.toFixed(1)} MiB, peak ${
-        many.peakMiB.toFixed(1)
-      } MiB`,
-    );
-    console.log(`  ratio ${ratio.toFixed(2)} (target: within 25%)`);
-  } finally {
-    await env.close();
-  }
-}
-
 if (import.meta.main) {
   await benchOperatorCreate(Number(Deno.args[0] ?? 1000));
-  if (Deno.args[1]) await benchOperatorMemory(100, Number(Deno.args[1]));
 }

@@ -4,8 +4,8 @@
 import type { Kubeconfig } from "../apiserver/mod.ts";
 import { HELP } from "../operator/options.ts";
 import { type RecordedWrite, type RecordingProxy, startRecordingProxy } from "./proxy.ts";
+import { operatorRunArgs } from "../operator/process.ts";
 
-const ROOT = new URL("../../", import.meta.url);
 
 /** Whether the operator in this tree has `--leader-elect` (and the probe/metrics bind flags). */
 export const OPERATOR_HAS_LEADER_ELECTION: boolean = HELP.includes("--leader-elect");
@@ -151,16 +151,7 @@ export class ReplicaSupervisor {
     const logPath = `${this.#options.dir}/${id}.log`;
     await Deno.writeTextFile(kubeconfigPath, JSON.stringify(kubeconfig));
     const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "--allow-read",
-        "--allow-env",
-        "--allow-sys=hostname",
-        "--v8-flags=--optimize-for-size",
-        new URL("mod.ts", ROOT).pathname,
-        ...this.#flags(kubeconfigPath),
-      ],
+      args: operatorRunArgs(this.#flags(kubeconfigPath)),
       env: { POD_NAME: id, NO_COLOR: "1" },
       stdin: "null",
       stdout: "null",

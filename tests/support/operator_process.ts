@@ -1,6 +1,7 @@
 // The operator as a child process (`deno run mod.ts …`), with its JSON log
 // lines parsed as they arrive: for tests of leader election, probes, metrics
 // and logs as a cluster would see them.
+import { operatorRunArgs } from "../../lib/operator/process.ts";
 
 /** One parsed JSON log line. */
 export interface LogLine {
@@ -10,8 +11,6 @@ export interface LogLine {
   properties?: Record<string, unknown>;
   [key: string]: unknown;
 }
-
-const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 
 /** A running operator process. */
 export class OperatorProcess {
@@ -25,17 +24,7 @@ export class OperatorProcess {
   /** Starts `deno run mod.ts` with the image's permissions and `args`. */
   constructor(args: string[]) {
     this.#child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "--allow-read",
-        "--allow-env",
-        "--allow-sys=hostname",
-        MOD,
-        "--log-format",
-        "json",
-        ...args,
-      ],
+      args: operatorRunArgs(["--log-format", "json", ...args]),
       stdin: "null",
       stdout: "null",
       stderr: "piped",

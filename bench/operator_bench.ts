@@ -124,10 +124,18 @@ export async function createTenants(
   await Promise.all(Array.from({ length: parallel }, worker));
 }
 
-/** Watches tenants and resolves when `expected` of them are TenantReady=True. */
-export async function waitAllReady(client: KubeClient, expected: number): Promise<void> {
+/**
+ * Watches tenants and resolves when `expected` of them are TenantReady=True, calling
+ * `onMilestone` (awaited) as the count reaches each of `milestones`.
+ */
+export async function waitAllReady(
+  client: KubeClient,
+  expected: number,
+  options: { milestones?: readonly number[]; onMilestone?: (count: number) => Promise<void> } = {},
+): Promise<void> {
   const stop = new AbortController();
   const ready = new Set<string>();
+  const pending = [...options.milestones ?? []].sort((a, b) => a - b);
   for await (
     const event of client.resource<Tenant>(TENANT_RESOURCE).watch({ signal: stop.signal })
   ) {
@@ -136,6 +144,9 @@ export async function waitAllReady(client: KubeClient, expected: number): Promis
     const condition = event.object.status?.conditions?.find((c) => c.type === "TenantReady");
     if (event.type !== "DELETED" && condition?.status === "True") ready.add(name);
     else ready.delete(name);
+    while (pending.length && ready.size >= pending[0]) {
+      await options.onMilestone?.(pending.shift()!);
+    }
     if (ready.size >= expected) break;
   }
   stop.abort();

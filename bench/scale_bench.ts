@@ -2,8 +2,6 @@
 // operator as a child process. Prints seconds to all TenantReady, requests per
 // tenant by verb, the operator's peak RSS, RSS versus tenant count (while
 // growing and after a restart), and the time and requests of a restart.
-import { type Tenant, TENANT_RESOURCE } from "../lib/api/mod.ts";
-import type { KubeClient } from "../lib/client/mod.ts";
 import {
   type BenchEnv,
   createTenants,
@@ -18,30 +16,6 @@ import {
 
 const CONCURRENCY = 16;
 const QUIET_MS = 2000;
-
-/** Watches tenants until `expected` are Ready, calling `onMilestone` when the count reaches each of `milestones`. */
-async function watchReady(
-  client: KubeClient,
-  expected: number,
-  milestones: readonly number[],
-  onMilestone: (count: number) => Promise<void>,
-): Promise<void> {
-  const stop = new AbortController();
-  const ready = new Set<string>();
-  const pending = [...milestones].sort((a, b) => a - b);
-  for await (
-    const event of client.resource<Tenant>(TENANT_RESOURCE).watch({ signal: stop.signal })
-  ) {
-    if (event.type === "SYNCED") continue;
-    const name = event.object.metadata?.name ?? "";
-    const condition = event.object.status?.conditions?.find((c) => c.type === "TenantReady");
-    if (event.type !== "DELETED" && condition?.status === "True") ready.add(name);
-    else ready.delete(name);
-    while (pending.length && ready.size >= pending[0]) await onMilestone(pending.shift()!);
-    if (ready.size >= expected) break;
-  }
-  stop.abort();
-}
 
 function mib(value: number): string {
   return `${value.toFixed(1)} MiB`;
@@ -74,14 +48,17 @@ export async function benchScale(
     await waitQuiet(env.server, 1000);
     env.server.counters.reset();
     const start = performance.now();
-    const ready = watchReady(env.client, count, [...milestones, count], async (reached) => {
-      const memory = await operator.memory();
-      const seconds = (performance.now() - start) / 1000;
-      growth.push(
-        `  ${String(reached).padStart(6)} Ready after ${seconds.toFixed(1).padStart(6)} s: RSS ${
-          mib(memory.rssMiB)
-        }, peak ${mib(memory.peakMiB)}`,
-      );
+    const ready = waitAllReady(env.client, count, {
+      milestones: [...milestones, count],
+      onMilestone: async (reached) => {
+        const memory = await operator.memory();
+        const seconds = (performance.now() - start) / 1000;
+        growth.push(
+          `  ${String(reached).padStart(6)} Ready after ${seconds.toFixed(1).padStart(6)} s: RSS ${
+            mib(memory.rssMiB)
+          }, peak ${mib(memory.peakMiB)}`,
+        );
+      },
     });
     await createTenants(env.tenants, 0, count, 64);
     const createdSeconds = (performance.now() - start) / 1000;

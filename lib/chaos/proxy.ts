@@ -47,14 +47,14 @@ export function startRecordingProxy(
     const headers = new Headers(request.headers);
     headers.set("accept-encoding", "identity");
     headers.delete("host");
-    const signal = AbortSignal.any([request.signal, closing.signal]);
     try {
       const body = request.body ? await request.arrayBuffer() : undefined;
       const response = await fetch(upstream + url.pathname + url.search, {
         method: request.method,
         headers,
         body,
-        signal,
+        // A client that goes away cancels the streamed body, which ends the upstream fetch.
+        signal: closing.signal,
       });
       if (write) record({ ...write, status: response.status });
       const out = new Headers(response.headers);

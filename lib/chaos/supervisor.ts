@@ -6,7 +6,6 @@ import { HELP } from "../operator/options.ts";
 import { type RecordedWrite, type RecordingProxy, startRecordingProxy } from "./proxy.ts";
 import { operatorRunArgs } from "../operator/process.ts";
 
-
 /** Whether the operator in this tree has `--leader-elect` (and the probe/metrics bind flags). */
 export const OPERATOR_HAS_LEADER_ELECTION: boolean = HELP.includes("--leader-elect");
 

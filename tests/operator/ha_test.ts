@@ -16,7 +16,7 @@ const ELECTION = [
   "--leader-elect-retry-period",
   "250ms",
   "--leader-elect-resource-namespace",
-  "kube-system",
+  "kleff-system",
   "--health-probe-bind-address",
   "127.0.0.1:0",
   "--metrics-bind-address",
@@ -36,14 +36,14 @@ function reconciles(metrics: Map<string, number>): number {
 
 async function holder(env: OperatorEnv): Promise<string | undefined> {
   const lease = await env.client.resource<Lease>(leases).get("kleff-tenant-operator", {
-    namespace: "kube-system",
+    namespace: "kleff-system",
   });
   return lease.spec?.holderIdentity;
 }
 
 Deno.test("two replicas: one reconciles, SIGKILL hands over within the lease, SIGTERM releases", async () => {
   await using env = await OperatorEnv.start({ operator: false });
-  const args = ["--kubeconfig", env.kubeconfigPath, ...ELECTION];
+  const args = ["--kubeconfig", env.operatorKubeconfigPath, ...ELECTION];
   const a = new OperatorProcess(args);
   const processes = [a];
   try {
@@ -118,7 +118,7 @@ Deno.test("two replicas: one reconciles, SIGKILL hands over within the lease, SI
 
 Deno.test("a replica that loses its lease stops reconciling and exits 1", async () => {
   await using env = await OperatorEnv.start({ operator: false });
-  const a = new OperatorProcess(["--kubeconfig", env.kubeconfigPath, ...ELECTION]);
+  const a = new OperatorProcess(["--kubeconfig", env.operatorKubeconfigPath, ...ELECTION]);
   try {
     await a.waitForLog(/^became leader/);
     env.server.faults.failNext({ status: 503, resource: "leases", count: 1000 });
@@ -137,7 +137,7 @@ Deno.test("/readyz is 503 before the watches sync, 200 after", async () => {
   });
   const a = new OperatorProcess([
     "--kubeconfig",
-    env.kubeconfigPath,
+    env.operatorKubeconfigPath,
     "--health-probe-bind-address",
     "127.0.0.1:0",
     "--metrics-bind-address",

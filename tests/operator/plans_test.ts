@@ -135,7 +135,6 @@ Deno.test("catalogue ConfigMap: unknown plan fails closed, edits reconcile affec
     resourceQuota: { pods: "2", "requests.cpu": "100m" },
     limitRange: { container: { default: { cpu: "100m" } } },
   };
-  await env.namespaces.create({ metadata: { name: "kleff-system" } });
   await maps.create({
     metadata: { name: "plans", namespace: "kleff-system" },
     data: { "plans.yaml": catalogue({ small }) },

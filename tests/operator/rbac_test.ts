@@ -4,24 +4,11 @@
 import assert from "node:assert/strict";
 import type { ConfigMap, Namespace } from "kubernetes-types/core/v1.d.ts";
 import type { Lease } from "kubernetes-types/coordination/v1.d.ts";
-import { parseAllDocuments } from "yaml";
-import { configMaps, connect, type KubeObject, leases } from "../../lib/client/mod.ts";
+import { configMaps, type KubeObject, leases } from "../../lib/client/mod.ts";
 import { grantedPermissions, rbacObjectsFrom } from "../../lib/apiserver/rbac.ts";
 import { loadPlans } from "../../lib/plans/mod.ts";
 import { LeaderElector } from "../../lib/leader/election.ts";
-import { DEPLOY_DIR, eventually, OperatorEnv, sleep } from "../support/operator_env.ts";
-
-const ACCOUNT = "kleff-system/kleff-tenant-operator";
-const USERNAME = "system:serviceaccount:kleff-system:kleff-tenant-operator";
-const RBAC_FILES = [
-  "namespace.yaml",
-  "service_account.yaml",
-  "cluster_role.yaml",
-  "cluster_role_binding.yaml",
-  "role.yaml",
-  "role_binding.yaml",
-  "plans_role.yaml",
-];
+import { eventually, OPERATOR_USERNAME, OperatorEnv, sleep } from "../support/operator_env.ts";
 
 const PLANS_V1 = `plans:
   basic:
@@ -67,59 +54,18 @@ const STALE: [string, { apiVersion: string; kind: string }][] = [
   }],
 ];
 
-/** Where each kind of the RBAC files is created. */
-const PATHS: Record<string, (namespace?: string) => string> = {
-  Namespace: () => "/api/v1/namespaces",
-  ServiceAccount: (ns) => `/api/v1/namespaces/${ns}/serviceaccounts`,
-  ClusterRole: () => "/apis/rbac.authorization.k8s.io/v1/clusterroles",
-  ClusterRoleBinding: () => "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-  Role: (ns) => `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`,
-  RoleBinding: (ns) => `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`,
-};
-
-async function deployObjects(): Promise<KubeObject[]> {
-  const objects: KubeObject[] = [];
-  for (const file of RBAC_FILES) {
-    const text = await Deno.readTextFile(new URL(file, DEPLOY_DIR));
-    for (const document of parseAllDocuments(text)) {
-      const object = document.toJSON() as KubeObject | null;
-      if (object) objects.push(object);
-    }
-  }
-  return objects;
-}
-
 Deno.test("the operator works with exactly the RBAC of deploy/, and uses all of it", async () => {
   await using env = await OperatorEnv.start({
     operator: false,
-    server: {
-      tokens: ["admin-token"],
-      authorization: "RBAC",
-      serviceAccountTokens: { "operator-token": ACCOUNT },
-      watchList: false,
-    },
+    server: { watchList: false },
   });
-  const objects = await deployObjects();
-  for (const object of objects) {
-    const path = PATHS[object.kind ?? ""];
-    assert.ok(path, `no path for ${object.kind}`);
-    await env.client.request({
-      method: "POST",
-      path: path(object.metadata?.namespace),
-      body: object,
-    });
-  }
   await env.installIntegrationCrds();
   const maps = env.client.resource<ConfigMap>(configMaps);
   await maps.create({
     metadata: { name: "kleff-plans", namespace: "kleff-system" },
     data: { "plans.yaml": PLANS_V1 },
   });
-  const kubeconfig = structuredClone(env.server.kubeconfig);
-  kubeconfig.users[0].user = { token: "operator-token" };
-  const kubeconfigPath = `${env.kubeconfigPath}.operator`;
-  await Deno.writeTextFile(kubeconfigPath, JSON.stringify(kubeconfig));
-  using operator = await connect({ kubeconfig: kubeconfigPath });
+  const operator = env.operatorClient;
   await assert.rejects(
     operator.request({ path: "/api/v1/secrets" }),
     (error: { code?: number }) => error.code === 403,
@@ -135,10 +81,7 @@ Deno.test("the operator works with exactly the RBAC of deploy/, and uses all of 
     retryPeriodMs: 200,
   });
   const source = { kind: "configMap" as const, namespace: "kleff-system", name: "kleff-plans" };
-  env.startOperator(
-    { plans: await loadPlans(source, operator), discoveryIntervalMs: 100 },
-    operator,
-  );
+  env.startOperator({ plans: await loadPlans(source, operator), discoveryIntervalMs: 100 });
   const stop = new AbortController();
   const leading = election.run((signal) => sleep(400).then(() => void signal), stop.signal);
 
@@ -230,9 +173,9 @@ Deno.test("the operator works with exactly the RBAC of deploy/, and uses all of 
   await leading;
   await env.stopOperator();
 
-  const rbac = rbacObjectsFrom(objects);
+  const rbac = rbacObjectsFrom(env.rbacObjects);
   const rules = [...rbac.clusterRoles, ...rbac.roles].flatMap((role) => role.rules ?? []);
-  const used = env.server.usedPermissions(USERNAME);
+  const used = env.server.usedPermissions(OPERATOR_USERNAME);
   const unused = [...grantedPermissions(rules)].filter((permission) => !used.has(permission));
   assert.deepEqual(unused, [], `granted in deploy/ but never used: ${unused.join(", ")}`);
 });

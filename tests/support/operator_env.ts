@@ -3,7 +3,7 @@
 import type { Namespace } from "kubernetes-types/core/v1.d.ts";
 import type { Condition } from "kubernetes-types/meta/v1.d.ts";
 import type { CustomResourceDefinition } from "kubernetes-types/apiextensions/v1.d.ts";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import {
   type DevApiServer,
   type DevApiServerOptions,
@@ -14,6 +14,7 @@ import {
   customResourceDefinitions,
   isNotFound,
   type KubeClient,
+  type KubeObject,
   namespaces,
   type ResourceClient,
 } from "../../lib/client/mod.ts";
@@ -23,6 +24,54 @@ import { Registry } from "../../lib/metrics/registry.ts";
 
 /** Where the repository's deploy/ folder is. */
 export const DEPLOY_DIR = new URL("../../deploy/", import.meta.url);
+
+/** The operator's service account, as deploy/ names it, and its token in tests. */
+export const OPERATOR_ACCOUNT = "kleff-system/kleff-tenant-operator";
+/** The user name of {@linkcode OPERATOR_ACCOUNT}. */
+export const OPERATOR_USERNAME = "system:serviceaccount:kleff-system:kleff-tenant-operator";
+const OPERATOR_TOKEN = "operator-token";
+
+/** The files of deploy/ with the operator's namespace, service account and RBAC. */
+const RBAC_FILES = [
+  "namespace.yaml",
+  "service_account.yaml",
+  "cluster_role.yaml",
+  "cluster_role_binding.yaml",
+  "role.yaml",
+  "role_binding.yaml",
+  "plans_role.yaml",
+];
+
+/** Where each kind of the RBAC files is created. */
+const RBAC_PATHS: Record<string, (namespace?: string) => string> = {
+  Namespace: () => "/api/v1/namespaces",
+  ServiceAccount: (ns) => `/api/v1/namespaces/${ns}/serviceaccounts`,
+  ClusterRole: () => "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+  ClusterRoleBinding: () => "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+  Role: (ns) => `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`,
+  RoleBinding: (ns) => `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`,
+};
+
+/** Creates the objects of {@linkcode RBAC_FILES} and returns them. */
+async function applyDeployRbac(client: KubeClient): Promise<KubeObject[]> {
+  const objects: KubeObject[] = [];
+  for (const file of RBAC_FILES) {
+    const text = await Deno.readTextFile(new URL(file, DEPLOY_DIR));
+    for (const document of parseAllDocuments(text)) {
+      const object = document.toJSON() as KubeObject | null;
+      if (!object) continue;
+      const path = RBAC_PATHS[object.kind ?? ""];
+      if (!path) throw new Error(`deploy/${file}: no test path for kind ${object.kind}`);
+      await client.request({
+        method: "POST",
+        path: path(object.metadata?.namespace),
+        body: object,
+      });
+      objects.push(object);
+    }
+  }
+  return objects;
+}
 
 /** Where the Istio and Gatekeeper CRD fixtures are. */
 const FIXTURE_CRDS = new URL("../fixtures/crds/", import.meta.url);
@@ -66,6 +115,12 @@ export class OperatorEnv implements AsyncDisposable {
   readonly tenants: ResourceClient<Tenant>;
   readonly namespaces: ResourceClient<Namespace>;
   readonly kubeconfigPath: string;
+  /** A kubeconfig with the operator's service-account token (RBAC of deploy/ applies). */
+  readonly operatorKubeconfigPath: string;
+  /** The client the operator uses: its service account's. */
+  operatorClient!: KubeClient;
+  /** The RBAC objects of deploy/ applied to the server. */
+  rbacObjects: KubeObject[] = [];
   metrics = new Registry();
   /** The running manager (after {@linkcode startOperator}). */
   manager?: Manager;
@@ -78,22 +133,37 @@ export class OperatorEnv implements AsyncDisposable {
     this.client = client;
     this.#dir = dir;
     this.kubeconfigPath = `${dir}/kubeconfig`;
+    this.operatorKubeconfigPath = `${dir}/operator.kubeconfig`;
     this.tenants = client.resource<Tenant>(TENANT_RESOURCE);
     this.namespaces = client.resource<Namespace>(namespaces);
   }
 
-  /** Starts a server, installs the CRD (or `crd`), and (unless `operator: false`) the operator. */
+  /**
+   * Starts a server in RBAC mode, installs the CRD (or `crd`) and the RBAC objects of
+   * deploy/, and (unless `operator: false`) starts the operator as its service account, so
+   * every end-to-end test also proves the operator needs no more than deploy/ grants.
+   */
   static async start(
     options: { server?: DevApiServerOptions; operator?: boolean; crd?: CustomResourceDefinition } =
       {},
   ): Promise<OperatorEnv> {
-    const server = await startDevApiServer(options.server);
+    const server = await startDevApiServer({
+      tokens: ["admin-token"],
+      authorization: "RBAC",
+      serviceAccountTokens: { [OPERATOR_TOKEN]: OPERATOR_ACCOUNT },
+      ...options.server,
+    });
     const dir = await Deno.makeTempDir({ prefix: "kleff-test-" });
     await server.writeKubeconfig(`${dir}/kubeconfig`);
     const client = await connect({ kubeconfig: `${dir}/kubeconfig` });
     const env = new OperatorEnv(server, client, dir);
     const crd = options.crd ?? await readDeployYaml<CustomResourceDefinition>("crd.yaml");
     await client.resource<CustomResourceDefinition>(customResourceDefinitions).create(crd);
+    env.rbacObjects = await applyDeployRbac(client);
+    const kubeconfig = structuredClone(server.kubeconfig);
+    kubeconfig.users[0].user = { token: OPERATOR_TOKEN };
+    await Deno.writeTextFile(env.operatorKubeconfigPath, JSON.stringify(kubeconfig));
+    env.operatorClient = await connect({ kubeconfig: env.operatorKubeconfigPath });
     if (options.operator ?? true) env.startOperator();
     return env;
   }
@@ -102,7 +172,10 @@ export class OperatorEnv implements AsyncDisposable {
    * Starts the operator (a fresh manager with fresh metrics); `overrides` replace options, and
    * `client` replaces the admin client (e.g. one with a service account's token).
    */
-  startOperator(overrides: Partial<ManagerOptions> = {}, client: KubeClient = this.client): void {
+  startOperator(
+    overrides: Partial<ManagerOptions> = {},
+    client: KubeClient = this.operatorClient,
+  ): void {
     if (this.#stop) throw new Error("operator already running");
     this.metrics = new Registry();
     const manager = this.manager = new Manager(client, {
@@ -210,6 +283,7 @@ export class OperatorEnv implements AsyncDisposable {
   async close(): Promise<void> {
     await this.stopOperator();
     this.client.close();
+    this.operatorClient?.close();
     await this.server.close();
     await Deno.remove(this.#dir, { recursive: true });
   }

@@ -96,7 +96,7 @@ export class ApiCore {
     options: WriteOptions = {},
   ): KubeObject {
     const key = resourceKey(info);
-    const object = ordered(groupVersion(info), info.kind, clone(body));
+    const object = ordered(clone(body), { apiVersion: groupVersion(info), kind: info.kind });
     const metadata = meta(object);
     if (info.namespaced) {
       if (metadata.namespace && metadata.namespace !== namespace) {
@@ -296,7 +296,7 @@ export class ApiCore {
       next.spec = { ...(next.spec as object), finalizers };
       return next;
     }
-    const next = ordered(current.apiVersion!, current.kind!, clone(body));
+    const next = ordered(clone(body), { apiVersion: current.apiVersion!, kind: current.kind! });
     const metadata = meta(next);
     const old = current.metadata!;
     for (
@@ -358,7 +358,9 @@ export class ApiCore {
     causes.push(...admitted.causes);
     if (causes.length > 0) throw invalid(target, causes);
     const result = admitted.object;
-    if (info.generation && contentChanged(current, result, info.statusSubresource)) {
+    if (
+      info.generation && contentChanged(current, result, { ignoreStatus: info.statusSubresource })
+    ) {
       meta(result).generation = (current.metadata?.generation ?? 0) + 1;
     }
     meta(result).resourceVersion = current.metadata!.resourceVersion;

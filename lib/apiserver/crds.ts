@@ -32,10 +32,10 @@ export function validateCrd(object: KubeObject): StatusCause[] {
   const causes: StatusCause[] = [];
   if (!spec || typeof spec !== "object") return [required("spec")];
   if (!spec.group) causes.push(required("spec.group"));
-  else causes.push(...validateName(spec.group, "subdomain", "spec.group"));
+  else causes.push(...validateName(spec.group, "subdomain", { field: "spec.group" }));
   const names = spec.names ?? {} as CustomResourceDefinitionNames;
   if (!names.plural) causes.push(required("spec.names.plural"));
-  else causes.push(...validateName(names.plural, "label", "spec.names.plural"));
+  else causes.push(...validateName(names.plural, "label", { field: "spec.names.plural" }));
   if (!names.kind) causes.push(required("spec.names.kind"));
   if (spec.scope !== "Namespaced" && spec.scope !== "Cluster") {
     causes.push({

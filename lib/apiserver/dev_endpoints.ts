@@ -24,13 +24,21 @@ async function body<T>(request: Request): Promise<T> {
   }
 }
 
-/** Answers a request under `/_dev/`. */
+/** Options of {@linkcode handleDev}. */
+export interface DevEndpointOptions {
+  /** The fault injector the fault, latency, watch and compaction endpoints drive. */
+  faults: FaultInjector;
+  /** The request counters the counter endpoints read and reset. */
+  counters: RequestCounters;
+}
+
+/** Answers a request under `/_dev/` (`path`: the request's path). */
 export async function handleDev(
   request: Request,
   path: string,
-  faults: FaultInjector,
-  counters: RequestCounters,
+  options: DevEndpointOptions,
 ): Promise<Response> {
+  const { faults, counters } = options;
   try {
     const route = `${request.method} ${path}`;
     switch (route) {

@@ -29,13 +29,21 @@ export interface HandlerSettings {
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
-/** Answers one resource request. */
+/** Options of {@linkcode handleResource}. */
+export interface HandleResourceOptions {
+  /** The API server's store and write paths. */
+  core: ApiCore;
+  /** Server settings. */
+  settings: HandlerSettings;
+  /** Who is asking (already authenticated and authorized). */
+  identity: Identity;
+}
+
+/** Answers one resource request, `route` being what `routeResource` made of it. */
 export async function handleResource(
-  core: ApiCore,
-  route: ResourceRoute,
   request: Request,
-  settings: HandlerSettings,
-  identity: Identity,
+  route: ResourceRoute,
+  { core, settings, identity }: HandleResourceOptions,
 ): Promise<Response> {
   log("apiserver").debug("{user} {verb} {resource}", {
     user: identity.username,

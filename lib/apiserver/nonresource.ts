@@ -16,13 +16,21 @@ function json(value: unknown, contentType = "application/json"): Response {
   return new Response(JSON.stringify(value), { headers: { "content-type": contentType } });
 }
 
-/** Answers a GET of a non-resource URL (path given as its segments). */
+/** Options of {@linkcode handleNonResource}. */
+export interface NonResourceOptions {
+  /** The resources served (discovery, OpenAPI). */
+  registry: ResourceRegistry;
+  /** The server's address as clients reach it (APIVersions' serverAddressByClientCIDRs). */
+  serverAddress: string;
+}
+
+/** Answers a GET of a non-resource URL (path given as its segments, `parts`). */
 export function handleNonResource(
   request: Request,
   parts: string[],
-  registry: ResourceRegistry,
-  serverAddress: string,
+  options: NonResourceOptions,
 ): Response {
+  const { registry, serverAddress } = options;
   const path = "/" + parts.join("/");
   if (["/healthz", "/livez", "/readyz"].includes(path)) {
     return new Response("ok", { headers: { "content-type": "text/plain; charset=utf-8" } });

@@ -23,8 +23,19 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   return ak.length === bk.length && ak.every((k) => deepEqual(ao[k], bo[k]));
 }
 
-/** True when the objects differ outside `metadata` (and `status` when `ignoreStatus`). */
-export function contentChanged(a: KubeObject, b: KubeObject, ignoreStatus: boolean): boolean {
+/** Options of {@linkcode contentChanged}. */
+export interface ContentChangedOptions {
+  /** Whether a difference in `status` alone counts as no change. */
+  ignoreStatus: boolean;
+}
+
+/** True when the objects differ outside `metadata` (and `status` when `options.ignoreStatus`). */
+export function contentChanged(
+  a: KubeObject,
+  b: KubeObject,
+  options: ContentChangedOptions,
+): boolean {
+  const { ignoreStatus } = options;
   const skip = new Set(["metadata", "apiVersion", "kind"]);
   if (ignoreStatus) skip.add("status");
   const pick = (o: KubeObject) =>
@@ -60,8 +71,17 @@ export function pendingFinalizers(object: KubeObject): string[] {
   return [...own, ...spec];
 }
 
-/** Puts apiVersion, kind and metadata first, as kube serializes objects. */
-export function ordered(apiVersion: string, kind: string, object: KubeObject): KubeObject {
+/** The type of an object: what {@linkcode ordered} puts first. */
+export interface ObjectType {
+  /** `apiVersion`. */
+  apiVersion: string;
+  /** `kind`. */
+  kind: string;
+}
+
+/** `object` with `type`'s apiVersion and kind, and metadata, first, as kube serializes objects. */
+export function ordered(object: KubeObject, type: ObjectType): KubeObject {
+  const { apiVersion, kind } = type;
   const { apiVersion: _a, kind: _k, metadata, ...rest } = object;
   return { apiVersion, kind, metadata: metadata ?? {}, ...rest };
 }

@@ -15,13 +15,24 @@ export interface ResourceRoute {
   label: string;
 }
 
-/** Parses `/api/v1/...` and `/apis/<group>/<version>/...` paths; throws 404/405 Status errors. */
+/** Options of {@linkcode routeResource}. */
+export interface RouteOptions {
+  /** The request's query parameters (`watch`). */
+  params: URLSearchParams;
+  /** The resources served. */
+  registry: ResourceRegistry;
+}
+
+/**
+ * Parses `/api/v1/...` and `/apis/<group>/<version>/...` paths requested with the HTTP `method`;
+ * throws 404/405 Status errors.
+ */
 export function routeResource(
   path: string,
   method: string,
-  params: URLSearchParams,
-  registry: ResourceRegistry,
+  options: RouteOptions,
 ): ResourceRoute {
+  const { params, registry } = options;
   const parts = path.split("/").filter((p) => p.length > 0).map(decodeURIComponent);
   let group: string;
   let version: string;

@@ -104,7 +104,7 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
   const handle = async (request: Request, certificate?: Identity): Promise<Response> => {
     const url = new URL(request.url);
     const path = url.pathname;
-    if (path.startsWith("/_dev/")) return await handleDev(request, path, faults, counters);
+    if (path.startsWith("/_dev/")) return await handleDev(request, path, { faults, counters });
     let verb = "get";
     let label = path;
     let response: Response;
@@ -113,7 +113,10 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
       if (!identity && !HEALTH.has(path)) throw new ApiError(401, "Unauthorized", "Unauthorized");
       const parts = path.split("/").filter((p) => p.length > 0);
       if (identity && isResourcePath(parts)) {
-        const route = routeResource(path, request.method, url.searchParams, core.registry);
+        const route = routeResource(path, request.method, {
+          params: url.searchParams,
+          registry: core.registry,
+        });
         verb = route.verb;
         label = route.label;
         authorizer.check(identity, {
@@ -129,7 +132,7 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
         if (latency > 0) await delay(latency);
         const fault = faults.take(target);
         if (fault) throw fault;
-        response = await handleResource(core, route, request, settings, identity);
+        response = await handleResource(request, route, { core, settings, identity });
       } else {
         if (identity) {
           authorizer.check(identity, {
@@ -139,7 +142,7 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
             nonResourcePath: path,
           });
         }
-        response = handleNonResource(request, parts, core.registry, serverAddress);
+        response = handleNonResource(request, parts, { registry: core.registry, serverAddress });
       }
     } catch (error) {
       if (request.body && !request.bodyUsed) await request.body.cancel().catch(() => {});

@@ -20,12 +20,19 @@ function invalidValue(field: string, value: unknown, detail: string): StatusCaus
   };
 }
 
+/** Options of {@linkcode validateName}. */
+export interface ValidateNameOptions {
+  /** The field named in the causes; `metadata.name` when not given. */
+  field?: string;
+}
+
 /** Problems with a name under a rule (empty list = valid). */
 export function validateName(
   name: string,
   rule: "label" | "subdomain" | "path",
-  field = "metadata.name",
+  options: ValidateNameOptions = {},
 ): StatusCause[] {
+  const { field = "metadata.name" } = options;
   if (rule === "path") {
     if (name === "." || name === "..") {
       return [invalidValue(field, name, `may not be '${name}'`)];

@@ -82,8 +82,8 @@ export function decide(tenant: unknown, observed: Observed, options: DecideOptio
       return { ...unchanged(view, step.requeue), actions: step.actions, events: step.events };
     }
     const conditions = buildConditions(view.conditions, step.conditions, build);
-    const status = tenantStatus(view, view.statusNamespace, conditions);
-    return withStatus(view, status, step);
+    const status = tenantStatus(view, { namespace: view.statusNamespace, conditions });
+    return withStatus(view, { ...step, status });
   }
   const plan = view.spec === undefined
     ? undefined
@@ -96,11 +96,13 @@ export function decide(tenant: unknown, observed: Observed, options: DecideOptio
   const steps: PlanStep[] = [];
   if (step.condition.status === "True" && step.namespace !== undefined && view.spec) {
     steps.push(
-      resourcesStep(view, step.namespace, plan, objects, {
+      resourcesStep(view, step.namespace, {
+        plan,
+        observed: objects,
         planName: view.spec.plan,
         catalogue: options.context.catalogue,
       }),
-      policiesStep(view, step.namespace, plan, objects, options.context),
+      policiesStep(view, step.namespace, { plan, observed: objects, context: options.context }),
     );
   }
   const inputs = [
@@ -109,7 +111,7 @@ export function decide(tenant: unknown, observed: Observed, options: DecideOptio
   ];
   const conditions = buildConditions(view.conditions, [...inputs, summarize(inputs)], build);
   const actions = [...step.actions, ...steps.flatMap((item) => item.actions)];
-  return withStatus(view, tenantStatus(view, step.namespace, conditions), {
+  return withStatus(view, {
     actions: hasFinalizer(view) ? actions : [addFinalizer(view), ...actions],
     events: [
       ...step.events,
@@ -120,6 +122,7 @@ export function decide(tenant: unknown, observed: Observed, options: DecideOptio
       (requeue, item) => earliest(requeue, item.requeueSeconds),
       step.requeue,
     ),
+    status: tenantStatus(view, { namespace: step.namespace, conditions }),
   });
 }
 

@@ -89,10 +89,11 @@ export function decideFailure(
     generation: view.generation,
     now: options.now,
   });
-  return withStatus(view, tenantStatus(view, view.statusNamespace, conditions), {
+  return withStatus(view, {
     actions: [],
     events: [{ type: "Warning", reason, message }],
     requeue: { kind: "backoff" },
+    status: tenantStatus(view, { namespace: view.statusNamespace, conditions }),
   });
 }
 

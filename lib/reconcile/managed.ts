@@ -86,12 +86,22 @@ export function ownedLabels(tenant: TenantView): Record<string, string> {
   return { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [TENANT_LABEL]: tenant.name };
 }
 
-/** The metadata of a per-tenant object: name, namespace, managed labels, ownership annotation. */
+/** Options of {@linkcode ownedMetadata}. */
+export interface OwnedMetadataOptions {
+  /** The object's namespace; omitted for cluster-scoped objects. */
+  namespace?: string;
+}
+
+/**
+ * The metadata of a per-tenant object named `name`: name, namespace (when given), managed labels,
+ * ownership annotation.
+ */
 export function ownedMetadata(
   tenant: TenantView,
   name: string,
-  namespace?: string,
+  options: OwnedMetadataOptions = {},
 ): KubeObject["metadata"] {
+  const { namespace } = options;
   return {
     name,
     ...(namespace === undefined ? {} : { namespace }),
@@ -130,18 +140,26 @@ export function describeObject(resource: ResourceDescriptor, name: string): stri
   return `${resource.kind} ${name}`;
 }
 
+/** Options of {@linkcode syncObjects}. */
+export interface SyncObjectsOptions {
+  /** The objects as observed (LISTs of the desired and prunable kinds). */
+  observed: readonly ObservedKind[];
+  /** The kinds whose undesired objects of ours are deleted. */
+  prune: readonly ResourceDescriptor[];
+}
+
 /**
- * Makes the observed objects equal to `desired`: creates missing ones, patches drifted ones
- * (managed labels, annotation, owned spec fields), and, for each kind in `prune`, deletes objects
- * of ours (see {@linkcode isPrunable}) that are not desired. Objects with a desired name that are
- * not ours are reported as conflicts and left alone.
+ * Makes the observed objects (`options.observed`) equal to `desired`: creates missing ones,
+ * patches drifted ones (managed labels, annotation, owned spec fields), and, for each kind in
+ * `options.prune`, deletes objects of ours (see {@linkcode isPrunable}) that are not desired.
+ * Objects with a desired name that are not ours are reported as conflicts and left alone.
  */
 export function syncObjects(
   tenant: TenantView,
   desired: readonly DesiredObject[],
-  observed: readonly ObservedKind[],
-  prune: readonly ResourceDescriptor[],
+  options: SyncObjectsOptions,
 ): SyncResult {
+  const { observed, prune } = options;
   const result: SyncResult = { actions: [], changes: [], conflicts: [], terminating: [] };
   const wanted = new Set<string>();
   for (const item of desired) {

@@ -52,6 +52,7 @@ export { type MetadataChanges, metadataPatch, type MetadataView } from "./metada
 export {
   desiredNamespaceAnnotations,
   desiredNamespaceLabels,
+  type NamespaceLabelsOptions,
   namespaceOwnership,
   type NamespaceView,
   type Ownership,
@@ -65,28 +66,37 @@ export {
   type ObservedKind,
   readObject,
   syncObjects,
+  type SyncObjectsOptions,
   type SyncResult,
 } from "./managed.ts";
 export { constraintResources, namespacedKinds, type Observation, observations } from "./observe.ts";
 export {
   AUTHORIZATION_POLICY_NAME,
+  type AuthorizationPolicyOptions,
   constraintName,
+  type ConstraintOptions,
   desiredAuthorizationPolicy,
   desiredConstraint,
   desiredGateway,
   desiredNetworkPolicy,
   GATEWAY_NAME,
+  type GatewayOptions,
   INGRESS_GATEWAY_SELECTOR,
   NETWORK_POLICY_NAME,
+  type NetworkPolicyOptions,
   policiesStep,
+  type PoliciesStepOptions,
   tlsCredentialName,
 } from "./policies.ts";
 export {
   desiredLimitRange,
   desiredQuota,
+  type LimitRangeOptions,
   LIMITS_NAME,
   LOCKDOWN_QUOTA,
   type PlanStep,
   QUOTA_NAME,
+  type QuotaOptions,
   resourcesStep,
+  type ResourcesStepOptions,
 } from "./resources.ts";

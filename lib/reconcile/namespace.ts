@@ -97,12 +97,22 @@ export function readNamespace(raw: unknown): NamespaceView | undefined {
   };
 }
 
-/** The managed labels a tenant namespace carries (DESIGN.md §4), Pod Security labels included. */
+/** Options of {@linkcode desiredNamespaceLabels}. */
+export interface NamespaceLabelsOptions {
+  /** The Pod Security level its labels enforce, audit and warn. */
+  podSecurity: PodSecurityLevel;
+}
+
+/**
+ * The managed labels a tenant namespace carries for `spec` (DESIGN.md §4), Pod Security labels
+ * included.
+ */
 export function desiredNamespaceLabels(
   tenant: TenantView,
   spec: TenantSpec,
-  podSecurity: PodSecurityLevel,
+  options: NamespaceLabelsOptions,
 ): Record<string, string> {
+  const { podSecurity } = options;
   return {
     [ISTIO_INJECTION_LABEL]: ISTIO_INJECTION_VALUE,
     [TENANT_USERNAME_LABEL]: spec.username,
@@ -173,7 +183,9 @@ export function namespaceStep(
         `userId is immutable: set it back to ${kept} (namespace ${kept} is kept, no other is created)`,
     );
   }
-  const labels = desiredNamespaceLabels(tenant, spec, options.podSecurity);
+  const labels = desiredNamespaceLabels(tenant, spec, {
+    podSecurity: options.podSecurity,
+  });
   const annotations = desiredNamespaceAnnotations(tenant);
   if (namespace === undefined) {
     return {

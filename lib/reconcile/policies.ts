@@ -68,17 +68,26 @@ export function constraintName(namespace: string, kind: string): string {
   return `${full.slice(0, MAX_NAME - suffix.length).replace(/-+$/, "")}${suffix}`;
 }
 
+/** Options of {@linkcode desiredNetworkPolicy}. */
+export interface NetworkPolicyOptions {
+  /** The plan's network profile. */
+  network: NetworkProfile;
+  /** The namespace of the Istio ingress gateway. */
+  ingressNamespace: string;
+}
+
 /**
- * The tenant's NetworkPolicy: ingress from its own namespace and the ingress gateway's; egress to
- * DNS (kube-dns/CoreDNS in kube-system), to its own namespace, to namespaces that are not tenant
- * namespaces, and, when the profile allows it, to any address outside the cluster ranges.
+ * The NetworkPolicy in the tenant's `namespace`: ingress from its own namespace and the ingress
+ * gateway's; egress to DNS (kube-dns/CoreDNS in kube-system), to its own namespace, to namespaces
+ * that are not tenant namespaces, and, when the profile allows it, to any address outside the
+ * cluster ranges.
  */
 export function desiredNetworkPolicy(
   tenant: TenantView,
   namespace: string,
-  network: NetworkProfile,
-  ingressNamespace: string,
+  options: NetworkPolicyOptions,
 ): DesiredObject {
+  const { network, ingressNamespace } = options;
   const egress: Record<string, unknown>[] = [
     {
       to: [{
@@ -120,7 +129,7 @@ export function desiredNetworkPolicy(
     object: {
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",
-      metadata: ownedMetadata(tenant, NETWORK_POLICY_NAME, namespace),
+      metadata: ownedMetadata(tenant, NETWORK_POLICY_NAME, { namespace }),
       spec: {
         podSelector: {},
         policyTypes: ["Ingress", "Egress"],
@@ -137,13 +146,26 @@ export function desiredNetworkPolicy(
   };
 }
 
-/** The tenant's Istio Gateway serving `hosts` on 80 (and 443 with a per-tenant certificate). */
+/** Options of {@linkcode desiredGateway}. */
+export interface GatewayOptions {
+  /** The Istio Gateway kind as the cluster serves it. */
+  resource: ResourceDescriptor;
+  /** The host names served. */
+  hosts: string[];
+  /** Whether to serve 443 too, with a per-tenant certificate. */
+  https: boolean;
+}
+
+/**
+ * The Istio Gateway in the tenant's `namespace` serving `options.hosts` on 80 (and 443 with a
+ * per-tenant certificate).
+ */
 export function desiredGateway(
   tenant: TenantView,
-  resource: ResourceDescriptor,
   namespace: string,
-  options: { hosts: string[]; https: boolean },
+  options: GatewayOptions,
 ): DesiredObject {
+  const { resource } = options;
   const servers: Record<string, unknown>[] = [
     { port: { number: 80, name: "http", protocol: "HTTP" }, hosts: options.hosts },
   ];
@@ -159,26 +181,37 @@ export function desiredGateway(
     object: {
       apiVersion: `${resource.group}/${resource.version}`,
       kind: resource.kind,
-      metadata: ownedMetadata(tenant, GATEWAY_NAME, namespace),
+      metadata: ownedMetadata(tenant, GATEWAY_NAME, { namespace }),
       spec: { selector: { ...INGRESS_GATEWAY_SELECTOR }, servers },
     },
     specFields: ["selector", "servers"],
   };
 }
 
-/** The tenant's AuthorizationPolicy: ALLOW only from its own namespace and the ingress gateway's. */
+/** Options of {@linkcode desiredAuthorizationPolicy}. */
+export interface AuthorizationPolicyOptions {
+  /** The Istio AuthorizationPolicy kind as the cluster serves it. */
+  resource: ResourceDescriptor;
+  /** The namespace of the Istio ingress gateway. */
+  ingressNamespace: string;
+}
+
+/**
+ * The AuthorizationPolicy in the tenant's `namespace`: ALLOW only from that namespace and the
+ * ingress gateway's.
+ */
 export function desiredAuthorizationPolicy(
   tenant: TenantView,
-  resource: ResourceDescriptor,
   namespace: string,
-  ingressNamespace: string,
+  options: AuthorizationPolicyOptions,
 ): DesiredObject {
+  const { resource, ingressNamespace } = options;
   return {
     resource,
     object: {
       apiVersion: `${resource.group}/${resource.version}`,
       kind: resource.kind,
-      metadata: ownedMetadata(tenant, AUTHORIZATION_POLICY_NAME, namespace),
+      metadata: ownedMetadata(tenant, AUTHORIZATION_POLICY_NAME, { namespace }),
       spec: {
         action: "ALLOW",
         rules: [{ from: [{ source: { namespaces: [namespace, ingressNamespace] } }] }],
@@ -188,13 +221,21 @@ export function desiredAuthorizationPolicy(
   };
 }
 
-/** A cluster-scoped Gatekeeper constraint matching only the tenant namespace. */
+/** Options of {@linkcode desiredConstraint}. */
+export interface ConstraintOptions {
+  /** The constraint kind as the cluster serves it. */
+  resource: ResourceDescriptor;
+  /** The plan's constraint. */
+  constraint: ConstraintPlan;
+}
+
+/** A cluster-scoped Gatekeeper constraint matching only the tenant's `namespace`. */
 export function desiredConstraint(
   tenant: TenantView,
-  resource: ResourceDescriptor,
   namespace: string,
-  constraint: ConstraintPlan,
+  options: ConstraintOptions,
 ): DesiredObject {
+  const { resource, constraint } = options;
   const spec: Record<string, unknown> = {
     match: {
       namespaces: [namespace],
@@ -219,18 +260,28 @@ export function desiredConstraint(
   };
 }
 
+/** Options of {@linkcode policiesStep}. */
+export interface PoliciesStepOptions {
+  /** The tenant's plan; `undefined` when the plan is not in the catalogue. */
+  plan: Plan | undefined;
+  /** The per-tenant objects as observed. */
+  observed: readonly ObservedKind[];
+  /** The cluster's integrations, ingress namespace and gateway host templates. */
+  context: PlanContext;
+}
+
 /**
- * Decides the isolation and policy objects of a tenant whose namespace is ready. `plan` undefined
- * = unknown plan: nothing is touched (PoliciesReady=False UnknownPlan; the quota already admits no
- * pods). Kinds the cluster does not serve are skipped and named in a NotInstalled message.
+ * Decides the isolation and policy objects of a tenant whose `namespace` is ready.
+ * `options.plan` undefined = unknown plan: nothing is touched (PoliciesReady=False UnknownPlan; the
+ * quota already admits no pods). Kinds the cluster does not serve are skipped and named in a
+ * NotInstalled message.
  */
 export function policiesStep(
   tenant: TenantView,
   namespace: string,
-  plan: Plan | undefined,
-  observed: readonly ObservedKind[],
-  context: PlanContext,
+  options: PoliciesStepOptions,
 ): PlanStep {
+  const { plan, observed, context } = options;
   const type = ConditionType.PoliciesReady;
   if (plan === undefined) {
     return {
@@ -251,7 +302,12 @@ export function policiesStep(
   const invalid: string[] = [];
   const placed: string[] = [];
   if (plan.network.isolation) {
-    desired.push(desiredNetworkPolicy(tenant, namespace, plan.network, context.ingressNamespace));
+    desired.push(
+      desiredNetworkPolicy(tenant, namespace, {
+        network: plan.network,
+        ingressNamespace: context.ingressNamespace,
+      }),
+    );
     placed.push(describeObject(networkPolicies, NETWORK_POLICY_NAME));
   }
   if (integrations.gateway) {
@@ -274,7 +330,8 @@ export function policiesStep(
     } else {
       const unique = [...new Set(hosts.map((entry) => entry.host!))];
       desired.push(
-        desiredGateway(tenant, integrations.gateway, namespace, {
+        desiredGateway(tenant, namespace, {
+          resource: integrations.gateway,
           hosts: unique,
           https: plan.network.https,
         }),
@@ -284,12 +341,10 @@ export function policiesStep(
   } else missing.push(`${ISTIO_NETWORKING_GROUP} Gateway`);
   if (integrations.authorizationPolicy) {
     desired.push(
-      desiredAuthorizationPolicy(
-        tenant,
-        integrations.authorizationPolicy,
-        namespace,
-        context.ingressNamespace,
-      ),
+      desiredAuthorizationPolicy(tenant, namespace, {
+        resource: integrations.authorizationPolicy,
+        ingressNamespace: context.ingressNamespace,
+      }),
     );
     placed.push(describeObject(integrations.authorizationPolicy, AUTHORIZATION_POLICY_NAME));
   } else missing.push(`${ISTIO_SECURITY_GROUP} AuthorizationPolicy`);
@@ -299,7 +354,7 @@ export function policiesStep(
       missing.push(`${GATEKEEPER_CONSTRAINTS_GROUP} ${constraint.kind}`);
       continue;
     }
-    desired.push(desiredConstraint(tenant, resource, namespace, constraint));
+    desired.push(desiredConstraint(tenant, namespace, { resource, constraint }));
     placed.push(describeObject(resource, constraintName(namespace, constraint.kind)));
   }
   const prune = [
@@ -309,7 +364,7 @@ export function policiesStep(
     ),
     ...Object.values(integrations.constraints),
   ];
-  const sync = syncObjects(tenant, desired, observed, prune);
+  const sync = syncObjects(tenant, desired, { observed, prune });
   const events: TenantEvent[] = sync.changes.length === 0 ? [] : [{
     type: "Normal",
     reason: EventReason.PoliciesSynced,

@@ -18,6 +18,7 @@ import {
   type ObservedKind,
   ownedMetadata,
   syncObjects,
+  type SyncResult,
 } from "./managed.ts";
 import { isRecord, type TenantView } from "./spec.ts";
 
@@ -50,18 +51,25 @@ export interface PlanStep {
 /** Seconds until an object of ours that is being deleted is looked at again. */
 export const OBJECT_TERMINATING_REQUEUE_SECONDS = 5;
 
-/** The tenant's ResourceQuota with `hard`. */
+/** Options of {@linkcode desiredQuota}. */
+export interface QuotaOptions {
+  /** The quota's `spec.hard`. */
+  hard: Readonly<Record<string, string>>;
+}
+
+/** The ResourceQuota in the tenant's `namespace` with `options.hard`. */
 export function desiredQuota(
   tenant: TenantView,
   namespace: string,
-  hard: Readonly<Record<string, string>>,
+  options: QuotaOptions,
 ): DesiredObject {
+  const { hard } = options;
   return {
     resource: resourceQuotas,
     object: {
       apiVersion: "v1",
       kind: "ResourceQuota",
-      metadata: ownedMetadata(tenant, QUOTA_NAME, namespace),
+      metadata: ownedMetadata(tenant, QUOTA_NAME, { namespace }),
       spec: { hard: { ...hard } },
     },
     specFields: ["hard"],
@@ -69,16 +77,23 @@ export function desiredQuota(
   };
 }
 
+/** Options of {@linkcode desiredLimitRange}. */
+export interface LimitRangeOptions {
+  /** The plan's limits. */
+  limitRange: LimitRangePlan;
+}
+
 /**
- * The tenant's LimitRange. Container items carry the defaults the API server would fill in
- * (default from max, defaultRequest from default or min), so that what is stored equals what
- * is wanted and a no-op reconcile writes nothing.
+ * The LimitRange in the tenant's `namespace`. Container items carry the defaults the API server
+ * would fill in (default from max, defaultRequest from default or min), so that what is stored
+ * equals what is wanted and a no-op reconcile writes nothing.
  */
 export function desiredLimitRange(
   tenant: TenantView,
   namespace: string,
-  plan: LimitRangePlan,
+  options: LimitRangeOptions,
 ): DesiredObject {
+  const plan = options.limitRange;
   const limits: Record<string, unknown>[] = [];
   const item = (type: string, bounds: LimitBounds) => {
     const entry: Record<string, unknown> = { type };
@@ -96,7 +111,7 @@ export function desiredLimitRange(
     object: {
       apiVersion: "v1",
       kind: "LimitRange",
-      metadata: ownedMetadata(tenant, LIMITS_NAME, namespace),
+      metadata: ownedMetadata(tenant, LIMITS_NAME, { namespace }),
       spec: { limits },
     },
     specFields: ["limits"],
@@ -130,6 +145,10 @@ function quantities(raw: unknown): Record<string, string> {
 
 /** Options of {@linkcode resourcesStep}. */
 export interface ResourcesStepOptions {
+  /** The tenant's plan; `undefined` when the plan is not in the catalogue. */
+  plan: Plan | undefined;
+  /** The per-tenant objects as observed. */
+  observed: readonly ObservedKind[];
   /** The tenant's plan name (`spec.plan`). */
   planName: string;
   /** The catalogue, to name the known plans when `plan` is unknown. */
@@ -137,29 +156,30 @@ export interface ResourcesStepOptions {
 }
 
 /**
- * Decides the quota and limits of a tenant whose namespace is ready. `plan` undefined = unknown
- * plan: the quota is set to {@linkcode LOCKDOWN_QUOTA} and the LimitRange is left as it is
+ * Decides the quota and limits of a tenant whose `namespace` is ready. `options.plan` undefined =
+ * unknown plan: the quota is set to {@linkcode LOCKDOWN_QUOTA} and the LimitRange is left as it is
  * (removing guard rails would not fail closed); ResourcesReady=False UnknownPlan until it exists.
  */
 export function resourcesStep(
   tenant: TenantView,
   namespace: string,
-  plan: Plan | undefined,
-  observed: readonly ObservedKind[],
   options: ResourcesStepOptions,
 ): PlanStep {
+  const { plan, observed } = options;
   const desired: DesiredObject[] = [];
-  if (plan === undefined) desired.push(desiredQuota(tenant, namespace, LOCKDOWN_QUOTA));
+  if (plan === undefined) desired.push(desiredQuota(tenant, namespace, { hard: LOCKDOWN_QUOTA }));
   else {
-    if (plan.resourceQuota) desired.push(desiredQuota(tenant, namespace, plan.resourceQuota));
-    if (plan.limitRange) desired.push(desiredLimitRange(tenant, namespace, plan.limitRange));
+    if (plan.resourceQuota) {
+      desired.push(desiredQuota(tenant, namespace, { hard: plan.resourceQuota }));
+    }
+    if (plan.limitRange) {
+      desired.push(desiredLimitRange(tenant, namespace, { limitRange: plan.limitRange }));
+    }
   }
-  const sync = syncObjects(
-    tenant,
-    desired,
+  const sync = syncObjects(tenant, desired, {
     observed,
-    plan === undefined ? [] : [resourceQuotas, limitRanges],
-  );
+    prune: plan === undefined ? [] : [resourceQuotas, limitRanges],
+  });
   const events: TenantEvent[] = sync.changes.length === 0 ? [] : [{
     type: "Normal",
     reason: EventReason.ResourcesSynced,
@@ -167,18 +187,15 @@ export function resourcesStep(
   }];
   return {
     actions: sync.actions,
-    condition: resourcesCondition(plan, sync.conflicts, sync.terminating, options),
+    condition: resourcesCondition(sync, options),
     events,
     ...(sync.terminating.length > 0 ? { requeueSeconds: OBJECT_TERMINATING_REQUEUE_SECONDS } : {}),
   };
 }
 
-function resourcesCondition(
-  plan: Plan | undefined,
-  conflicts: string[],
-  terminating: string[],
-  options: ResourcesStepOptions,
-): ConditionInput {
+function resourcesCondition(sync: SyncResult, options: ResourcesStepOptions): ConditionInput {
+  const { plan } = options;
+  const { conflicts, terminating } = sync;
   const type = ConditionType.ResourcesReady;
   if (plan === undefined) {
     const known = [...options.catalogue.plans.keys()].join(", ");

@@ -5,12 +5,20 @@ import type { Decision, Requeue } from "./actions.ts";
 import { statusEqual } from "./conditions.ts";
 import type { TenantView } from "./spec.ts";
 
-/** The status of `tenant` with `namespace` and `conditions`, stamped with its generation. */
-export function tenantStatus(
-  tenant: TenantView,
-  namespace: string | undefined,
-  conditions: Condition[],
-): TenantStatus {
+/** What {@linkcode tenantStatus} puts in a status besides the generation. */
+export interface TenantStatusOptions {
+  /** `status.namespace`; left out when `undefined`. */
+  namespace: string | undefined;
+  /** `status.conditions`. */
+  conditions: Condition[];
+}
+
+/**
+ * The status of `tenant` with `options.namespace` and `options.conditions`, stamped with its
+ * generation.
+ */
+export function tenantStatus(tenant: TenantView, options: TenantStatusOptions): TenantStatus {
+  const { namespace, conditions } = options;
   const status: TenantStatus = {};
   if (tenant.generation !== undefined) status.observedGeneration = tenant.generation;
   if (namespace !== undefined) status.namespace = namespace;
@@ -18,20 +26,19 @@ export function tenantStatus(
   return status;
 }
 
-/** Fills in `writeStatus` by comparing `status` with what the Tenant carries now. */
-export function withStatus(
-  tenant: TenantView,
-  status: TenantStatus,
-  rest: Omit<Decision, "status" | "writeStatus">,
-): Decision {
-  return { ...rest, status, writeStatus: !statusEqual(tenant.status, status) };
+/** Fills in `decision.writeStatus` by comparing `decision.status` with what the Tenant carries now. */
+export function withStatus(tenant: TenantView, decision: Omit<Decision, "writeStatus">): Decision {
+  return { ...decision, writeStatus: !statusEqual(tenant.status, decision.status) };
 }
 
 /** A decision that writes nothing and leaves the status as it is. */
 export function unchanged(tenant: TenantView, requeue: Requeue): Decision {
   return {
     actions: [],
-    status: tenantStatus(tenant, tenant.statusNamespace, tenant.conditions),
+    status: tenantStatus(tenant, {
+      namespace: tenant.statusNamespace,
+      conditions: tenant.conditions,
+    }),
     writeStatus: false,
     events: [],
     requeue,

@@ -83,7 +83,12 @@ export function decide(tenant: unknown, observed: Observed, options: DecideOptio
     }
     const conditions = buildConditions(view.conditions, step.conditions, build);
     const status = tenantStatus(view, { namespace: view.statusNamespace, conditions });
-    return withStatus(view, { ...step, status });
+    return withStatus(view, {
+      actions: step.actions,
+      events: step.events,
+      requeue: step.requeue,
+      status,
+    });
   }
   const plan = view.spec === undefined
     ? undefined

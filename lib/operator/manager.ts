@@ -82,6 +82,9 @@ export interface ManagerOptions {
   discoveryIntervalMs?: number;
 }
 
+/** Longest wait for a watch's initial state before the next watch starts anyway. */
+const START_IN_TURN_TIMEOUT_MS = 30_000;
+
 /** Default period of the integration discovery. */
 export const DEFAULT_DISCOVERY_INTERVAL_MS = 60_000;
 
@@ -111,6 +114,8 @@ export class Manager {
   readonly #kindWatches = new Map<string, AbortController>();
   #discovering?: Promise<void>;
   readonly #metrics: TenantMetrics;
+  /** Called when the named watch first reports its initial state delivered. */
+  readonly #syncWaiters = new Map<string, () => void>();
   /** Namespace name -> tenants in NamespaceConflict over it, and the reverse. */
   readonly #waiters = new Map<string, Set<string>>();
   readonly #waitingOn = new Map<string, string>();
@@ -200,14 +205,17 @@ export class Manager {
       () => this.#discover(watches.signal),
       this.#options.discoveryIntervalMs ?? DEFAULT_DISCOVERY_INTERVAL_MS,
     );
-    const loops = [
-      this.#watchTenants(watches.signal),
-      this.#watchNamespaces(watches.signal),
-      ...BUILTIN_OBJECT_KINDS.map((resource) => this.#watchObjects(resource, watches.signal)),
-    ];
+    const loops = [this.#watchTenants(watches.signal)];
     if (this.#source.kind === "configMap") {
       loops.push(this.#watchCatalogue(this.#source, watches.signal));
     }
+    const starting = this.#startInTurn(loops, [
+      ["namespaces", () => this.#watchNamespaces(watches.signal)],
+      ...BUILTIN_OBJECT_KINDS.map((resource): [string, () => Promise<void>] => [
+        observationKey(resource),
+        () => this.#watchObjects(resource, watches.signal),
+      ]),
+    ], watches.signal);
     log("manager").info(
       "tenant controller started with {concurrency} workers, {plans} plans from {source}",
       {
@@ -232,6 +240,7 @@ export class Manager {
       clearInterval(discovery);
       watches.abort();
       for (const watch of this.#kindWatches.values()) watch.abort();
+      await starting;
       await Promise.allSettled([...loops, this.#discovering]);
       log("manager").info("tenant controller stopped");
     }
@@ -288,6 +297,38 @@ export class Manager {
 
   #onHealth(watch: string, health: WatchHealth): void {
     this.#metrics.watchHealth(watch, health);
+    if (health.synced) this.#syncWaiters.get(watch)?.();
+  }
+
+  /**
+   * Starts the `next` watches one after the other, each once the one before delivered its
+   * initial state (or after {@linkcode START_IN_TURN_TIMEOUT_MS}), the tenant watch first.
+   * Streaming lists of thousands of objects arrive one HTTP chunk per object, and taking them
+   * in turn rather than all at once keeps the start-up memory peak lower.
+   */
+  async #startInTurn(
+    loops: Promise<void>[],
+    next: [string, () => Promise<void>][],
+    signal: AbortSignal,
+  ): Promise<void> {
+    let previous = "tenants";
+    for (const [name, start] of next) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", done);
+          this.#syncWaiters.delete(previous);
+          resolve();
+        };
+        const timer = setTimeout(done, START_IN_TURN_TIMEOUT_MS);
+        signal.addEventListener("abort", done, { once: true });
+        if (this.#watches.get(previous)?.health().synced) done();
+        else this.#syncWaiters.set(previous, done);
+      });
+      if (signal.aborted) return;
+      loops.push(start());
+      previous = name;
+    }
   }
 
   #resync(signal: AbortSignal): void {

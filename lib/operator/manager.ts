@@ -83,7 +83,7 @@ export interface ManagerOptions {
 }
 
 /** Longest wait for a watch's initial state before the next watch starts anyway. */
-const START_IN_TURN_TIMEOUT_MS = 30_000;
+const START_IN_TURN_TIMEOUT_MS = 10_000;
 
 /** Default period of the integration discovery. */
 export const DEFAULT_DISCOVERY_INTERVAL_MS = 60_000;
@@ -224,11 +224,16 @@ export class Manager {
         source: describeSource(this.#source),
       },
     );
-    const work = (leading: AbortSignal) =>
-      this.#queue.run(
+    // Workers start once every watch has delivered its initial state (as controller-runtime
+    // waits for its caches): the initial events of the later watches then coalesce with the
+    // tenants already queued instead of reconciling each tenant twice.
+    const work = async (leading: AbortSignal) => {
+      await starting;
+      await this.#queue.run(
         (name, workerSignal) => this.#controller.reconcile(name, workerSignal),
         leading,
       );
+    };
     try {
       if (!options.election) {
         await work(signal);
@@ -302,7 +307,8 @@ export class Manager {
 
   /**
    * Starts the `next` watches one after the other, each once the one before delivered its
-   * initial state (or after {@linkcode START_IN_TURN_TIMEOUT_MS}), the tenant watch first.
+   * initial state (or after {@linkcode START_IN_TURN_TIMEOUT_MS}), the tenant watch first;
+   * resolves when the last one has (or the same timeout passed).
    * Streaming lists of thousands of objects arrive one HTTP chunk per object, and taking them
    * in turn rather than all at once keeps the start-up memory peak lower.
    */
@@ -312,7 +318,7 @@ export class Manager {
     signal: AbortSignal,
   ): Promise<void> {
     let previous = "tenants";
-    for (const [name, start] of next) {
+    for (const [name, start] of [...next, ["", undefined] as const]) {
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer);
@@ -325,7 +331,7 @@ export class Manager {
         if (this.#watches.get(previous)?.health().synced) done();
         else this.#syncWaiters.set(previous, done);
       });
-      if (signal.aborted) return;
+      if (signal.aborted || start === undefined) return;
       loops.push(start());
       previous = name;
     }

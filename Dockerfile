@@ -34,9 +34,9 @@ USER deno
 # --allow-env: only the variables the operator and its yaml library read.
 # --allow-sys=hostname: the leader-election identity when POD_NAME is unset.
 # --v8-flags=--optimize-for-size: V8 grows its heap less eagerly; the operator is
-#   I/O bound, and its RSS then stays close to its live data (see README).
+#   I/O bound, so this costs little and lowers RSS (see the README's benchmarks).
 # Not granted: --allow-write, --allow-run (no exec credential plugins in a
-#   cluster), --allow-ffi, and never --allow-all.
+#   cluster), --allow-ffi, and never the allow-everything flag.
 ENTRYPOINT ["deno", "run", "--cached-only", "--frozen", \
   "--allow-net", \
   "--allow-read=/var/run/secrets/kubernetes.io/serviceaccount,/etc/kleff,/home/deno/.kube", \

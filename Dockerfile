@@ -13,9 +13,9 @@ ENV DENO_NO_UPDATE_CHECK=1 \
     DENO_USE_CGROUPS=1 \
     HOME=/home/deno
 
-# Dependencies first, so this layer is reused until deno.json/deno.lock change.
+# `deno cache` fetches exactly what mod.ts imports (not the test-only packages
+# of deno.json), pinned by deno.lock.
 COPY deno.json deno.lock ./
-RUN deno install --frozen
 COPY mod.ts ./
 COPY lib/ ./lib/
 RUN deno cache --frozen mod.ts

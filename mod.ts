@@ -1,5 +1,5 @@
 // The kleff tenant operator: run this file to start the operator; import it to
-// embed the operator, its Kubernetes client or the dev API server.
+// embed the operator or its Kubernetes client.
 import { main } from "./lib/operator/run.ts";
 
 export { main, processIdentity, runOperator, type RunOptions } from "./lib/operator/run.ts";

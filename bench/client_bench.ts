@@ -2,6 +2,10 @@
 import type { ConfigMap } from "kubernetes-types/core/v1.d.ts";
 import { startDevApiServer } from "../lib/apiserver/mod.ts";
 import { configMaps, KubeClient, parseWatchStream } from "../lib/client/mod.ts";
+import { eventually, type EventuallyOptions } from "../tests/support/wait.ts";
+
+/** Polling while measuring: every millisecond, for at most 30 s. */
+const POLL: EventuallyOptions = { timeoutMs: 30_000, intervalMs: 1 };
 
 /** Prints watch events parsed per second and what a reconnect and a relist cost against the dev API server. */
 export async function benchClient(): Promise<void> {
@@ -79,27 +83,27 @@ async function benchReconnect(streamingList: boolean): Promise<void> {
       else seen.add(event.object.metadata!.name!);
     }
   })();
-  await until(() => syncs === 1);
+  await eventually("the initial sync", () => syncs === 1, POLL);
   const mode = streamingList ? "streaming list" : "list + watch";
   const rounds = 20;
   let total = 0;
   let requests = 0;
+  let lists = 0;
   for (let round = 0; round < rounds; round++) {
     server.counters.reset();
     const started = performance.now();
     server.faults.dropWatches();
     await cms.create({ metadata: { name: `after-drop-${round}` } }, { namespace: "bench" });
-    await until(() => seen.has(`after-drop-${round}`));
+    await eventually(`after-drop-${round}`, () => seen.has(`after-drop-${round}`), POLL);
     total += performance.now() - started;
     requests += server.counters.count() - 1;
+    lists += server.counters.count({ verb: "list" });
   }
   console.log(
     `${mode}: reconnect after a dropped watch: ${
       (total / rounds).toFixed(1)
     } ms until the next event, ` +
-      `${(requests / rounds).toFixed(1)} requests (${
-        server.counters.count({ verb: "list" })
-      } LIST)`,
+      `${(requests / rounds).toFixed(1)} requests (${(lists / rounds).toFixed(1)} LIST)`,
   );
   server.counters.reset();
   const started = performance.now();
@@ -108,7 +112,7 @@ async function benchReconnect(streamingList: boolean): Promise<void> {
   server.faults.compact();
   server.faults.dropWatches();
   server.faults.stallWatches(false);
-  await until(() => syncs === 2);
+  await eventually("the relist", () => syncs === 2, POLL);
   console.log(
     `${mode}: relist after 410 with ${objects + rounds + 1} objects: ${
       (performance.now() - started).toFixed(1)
@@ -117,14 +121,6 @@ async function benchReconnect(streamingList: boolean): Promise<void> {
   );
   controller.abort();
   await task;
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("benchmark timed out");
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
 }
 
 if (import.meta.main) await benchClient();

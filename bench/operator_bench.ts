@@ -13,6 +13,7 @@ import {
 } from "../lib/client/mod.ts";
 import { type Tenant, TENANT_RESOURCE } from "../lib/api/mod.ts";
 import { operatorRunArgs } from "../lib/operator/process.ts";
+import { sleep } from "../lib/backoff.ts";
 
 const ROOT = new URL("../", import.meta.url);
 /** The verbs that change objects. */
@@ -24,9 +25,16 @@ export const WRITE_VERBS: readonly string[] = [
   "deletecollection",
 ];
 
-/** The operator as a child process, with the V8 flags of `deno task start` and the image. */
-export class OperatorProcess {
+/** Time without requests after which the server counts as quiet, in ms. */
+const QUIET_MS = 2000;
+
+/**
+ * The operator as a child process, with the V8 flags of `deno task start` and the image, its
+ * error logs on the bench's stderr; `await using` stops it however the benchmark ends.
+ */
+export class BenchOperator implements AsyncDisposable {
   readonly #child: Deno.ChildProcess;
+  #exit?: Promise<number>;
 
   /** Starts the operator against `kubeconfig` with `concurrency` workers. */
   constructor(kubeconfig: string, concurrency: number) {
@@ -66,10 +74,22 @@ export class OperatorProcess {
     return { rssMiB: kib("VmRSS") / 1024, peakMiB: kib("VmHWM") / 1024 };
   }
 
-  /** SIGTERM and wait for a clean exit. */
-  async stop(): Promise<number> {
-    this.#child.kill("SIGTERM");
-    return (await this.#child.status).code;
+  /** SIGTERM (once) and wait for the exit code. */
+  stop(): Promise<number> {
+    if (!this.#exit) {
+      try {
+        this.#child.kill("SIGTERM");
+      } catch {
+        // Already exited: its status says how.
+      }
+      this.#exit = this.#child.status.then((status) => status.code);
+    }
+    return this.#exit;
+  }
+
+  /** Same as {@linkcode stop}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
   }
 }
 
@@ -88,7 +108,7 @@ export function operatorRequests(
 }
 
 /** Resolves once the server has seen no request for `quietMs`. */
-export async function waitQuiet(server: DevApiServer, quietMs = 2000): Promise<void> {
+export async function waitQuiet(server: DevApiServer, quietMs: number): Promise<void> {
   let last = -1;
   let since = Date.now();
   for (;;) {
@@ -97,7 +117,7 @@ export async function waitQuiet(server: DevApiServer, quietMs = 2000): Promise<v
       last = total;
       since = Date.now();
     } else if (Date.now() - since >= quietMs) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 
@@ -124,6 +144,25 @@ export async function createTenants(
   await Promise.all(Array.from({ length: parallel }, worker));
 }
 
+/** Thrown when tenants do not all become Ready in time. */
+export class BenchTimeoutError extends Error {
+  /** Builds the error saying how many tenants were Ready. */
+  constructor(ready: number, expected: number, timeoutMs: number) {
+    super(`only ${ready} of ${expected} tenants TenantReady after ${timeoutMs / 1000} s`);
+    this.name = "BenchTimeoutError";
+  }
+}
+
+/** Options of {@linkcode waitAllReady}. */
+export interface WaitAllReadyOptions {
+  /** Counts at which to call `onMilestone`. */
+  milestones?: readonly number[];
+  /** Called (and awaited) as the Ready count reaches each milestone. */
+  onMilestone?: (count: number) => Promise<void>;
+  /** Give up with a {@linkcode BenchTimeoutError} after this long (default 5 min). */
+  timeoutMs?: number;
+}
+
 /**
  * Watches tenants and resolves when `expected` of them are TenantReady=True, calling
  * `onMilestone` (awaited) as the count reaches each of `milestones`.
@@ -131,14 +170,14 @@ export async function createTenants(
 export async function waitAllReady(
   client: KubeClient,
   expected: number,
-  options: { milestones?: readonly number[]; onMilestone?: (count: number) => Promise<void> } = {},
+  options: WaitAllReadyOptions = {},
 ): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 300_000;
   const stop = new AbortController();
+  const signal = AbortSignal.any([stop.signal, AbortSignal.timeout(timeoutMs)]);
   const ready = new Set<string>();
   const pending = [...options.milestones ?? []].sort((a, b) => a - b);
-  for await (
-    const event of client.resource<Tenant>(TENANT_RESOURCE).watch({ signal: stop.signal })
-  ) {
+  for await (const event of client.resource<Tenant>(TENANT_RESOURCE).watch({ signal })) {
     if (event.type === "SYNCED") continue;
     const name = event.object.metadata?.name ?? "";
     const condition = event.object.status?.conditions?.find((c) => c.type === "TenantReady");
@@ -150,6 +189,7 @@ export async function waitAllReady(
     if (ready.size >= expected) break;
   }
   stop.abort();
+  if (ready.size < expected) throw new BenchTimeoutError(ready.size, expected, timeoutMs);
 }
 
 /** What {@linkcode setup} gives a benchmark. */
@@ -202,6 +242,64 @@ export async function setup(
   return { server, client, kubeconfig, close, tenants: client.resource<Tenant>(TENANT_RESOURCE) };
 }
 
+/** The operator's writes by kind. */
+export interface WriteCounts {
+  /** Every write (the {@linkcode WRITE_VERBS}), Events included. */
+  writes: number;
+  /** Event creates and patches. */
+  events: number;
+}
+
+/** Sums the writes of `byVerb` (from {@linkcode operatorRequests}) and counts the Event writes. */
+export function writeCounts(server: DevApiServer, byVerb: Map<string, number>): WriteCounts {
+  return {
+    writes: WRITE_VERBS.reduce((sum, verb) => sum + (byVerb.get(verb) ?? 0), 0),
+    events: server.counters.count({ verb: "create", resource: "events" }) +
+      server.counters.count({ verb: "patch", resource: "events" }),
+  };
+}
+
+/** `n.nn besides Events (n.nn Event writes)` per tenant. */
+export function formatWrites(counts: WriteCounts, tenants: number): string {
+  return `${((counts.writes - counts.events) / tenants).toFixed(2)} besides Events (${
+    (counts.events / tenants).toFixed(2)
+  } Event writes)`;
+}
+
+/** What a restart over ready tenants cost. */
+export interface RestartResult {
+  /** Tenants the restarted operator found. */
+  count: number;
+  /** Seconds from the start to the last request before quiet. */
+  seconds: number;
+  /** The operator's requests by verb. */
+  byVerb: Map<string, number>;
+  /** The operator's writes. */
+  writes: number;
+  /** The restarted operator's memory at rest. */
+  memory: { rssMiB: number; peakMiB: number };
+}
+
+/**
+ * Starts a fresh operator over `count` ready tenants (none running) and measures it until the
+ * server is quiet for `quietMs`: seconds, requests, writes and memory; then stops it.
+ */
+export async function restart(
+  env: BenchEnv,
+  count: number,
+  options: { concurrency: number; quietMs: number },
+): Promise<RestartResult> {
+  env.server.counters.reset();
+  const start = performance.now();
+  await using operator = new BenchOperator(env.kubeconfig, options.concurrency);
+  await waitQuiet(env.server, options.quietMs);
+  const seconds = (performance.now() - start - options.quietMs) / 1000;
+  const byVerb = operatorRequests(env.server, new Map());
+  const { writes } = writeCounts(env.server, byVerb);
+  const memory = await operator.memory();
+  return { count, seconds, byVerb, writes, memory };
+}
+
 /** `verb n.nn` per tenant, sorted by verb, zero counts left out. */
 export function formatVerbs(byVerb: Map<string, number>, tenants: number): string {
   return [...byVerb].filter(([, count]) => count > 0).sort()
@@ -216,9 +314,10 @@ export async function benchOperatorCreate(
   count = 1000,
   options: { integrations?: boolean } = {},
 ): Promise<void> {
+  const concurrency = 8;
   const env = await setup(count * 20, options);
   try {
-    const operator = new OperatorProcess(env.kubeconfig, 8);
+    await using operator = new BenchOperator(env.kubeconfig, concurrency);
     await waitQuiet(env.server, 1000);
     env.server.counters.reset();
     const start = performance.now();
@@ -226,12 +325,10 @@ export async function benchOperatorCreate(
     await createTenants(env.tenants, 0, count);
     await readyPromise;
     const seconds = (performance.now() - start) / 1000;
-    await waitQuiet(env.server);
+    await waitQuiet(env.server, QUIET_MS);
     const own = new Map([["create tenants", count], ["watch tenants", 1]]);
     const byVerb = operatorRequests(env.server, own);
-    const events = env.server.counters.count({ verb: "create", resource: "events" }) +
-      env.server.counters.count({ verb: "patch", resource: "events" });
-    const writes = WRITE_VERBS.reduce((sum, verb) => sum + (byVerb.get(verb) ?? 0), 0);
+    const writes = writeCounts(env.server, byVerb);
     const memory = await operator.memory();
     console.log(`operator: ${count} tenants created at once`);
     console.log(
@@ -240,26 +337,15 @@ export async function benchOperatorCreate(
       } tenants/s)`,
     );
     console.log(`  requests per tenant       ${formatVerbs(byVerb, count)}`);
-    console.log(
-      `  writes per tenant         ${((writes - events) / count).toFixed(2)} besides Events (${
-        (events / count).toFixed(2)
-      } Event writes)`,
-    );
+    console.log(`  writes per tenant         ${formatWrites(writes, count)}`);
     console.log(`  operator peak RSS         ${memory.peakMiB.toFixed(1)} MiB`);
     await operator.stop();
-    env.server.counters.reset();
-    const restartStart = performance.now();
-    const restarted = new OperatorProcess(env.kubeconfig, 8);
-    await waitQuiet(env.server);
-    const restartSeconds = (performance.now() - restartStart) / 1000 - 2;
-    const restartVerbs = operatorRequests(env.server, new Map());
-    const restartWrites = WRITE_VERBS.reduce((sum, verb) => sum + (restartVerbs.get(verb) ?? 0), 0);
+    const restarted = await restart(env, count, { concurrency, quietMs: QUIET_MS });
     console.log(
-      `  restart over ${count} ready: ${restartWrites} writes, ${
-        restartSeconds.toFixed(2)
-      } s to quiet, requests ${formatVerbs(restartVerbs, 1)}`,
+      `  restart over ${count} ready: ${restarted.writes} writes, ${
+        restarted.seconds.toFixed(2)
+      } s to quiet, requests ${formatVerbs(restarted.byVerb, 1)}`,
     );
-    await restarted.stop();
   } finally {
     await env.close();
   }

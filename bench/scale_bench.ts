@@ -3,15 +3,17 @@
 // tenant by verb, the operator's peak RSS, RSS versus tenant count (while
 // growing and after a restart), and the time and requests of a restart.
 import {
-  type BenchEnv,
+  BenchOperator,
   createTenants,
   formatVerbs,
-  OperatorProcess,
+  formatWrites,
   operatorRequests,
+  restart,
+  type RestartResult,
   setup,
   waitAllReady,
   waitQuiet,
-  WRITE_VERBS,
+  writeCounts,
 } from "./operator_bench.ts";
 
 const CONCURRENCY = 16;
@@ -21,19 +23,8 @@ function mib(value: number): string {
   return `${value.toFixed(1)} MiB`;
 }
 
-/** Restarts the operator over `count` ready tenants: seconds to quiet, requests, memory. */
-async function restart(env: BenchEnv, count: number) {
-  env.server.counters.reset();
-  const start = performance.now();
-  const operator = new OperatorProcess(env.kubeconfig, CONCURRENCY);
-  await waitQuiet(env.server, QUIET_MS);
-  const seconds = (performance.now() - start - QUIET_MS) / 1000;
-  const byVerb = operatorRequests(env.server, new Map());
-  const writes = WRITE_VERBS.reduce((sum, verb) => sum + (byVerb.get(verb) ?? 0), 0);
-  const memory = await operator.memory();
-  await operator.stop();
-  return { count, seconds, byVerb, writes, memory };
-}
+/** How the scale section restarts the operator. */
+const RESTART = { concurrency: CONCURRENCY, quietMs: QUIET_MS };
 
 /** The scale section: `count` tenants at once, RSS at `milestones`, a restart at each size. */
 export async function benchScale(
@@ -44,7 +35,7 @@ export async function benchScale(
   const growth: string[] = [];
   const env = await setup(count * 20);
   try {
-    const operator = new OperatorProcess(env.kubeconfig, CONCURRENCY);
+    await using operator = new BenchOperator(env.kubeconfig, CONCURRENCY);
     await waitQuiet(env.server, 1000);
     env.server.counters.reset();
     const start = performance.now();
@@ -69,9 +60,7 @@ export async function benchScale(
       env.server,
       new Map([["create tenants", count], ["watch tenants", 1]]),
     );
-    const events = env.server.counters.count({ verb: "create", resource: "events" }) +
-      env.server.counters.count({ verb: "patch", resource: "events" });
-    const writes = WRITE_VERBS.reduce((sum, verb) => sum + (byVerb.get(verb) ?? 0), 0);
+    const writes = writeCounts(env.server, byVerb);
     const memory = await operator.memory();
     await operator.stop();
     console.log(
@@ -80,32 +69,28 @@ export async function benchScale(
       } tenants/s; creating them took ${createdSeconds.toFixed(1)} s)`,
     );
     console.log(`  requests per tenant       ${formatVerbs(byVerb, count)}`);
-    console.log(
-      `  writes per tenant         ${((writes - events) / count).toFixed(2)} besides Events (${
-        (events / count).toFixed(2)
-      } Event writes)`,
-    );
+    console.log(`  writes per tenant         ${formatWrites(writes, count)}`);
     console.log(
       `  operator peak RSS         ${mib(memory.peakMiB)} (RSS at rest ${mib(memory.rssMiB)})`,
     );
     console.log("  RSS while growing (same process):");
     for (const line of growth) console.log(line);
-    const big = await restart(env, count);
+    const big = await restart(env, count, RESTART);
     console.log(
       `  restart over ${count} Ready: ${
         big.seconds.toFixed(1)
       } s to quiet, ${big.writes} writes, requests ${formatVerbs(big.byVerb, 1)}`,
     );
-    const sizes = [];
+    const sizes: RestartResult[] = [];
     for (const size of milestones) {
       const small = await setup(size * 20);
       try {
-        const creator = new OperatorProcess(small.kubeconfig, CONCURRENCY);
+        await using creator = new BenchOperator(small.kubeconfig, CONCURRENCY);
         await createTenants(small.tenants, 0, size, 64);
         await waitAllReady(small.client, size);
         await waitQuiet(small.server, QUIET_MS);
         await creator.stop();
-        sizes.push(await restart(small, size));
+        sizes.push(await restart(small, size, RESTART));
       } finally {
         await small.close();
       }

@@ -20,7 +20,7 @@ export type { LogLevel };
 export type LogFormat = "json" | "pretty";
 
 /** The log levels accepted by `--log-level`. */
-export const LOG_LEVELS: readonly LogLevel[] = [
+const LOG_LEVELS: readonly LogLevel[] = [
   "trace",
   "debug",
   "info",

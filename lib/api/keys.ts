@@ -30,16 +30,6 @@ export const POD_SECURITY_LABELS: readonly string[] = [
   "pod-security.kubernetes.io/warn",
 ];
 
-/** Every namespace label key the operator manages: restored on drift. */
-export const MANAGED_LABEL_KEYS: readonly string[] = [
-  ISTIO_INJECTION_LABEL,
-  TENANT_USERNAME_LABEL,
-  TENANT_PLAN_LABEL,
-  TENANT_LABEL,
-  MANAGED_BY_LABEL,
-  ...POD_SECURITY_LABELS,
-];
-
 /**
  * The managed labels that say who owns a namespace: stripped on `Retain`. The guard-rail labels
  * (Pod Security, Istio injection) stay on a retained namespace, like its quota and policies, so

@@ -2,3 +2,5 @@
 export * from "./tenant.ts";
 export * from "./keys.ts";
 export * from "./conditions.ts";
+export * from "./names.ts";
+export * from "./time.ts";

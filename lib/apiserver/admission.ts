@@ -1,7 +1,7 @@
 // Kind-specific preparation and validation of objects before they are stored (defaults, schemas).
 import { validateCrd } from "./crds.ts";
-import { clone } from "./objects.ts";
-import { type ResourceInfo, resourceKey } from "./resources.ts";
+import { isObject } from "./objects.ts";
+import { CRDS, NAMESPACES, type ResourceInfo, resourceKey } from "./resources.ts";
 import { pruneAndDefault, validate } from "./schema.ts";
 import { badRequest, type StatusCause } from "./status.ts";
 import type { KubeObject } from "./types.ts";
@@ -22,12 +22,6 @@ export interface Admitted {
 
 const encoder = new TextEncoder();
 
-function base64(text: string): string {
-  let binary = "";
-  for (const byte of encoder.encode(text)) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
 /** Applies defaults, pruning and validation for the object's kind. */
 export function admit(
   object: KubeObject,
@@ -36,7 +30,7 @@ export function admit(
 ): Admitted {
   const key = resourceKey(context.info);
   const causes: StatusCause[] = [];
-  if (key === "/namespaces") {
+  if (key === NAMESPACES) {
     const metadata = object.metadata!;
     metadata.labels = { ...metadata.labels, "kubernetes.io/metadata.name": metadata.name! };
     if (context.operation === "create") {
@@ -50,12 +44,14 @@ export function admit(
     const stringData = object.stringData as Record<string, string> | undefined;
     if (stringData && typeof stringData === "object") {
       const data = { ...(object.data as Record<string, string> | undefined) };
-      for (const [k, v] of Object.entries(stringData)) data[k] = base64(String(v));
+      for (const [k, v] of Object.entries(stringData)) {
+        data[k] = encoder.encode(String(v)).toBase64();
+      }
       object.data = data;
     }
     delete object.stringData;
     if (!object.type) object.type = "Opaque";
-  } else if (key === "apiextensions.k8s.io/customresourcedefinitions") {
+  } else if (key === CRDS) {
     causes.push(...validateCrd(object));
   }
   if (context.info.schema) {
@@ -73,7 +69,7 @@ function admitCustom(
   const schema = context.info.schema!;
   if (context.operation === "create" && context.info.statusSubresource) delete object.status;
   const { apiVersion, kind, metadata, ...rest } = object;
-  const pruned = pruneAndDefault(schema, clone(rest)) as Record<string, unknown>;
+  const pruned = pruneAndDefault(schema, rest) as Record<string, unknown>;
   const unknown = unknownFields(rest, pruned, "");
   if (unknown.length > 0 && context.options.fieldValidation !== "Ignore") {
     const texts = unknown.map((path) => `unknown field ${JSON.stringify(path)}`);
@@ -98,7 +94,7 @@ function unknownFields(input: unknown, pruned: unknown, path: string): string[] 
   if (Array.isArray(input) && Array.isArray(pruned)) {
     return input.flatMap((item, i) => unknownFields(item, pruned[i], `${path}[${i}]`));
   }
-  if (!isRecord(input) || !isRecord(pruned)) return [];
+  if (!isObject(input) || !isObject(pruned)) return [];
   const out: string[] = [];
   for (const [k, v] of Object.entries(input)) {
     const child = path ? `${path}.${k}` : k;
@@ -106,8 +102,4 @@ function unknownFields(input: unknown, pruned: unknown, path: string): string[] 
     else out.push(...unknownFields(v, pruned[k], child));
   }
   return out;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

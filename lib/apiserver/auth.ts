@@ -3,23 +3,32 @@ import { serviceAccountIdentity } from "./rbac.ts";
 import type { Identity } from "./types.ts";
 
 /** The identity of requests when no credentials are required. */
-export const ADMIN: Identity = {
+const ADMIN: Identity = {
   username: "system:admin",
   groups: ["system:masters", "system:authenticated"],
 };
+
+/** What an {@linkcode Authenticator} accepts. */
+export interface AuthenticatorOptions {
+  /** Accepted admin bearer tokens (empty = none). */
+  tokens?: string[];
+  /** Service account tokens: token -> `namespace/name`. */
+  serviceAccountTokens?: Record<string, string>;
+  /** Client certificates authenticate, so requests without credentials are refused. */
+  clientCertificates?: boolean;
+}
 
 /** Decides who a request comes from; undefined means 401 Unauthorized. */
 export class Authenticator {
   #tokens = new Set<string>();
   #serviceAccounts = new Map<string, Identity>();
+  #clientCertificates: boolean;
 
-  /**
-   * Starts with the accepted admin bearer tokens (empty = no token needed) and service account
-   * tokens (token -> `namespace/name`).
-   */
-  constructor(tokens: string[] = [], serviceAccountTokens: Record<string, string> = {}) {
-    this.setTokens(tokens);
-    for (const [token, account] of Object.entries(serviceAccountTokens)) {
+  /** Starts with the accepted credentials; with none at all, every request is the admin. */
+  constructor(options: AuthenticatorOptions = {}) {
+    this.setTokens(options.tokens ?? []);
+    this.#clientCertificates = options.clientCertificates ?? false;
+    for (const [token, account] of Object.entries(options.serviceAccountTokens ?? {})) {
       const [namespace, name, extra] = account.split("/");
       if (!token || !namespace || !name || extra !== undefined) {
         throw new TypeError(`service account token: expected "namespace/name", got "${account}"`);
@@ -35,7 +44,7 @@ export class Authenticator {
 
   /** True when requests must carry credentials. */
   get required(): boolean {
-    return this.#tokens.size > 0 || this.#serviceAccounts.size > 0;
+    return this.#clientCertificates || this.#tokens.size > 0 || this.#serviceAccounts.size > 0;
   }
 
   /**

@@ -8,6 +8,7 @@ import {
   discoveryAllowed,
   forbiddenDetails,
   permissionKey,
+  type RbacObjects,
   rbacObjectsFrom,
 } from "./rbac.ts";
 import type { ObjectStore } from "./store.ts";
@@ -17,7 +18,7 @@ import type { Identity, KubeObject } from "./types.ts";
 /** How requests are authorized: everything allowed, or kube's RBAC. */
 export type AuthorizationMode = "AlwaysAllow" | "RBAC";
 
-const RBAC_KEYS = [
+const RBAC_KEYS: readonly string[] = [
   "rbac.authorization.k8s.io/roles",
   "rbac.authorization.k8s.io/clusterroles",
   "rbac.authorization.k8s.io/rolebindings",
@@ -29,23 +30,24 @@ export class Authorizer {
   readonly #store: ObjectStore;
   readonly #mode: AuthorizationMode;
   readonly #used = new Map<string, Set<string>>();
+  /** The RBAC objects as of the last RBAC write; undefined until needed again. */
+  #rbac?: RbacObjects;
 
   /** Creates the authorizer over the server's object store. */
   constructor(store: ObjectStore, mode: AuthorizationMode) {
     this.#store = store;
     this.#mode = mode;
+    store.subscribe((event) => {
+      if (RBAC_KEYS.includes(event.key)) this.#rbac = undefined;
+    });
   }
 
   /** Throws {@linkcode ApiError} 403 unless `identity` may do `request`. */
   check(identity: Identity, request: AuthorizationRequest): void {
     if (this.#mode === "AlwaysAllow" || identity.groups.includes("system:masters")) return;
     const path = request.nonResourcePath;
-    if (path !== undefined && discoveryAllowed(path)) return;
-    const objects: KubeObject[] = [];
-    for (const key of RBAC_KEYS) {
-      for (const entry of this.#store.list(key)) objects.push(entry.object);
-    }
-    const decision = authorize(identity, request, rbacObjectsFrom(objects));
+    if (path !== undefined && discoveryAllowed(path, request.verb)) return;
+    const decision = authorize(identity, request, this.#rbacObjects());
     if (!decision.allowed) {
       throw new ApiError(403, "Forbidden", decision.reason, forbiddenDetails(request));
     }
@@ -57,6 +59,17 @@ export class Authorizer {
       if (!used) this.#used.set(identity.username, used = new Set());
       used.add(permissionKey(request.verb, request.apiGroup, resource));
     }
+  }
+
+  #rbacObjects(): RbacObjects {
+    if (!this.#rbac) {
+      const objects: KubeObject[] = [];
+      for (const key of RBAC_KEYS) {
+        for (const entry of this.#store.list(key)) objects.push(entry.object);
+      }
+      this.#rbac = rbacObjectsFrom(objects);
+    }
+    return this.#rbac;
   }
 
   /** Permissions (`verb group/resource` keys) RBAC granted to `username` so far. */

@@ -19,7 +19,7 @@ function sub(object: Record<string, unknown>, key: string): Record<string, unkno
 }
 
 /** Field selector fields of core/v1 events (kubectl describe uses `involvedObject.*`). */
-export function eventFields(object: Record<string, unknown>): Record<string, string> {
+function eventFields(object: Record<string, unknown>): Record<string, string> {
   const involved = sub(object, "involvedObject");
   const source = sub(object, "source");
   return {

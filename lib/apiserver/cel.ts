@@ -1,5 +1,6 @@
 // A small evaluator for the CEL subset CRD authors use in x-kubernetes-validations, so the
 // dev API server can enforce rules such as `self == oldSelf` without a full CEL runtime.
+import { deepEqual, isObject } from "./objects.ts";
 
 /** An expression outside the supported CEL subset; callers skip such rules. */
 export class CelUnsupportedError extends Error {
@@ -380,26 +381,6 @@ function noOverload(name: string, ...values: unknown[]): CelEvalError {
   );
 }
 
-function equal(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((item, i) => equal(item, b[i]));
-  }
-  if (typeof a === "object" && typeof b === "object" && a !== null && b !== null) {
-    const ak = Object.keys(a);
-    return !Array.isArray(a) && !Array.isArray(b) && ak.length === Object.keys(b).length &&
-      ak.every((key) =>
-        Object.hasOwn(b, key) &&
-        equal((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])
-      );
-  }
-  return false;
-}
-
-function isMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 type Scope = Map<string, unknown>;
 
 function evaluate(node: Node, scope: Scope): unknown {
@@ -419,7 +400,7 @@ function evaluate(node: Node, scope: Scope): unknown {
       );
     case "select": {
       const target = evaluate(node.target, scope);
-      if (!isMap(target)) throw noOverload(`_.${node.field}`, target);
+      if (!isObject(target)) throw noOverload(`_.${node.field}`, target);
       if (!Object.hasOwn(target, node.field)) {
         throw new CelEvalError(`no such key: ${node.field}`);
       }
@@ -434,7 +415,7 @@ function evaluate(node: Node, scope: Scope): unknown {
         }
         return target[index];
       }
-      if (isMap(target) && typeof index === "string") {
+      if (isObject(target) && typeof index === "string") {
         if (!Object.hasOwn(target, index)) throw new CelEvalError(`no such key: ${index}`);
         return target[index];
       }
@@ -484,12 +465,12 @@ function binary(op: string, leftNode: Node, rightNode: Node, scope: Scope): unkn
   const right = evaluate(rightNode, scope);
   switch (op) {
     case "==":
-      return equal(left, right);
+      return deepEqual(left, right);
     case "!=":
-      return !equal(left, right);
+      return !deepEqual(left, right);
     case "in":
-      if (Array.isArray(right)) return right.some((item) => equal(item, left));
-      if (isMap(right) && typeof left === "string") return Object.hasOwn(right, left);
+      if (Array.isArray(right)) return right.some((item) => deepEqual(item, left));
+      if (isObject(right) && typeof left === "string") return Object.hasOwn(right, left);
       throw noOverload("@in", left, right);
     case "<":
     case "<=":
@@ -525,7 +506,7 @@ function binary(op: string, leftNode: Node, rightNode: Node, scope: Scope): unkn
 function size(value: unknown): number {
   if (typeof value === "string") return [...value].length;
   if (Array.isArray(value)) return value.length;
-  if (isMap(value)) return Object.keys(value).length;
+  if (isObject(value)) return Object.keys(value).length;
   throw noOverload("size", value);
 }
 
@@ -534,7 +515,7 @@ function call(node: Extract<Node, { type: "call" }>, scope: Scope): unknown {
     if (node.name === "has") {
       const select = node.args[0] as Extract<Node, { type: "select" }>;
       const target = evaluate(select.target, scope);
-      if (!isMap(target)) throw noOverload("has", target);
+      if (!isObject(target)) throw noOverload("has", target);
       return Object.hasOwn(target, select.field);
     }
     const value = evaluate(node.args[0], scope);
@@ -591,7 +572,7 @@ function macro(node: Extract<Node, { type: "call" }>, target: unknown, scope: Sc
   if (body === undefined) throw new CelEvalError(`${node.name}() needs a predicate`);
   let items: unknown[];
   if (Array.isArray(target)) items = target;
-  else if (isMap(target)) items = Object.keys(target);
+  else if (isObject(target)) items = Object.keys(target);
   else throw noOverload(node.name, target);
   const run = (item: unknown): unknown => {
     const inner = new Map(scope);

@@ -19,7 +19,14 @@ import {
   sameObject,
   timestamp,
 } from "./objects.ts";
-import { groupVersion, type ResourceInfo, resourceKey, ResourceRegistry } from "./resources.ts";
+import {
+  CRDS,
+  groupVersion,
+  NAMESPACES,
+  type ResourceInfo,
+  resourceKey,
+  ResourceRegistry,
+} from "./resources.ts";
 import {
   alreadyExists,
   badRequest,
@@ -35,11 +42,6 @@ import { ObjectStore, type StoredEntry } from "./store.ts";
 import type { KubeObject } from "./types.ts";
 import { generatedName, validateMetadata, validateName } from "./validation.ts";
 import { WatchHub } from "./watch.ts";
-
-/** Storage key of namespaces. */
-export const NAMESPACES = "/namespaces";
-/** Storage key of CRDs. */
-export const CRDS = "apiextensions.k8s.io/customresourcedefinitions";
 
 /** Options of writes. */
 export interface WriteOptions {
@@ -376,7 +378,7 @@ export class ApiCore {
     if (namespace) this.#namespaces.contentRemoved(namespace);
     if (key === CRDS) {
       this.registry.removeCrd(object.metadata!.name!);
-      this.hub.finishKey(crdKey(object));
+      this.hub.finishKey(crdStorageKey(object));
     } else {
       const info = this.infoFor(key);
       if (info?.crd) this.#syncCrd(info.crd);
@@ -415,7 +417,7 @@ export class ApiCore {
     const entry = this.store.get(CRDS, "", name);
     if (!entry || !isDeleting(entry.object) || this.#crdSyncing.has(name)) return;
     const crd = entry.object as unknown as CustomResourceDefinition;
-    const key = crdKey(entry.object);
+    const key = crdStorageKey(entry.object);
     const info = this.infoFor(key);
     this.#crdSyncing.add(name);
     try {
@@ -441,7 +443,8 @@ export class ApiCore {
   }
 }
 
-function crdKey(object: KubeObject): string {
+/** The storage key of the resources a CRD object serves. */
+function crdStorageKey(object: KubeObject): string {
   const spec = object.spec as { group: string; names: { plural: string } };
-  return `${spec.group}/${spec.names.plural}`;
+  return resourceKey({ group: spec.group, resource: spec.names.plural });
 }

@@ -8,21 +8,13 @@ import { ALL_VERBS, type ResourceInfo } from "./resources.ts";
 import type { StatusCause } from "./status.ts";
 import type { PrinterColumn } from "./table.ts";
 import type { KubeObject } from "./types.ts";
-import { validateName } from "./validation.ts";
+import { invalidValue, validateName } from "./validation.ts";
 
 /** The finalizer kube puts on CRDs so their objects are deleted before the CRD goes. */
 export const CRD_CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io";
 
 function required(field: string): StatusCause {
   return { reason: "FieldValueRequired", field, message: "Required value" };
-}
-
-function invalidValue(field: string, value: unknown, detail: string): StatusCause {
-  return {
-    reason: "FieldValueInvalid",
-    field,
-    message: `Invalid value: ${JSON.stringify(value)}: ${detail}`,
-  };
 }
 
 /** Problems with a CRD's spec, worded like kube-apiserver (empty = valid). */
@@ -81,7 +73,9 @@ export function validateCrd(object: KubeObject): StatusCause[] {
 }
 
 /** The names kube accepts for a CRD (defaults filled in). */
-export function acceptedNames(crd: CustomResourceDefinition): CustomResourceDefinitionNames {
+export function acceptedNames(
+  crd: CustomResourceDefinition,
+): CustomResourceDefinitionNames & { singular: string; listKind: string } {
   const names = crd.spec.names;
   return {
     ...names,
@@ -149,9 +143,9 @@ export function crdResources(crd: CustomResourceDefinition): ResourceInfo[] {
       group: crd.spec.group,
       version: version.name,
       resource: names.plural,
-      singular: names.singular ?? names.kind.toLowerCase(),
+      singular: names.singular,
       kind: names.kind,
-      listKind: names.listKind ?? `${names.kind}List`,
+      listKind: names.listKind,
       namespaced: crd.spec.scope === "Namespaced",
       shortNames: names.shortNames ?? [],
       categories: names.categories ?? [],

@@ -15,7 +15,7 @@ export const VERSION_INFO = {
 };
 
 /** Kube's version priority: GA > beta > alpha, higher numbers first, then other strings. */
-export function compareVersions(a: string, b: string): number {
+function compareVersions(a: string, b: string): number {
   const rank = (v: string): [number, number, number, string] => {
     const m = /^v(\d+)(?:(alpha|beta)(\d+))?$/.exec(v);
     if (!m) return [3, 0, 0, v];

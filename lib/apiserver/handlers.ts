@@ -50,9 +50,7 @@ export async function handleResource(
     verb: route.verb,
     resource: route.label,
   });
-  const url = new URL(request.url);
-  const params = url.searchParams;
-  const { info, namespace, name } = route;
+  const { info, namespace, name, params } = route;
   const warnings: string[] = [];
   const options: WriteOptions = {
     dryRun: params.getAll("dryRun").includes("All"),
@@ -74,9 +72,9 @@ export async function handleResource(
       );
     }
     case "list":
-      return list(core, route, request, params);
+      return list(core, route, request);
     case "watch":
-      return watch(core, route, request, params, settings);
+      return watch(core, route, request, settings);
     case "create": {
       const body = await readObject(request);
       return respond(core.create(info, namespace, body, options), 201);
@@ -207,6 +205,9 @@ function selectorTest(
   }
 }
 
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder("utf-8", { fatal: true });
+
 interface ContinueToken {
   rv: number;
   start: string;
@@ -214,7 +215,8 @@ interface ContinueToken {
 
 function decodeContinue(token: string): ContinueToken {
   try {
-    const parsed = JSON.parse(atob(token.replace(/-/g, "+").replace(/_/g, "/")));
+    const bytes = Uint8Array.fromBase64(token, { alphabet: "base64url" });
+    const parsed = JSON.parse(textDecoder.decode(bytes));
     if (typeof parsed.rv === "number" && typeof parsed.start === "string") return parsed;
   } catch {
     // fall through to the error below
@@ -223,20 +225,18 @@ function decodeContinue(token: string): ContinueToken {
 }
 
 function encodeContinue(token: ContinueToken): string {
-  return btoa(JSON.stringify(token)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return textEncoder.encode(JSON.stringify(token)).toBase64({
+    alphabet: "base64url",
+    omitPadding: true,
+  });
 }
 
 function keyOf(object: KubeObject): string {
   return `${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`;
 }
 
-function list(
-  core: ApiCore,
-  route: ResourceRoute,
-  request: Request,
-  params: URLSearchParams,
-): Response {
-  const { info, namespace } = route;
+function list(core: ApiCore, route: ResourceRoute, request: Request): Response {
+  const { info, namespace, params } = route;
   const as = representation(request.headers.get("accept"));
   const matches = selectorTest(info, params);
   const limitText = params.get("limit");
@@ -295,22 +295,21 @@ function watch(
   core: ApiCore,
   route: ResourceRoute,
   request: Request,
-  params: URLSearchParams,
   settings: HandlerSettings,
 ): Response {
-  const { info, namespace } = route;
+  const { info, namespace, params } = route;
   const as = representation(request.headers.get("accept"));
   const matches = selectorTest(info, params);
   const rvText = params.get("resourceVersion") ?? "";
   const bookmarks = isTrue(params.get("allowWatchBookmarks"));
   const sendInitial = params.get("sendInitialEvents");
   const timeoutText = params.get("timeoutSeconds");
-  const timeoutSeconds = timeoutText
-    ? Number(timeoutText)
-    : 1800 + Math.floor(Math.random() * 1800);
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0) {
+  const requested = timeoutText ? Number(timeoutText) : 0;
+  if (!Number.isFinite(requested) || requested < 0) {
     throw badRequest(`invalid timeoutSeconds: ${timeoutText}`);
   }
+  // kube reads a missing or zero timeoutSeconds as "the server's default": 30 to 60 minutes.
+  const timeoutSeconds = requested > 0 ? requested : 1800 + Math.floor(Math.random() * 1800);
   const listOptionsTarget = {
     group: "meta.k8s.io",
     resource: "ListOptions",
@@ -464,6 +463,10 @@ async function readPatch(
           {
             ...targetOf(info, current.metadata?.name),
             kind: info.kind,
+            // kube reports which JSON patch operation failed as an UnexpectedServerResponse cause
+            ...(error.detail !== error.message
+              ? { causes: [{ reason: "UnexpectedServerResponse", message: error.detail }] }
+              : {}),
           },
         );
       }

@@ -1,5 +1,6 @@
 // Evaluates the kubectl-style JSONPath subset that CRD printer columns use, so the dev API
 // server can fill Table cells exactly where kube-apiserver would find values.
+import { isObject } from "./objects.ts";
 
 /** A JSONPath expression that cannot be parsed. */
 export class JsonPathError extends Error {
@@ -112,10 +113,6 @@ function bracket(path: string, inner: string): Segment {
   else if (!Number.isNaN(Number(text))) literal = Number(text);
   else throw new JsonPathError(path, `unsupported filter value ${text}`);
   return { kind: "filter", filter: { path: parse(path, sub), op, literal } };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function children(value: unknown): unknown[] {

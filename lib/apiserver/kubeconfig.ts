@@ -30,10 +30,10 @@ export interface KubeconfigOptions {
   clientKeyPem?: string;
 }
 
+const encoder = new TextEncoder();
+
 function base64(text: string): string {
-  let binary = "";
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
-  return btoa(binary);
+  return encoder.encode(text).toBase64();
 }
 
 /** Builds the kubeconfig object for a server. */

@@ -1,9 +1,9 @@
 // The namespace controller: a deleted namespace goes Terminating, its content is deleted, then it goes.
 import type { ApiCore } from "./core.ts";
 import { clone, isDeleting, timestamp } from "./objects.ts";
+import { NAMESPACES } from "./resources.ts";
+import { qualifiedResource } from "./status.ts";
 import type { KubeObject } from "./types.ts";
-
-const NAMESPACES = "/namespaces";
 
 interface Condition {
   type: string;
@@ -78,7 +78,7 @@ export class NamespaceController {
       if (items.length === 0) continue;
       total += items.length;
       const [group, resource] = key.split("/");
-      byResource.set(group ? `${resource}.${group}` : resource, items.length);
+      byResource.set(qualifiedResource({ group, resource }), items.length);
       for (const item of items) {
         for (const f of item.object.metadata?.finalizers ?? []) {
           byFinalizer.set(f, (byFinalizer.get(f) ?? 0) + 1);

@@ -16,6 +16,9 @@ function json(value: unknown, contentType = "application/json"): Response {
   return new Response(JSON.stringify(value), { headers: { "content-type": contentType } });
 }
 
+/** The health check paths, answered `ok` to anyone (even without credentials). */
+export const HEALTH_PATHS: readonly string[] = ["/healthz", "/livez", "/readyz"];
+
 /** Options of {@linkcode handleNonResource}. */
 export interface NonResourceOptions {
   /** The resources served (discovery, OpenAPI). */
@@ -32,7 +35,7 @@ export function handleNonResource(
 ): Response {
   const { registry, serverAddress } = options;
   const path = "/" + parts.join("/");
-  if (["/healthz", "/livez", "/readyz"].includes(path)) {
+  if (HEALTH_PATHS.includes(path)) {
     return new Response("ok", { headers: { "content-type": "text/plain; charset=utf-8" } });
   }
   if (request.method !== "GET" && request.method !== "HEAD") {

@@ -1,15 +1,7 @@
 // OpenAPI v3 documents, just enough for kubectl: it checks PATCH operations for `fieldValidation`
 // support (then validates server-side) and reads CRD schemas for `kubectl explain`.
+import { fnv1a64 } from "../hash.ts";
 import type { ResourceInfo, ResourceRegistry } from "./resources.ts";
-
-function hash(text: string): string {
-  let h = 0xcbf29ce484222325n;
-  for (let i = 0; i < text.length; i++) {
-    h ^= BigInt(text.charCodeAt(i));
-    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
-  }
-  return h.toString(16).toUpperCase().padStart(16, "0");
-}
 
 function gvPath(group: string, version: string): string {
   return group ? `apis/${group}/${version}` : `api/${version}`;
@@ -87,23 +79,46 @@ function document(infos: ResourceInfo[]): unknown {
   };
 }
 
-/** The OpenAPI v3 index (`/openapi/v3`) and per-group-version documents. */
-export function openApiV3(registry: ResourceRegistry, path: string): unknown | undefined {
-  const byGv = new Map<string, ResourceInfo[]>();
+/** The documents of one registry state: the index and one document per group-version path. */
+interface Documents {
+  index: unknown;
+  byGv: Map<string, unknown>;
+}
+
+/** Built documents per registry, dropped whenever the registry's resources change. */
+const cache = new WeakMap<ResourceRegistry, Documents>();
+const watched = new WeakSet<ResourceRegistry>();
+
+function build(registry: ResourceRegistry): Documents {
+  const infosByGv = new Map<string, ResourceInfo[]>();
   for (const info of registry.all()) {
     const key = gvPath(info.group, info.version);
-    if (!byGv.has(key)) byGv.set(key, []);
-    byGv.get(key)!.push(info);
+    const infos = infosByGv.get(key);
+    if (infos) infos.push(info);
+    else infosByGv.set(key, [info]);
   }
-  if (path === "") {
-    const paths: Record<string, unknown> = {};
-    for (const [key, infos] of byGv) {
-      paths[key] = {
-        serverRelativeURL: `/openapi/v3/${key}?hash=${hash(JSON.stringify(document(infos)))}`,
-      };
-    }
-    return { paths };
+  const byGv = new Map<string, unknown>();
+  const paths: Record<string, unknown> = {};
+  for (const [key, infos] of infosByGv) {
+    const doc = document(infos);
+    byGv.set(key, doc);
+    const hash = fnv1a64(JSON.stringify(doc)).toUpperCase();
+    paths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=${hash}` };
   }
-  const infos = byGv.get(path);
-  return infos ? document(infos) : undefined;
+  return { index: { paths }, byGv };
+}
+
+/**
+ * The OpenAPI v3 index (`path` "") or the document of one group-version path (`api/v1`,
+ * `apis/<group>/<version>`); undefined for an unknown path. Documents are built once per
+ * change of the served resources.
+ */
+export function openApiV3(registry: ResourceRegistry, path: string): unknown | undefined {
+  if (!watched.has(registry)) {
+    watched.add(registry);
+    registry.onChange(() => cache.delete(registry));
+  }
+  let documents = cache.get(registry);
+  if (!documents) cache.set(registry, documents = build(registry));
+  return path === "" ? documents.index : documents.byGv.get(path);
 }

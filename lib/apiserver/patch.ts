@@ -1,5 +1,6 @@
 // Applies the three PATCH flavours kube-apiserver accepts (JSON merge, JSON patch, strategic
 // merge) to plain JSON values, never mutating the inputs and failing with kube's codes.
+import { deepEqual, isObject } from "./objects.ts";
 
 /** A patch that cannot be applied: `code` is the HTTP status kube-apiserver answers (400/422). */
 export class PatchError extends Error {
@@ -19,10 +20,6 @@ export class PatchError extends Error {
 
 type JsonObject = Record<string, unknown>;
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /** Sets a key as an own data property (safe for keys such as `__proto__`). */
 function setKey(target: JsonObject, key: string, value: unknown): void {
   Object.defineProperty(target, key, {
@@ -37,19 +34,6 @@ function copyObject(source: JsonObject): JsonObject {
   const result: JsonObject = {};
   for (const [key, value] of Object.entries(source)) setKey(result, key, value);
   return result;
-}
-
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((item, index) => deepEqual(item, b[index]));
-  }
-  if (isObject(a) && isObject(b)) {
-    const keys = Object.keys(a);
-    return keys.length === Object.keys(b).length &&
-      keys.every((key) => Object.hasOwn(b, key) && deepEqual(a[key], b[key]));
-  }
-  return false;
 }
 
 function mergeValue(target: unknown, patch: unknown): unknown {
@@ -256,7 +240,7 @@ function typeOfJson(value: unknown): string {
  * `parent.field` when the name alone is ambiguous; `""` marks a list of primitives merged
  * as a set (`patchStrategy: merge` without key). Lists not named here are replaced.
  */
-export const DEFAULT_MERGE_KEYS: Readonly<Record<string, string>> = {
+const MERGE_KEYS: Readonly<Record<string, string>> = {
   containers: "name",
   initContainers: "name",
   ephemeralContainers: "name",
@@ -285,14 +269,9 @@ const DELETE_FROM = "$deleteFromPrimitiveList/";
 const SET_ORDER = "$setElementOrder/";
 
 class StrategicMerger {
-  #keys: Record<string, string>;
-
-  constructor(keys: Record<string, string>) {
-    this.#keys = keys;
-  }
-
   #mergeKey(parent: string, field: string): string | undefined {
-    return this.#keys[`${parent}.${field}`] ?? this.#keys[field];
+    const name = [`${parent}.${field}`, field].find((n) => Object.hasOwn(MERGE_KEYS, n));
+    return name === undefined ? undefined : MERGE_KEYS[name];
   }
 
   map(original: JsonObject, patch: JsonObject, name: string): JsonObject {
@@ -442,17 +421,13 @@ function applyOrder(list: unknown[], order: unknown[], mergeKey: string | undefi
 /**
  * Applies a strategic merge patch (`application/strategic-merge-patch+json`) as kube-apiserver
  * does for built-in kinds: maps merge, `null` deletes, lists named in
- * {@linkcode DEFAULT_MERGE_KEYS} (plus `options.mergeKeys`, which win) merge by key, other
+ * kube's core types with a `patchMergeKey` (containers by name, ...) merge by key, other
  * lists are replaced; directives `$patch: replace|delete|merge`, `$retainKeys`,
  * `$deleteFromPrimitiveList/<field>` and `$setElementOrder/<field>` are honoured.
  */
-export function applyStrategicMergePatch(
-  target: unknown,
-  patch: unknown,
-  options: { mergeKeys?: Record<string, string> } = {},
-): unknown {
+export function applyStrategicMergePatch(target: unknown, patch: unknown): unknown {
   if (!isObject(patch)) throw new PatchError(400, "invalid JSON document");
-  const merger = new StrategicMerger({ ...DEFAULT_MERGE_KEYS, ...options.mergeKeys });
+  const merger = new StrategicMerger();
   const original = isObject(target) ? structuredClone(target) : {};
   return merger.map(original, patch, "");
 }

@@ -59,12 +59,6 @@ function boolOf(list: Field[], n: number): boolean | undefined {
   return f === undefined ? undefined : f.value !== 0n;
 }
 
-function base64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
 function map(list: Field[], n: number, asBytes = false): Record<string, string> | undefined {
   const entries = list.filter((x) => x.number === n && x.wire === 2);
   if (entries.length === 0) return undefined;
@@ -72,7 +66,7 @@ function map(list: Field[], n: number, asBytes = false): Record<string, string> 
   for (const entry of entries) {
     const kv = fields(entry.value as Uint8Array);
     const value = bytesOf(kv, 2) ?? new Uint8Array();
-    out[stringOf(kv, 1) ?? ""] = asBytes ? base64(value) : decoder.decode(value);
+    out[stringOf(kv, 1) ?? ""] = asBytes ? value.toBase64() : decoder.decode(value);
   }
   return out;
 }

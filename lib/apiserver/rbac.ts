@@ -8,6 +8,8 @@ import type {
   RoleBinding,
   Subject,
 } from "kubernetes-types/rbac/v1.d.ts";
+import { isObject } from "./objects.ts";
+import { type ErrorTarget, forbidden, type StatusDetails } from "./status.ts";
 import type { Identity, KubeObject } from "./types.ts";
 
 /**
@@ -53,7 +55,7 @@ export interface Decision {
 }
 
 /** The user name kube gives a service account's tokens. */
-export function serviceAccountUsername(namespace: string, name: string): string {
+function serviceAccountUsername(namespace: string, name: string): string {
   return `system:serviceaccount:${namespace}:${name}`;
 }
 
@@ -68,9 +70,6 @@ export function serviceAccountIdentity(namespace: string, name: string): Identit
     ],
   };
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 const isStringList = (value: unknown) =>
   value === undefined || (Array.isArray(value) && value.every((v) => typeof v === "string"));
@@ -248,10 +247,8 @@ export function forbiddenMessage(
 ): string {
   const user = JSON.stringify(identity.username);
   let message: string;
-  let prefix: string;
   if (request.nonResourcePath !== undefined) {
     message = `User ${user} cannot ${request.verb} path ${JSON.stringify(request.nonResourcePath)}`;
-    prefix = "forbidden";
   } else {
     const resource = request.subresource
       ? `${request.resource}/${request.subresource}`
@@ -262,34 +259,26 @@ export function forbiddenMessage(
     message = `User ${user} cannot ${request.verb} resource ${
       JSON.stringify(resource)
     } in API group ${JSON.stringify(request.apiGroup)} ${scope}`;
-    const qualified = request.apiGroup
-      ? `${request.resource}.${request.apiGroup}`
-      : request.resource;
-    prefix = request.name
-      ? `${qualified} ${JSON.stringify(request.name)} is forbidden`
-      : `${qualified} is forbidden`;
   }
-  return `${prefix}: ${message}${why ? `: ${why}` : ""}`;
+  return forbidden(forbiddenTarget(request), `${message}${why ? `: ${why}` : ""}`).message;
 }
 
 /** The `details` of kube's Forbidden Status for a request: group, resource as kind, name. */
-export function forbiddenDetails(
-  request: AuthorizationRequest,
-): { group: string; kind: string; name?: string } {
-  if (request.nonResourcePath !== undefined) return { group: "", kind: "" };
-  const details: { group: string; kind: string; name?: string } = {
-    group: request.apiGroup,
-    kind: request.resource,
-  };
-  if (request.name) details.name = request.name;
-  return details;
+export function forbiddenDetails(request: AuthorizationRequest): StatusDetails {
+  return forbidden(forbiddenTarget(request), "").details ?? {};
+}
+
+/** What a Forbidden answer names: the resource and object, nothing for non-resource paths. */
+function forbiddenTarget(request: AuthorizationRequest): ErrorTarget | undefined {
+  if (request.nonResourcePath !== undefined) return undefined;
+  return { group: request.apiGroup, resource: request.resource, name: request.name };
 }
 
 /**
  * The non-resource paths every authenticated user may GET through kube's default ClusterRoles
  * system:discovery and system:public-info-viewer (bound to system:authenticated).
  */
-export const DISCOVERY_URLS: readonly string[] = [
+const DISCOVERY_URLS: readonly string[] = [
   "/api",
   "/api/*",
   "/apis",
@@ -303,9 +292,15 @@ export const DISCOVERY_URLS: readonly string[] = [
   "/version/",
 ];
 
-/** True when kube's default policy lets any authenticated user GET `path` (discovery, version, health). */
-export function discoveryAllowed(path: string): boolean {
-  return nonResourceURLMatches({ verbs: ["get"], nonResourceURLs: [...DISCOVERY_URLS] }, path);
+/**
+ * True when kube's default policy lets any authenticated user do `verb` on the non-resource
+ * `path`: only `get` of discovery, version and health paths.
+ */
+export function discoveryAllowed(path: string, verb: string): boolean {
+  return ruleAllows(
+    { verbs: ["get"], nonResourceURLs: [...DISCOVERY_URLS] },
+    { verb, apiGroup: "", resource: "", nonResourcePath: path },
+  );
 }
 
 /** The key {@linkcode grantedPermissions} uses: `verb group/resource`, e.g. `patch kleff.kleff.io/tenants/status`. */

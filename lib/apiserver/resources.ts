@@ -42,6 +42,11 @@ export const ALL_VERBS = [
   "watch",
 ];
 
+/** Storage key of namespaces. */
+export const NAMESPACES = "/namespaces";
+/** Storage key of CustomResourceDefinitions. */
+export const CRDS = "apiextensions.k8s.io/customresourcedefinitions";
+
 /** `group/version` or `version` for the core group. */
 export function groupVersion(info: { group: string; version: string }): string {
   return info.group ? `${info.group}/${info.version}` : info.version;

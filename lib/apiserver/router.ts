@@ -13,6 +13,8 @@ export interface ResourceRoute {
   verb: Verb;
   /** What counters and faults match: "plural" or "plural/subresource". */
   label: string;
+  /** The request's query parameters. */
+  params: URLSearchParams;
 }
 
 /** Options of {@linkcode routeResource}. */
@@ -33,7 +35,7 @@ export function routeResource(
   options: RouteOptions,
 ): ResourceRoute {
   const { params, registry } = options;
-  const parts = path.split("/").filter((p) => p.length > 0).map(decodeURIComponent);
+  const parts = path.split("/").filter((p) => p.length > 0).map(decodeSegment);
   let group: string;
   let version: string;
   let rest: string[];
@@ -71,11 +73,24 @@ export function routeResource(
     if (!allowed) throw unknownPath();
   }
   const verb = verbOf(method, name !== undefined, watchPath || isTrue(params.get("watch")));
-  if (subresource !== undefined && !["get", "update", "patch"].includes(verb)) {
-    throw methodNotAllowed(`the server does not allow this method on the requested resource`);
-  }
+  const permitted = subresource !== undefined
+    ? ["get", "update", "patch"].includes(verb)
+    : info.verbs.includes(verb) &&
+      !(verb === "deletecollection" && info.namespaced && namespace === "");
+  if (!permitted) throw methodNotAllowed(NOT_ALLOWED);
   const label = subresource ? `${info.resource}/${subresource}` : info.resource;
-  return { info, namespace, name, subresource, verb, label };
+  return { info, namespace, name, subresource, verb, label, params };
+}
+
+const NOT_ALLOWED = "the server does not allow this method on the requested resource";
+
+/** One path segment, %-escapes decoded; a malformed escape is an unknown path (404). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw unknownPath();
+  }
 }
 
 /** True for "true" and "1", as kube parses boolean query parameters. */
@@ -99,5 +114,5 @@ function verbOf(method: string, named: boolean, watch: boolean): Verb {
     case "DELETE":
       return named ? "delete" : "deletecollection";
   }
-  throw methodNotAllowed("the server does not allow this method on the requested resource");
+  throw methodNotAllowed(NOT_ALLOWED);
 }

@@ -3,6 +3,7 @@
 import type { JSONSchemaProps, ValidationRule } from "kubernetes-types/apiextensions/v1.d.ts";
 import { log } from "../log.ts";
 import { type CelProgram, CelUnsupportedError, compileCel } from "./cel.ts";
+import { deepEqual, isObject } from "./objects.ts";
 
 /** A structural schema node: JSONSchemaProps plus the `x-kubernetes-*` extensions. */
 export type StructuralSchema =
@@ -37,10 +38,6 @@ export interface FieldError {
 }
 
 type JsonObject = Record<string, unknown>;
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function node(
   schema: JSONSchemaProps | StructuralSchema | undefined,
@@ -187,14 +184,37 @@ function hasType(schema: StructuralSchema, value: unknown): boolean {
   }
 }
 
-function deepEqual(a: unknown, b: unknown): boolean {
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+/** Indices of items equal to an earlier item: scalars through a Set, the rest compared. */
+function duplicates(items: unknown[]): number[] {
+  const scalars = new Set<unknown>();
+  const composites: unknown[] = [];
+  const found: number[] = [];
+  items.forEach((item, index) => {
+    if (item === null || typeof item !== "object") {
+      if (scalars.has(item)) found.push(index);
+      else scalars.add(item);
+    } else if (composites.some((earlier) => deepEqual(earlier, item))) {
+      found.push(index);
+    } else {
+      composites.push(item);
+    }
+  });
+  return found;
 }
 
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (!isObject(value)) return value;
-  return Object.fromEntries(Object.keys(value).sort().map((key) => [key, canonical(value[key])]));
+const patterns = new Map<string, RegExp | undefined>();
+
+/** The compiled `pattern` (cached per pattern text); undefined when it does not compile. */
+function patternRegExp(pattern: string): RegExp | undefined {
+  if (patterns.has(pattern)) return patterns.get(pattern);
+  let compiled: RegExp | undefined;
+  try {
+    compiled = new RegExp(pattern, "u");
+  } catch {
+    log("apiserver").warn("skipping unparsable pattern {pattern}", { pattern });
+  }
+  patterns.set(pattern, compiled);
+  return compiled;
 }
 
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
@@ -302,16 +322,8 @@ class Validator {
     if (schema.minLength !== undefined && length < schema.minLength) {
       this.invalid(path, value, `should be at least ${schema.minLength} chars long`);
     }
-    if (schema.pattern !== undefined) {
-      let matches = true;
-      try {
-        matches = new RegExp(schema.pattern, "u").test(value);
-      } catch {
-        log("apiserver").warn("skipping unparsable pattern {pattern}", {
-          pattern: schema.pattern,
-        });
-      }
-      if (!matches) this.invalid(path, value, `should match '${schema.pattern}'`);
+    if (schema.pattern !== undefined && patternRegExp(schema.pattern)?.test(value) === false) {
+      this.invalid(path, value, `should match '${schema.pattern}'`);
     }
   }
 
@@ -356,15 +368,13 @@ class Validator {
     }
     const listType = schema["x-kubernetes-list-type"];
     if (schema.uniqueItems || listType === "set") {
-      value.forEach((item, index) => {
-        if (value.slice(0, index).some((earlier) => deepEqual(earlier, item))) {
-          this.errors.push({
-            reason: "FieldValueDuplicate",
-            field: fieldPath([...path, { kind: "index", index }]),
-            message: `Duplicate value: ${badValue(item)}`,
-          });
-        }
-      });
+      for (const index of duplicates(value)) {
+        this.errors.push({
+          reason: "FieldValueDuplicate",
+          field: fieldPath([...path, { kind: "index", index }]),
+          message: `Duplicate value: ${badValue(value[index])}`,
+        });
+      }
     }
     const items = itemsOf(schema);
     if (!items) return;

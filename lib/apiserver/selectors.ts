@@ -1,5 +1,6 @@
 // Parses and matches label and field selectors exactly like apimachinery, so list and
 // watch filtering (and the error messages users see for bad selectors) match kube-apiserver.
+import { labelValueErrors, qualifiedNameErrors } from "./validation.ts";
 
 /** A label or field selector that cannot be parsed; the message is worded like kube's. */
 export class SelectorError extends Error {
@@ -82,77 +83,6 @@ function lex(text: string): Item[] {
     }
     items.push({ token: word === "in" || word === "notin" ? word : "id", literal: word });
   }
-}
-
-const QUALIFIED_NAME_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
-const QUALIFIED_NAME = new RegExp(`^${QUALIFIED_NAME_FMT}$`);
-const QUALIFIED_NAME_MSG =
-  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-const LABEL_VALUE_FMT = `(${QUALIFIED_NAME_FMT})?`;
-const LABEL_VALUE = new RegExp(`^${LABEL_VALUE_FMT}$`);
-const LABEL_VALUE_MSG =
-  "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-const DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
-const DNS1123_SUBDOMAIN_FMT = `${DNS1123_LABEL_FMT}(\\.${DNS1123_LABEL_FMT})*`;
-const DNS1123_SUBDOMAIN = new RegExp(`^${DNS1123_SUBDOMAIN_FMT}$`);
-const DNS1123_SUBDOMAIN_MSG =
-  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
-
-/** apimachinery's `validation.RegexError` wording (including its double spaces). */
-function regexError(message: string, format: string, ...examples: string[]): string {
-  const shown = examples.map((example) => `'${example}', `).join(" or ");
-  return `${message} (e.g. ${shown}regex used for validation is '${format}')`;
-}
-
-/** apimachinery's `validation.IsQualifiedName`: the problems with a label key, if any. */
-export function qualifiedNameErrors(value: string): string[] {
-  const errors: string[] = [];
-  const parts = value.split("/");
-  let name: string;
-  if (parts.length === 1) {
-    name = parts[0];
-  } else if (parts.length === 2) {
-    const prefix = parts[0];
-    name = parts[1];
-    if (prefix.length === 0) {
-      errors.push("prefix part must be non-empty");
-    } else {
-      if (prefix.length > 253) errors.push("prefix part must be no more than 253 characters");
-      if (!DNS1123_SUBDOMAIN.test(prefix)) {
-        errors.push(
-          "prefix part " + regexError(DNS1123_SUBDOMAIN_MSG, DNS1123_SUBDOMAIN_FMT, "example.com"),
-        );
-      }
-    }
-  } else {
-    return [
-      "a qualified name " +
-      regexError(QUALIFIED_NAME_MSG, QUALIFIED_NAME_FMT, "MyName", "my.name", "123-abc") +
-      " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
-    ];
-  }
-  if (name.length === 0) {
-    errors.push("name part must be non-empty");
-  } else if (name.length > 63) {
-    errors.push("name part must be no more than 63 characters");
-  }
-  if (!QUALIFIED_NAME.test(name)) {
-    errors.push(
-      "name part " +
-        regexError(QUALIFIED_NAME_MSG, QUALIFIED_NAME_FMT, "MyName", "my.name", "123-abc"),
-    );
-  }
-  return errors;
-}
-
-/** apimachinery's `validation.IsValidLabelValue`: the problems with a label value, if any. */
-export function labelValueErrors(value: string): string[] {
-  const errors: string[] = [];
-  if (value.length > 63) errors.push("must be no more than 63 characters");
-  if (!LABEL_VALUE.test(value)) {
-    errors.push(regexError(LABEL_VALUE_MSG, LABEL_VALUE_FMT, "MyValue", "my_value", "12345"));
-  }
-  return errors;
 }
 
 /** Go's `%q` for the ASCII strings that can occur here. */

@@ -1,6 +1,8 @@
 // The dev API server: HTTP(S) listener, authentication, faults, counters and dispatch to handlers.
+import { sleep } from "../backoff.ts";
 import { log } from "../log.ts";
 import { createCertificateAuthority } from "../pki/mod.ts";
+import { parseIpAddress } from "../pki/ip.ts";
 import { Authenticator } from "./auth.ts";
 import { type AuthorizationMode, Authorizer } from "./authorization.ts";
 import { ApiCore } from "./core.ts";
@@ -9,7 +11,7 @@ import { handleDev } from "./dev_endpoints.ts";
 import { FaultInjector, type Faults } from "./faults.ts";
 import { handleResource, type HandlerSettings } from "./handlers.ts";
 import { buildKubeconfig, type Kubeconfig, writeKubeconfigFile } from "./kubeconfig.ts";
-import { handleNonResource } from "./nonresource.ts";
+import { handleNonResource, HEALTH_PATHS } from "./nonresource.ts";
 import { routeResource } from "./router.ts";
 import { ApiError, statusResponse } from "./status.ts";
 import { serveTls } from "./tls_listener.ts";
@@ -62,31 +64,40 @@ export interface DevApiServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-const HEALTH = new Set(["/healthz", "/livez", "/readyz"]);
-
 function isResourcePath(parts: string[]): boolean {
   return (parts[0] === "api" && parts.length >= 3) || (parts[0] === "apis" && parts.length >= 4);
 }
 
-function errorResponse(error: unknown): Response {
+function errorResponse(error: unknown, request: Request): Response {
   if (error instanceof ApiError) return statusResponse(error);
-  log("apiserver").error("internal error: {error}", {
-    error: String((error as Error)?.stack ?? error),
-  });
+  if (!request.signal.aborted) {
+    log("apiserver").error("internal error: {error}", {
+      error: String((error as Error)?.stack ?? error),
+    });
+  }
   return statusResponse(
     new ApiError(500, "InternalError", `Internal error occurred: ${String(error)}`),
   );
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function isIpAddress(text: string): boolean {
+  try {
+    parseIpAddress(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Starts an in-memory Kubernetes API server. */
 export async function startDevApiServer(options: DevApiServerOptions = {}): Promise<DevApiServer> {
   const hostname = options.hostname ?? "127.0.0.1";
   const core = new ApiCore({ historyLimit: options.historyLimit ?? 10_000 });
-  const auth = new Authenticator(options.tokens ?? [], options.serviceAccountTokens ?? {});
+  const auth = new Authenticator({
+    tokens: options.tokens,
+    serviceAccountTokens: options.serviceAccountTokens,
+    clientCertificates: options.tls === true && options.clientCertificates === true,
+  });
   const authorizer = new Authorizer(core.store, options.authorization ?? "AlwaysAllow");
   const counters = new RequestCounters();
   const faults = new FaultInjector({
@@ -110,7 +121,9 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
     let response: Response;
     try {
       const identity = auth.authenticate(request, certificate);
-      if (!identity && !HEALTH.has(path)) throw new ApiError(401, "Unauthorized", "Unauthorized");
+      if (!identity && !HEALTH_PATHS.includes(path)) {
+        throw new ApiError(401, "Unauthorized", "Unauthorized");
+      }
       const parts = path.split("/").filter((p) => p.length > 0);
       if (identity && isResourcePath(parts)) {
         const route = routeResource(path, request.method, {
@@ -129,7 +142,7 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
         });
         const target = { verb, resource: label, namespace: route.namespace || undefined };
         const latency = faults.latencyFor(target);
-        if (latency > 0) await delay(latency);
+        if (latency > 0) await sleep(latency, request.signal);
         const fault = faults.take(target);
         if (fault) throw fault;
         response = await handleResource(request, route, { core, settings, identity });
@@ -146,7 +159,7 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
       }
     } catch (error) {
       if (request.body && !request.bodyUsed) await request.body.cancel().catch(() => {});
-      response = errorResponse(error);
+      response = errorResponse(error, request);
     }
     counters.record(verb, label, response.status);
     return response;
@@ -159,10 +172,9 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
   let stop: () => Promise<void>;
   if (options.tls) {
     const ca = await createCertificateAuthority({ commonName: "kleff-dev-ca" });
-    const ipAddresses = [
-      ...new Set(["127.0.0.1", "::1", ...(/^[\d.:]+$/.test(hostname) ? [hostname] : [])]),
-    ];
-    const dnsNames = [...new Set(["localhost", ...(/^[\d.:]+$/.test(hostname) ? [] : [hostname])])];
+    const hostIsIp = isIpAddress(hostname);
+    const ipAddresses = [...new Set(["127.0.0.1", "::1", ...(hostIsIp ? [hostname] : [])])];
+    const dnsNames = [...new Set(["localhost", ...(hostIsIp ? [] : [hostname])])];
     const serverCert = await ca.issue({
       commonName: "kleff-dev-apiserver",
       dnsNames,

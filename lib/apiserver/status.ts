@@ -73,7 +73,7 @@ export class ApiError extends Error {
 }
 
 /** `group.resource` or `resource` for the core group, as kube words qualified resources. */
-export function qualifiedResource(target: ErrorTarget): string {
+export function qualifiedResource(target: { group: string; resource: string }): string {
   return target.group ? `${target.resource}.${target.group}` : target.resource;
 }
 
@@ -131,14 +131,21 @@ export function badRequest(message: string): ApiError {
   return new ApiError(400, "BadRequest", message);
 }
 
-/** 403 Forbidden with kube's prefix `<resource> "<name>" is forbidden: <why>`. */
-export function forbidden(target: ErrorTarget, why: string): ApiError {
-  return new ApiError(
-    403,
-    "Forbidden",
-    `${qualifiedResource(target)} "${target.name ?? ""}" is forbidden: ${why}`,
-    { name: target.name, group: target.group, kind: target.resource },
-  );
+/**
+ * 403 Forbidden in kube's three wordings: `<resource> "<name>" is forbidden: <why>`,
+ * `<resource> is forbidden: <why>` without a name, and `forbidden: <why>` without a resource
+ * (non-resource paths).
+ */
+export function forbidden(target: ErrorTarget | undefined, why: string): ApiError {
+  const details: StatusDetails = { group: target?.group ?? "", kind: target?.resource ?? "" };
+  let message = `forbidden: ${why}`;
+  if (target?.name) {
+    details.name = target.name;
+    message = `${qualifiedResource(target)} ${JSON.stringify(target.name)} is ${message}`;
+  } else if (target) {
+    message = `${qualifiedResource(target)} is ${message}`;
+  }
+  return new ApiError(403, "Forbidden", message, details);
 }
 
 /** 405 MethodNotAllowed. */

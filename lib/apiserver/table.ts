@@ -2,6 +2,7 @@
 // so `kubectl get` prints the same headings, ages and printer-column values.
 import type { KubeObject, Table, TableColumnDefinition, TableRow } from "./types.ts";
 import { evaluateJsonPath, JsonPathError } from "./jsonpath.ts";
+import { timestamp } from "./objects.ts";
 
 export type { TableColumnDefinition } from "./types.ts";
 
@@ -227,7 +228,7 @@ const CREATED_AT: Printer = {
 
 function createdAt(object: KubeObject): string {
   const time = Date.parse(object.metadata?.creationTimestamp ?? "");
-  return Number.isNaN(time) ? "" : new Date(time).toISOString().replace(/\.\d{3}Z$/, "Z");
+  return Number.isNaN(time) ? "" : timestamp(new Date(time));
 }
 
 const BUILTIN: Record<string, Printer> = {

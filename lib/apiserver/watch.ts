@@ -34,6 +34,15 @@ interface HistoryEvent {
 
 const encoder = new TextEncoder();
 
+/** The error that ends a watch response dropped on purpose by fault injection. */
+export class WatchDroppedError extends Error {
+  /** Builds the error. */
+  constructor() {
+    super("dev API server: watch connection dropped on purpose (fault injection)");
+    this.name = "WatchDroppedError";
+  }
+}
+
 class Watcher {
   #controller: ReadableStreamDefaultController<Uint8Array>;
   #hub: WatchHub;
@@ -92,9 +101,7 @@ class Watcher {
   abort(): void {
     if (this.closed) return;
     this.#cleanup();
-    this.#controller.error(
-      new Error("dev API server: watch connection dropped on purpose (fault injection)"),
-    );
+    this.#controller.error(new WatchDroppedError());
   }
 
   cancelled(): void {
@@ -105,15 +112,6 @@ class Watcher {
     this.closed = true;
     for (const timer of this.#timers) clearTimeout(timer);
     this.#hub.forget(this);
-  }
-}
-
-/** The error that ends a watch response dropped on purpose by fault injection. */
-export class WatchDroppedError extends Error {
-  /** Builds the error. */
-  constructor() {
-    super("dev API server: watch connection dropped on purpose (fault injection)");
-    this.name = "WatchDroppedError";
   }
 }
 

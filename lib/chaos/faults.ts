@@ -3,6 +3,7 @@
 // latency, 409s on patches) or a SIGKILL of the leader, restarted after a pause.
 import type { Lease } from "kubernetes-types/coordination/v1.d.ts";
 import type { Faults } from "../apiserver/mod.ts";
+import { sleep } from "../backoff.ts";
 import { type KubeClient, leases } from "../client/mod.ts";
 import { retrying } from "./ledger.ts";
 import type { Prng } from "./prng.ts";
@@ -61,7 +62,7 @@ export class FaultSchedule {
   /** Injects one fault every 0.8–2.5 s until `signal` aborts, then clears every rule. */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await new Promise((resolve) => setTimeout(resolve, this.#prng.between(800, 2500)));
+      await sleep(this.#prng.between(800, 2500), signal).catch(() => {});
       if (signal.aborted) break;
       await this.inject();
     }

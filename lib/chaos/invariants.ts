@@ -71,7 +71,7 @@ function uidOf(object: KubeObjectBase | undefined): string | undefined {
 }
 
 /** Whether a live tenant is at rest: Ready, or a reported conflict over a namespace that exists. */
-export function tenantSettled(record: TenantRecord, state: ClusterState): boolean {
+function tenantSettled(record: TenantRecord, state: ClusterState): boolean {
   const tenant = state.tenants.get(record.name);
   if (!tenant || tenant.metadata?.deletionTimestamp) return false;
   if (tenant.status?.observedGeneration !== tenant.metadata?.generation) return false;

@@ -2,7 +2,14 @@
 // namespaces and objects it planted, its finalizer holds and hand-made labels.
 // The invariant checker compares this record with what the API server holds.
 import type { DeletionPolicy } from "../api/mod.ts";
-import { ApiError, ConnectionError, isNotFound } from "../client/mod.ts";
+import { backoffDelay, type BackoffPolicy, sleep } from "../backoff.ts";
+import {
+  ConnectionError,
+  isConflict,
+  isNotFound,
+  ServerError,
+  TooManyRequestsError,
+} from "../client/mod.ts";
 
 /** A Tenant the driver created. */
 export interface TenantRecord {
@@ -78,12 +85,13 @@ export class Ledger {
 }
 
 /** Whether `error` is one a driver call should simply retry (an injected or transient failure). */
-export function isTransient(error: unknown): boolean {
-  if (error instanceof ConnectionError) return true;
-  if (!(error instanceof ApiError)) return false;
-  if (error.reason === "AlreadyExists") return false;
-  return error.code === 409 || error.code === 429 || error.code >= 500;
+function isTransient(error: unknown): boolean {
+  return error instanceof ConnectionError || error instanceof TooManyRequestsError ||
+    error instanceof ServerError || isConflict(error);
 }
+
+/** The driver's retry delays: 100 ms doubling up to 1 s. */
+const RETRY_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 1000, jitter: 0 };
 
 /**
  * Runs a driver call, retrying transient failures (injected faults hit the driver too);
@@ -96,7 +104,7 @@ export async function retrying<T>(call: () => Promise<T>, attempts = 40): Promis
     } catch (error) {
       if (isNotFound(error)) return undefined;
       if (!isTransient(error) || attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+      await sleep(backoffDelay(RETRY_BACKOFF, attempt - 1));
     }
   }
 }

@@ -1,6 +1,6 @@
 // Public face of the chaos suite: run the operator's replicas under a seeded
 // workload and faults against the dev API server, then check invariants.
-export { CHAOS_HISTORY_LIMIT, CHAOS_LEASE, type ChaosReport, runChaos } from "./run.ts";
+export { type ChaosReport, runChaos } from "./run.ts";
 export { formatReport } from "./report.ts";
 export {
   CHAOS_DEFAULTS,

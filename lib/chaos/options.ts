@@ -119,5 +119,7 @@ export function parseChaosOptions(
 export function replayCommand(options: ChaosOptions): string {
   return `deno task chaos --seed ${options.seed} --duration ${
     formatDuration(options.durationMs)
-  } --replicas ${options.replicas} --tenants ${options.tenants}`;
+  } --replicas ${options.replicas} --tenants ${options.tenants} --settle ${
+    formatDuration(options.settleTimeoutMs)
+  }`;
 }

@@ -8,16 +8,12 @@ import type { ReplicaRecord } from "./supervisor.ts";
 export interface LogSummary {
   /** The replica id. */
   id: string;
-  /** Lines read. */
-  lines: number;
   /** Lines that mean a crash: non-JSON output, FATAL, panic, uncaught errors. */
   crashes: string[];
   /** ERROR-level messages with digits blurred, by count. */
   errors: Map<string, number>;
-  /** WARN-level messages with digits blurred, by count. */
-  warnings: Map<string, number>;
-  /** When it logged "became leader" (ms since the epoch). */
-  becameLeaderAt?: number;
+  /** Whether it logged "became leader". */
+  becameLeader: boolean;
   /** Whether it logged losing the Lease (expected under faults: it then exits 1). */
   lostLeadership: boolean;
 }
@@ -36,17 +32,15 @@ function bump(map: Map<string, number>, key: string): void {
 export async function scanLog(record: ReplicaRecord): Promise<LogSummary> {
   const summary: LogSummary = {
     id: record.id,
-    lines: 0,
     crashes: [],
     errors: new Map(),
-    warnings: new Map(),
+    becameLeader: false,
     lostLeadership: false,
   };
   const text = await Deno.readTextFile(record.logPath).catch(() => "");
   for (const line of text.split("\n")) {
     if (line.trim() === "") continue;
-    summary.lines++;
-    let entry: { level?: string; message?: string; "@timestamp"?: string };
+    let entry: { level?: string; message?: string };
     try {
       entry = JSON.parse(line);
     } catch {
@@ -61,10 +55,7 @@ export async function scanLog(record: ReplicaRecord): Promise<LogSummary> {
     else if (level === "FATAL" || CRASH.test(message)) {
       summary.crashes.push(`${record.id}: ${level} ${message.slice(0, 200)}`);
     } else if (level === "ERROR") bump(summary.errors, blur(message));
-    else if (level === "WARNING" || level === "WARN") bump(summary.warnings, blur(message));
-    if (message.startsWith("became leader")) {
-      summary.becameLeaderAt = Date.parse(entry["@timestamp"] ?? "");
-    }
+    if (message.startsWith("became leader")) summary.becameLeader = true;
   }
   return summary;
 }
@@ -104,7 +95,7 @@ export function checkProcesses(
 }
 
 /** Whether a write is leader election's own (Lease) traffic. */
-function isLeaseWrite(write: RecordedWrite): boolean {
+export function isLeaseWrite(write: RecordedWrite): boolean {
   return write.path.includes("/leases");
 }
 

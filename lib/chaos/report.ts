@@ -15,15 +15,13 @@ export function formatReport(report: ChaosReport): string {
   lines.push(
     `chaos run: seed ${options.seed}, ${
       options.durationMs / 1000
-    } s, ${report.replicas} replica(s)${
-      report.leaderElection ? " with leader election" : " (operator has no --leader-elect yet)"
-    }, up to ${options.tenants} tenants`,
+    } s, ${options.replicas} replica(s) with leader election, up to ${options.tenants} tenants`,
   );
   lines.push(`  workload   ${counts(report.actions, (key) => key.startsWith("error: "))}`);
   const errors = [...report.actions.keys()].filter((key) => key.startsWith("error: "));
   for (const error of errors.slice(0, 5)) lines.push(`             driver ${error}`);
   lines.push(`  faults     ${counts(report.faults)}`);
-  const leaders = report.logs.filter((log) => log.becameLeaderAt !== undefined).length;
+  const leaders = report.logs.filter((log) => log.becameLeader).length;
   const lost = report.logs.filter((log) => log.lostLeadership).length;
   lines.push(
     `  processes  ${report.processes.length} started, ${leaders} leader terms, ${lost} lost the lease, ${report.writes} writes`,

@@ -4,26 +4,29 @@ import type { CustomResourceDefinition } from "kubernetes-types/apiextensions/v1
 import type { Namespace } from "kubernetes-types/core/v1.d.ts";
 import { parse } from "yaml";
 import { startDevApiServer } from "../apiserver/mod.ts";
+import { sleep } from "../backoff.ts";
 import { connect, customResourceDefinitions, namespaces } from "../client/mod.ts";
 import { checkCluster, type InvariantResult, readCluster, unsettled } from "./invariants.ts";
 import { FaultSchedule, type LeaseRef } from "./faults.ts";
 import { Ledger } from "./ledger.ts";
 import type { ChaosOptions } from "./options.ts";
-import { checkProcesses, checkSingleWriter, type LogSummary, scanLog } from "./processes.ts";
+import {
+  checkProcesses,
+  checkSingleWriter,
+  isLeaseWrite,
+  type LogSummary,
+  scanLog,
+} from "./processes.ts";
 import { Prng } from "./prng.ts";
 import type { RecordedWrite } from "./proxy.ts";
-import {
-  OPERATOR_HAS_LEADER_ELECTION,
-  type ReplicaRecord,
-  ReplicaSupervisor,
-} from "./supervisor.ts";
+import { type ReplicaRecord, ReplicaSupervisor } from "./supervisor.ts";
 import { releaseHold, Workload } from "./workload.ts";
 
 /** The Lease the replicas elect a leader with. */
-export const CHAOS_LEASE: LeaseRef = { namespace: "kleff-system", name: "kleff-tenant-operator" };
+const CHAOS_LEASE: LeaseRef = { namespace: "kleff-system", name: "kleff-tenant-operator" };
 
 /** Watch events the dev server keeps: small, so that resumes after drops often get 410. */
-export const CHAOS_HISTORY_LIMIT = 300;
+const CHAOS_HISTORY_LIMIT = 300;
 
 /** Time between workload steps. */
 const STEP_MS = 150;
@@ -34,10 +37,6 @@ const QUIET_MS = 3000;
 export interface ChaosReport {
   /** The run's settings (seed included). */
   options: ChaosOptions;
-  /** Replicas actually run (1 when the operator has no leader election yet). */
-  replicas: number;
-  /** Whether the operator ran with `--leader-elect`. */
-  leaderElection: boolean;
   /** Workload actions by name. */
   actions: ReadonlyMap<string, number>;
   /** Faults injected by name. */
@@ -63,7 +62,6 @@ export async function runChaos(
   options: ChaosOptions,
   progress: (line: string) => void = () => {},
 ): Promise<ChaosReport> {
-  const replicas = OPERATOR_HAS_LEADER_ELECTION ? options.replicas : 1;
   const server = await startDevApiServer({
     historyLimit: CHAOS_HISTORY_LIMIT,
     bookmarkIntervalMs: 2000,
@@ -76,7 +74,7 @@ export async function runChaos(
     upstream: server.url,
     kubeconfig: server.kubeconfig,
     dir,
-    replicas,
+    replicas: options.replicas,
     onWrite: (write) => writes.push(write),
     leaseNamespace: CHAOS_LEASE.namespace,
     leaseTimings: ["3s", "2s", "500ms"],
@@ -102,27 +100,27 @@ export async function runChaos(
     });
     await workload.prepare();
     await supervisor.start();
-    progress(`${replicas} replica(s) started; logs in ${dir}`);
+    progress(`${options.replicas} replica(s) started; logs in ${dir}`);
 
     const stop = new AbortController();
     const timer = setTimeout(() => stop.abort(), options.durationMs);
     await Promise.all([workload.run(STEP_MS, stop.signal), faults.run(stop.signal)]);
     clearTimeout(timer);
-    faults.clear();
     progress(`workload and faults stopped after ${options.durationMs / 1000} s; settling`);
 
     for (const hold of ledger.holds.splice(0)) {
       await releaseHold(client, hold.namespace, hold.name);
     }
     const settleStart = Date.now();
+    const settleDeadline = AbortSignal.timeout(options.settleTimeoutMs);
     let pending: string[] = ["not checked"];
-    while (Date.now() - settleStart < options.settleTimeoutMs) {
+    while (!settleDeadline.aborted) {
       await supervisor.ensureRunning();
       pending = unsettled(ledger, await readCluster(client));
-      const lastWrite = writes.findLast((w) => !w.path.includes("/leases"))?.at ?? 0;
+      const lastWrite = writes.findLast((write) => !isLeaseWrite(write))?.at ?? 0;
       if (pending.length === 0 && Date.now() - lastWrite >= QUIET_MS) break;
       if (pending.length === 0) pending = ["operator still writing"];
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await sleep(500, settleDeadline).catch(() => {});
     }
     const settleMs = Date.now() - settleStart;
     const settled: InvariantResult = {
@@ -143,8 +141,6 @@ export async function runChaos(
     ];
     report = {
       options,
-      replicas,
-      leaderElection: OPERATOR_HAS_LEADER_ELECTION,
       actions: ledger.actions,
       faults: faults.counts,
       processes: supervisor.records,

@@ -2,12 +2,8 @@
 // each behind its own recording proxy and with its stderr in a log file,
 // restarted after an exit like a kubelet would, SIGKILLed on demand.
 import type { Kubeconfig } from "../apiserver/mod.ts";
-import { HELP } from "../operator/options.ts";
 import { type RecordedWrite, type RecordingProxy, startRecordingProxy } from "./proxy.ts";
 import { operatorRunArgs } from "../operator/process.ts";
-
-/** Whether the operator in this tree has `--leader-elect` (and the probe/metrics bind flags). */
-export const OPERATOR_HAS_LEADER_ELECTION: boolean = HELP.includes("--leader-elect");
 
 /** One operator process, alive or gone. */
 export interface ReplicaRecord {
@@ -175,7 +171,8 @@ export class ReplicaSupervisor {
   }
 
   #flags(kubeconfigPath: string): string[] {
-    const flags = [
+    const [lease, renew, retry] = this.#options.leaseTimings;
+    return [
       "--kubeconfig",
       kubeconfigPath,
       "--concurrency",
@@ -184,11 +181,6 @@ export class ReplicaSupervisor {
       "json",
       "--log-level",
       "info",
-    ];
-    if (!OPERATOR_HAS_LEADER_ELECTION) return flags;
-    const [lease, renew, retry] = this.#options.leaseTimings;
-    return [
-      ...flags,
       "--leader-elect",
       "--leader-elect-lease-duration",
       lease,

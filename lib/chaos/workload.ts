@@ -12,6 +12,7 @@ import {
 } from "../api/mod.ts";
 import type { Tenant } from "../api/mod.ts";
 import { TENANT_RESOURCE } from "../api/mod.ts";
+import { sleep } from "../backoff.ts";
 import {
   configMaps,
   isAlreadyExists,
@@ -25,7 +26,7 @@ import { EXTRA_LABEL, HOLD_FINALIZER, type Ledger, retrying, type TenantRecord }
 import type { Prng } from "./prng.ts";
 
 /** The plans tenants are spread over (the built-in catalogue). */
-export const WORKLOAD_PLANS: readonly string[] = ["free", "basic", "pro"];
+const WORKLOAD_PLANS: readonly string[] = ["free", "basic", "pro"];
 
 /** Most foreign namespaces planted in one run. */
 const MAX_FOREIGN = 8;
@@ -67,7 +68,7 @@ export class Workload {
       const started = Date.now();
       await this.step();
       const wait = stepMs - (Date.now() - started);
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (wait > 0) await sleep(wait, signal).catch(() => {});
     }
   }
 
@@ -348,7 +349,7 @@ export async function releaseHold(
 }
 
 /** Whether `namespace` carries `tenant`'s ownership annotation. */
-export function owns(namespace: Namespace, tenant: TenantRecord): boolean {
+function owns(namespace: Namespace, tenant: TenantRecord): boolean {
   return namespace.metadata?.annotations?.[TENANT_UID_ANNOTATION] === tenant.uid &&
     tenant.uid !== "";
 }

@@ -1,6 +1,7 @@
 // Supplies request credentials (token, token file, exec plugin) with caching and refresh, keeping secrets out of messages.
 import type { AuthConfig, ExecConfig } from "./kubeconfig.ts";
 import { CredentialError } from "./errors.ts";
+import { errorName, isRecord } from "./guards.ts";
 
 /** What a request authenticates with right now. */
 export interface Credentials {
@@ -115,7 +116,7 @@ async function readTokenFile(path: string): Promise<string> {
     text = await Deno.readTextFile(path);
   } catch (error) {
     throw new CredentialError(
-      `cannot read token file ${path} (${error instanceof Error ? error.name : "error"})`,
+      `cannot read token file ${path} (${errorName(error)})`,
     );
   }
   const token = text.trim();
@@ -124,7 +125,7 @@ async function readTokenFile(path: string): Promise<string> {
 }
 
 /** Runs an exec credential plugin once and checks its `ExecCredential` answer. */
-export async function runExecPlugin(
+async function runExecPlugin(
   exec: ExecConfig,
   options: { interactive: boolean; timeoutMs: number },
 ): Promise<{ credentials: Credentials; expiresAt?: number }> {
@@ -158,7 +159,7 @@ export async function runExecPlugin(
       );
     }
     throw new CredentialError(
-      `${name}: could not run (${error instanceof Error ? error.name : "error"})`,
+      `${name}: could not run (${errorName(error)})`,
     );
   }
   if (!output.success) {
@@ -209,8 +210,4 @@ export async function runExecPlugin(
     }
   }
   return { credentials, expiresAt };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

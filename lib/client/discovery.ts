@@ -31,15 +31,18 @@ export class Discovery {
     this.#requester = requester;
   }
 
-  /** Every served kind (subresources left out), across all groups and versions, or of one `group`. */
+  /**
+   * Every served kind (subresources left out), across all groups and versions, or of the named
+   * `groups` only (`""` is the core group). The group versions are fetched in parallel.
+   */
   async serverResources(
-    options: { group?: string; signal?: AbortSignal } = {},
+    options: { groups?: readonly string[]; signal?: AbortSignal } = {},
   ): Promise<ServedResource[]> {
-    const { signal, group: only } = options;
-    const core = only === undefined || only === ""
+    const { signal, groups: only } = options;
+    const core = only === undefined || only.includes("")
       ? await this.#requester.request<{ versions?: string[] }>({ path: "/api", signal })
       : undefined;
-    const groups = only === ""
+    const groups = only !== undefined && only.every((group) => group === "")
       ? undefined
       : await this.#requester.request<ApiGroupList>({ path: "/apis", signal });
     const targets: { group: string; version: string; path: string; preferred: boolean }[] =
@@ -51,7 +54,7 @@ export class Discovery {
           preferred: index === 0,
         }));
     for (const group of groups?.groups ?? []) {
-      if (only !== undefined && group.name !== only) continue;
+      if (only !== undefined && !only.includes(group.name)) continue;
       for (const version of group.versions ?? []) {
         targets.push({
           group: group.name,
@@ -88,8 +91,17 @@ export class Discovery {
     kind: string,
     options: { signal?: AbortSignal } = {},
   ): Promise<ServedResource | undefined> {
-    const served = await this.serverResources({ group, signal: options.signal });
-    const matches = served.filter((r) => r.kind === kind);
-    return matches.find((r) => r.preferred) ?? matches[0];
+    const served = await this.serverResources({ groups: [group], signal: options.signal });
+    return preferredResource(served, group, kind);
   }
+}
+
+/** The kind `kind` of `group` among `served`, at the group's preferred version when it serves it. */
+export function preferredResource(
+  served: readonly ServedResource[],
+  group: string,
+  kind: string,
+): ServedResource | undefined {
+  const matches = served.filter((r) => r.group === group && r.kind === kind);
+  return matches.find((r) => r.preferred) ?? matches[0];
 }

@@ -129,36 +129,44 @@ export class WatchStreamError extends Error {
   }
 }
 
+/** The typed error class for a status code and `Status.reason`. */
+function errorClassFor(code: number, reason: string | undefined): typeof ApiError {
+  switch (reason) {
+    case "NotFound":
+      return NotFoundError;
+    case "AlreadyExists":
+      return AlreadyExistsError;
+    case "Conflict":
+      return ConflictError;
+    case "Invalid":
+      return InvalidError;
+    case "Gone":
+    case "Expired":
+      return GoneError;
+  }
+  if (code === 404) return NotFoundError;
+  if (code === 409) return ConflictError;
+  if (code === 410) return GoneError;
+  if (code === 422) return InvalidError;
+  if (code === 401) return UnauthorizedError;
+  if (code === 403) return ForbiddenError;
+  if (code === 429) return TooManyRequestsError;
+  if (code >= 500) return ServerError;
+  if (code === 400) return BadRequestError;
+  return ApiError;
+}
+
 /** Builds the typed error for an HTTP error answer. */
 export function apiErrorFromStatus(
   status: Status,
   options: { context?: string; retryAfterSeconds?: number } = {},
 ): ApiError {
   const { context } = options;
-  const code = status.code ?? 0;
-  switch (status.reason) {
-    case "NotFound":
-      return new NotFoundError(status, context);
-    case "AlreadyExists":
-      return new AlreadyExistsError(status, context);
-    case "Conflict":
-      return new ConflictError(status, context);
-    case "Invalid":
-      return new InvalidError(status, context);
-    case "Gone":
-    case "Expired":
-      return new GoneError(status, context);
+  const ErrorClass = errorClassFor(status.code ?? 0, status.reason);
+  if (ErrorClass === TooManyRequestsError) {
+    return new TooManyRequestsError(status, context, options.retryAfterSeconds);
   }
-  if (code === 404) return new NotFoundError(status, context);
-  if (code === 409) return new ConflictError(status, context);
-  if (code === 410) return new GoneError(status, context);
-  if (code === 422) return new InvalidError(status, context);
-  if (code === 401) return new UnauthorizedError(status, context);
-  if (code === 403) return new ForbiddenError(status, context);
-  if (code === 429) return new TooManyRequestsError(status, context, options.retryAfterSeconds);
-  if (code >= 500) return new ServerError(status, context);
-  if (code === 400) return new BadRequestError(status, context);
-  return new ApiError(status, context);
+  return new ErrorClass(status, context);
 }
 
 /** Reads an error response into a typed error (a `Status` body, or a synthesized one). */
@@ -190,7 +198,7 @@ export async function apiErrorFromResponse(
 }
 
 /** Parses a `Retry-After` header (seconds or an HTTP date) into seconds. */
-export function parseRetryAfter(value: string | null): number | undefined {
+function parseRetryAfter(value: string | null): number | undefined {
   if (!value) return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds) && seconds >= 0) return seconds;
@@ -217,17 +225,32 @@ function reasonForCode(code: number): string {
   return reasons[code] ?? "";
 }
 
-/** True when `error` is a 404 NotFound. */
-export function isNotFound(error: unknown): error is NotFoundError {
-  return error instanceof NotFoundError;
+/**
+ * The typed error class an error that is not one of ours stands for, from its `code` and
+ * `reason` fields, so that errors shaped like an API error (`{ code: 404 }` from a fake or a
+ * wrapper) are recognized too.
+ */
+function classOfShape(error: unknown): typeof ApiError | undefined {
+  if (error instanceof ApiError || typeof error !== "object" || error === null) return undefined;
+  const { code, reason } = error as { code?: unknown; reason?: unknown };
+  if (typeof code !== "number" && typeof reason !== "string") return undefined;
+  return errorClassFor(
+    typeof code === "number" ? code : 0,
+    typeof reason === "string" ? reason : undefined,
+  );
 }
 
-/** True when `error` is a 409 Conflict (stale resourceVersion). */
-export function isConflict(error: unknown): error is ConflictError {
-  return error instanceof ConflictError;
+/** True when `error` is a 404 NotFound: a {@linkcode NotFoundError} or an error with that code or reason. */
+export function isNotFound(error: unknown): boolean {
+  return error instanceof NotFoundError || classOfShape(error) === NotFoundError;
 }
 
-/** True when `error` is a 409 AlreadyExists. */
-export function isAlreadyExists(error: unknown): error is AlreadyExistsError {
-  return error instanceof AlreadyExistsError;
+/** True when `error` is a 409 Conflict (stale resourceVersion), typed or by code and reason. */
+export function isConflict(error: unknown): boolean {
+  return error instanceof ConflictError || classOfShape(error) === ConflictError;
+}
+
+/** True when `error` is a 409 AlreadyExists, typed or by reason. */
+export function isAlreadyExists(error: unknown): boolean {
+  return error instanceof AlreadyExistsError || classOfShape(error) === AlreadyExistsError;
 }

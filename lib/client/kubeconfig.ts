@@ -1,6 +1,7 @@
 // Turns kubeconfig files (merged as kubectl does) or the in-cluster service account into one checked connection description.
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { KubeconfigError } from "./errors.ts";
+import { errorName, isRecord } from "./guards.ts";
 
 /** How requests authenticate (secrets only in memory, never in messages). */
 export type AuthConfig =
@@ -515,12 +516,4 @@ function normalize(path: string): string {
     else if (part !== "." && part !== "") out.push(part);
   }
   return "/" + out.join("/");
-}
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : "error";
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

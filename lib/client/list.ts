@@ -20,7 +20,7 @@ export interface ListQuery {
 }
 
 /** The `Accept` header of metadata-only lists and watches (whole objects as fallback). */
-export const METADATA_ONLY_ACCEPT =
+const METADATA_ONLY_ACCEPT =
   "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
 
 /** The `Accept` header of a metadata-only watch. */
@@ -51,8 +51,14 @@ export async function listAll<T extends KubeObjectBase>(
           signal: query.signal,
           accept: query.metadataOnly ? METADATA_ONLY_ACCEPT : undefined,
         });
-        items.push(...(page?.items ?? []));
         next = page?.metadata?.continue || undefined;
+        const pageItems = page?.items ?? [];
+        // The only page is returned as is; otherwise items are appended one at a time, since
+        // spreading a large page into push() exceeds the engine's argument limit.
+        if (!next && items.length === 0) {
+          return { items: pageItems, resourceVersion: page?.metadata?.resourceVersion ?? "" };
+        }
+        for (const item of pageItems) items.push(item);
         if (!next) return { items, resourceVersion: page?.metadata?.resourceVersion ?? "" };
       }
     } catch (error) {

@@ -1,6 +1,6 @@
 // The single request function: credentials, bounded concurrency, retries of safe requests, typed errors, AbortSignal.
 import { log } from "../log.ts";
-import { Backoff, type BackoffPolicy, sleep } from "../backoff.ts";
+import { backoffDelay, type BackoffPolicy, sleep } from "../backoff.ts";
 import {
   CredentialProvider,
   type CredentialProviderOptions,
@@ -15,8 +15,8 @@ import {
   UnauthorizedError,
 } from "./errors.ts";
 import type { ConnectionConfig } from "./kubeconfig.ts";
-import { createTransport, type Transport } from "./transport.ts";
-import { Counter, type Registry } from "../metrics/registry.ts";
+import { createTransport, type Transport, type TransportRequest } from "./transport.ts";
+import { Counter, Registry } from "../metrics/registry.ts";
 
 /** One call of the Kubernetes API. */
 export interface RequestOptions {
@@ -56,6 +56,9 @@ export interface RequesterOptions {
   metrics?: Registry;
 }
 
+/** What one attempt gave: the read answer, or the error that may be retried. */
+type Outcome<R> = { value: R } | { error: ApiError | ConnectionError };
+
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const logger = log("client");
 
@@ -65,9 +68,10 @@ export class Requester implements Disposable {
   readonly server: string;
   #config: ConnectionConfig;
   #credentials: CredentialProvider;
-  #transports = new Map<string, Transport>();
+  /** The transport for the client certificate in use, and the certificate it was built for. */
+  #transport?: { transport: Transport; certPem?: string; keyPem?: string };
   #options: Required<Omit<RequesterOptions, "credentials" | "metrics">>;
-  #requests?: Counter;
+  #requests: Counter;
   #host: string;
   #inFlight = 0;
   #waiting: (() => void)[] = [];
@@ -78,7 +82,7 @@ export class Requester implements Disposable {
     this.#config = config;
     this.#credentials = new CredentialProvider(config.auth, options.credentials);
     this.#host = new URL(config.server).host;
-    this.#requests = options.metrics?.register(
+    this.#requests = (options.metrics ?? new Registry()).register(
       new Counter(
         "rest_client_requests_total",
         "Number of HTTP requests, partitioned by status code, method, and host.",
@@ -94,10 +98,8 @@ export class Requester implements Disposable {
   }
 
   /** Sends a request and parses the JSON answer; HTTP errors become typed {@linkcode ApiError}s. */
-  async request<T>(options: RequestOptions): Promise<T> {
-    await this.#acquire(options.signal);
-    try {
-      const response = await this.#send(options);
+  request<T>(options: RequestOptions): Promise<T> {
+    return this.#send(options, true, async (response) => {
       const text = await response.text();
       if (!text) return undefined as T;
       try {
@@ -110,22 +112,33 @@ export class Requester implements Disposable {
           message: `${describe(options)}: the answer is not JSON`,
         });
       }
-    } finally {
-      this.#release();
-    }
+    });
   }
 
   /** Sends a request and returns the response body as a stream, after checking the HTTP status. */
-  async stream(options: RequestOptions): Promise<ReadableStream<Uint8Array>> {
-    const response = await this.#send(options);
-    return response.body ?? new ReadableStream({ start: (controller) => controller.close() });
+  stream(options: RequestOptions): Promise<ReadableStream<Uint8Array>> {
+    return this.#send(
+      options,
+      false,
+      (response) =>
+        Promise.resolve(
+          response.body ?? new ReadableStream({ start: (controller) => controller.close() }),
+        ),
+    );
   }
 
-  /** Sends with credentials and retries; returns a 2xx response or throws. */
-  async #send(options: RequestOptions): Promise<Response> {
+  /**
+   * Sends with credentials and retries, and hands a 2xx response to `read`; throws typed errors.
+   * With `limited`, each attempt holds an in-flight slot from sending until its body is read,
+   * never while waiting to retry, so a throttled burst cannot starve other requests of slots.
+   */
+  async #send<R>(
+    options: RequestOptions,
+    limited: boolean,
+    read: (response: Response) => Promise<R>,
+  ): Promise<R> {
     const method = (options.method ?? "GET").toUpperCase();
     const retry = options.retry ?? SAFE_METHODS.has(method);
-    const backoff = new Backoff(this.#options.backoff);
     const url = this.#url(options);
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     let refreshed = false;
@@ -137,27 +150,20 @@ export class Requester implements Disposable {
       };
       if (body !== undefined) headers["content-type"] = options.contentType ?? "application/json";
       if (credentials.authorization) headers.authorization = credentials.authorization;
-      let error: ApiError | ConnectionError;
+      if (limited) await this.#acquire(options.signal);
+      let outcome: Outcome<R>;
       try {
-        const response = await this.#transport(credentials).send(url, {
-          method,
-          headers,
-          body,
-          signal: options.signal,
-        });
-        this.#count(String(response.status), method);
-        if (response.ok) return response;
-        error = await apiErrorFromResponse(response, describe(options));
-      } catch (cause) {
-        if (options.signal?.aborted) throw options.signal.reason;
-        this.#count("<error>", method);
-        error = new ConnectionError(
-          `${describe(options)}: cannot reach ${this.server} (${networkMessage(cause)})`,
-          {
-            cause,
-          },
-        );
+        outcome = await this.#attempt({
+          url,
+          request: { method, headers, body, signal: options.signal },
+          credentials,
+          context: describe(options),
+        }, read);
+      } finally {
+        if (limited) this.#release();
       }
+      if ("value" in outcome) return outcome.value;
+      const { error } = outcome;
       if (error instanceof UnauthorizedError && !refreshed && this.#credentials.refreshable) {
         refreshed = true;
         this.#credentials.invalidate();
@@ -167,7 +173,8 @@ export class Requester implements Disposable {
       const retryable = error instanceof ConnectionError || error instanceof TooManyRequestsError ||
         (error instanceof ServerError && error.code !== 501);
       if (!retry || !retryable || attempt >= this.#options.maxRetries) throw error;
-      let delay = backoff.next();
+      // The credential refresh above is an attempt but not a backed-off retry.
+      let delay = backoffDelay(this.#options.backoff, refreshed ? attempt - 1 : attempt);
       if (error instanceof TooManyRequestsError && error.retryAfterSeconds) {
         delay = Math.min(error.retryAfterSeconds, this.#options.maxRetryAfterSeconds) * 1000;
       }
@@ -182,8 +189,32 @@ export class Requester implements Disposable {
     }
   }
 
+  /** One send and, for a 2xx answer, its `read`; an error answer or a network failure is returned. */
+  async #attempt<R>(
+    attempt: { url: URL; request: TransportRequest; credentials: Credentials; context: string },
+    read: (response: Response) => Promise<R>,
+  ): Promise<Outcome<R>> {
+    const { url, request, credentials, context } = attempt;
+    let response: Response;
+    try {
+      response = await this.#transportFor(credentials).send(url, request);
+    } catch (cause) {
+      if (request.signal?.aborted) throw request.signal.reason;
+      this.#count("<error>", request.method);
+      return {
+        error: new ConnectionError(
+          `${context}: cannot reach ${this.server} (${networkMessage(cause)})`,
+          { cause },
+        ),
+      };
+    }
+    this.#count(String(response.status), request.method);
+    if (response.ok) return { value: await read(response) };
+    return { error: await apiErrorFromResponse(response, context) };
+  }
+
   #count(code: string, method: string): void {
-    this.#requests?.inc({ code, method, host: this.#host });
+    this.#requests.inc({ code, method, host: this.#host });
   }
 
   #url(options: RequestOptions): URL {
@@ -194,21 +225,27 @@ export class Requester implements Disposable {
     return url;
   }
 
-  #transport(credentials: Credentials): Transport {
+  /**
+   * The transport for the client certificate in use. When an exec plugin rotates it, the old
+   * transport is closed, which only drops its idle connections: responses still streaming over
+   * it (watches) run to their end.
+   */
+  #transportFor(credentials: Credentials): Transport {
     const certPem = credentials.clientCertPem ?? this.#config.clientCertPem;
     const keyPem = credentials.clientKeyPem ?? this.#config.clientKeyPem;
-    const key = `${certPem ?? ""}\n${keyPem ?? ""}`;
-    let transport = this.#transports.get(key);
-    if (!transport) {
-      transport = createTransport({
-        caPem: this.#config.caPem,
-        insecureSkipTlsVerify: this.#config.insecureSkipTlsVerify,
-        tlsServerName: this.#config.tlsServerName,
-        clientCertPem: certPem,
-        clientKeyPem: keyPem,
-      });
-      this.#transports.set(key, transport);
+    const current = this.#transport;
+    if (current && current.certPem === certPem && current.keyPem === keyPem) {
+      return current.transport;
     }
+    current?.transport.close();
+    const transport = createTransport({
+      caPem: this.#config.caPem,
+      insecureSkipTlsVerify: this.#config.insecureSkipTlsVerify,
+      tlsServerName: this.#config.tlsServerName,
+      clientCertPem: certPem,
+      clientKeyPem: keyPem,
+    });
+    this.#transport = { transport, certPem, keyPem };
     return transport;
   }
 
@@ -238,10 +275,10 @@ export class Requester implements Disposable {
     else this.#inFlight--;
   }
 
-  /** Closes every pooled connection. */
+  /** Closes pooled connections (responses still streaming run to their end). */
   close(): void {
-    for (const transport of this.#transports.values()) transport.close();
-    this.#transports.clear();
+    this.#transport?.transport.close();
+    this.#transport = undefined;
   }
 
   /** Same as {@linkcode close}. */

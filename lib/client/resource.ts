@@ -87,8 +87,8 @@ export class ResourceClient<T extends KubeObjectBase> {
   }
 
   /** Reads one object. */
-  get(name: string, options: ObjectOptions = {}): Promise<T> {
-    return this.#requester.request<T>({
+  async get(name: string, options: ObjectOptions = {}): Promise<T> {
+    return await this.#requester.request<T>({
       path: this.#path(options.namespace, name),
       signal: options.signal,
     });
@@ -96,12 +96,15 @@ export class ResourceClient<T extends KubeObjectBase> {
 
   /** Lists every matching object across all pages, with the list's resourceVersion. */
   list(options: ListOptions = {}): Promise<ObjectList<T>> {
-    return listAll<T>(this.#requester, { ...options, path: this.#path(options.namespace) });
+    return listAll<T>(this.#requester, {
+      ...options,
+      path: this.#collectionPath(options.namespace),
+    });
   }
 
-  /** Creates an object. */
-  create(object: T, options: ObjectOptions = {}): Promise<T> {
-    return this.#requester.request<T>({
+  /** Creates an object (in `options.namespace`, else its own namespace, for namespaced kinds). */
+  async create(object: T, options: ObjectOptions = {}): Promise<T> {
+    return await this.#requester.request<T>({
       method: "POST",
       path: this.#path(options.namespace ?? object.metadata?.namespace),
       body: this.#withKind(object),
@@ -110,8 +113,8 @@ export class ResourceClient<T extends KubeObjectBase> {
   }
 
   /** Replaces an object (PUT); a stale `metadata.resourceVersion` gives a ConflictError. */
-  replace(object: T, options: ObjectOptions = {}): Promise<T> {
-    return this.#requester.request<T>({
+  async replace(object: T, options: ObjectOptions = {}): Promise<T> {
+    return await this.#requester.request<T>({
       method: "PUT",
       path: this.#path(options.namespace ?? object.metadata?.namespace, this.#name(object)),
       body: this.#withKind(object),
@@ -120,8 +123,8 @@ export class ResourceClient<T extends KubeObjectBase> {
   }
 
   /** Patches an object (merge patch unless `type` says otherwise). */
-  patch(name: string, patch: unknown, options: PatchOptions = {}): Promise<T> {
-    return this.#requester.request<T>({
+  async patch(name: string, patch: unknown, options: PatchOptions = {}): Promise<T> {
+    return await this.#requester.request<T>({
       method: "PATCH",
       path: this.#path(options.namespace, name),
       body: patch,
@@ -131,7 +134,7 @@ export class ResourceClient<T extends KubeObjectBase> {
   }
 
   /** Deletes an object; returns it (still terminating, with finalizers) or a Status. */
-  delete(name: string, options: DeleteOptions = {}): Promise<T | Status> {
+  async delete(name: string, options: DeleteOptions = {}): Promise<T | Status> {
     const body = options.preconditions || options.propagationPolicy
       ? {
         apiVersion: "v1",
@@ -140,7 +143,7 @@ export class ResourceClient<T extends KubeObjectBase> {
         propagationPolicy: options.propagationPolicy,
       }
       : undefined;
-    return this.#requester.request<T | Status>({
+    return await this.#requester.request<T | Status>({
       method: "DELETE",
       path: this.#path(options.namespace, name),
       body,
@@ -149,16 +152,16 @@ export class ResourceClient<T extends KubeObjectBase> {
   }
 
   /** Reads an object through its status subresource. */
-  getStatus(name: string, options: ObjectOptions = {}): Promise<T> {
-    return this.#requester.request<T>({
+  async getStatus(name: string, options: ObjectOptions = {}): Promise<T> {
+    return await this.#requester.request<T>({
       path: this.#path(options.namespace, name) + "/status",
       signal: options.signal,
     });
   }
 
   /** Replaces an object's status (PUT on the status subresource). */
-  replaceStatus(object: T, options: ObjectOptions = {}): Promise<T> {
-    return this.#requester.request<T>({
+  async replaceStatus(object: T, options: ObjectOptions = {}): Promise<T> {
+    return await this.#requester.request<T>({
       method: "PUT",
       path: this.#path(options.namespace ?? object.metadata?.namespace, this.#name(object)) +
         "/status",
@@ -168,8 +171,8 @@ export class ResourceClient<T extends KubeObjectBase> {
   }
 
   /** Patches an object's status subresource. */
-  patchStatus(name: string, patch: unknown, options: PatchOptions = {}): Promise<T> {
-    return this.#requester.request<T>({
+  async patchStatus(name: string, patch: unknown, options: PatchOptions = {}): Promise<T> {
+    return await this.#requester.request<T>({
       method: "PATCH",
       path: this.#path(options.namespace, name) + "/status",
       body: patch,
@@ -182,24 +185,32 @@ export class ResourceClient<T extends KubeObjectBase> {
   watch(options: WatchOptions): ResumableWatch<T> {
     return new ResumableWatch<T>(this.#requester, {
       ...options,
-      path: this.#path(options.namespace),
+      path: this.#collectionPath(options.namespace),
     });
   }
 
-  /** The object path (or collection path without `name`). */
-  #path(namespace?: string, name?: string): string {
+  /** The collection path of lists and watches: a namespaced kind without namespace means all namespaces. */
+  #collectionPath(namespace?: string): string {
     const { group, version, plural, namespaced } = this.descriptor;
-    let path = group ? `/apis/${group}/${version}` : `/api/${version}`;
-    if (namespaced && namespace) path += `/namespaces/${encodeURIComponent(namespace)}`;
-    else if (namespaced && name !== undefined) {
-      throw new TypeError(`${this.descriptor.kind} is namespaced: a namespace is required`);
+    const prefix = group ? `/apis/${group}/${version}` : `/api/${version}`;
+    return namespaced && namespace
+      ? `${prefix}/namespaces/${encodeURIComponent(namespace)}/${plural}`
+      : `${prefix}/${plural}`;
+  }
+
+  /**
+   * The path of one object, or without `name` the collection an object is created in: never
+   * the all-namespaces collection, so a namespaced kind requires a namespace.
+   */
+  #path(namespace: string | undefined, name?: string): string {
+    const { kind, namespaced } = this.descriptor;
+    if (namespaced && !namespace) {
+      throw new TypeError(`${kind} is namespaced: a namespace is required`);
     }
-    path += `/${plural}`;
-    if (name !== undefined) {
-      if (!name) throw new TypeError(`${this.descriptor.kind}: an object name is required`);
-      path += `/${encodeURIComponent(name)}`;
-    }
-    return path;
+    const path = this.#collectionPath(namespace);
+    if (name === undefined) return path;
+    if (!name) throw new TypeError(`${kind}: an object name is required`);
+    return `${path}/${encodeURIComponent(name)}`;
   }
 
   #name(object: T): string {

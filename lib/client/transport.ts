@@ -32,7 +32,7 @@ export interface TransportRequest {
 export interface Transport extends Disposable {
   /** Sends one request; network failures reject (the caller maps them to ConnectionError). */
   send(url: URL, request: TransportRequest): Promise<Response>;
-  /** Releases pooled connections. */
+  /** Releases pooled connections; responses still being received (watches) run to their end. */
   close(): void;
 }
 
@@ -127,7 +127,12 @@ class NodeTransport implements Transport {
   }
 
   close(): void {
-    this.#agent.destroy();
+    // Not agent.destroy(), which would cut open watch streams: idle sockets go now, busy ones
+    // when their response ends (an agent keeping no free sockets destroys a socket once free).
+    this.#agent.maxFreeSockets = 0;
+    for (const sockets of Object.values(this.#agent.freeSockets)) {
+      for (const socket of sockets ?? []) socket.destroy();
+    }
   }
 
   [Symbol.dispose](): void {

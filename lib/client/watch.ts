@@ -159,13 +159,10 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
         reason = "watch ended";
       } catch (error) {
         if (signal.aborted) return;
-        const brokenAfterHealthy = this.#lastConnectionHealthy &&
-          (error instanceof TypeError || error instanceof DOMException);
-        const immediate = error instanceof GoneError || this.#isStreamingRejection(error) ||
-          error instanceof InitialEventsTimeoutError || brokenAfterHealthy;
-        [reason, cause] = this.#classify(error);
-        if (reason === "") throw error;
-        if (!immediate) {
+        const restart = this.#classify(error);
+        if (!restart) throw error;
+        ({ reason, cause } = restart);
+        if (!restart.immediate) {
           delay = backoff.next();
           if (error instanceof TooManyRequestsError && error.retryAfterSeconds) {
             delay = Math.max(delay, error.retryAfterSeconds * 1000);
@@ -192,44 +189,66 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
   }
 
   /**
-   * Returns a short reason and cause for a restart and adjusts state; reason "" for errors that
-   * are not the watch's to handle.
+   * Describes a restart (a short reason, its cause, and whether it needs no backoff) and adjusts
+   * state; undefined for errors that are not the watch's to handle.
    */
-  #classify(error: unknown): [string, WatchRestartCause] {
+  #classify(
+    error: unknown,
+  ): { reason: string; cause: WatchRestartCause; immediate: boolean } | undefined {
     if (error instanceof GoneError) {
       this.#resourceVersion = undefined;
-      return [`resourceVersion expired (${error.reason || 410}): relisting`, "expired"];
+      return {
+        reason: `resourceVersion expired (${error.reason || 410}): relisting`,
+        cause: "expired",
+        immediate: true,
+      };
     }
-    if (this.#isStreamingRejection(error)) {
+    const streamingRejection = this.#resourceVersion === undefined && this.#streamingList &&
+      (error instanceof BadRequestError || error instanceof InvalidError);
+    if (streamingRejection) {
       this.#streamingList = false;
-      return [
-        `streaming list rejected (${(error as ApiError).code}): falling back to list + watch`,
-        "fallback",
-      ];
+      return {
+        reason: `streaming list rejected (${error.code}): falling back to list + watch`,
+        cause: "fallback",
+        immediate: true,
+      };
     }
     if (error instanceof InitialEventsTimeoutError) {
       this.#streamingList = false;
-      return ["no initial-events-end bookmark: falling back to list + watch", "fallback"];
+      return {
+        reason: "no initial-events-end bookmark: falling back to list + watch",
+        cause: "fallback",
+        immediate: true,
+      };
     }
     if (error instanceof ApiError) {
-      return [
-        `${error.code} ${error.reason || "error"}: ${error.message}`,
-        error instanceof TooManyRequestsError ? "throttled" : "api-error",
-      ];
+      return {
+        reason: `${error.code} ${error.reason || "error"}: ${error.message}`,
+        cause: error instanceof TooManyRequestsError ? "throttled" : "api-error",
+        immediate: false,
+      };
     }
-    if (error instanceof WatchStreamError) return [error.message, "malformed"];
-    if (error instanceof InactivityError) return [error.message, "inactive"];
-    if (error instanceof QuickCloseError) return [error.message, "closed"];
-    if (error instanceof ConnectionError) return [error.message, "connection"];
+    if (error instanceof WatchStreamError) {
+      return { reason: error.message, cause: "malformed", immediate: false };
+    }
+    if (error instanceof InactivityError) {
+      return { reason: error.message, cause: "inactive", immediate: false };
+    }
+    if (error instanceof QuickCloseError) {
+      return { reason: error.message, cause: "closed", immediate: false };
+    }
+    if (error instanceof ConnectionError) {
+      return { reason: error.message, cause: "connection", immediate: false };
+    }
     if (error instanceof TypeError || error instanceof DOMException) {
-      return [`connection broke (${error.message})`, "connection"];
+      // A break after a healthy connection is a plain end, not a failure.
+      return {
+        reason: `connection broke (${error.message})`,
+        cause: "connection",
+        immediate: this.#lastConnectionHealthy,
+      };
     }
-    return ["", "connection"];
-  }
-
-  #isStreamingRejection(error: unknown): boolean {
-    return this.#resourceVersion === undefined && this.#streamingList &&
-      (error instanceof BadRequestError || error instanceof InvalidError);
+    return undefined;
   }
 
   /** Lists, then yields what makes the caller's view equal to the list, then SYNCED. */
@@ -252,7 +271,8 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
 
   /** Yields DELETED for known objects not seen in the new state, then SYNCED. */
   *#finishSync(seen: Set<string>, resourceVersion: string): Generator<WatchEvent<T>> {
-    for (const [key, rv] of [...this.#known]) {
+    // Deleting the visited entry while iterating a Map is safe.
+    for (const [key, rv] of this.#known) {
       if (seen.has(key)) continue;
       this.#known.delete(key);
       const slash = key.indexOf("/");
@@ -309,18 +329,26 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
     let timer: ReturnType<typeof setTimeout> | undefined;
     let inInitial = initial;
     // While a streaming list has not delivered its end bookmark, silence means the server ignored
-    // sendInitialEvents; afterwards it means a stalled connection.
+    // sendInitialEvents; afterwards it means a stalled connection. Chunks only record when they
+    // came: one timer checks that on firing and waits out the rest, or aborts.
+    let activeAt = Date.now();
+    const limit = () => inInitial ? timings.initialEventsTimeoutMs : timings.inactivityTimeoutMs;
+    const check = () => {
+      const remaining = activeAt + limit() - Date.now();
+      if (remaining > 0) {
+        timer = setTimeout(check, remaining);
+        return;
+      }
+      connection.abort(
+        inInitial
+          ? new InitialEventsTimeoutError()
+          : new InactivityError(`no bytes for ${timings.inactivityTimeoutMs} ms: reconnecting`),
+      );
+    };
     const arm = () => {
       clearTimeout(timer);
-      timer = setTimeout(
-        () =>
-          connection.abort(
-            inInitial
-              ? new InitialEventsTimeoutError()
-              : new InactivityError(`no bytes for ${timings.inactivityTimeoutMs} ms: reconnecting`),
-          ),
-        inInitial ? timings.initialEventsTimeoutMs : timings.inactivityTimeoutMs,
-      );
+      activeAt = Date.now();
+      timer = setTimeout(check, limit());
     };
     const started = Date.now();
     let events = 0;
@@ -346,8 +374,7 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
       });
       const tap = new TransformStream<Uint8Array, Uint8Array>({
         transform: (chunk, controller) => {
-          this.#health.lastEventAt = Date.now();
-          arm();
+          activeAt = this.#health.lastEventAt = Date.now();
           controller.enqueue(chunk);
         },
       });

@@ -2,6 +2,9 @@
 // expects: the same event again bumps `count` and `lastTimestamp` on one
 // object (deterministically named) instead of piling up new ones.
 import type { Event, ObjectReference } from "kubernetes-types/core/v1.d.ts";
+import { isAlreadyExists } from "../client/errors.ts";
+import { formatTime } from "../api/mod.ts";
+import { fnv1a64 } from "../hash.ts";
 import { log } from "../log.ts";
 
 /** Normal for progress, Warning for conflicts and errors. */
@@ -53,22 +56,6 @@ export interface EventRecorderOptions {
   now?: () => Date;
 }
 
-/** FNV-1a 64-bit hash as 16 hex digits: short, stable event names. */
-function fnv1a64(text: string): string {
-  let hash = 0xcbf29ce484222325n;
-  for (const byte of new TextEncoder().encode(text)) {
-    hash ^= BigInt(byte);
-    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
-  }
-  return hash.toString(16).padStart(16, "0");
-}
-
-/** Is `error` an AlreadyExists answer (status code 409 with that reason)? */
-function isAlreadyExists(error: unknown): boolean {
-  const e = error as { code?: number; reason?: string } | null;
-  return e?.code === 409 && e.reason === "AlreadyExists";
-}
-
 /**
  * Writes aggregated core/v1 Events. Failures are logged, never thrown: an
  * event that cannot be written must not fail a reconcile.
@@ -97,7 +84,7 @@ export class EventRecorder {
     const namespace = subject.metadata?.namespace ||
       (this.#options.clusterScopedNamespace ?? "default");
     const name = EventRecorder.eventName(subject, event);
-    const now = (this.#options.now?.() ?? new Date()).toISOString().replace(/\.\d+Z$/, "Z");
+    const now = formatTime(this.#options.now?.() ?? new Date());
     const involvedObject: ObjectReference = {
       apiVersion: subject.apiVersion,
       kind: subject.kind,

@@ -171,6 +171,7 @@ export class TenantController {
           const list = await this.#client.resource(observation.resource).list({
             namespace: observation.namespace,
             labelSelector: observation.labelSelector,
+            fieldSelector: observation.fieldSelector,
             signal,
           });
           return { resource: observation.resource, items: list.items };

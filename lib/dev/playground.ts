@@ -67,6 +67,7 @@ export async function runPlayground(args: string[]): Promise<number> {
   try {
     await server.writeKubeconfig(values.kubeconfig);
     const client = await connect({ kubeconfig: values.kubeconfig });
+    let running: Promise<unknown> | undefined;
     try {
       for (const crd of await readDocuments("crd.yaml")) {
         await client.resource(customResourceDefinitions).create(crd);
@@ -77,7 +78,7 @@ export async function runPlayground(args: string[]): Promise<number> {
         metrics: new Registry(),
         instance: processIdentity(),
       });
-      const running = manager.run(stop.signal);
+      running = manager.run(stop.signal);
       const samples: string[] = [];
       if (!values["no-samples"]) {
         for await (const entry of Deno.readDir(new URL("samples/", DEPLOY))) {
@@ -107,11 +108,13 @@ Ctrl-C stops the operator and the server.
 `);
       await running;
     } finally {
+      // On an error too: the operator stops, and is done with the client, before it is closed.
+      stop.abort();
+      await running?.catch(() => {});
       client.close();
     }
     return 0;
   } catch (error) {
-    stop.abort();
     log("dev").fatal("playground failed: {error}", {
       error: error instanceof Error ? error.message : String(error),
     });

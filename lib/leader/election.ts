@@ -2,8 +2,10 @@
 // operator replicas exactly one reconciles, a dead leader is replaced within
 // the lease duration, and a clean shutdown hands over at once.
 import type { Lease } from "kubernetes-types/coordination/v1.d.ts";
+import { sleep } from "../backoff.ts";
+import { isAlreadyExists, isConflict, isNotFound } from "../client/errors.ts";
 import { log } from "../log.ts";
-import { Gauge, type Registry } from "../metrics/registry.ts";
+import { Gauge, Registry } from "../metrics/registry.ts";
 
 /** The Lease calls leader election needs (a `ResourceClient<Lease>` fits). */
 export interface LeaseApi {
@@ -51,26 +53,6 @@ function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
-/** Status code of an API error, if any. */
-function codeOf(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "number" ? code : undefined;
-}
-
-/** Resolves after `ms` or as soon as `signal` aborts (never rejects). */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
 /**
  * One candidate in a Lease election. {@linkcode run} acquires the Lease,
  * runs the leader's work with a signal that aborts the moment leadership is
@@ -110,11 +92,12 @@ export class LeaderElector {
       throw new LeaderElectionConfigError("leader election: retry period must be positive");
     }
     if (!identity) throw new LeaderElectionConfigError("leader election: identity is empty");
-    const gauge = new Gauge(
-      "leader_election_master_status",
-      "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master.",
+    this.#status = (options.metrics ?? new Registry()).register(
+      new Gauge(
+        "leader_election_master_status",
+        "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master.",
+      ),
     );
-    this.#status = options.metrics ? options.metrics.register(gauge) : gauge;
     this.#status.set({ name: this.#options.name }, 0);
   }
 
@@ -135,11 +118,16 @@ export class LeaderElector {
     signal: AbortSignal,
   ): Promise<"lost" | "stopped"> {
     const { retryPeriodMs, identity, name, namespace } = this.#options;
-    while (!signal.aborted) {
-      if (await this.#tryAcquireOrRenew(signal)) break;
-      await pause(retryPeriodMs * (1 + Math.random() * 0.2), signal);
+    let acquired = false;
+    while (!signal.aborted && !acquired) {
+      acquired = await this.#tryAcquireOrRenew(signal);
+      if (!acquired) await sleep(retryPeriodMs * (1 + Math.random() * 0.2), signal).catch(() => {});
     }
-    if (signal.aborted) return "stopped";
+    if (signal.aborted) {
+      // Stopped while (or right after) winning: hand the Lease back instead of holding it.
+      if (acquired && this.#options.releaseOnCancel) await this.#release();
+      return "stopped";
+    }
     this.#setLeader(true);
     log("leader").info("became leader of lease {namespace}/{name} as {identity}", {
       namespace,
@@ -175,7 +163,7 @@ export class LeaderElector {
     const { retryPeriodMs, renewDeadlineMs, now } = this.#options;
     let lastRenew = now();
     while (!leading.aborted) {
-      await pause(retryPeriodMs, leading);
+      await sleep(retryPeriodMs, leading).catch(() => {});
       if (leading.aborted) return false;
       const attempt = AbortSignal.any([
         leading,
@@ -198,7 +186,7 @@ export class LeaderElector {
     try {
       current = await this.#api.get(name, { namespace, signal });
     } catch (error) {
-      if (codeOf(error) !== 404) {
+      if (!isNotFound(error)) {
         log("leader").warn("cannot read lease {namespace}/{name}: {error}", {
           namespace,
           name,
@@ -225,7 +213,8 @@ export class LeaderElector {
           time,
         );
         return true;
-      } catch {
+      } catch (error) {
+        this.#warnUnlessContention("create", error);
         return false;
       }
     }
@@ -234,7 +223,12 @@ export class LeaderElector {
     }
     const holder = current.spec?.holderIdentity ?? "";
     const heldByOther = holder !== "" && holder !== identity;
-    if (heldByOther && this.#observedAt + leaseDurationMs > time) return false;
+    // As client-go: the holder's claim lasts the duration it wrote, not this replica's setting.
+    const recordedSeconds = current.spec?.leaseDurationSeconds;
+    const heldForMs = recordedSeconds && recordedSeconds > 0
+      ? recordedSeconds * 1000
+      : leaseDurationMs;
+    if (heldByOther && this.#observedAt + heldForMs > time) return false;
     const spec = current.spec ?? {};
     const transitions = spec.leaseTransitions ?? 0;
     try {
@@ -251,9 +245,22 @@ export class LeaderElector {
       }, { namespace, signal });
       this.#observe(updated, time);
       return true;
-    } catch {
+    } catch (error) {
+      this.#warnUnlessContention(holder === identity ? "renew" : "take over", error);
       return false;
     }
+  }
+
+  /** Logs a failed write of the Lease; a 409 is normal contention between candidates and stays quiet. */
+  #warnUnlessContention(action: string, error: unknown): void {
+    if (isConflict(error) || isAlreadyExists(error)) return;
+    const { namespace, name } = this.#options;
+    log("leader").warn("cannot {action} lease {namespace}/{name}: {error}", {
+      action,
+      namespace,
+      name,
+      error: String(error),
+    });
   }
 
   #observe(lease: Lease, time: number): void {

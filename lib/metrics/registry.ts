@@ -32,7 +32,7 @@ function formatValue(value: number): string {
 
 /** Shared storage of labelled series for counters and gauges. */
 abstract class ScalarMetric implements Metric {
-  #series = new Map<string, { labels: Labels; value: number }>();
+  #series = new Map<string, number>();
   abstract readonly type: "counter" | "gauge";
 
   /** Creates a family with its name and help text. */
@@ -40,21 +40,14 @@ abstract class ScalarMetric implements Metric {
 
   protected change(labels: Labels, update: (old: number) => number): void {
     const key = formatLabels(labels);
-    const entry = this.#series.get(key);
-    if (entry) entry.value = update(entry.value);
-    else this.#series.set(key, { labels: { ...labels }, value: update(0) });
-  }
-
-  /** The current value of one series (0 when never touched). */
-  get(labels: Labels = {}): number {
-    return this.#series.get(formatLabels(labels))?.value ?? 0;
+    this.#series.set(key, update(this.#series.get(key) ?? 0));
   }
 
   /** Text exposition of every series. */
   expose(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
-    for (const [key, entry] of this.#series) {
-      lines.push(`${this.name}${key} ${formatValue(entry.value)}`);
+    for (const [key, value] of this.#series) {
+      lines.push(`${this.name}${key} ${formatValue(value)}`);
     }
     return lines.join("\n");
   }
@@ -88,7 +81,7 @@ export class Gauge extends ScalarMetric {
 }
 
 /** The default buckets of the Prometheus client libraries, in seconds. */
-export const DEFAULT_BUCKETS: readonly number[] = [
+const DEFAULT_BUCKETS: readonly number[] = [
   0.005,
   0.01,
   0.025,
@@ -126,11 +119,6 @@ export class Histogram implements Metric {
     }
     entry.sum += value;
     entry.count++;
-  }
-
-  /** Number of observations for `labels`. */
-  count(labels: Labels = {}): number {
-    return this.#series.get(formatLabels(labels))?.count ?? 0;
   }
 
   /** Text exposition of every series with `_bucket`, `_sum` and `_count`. */

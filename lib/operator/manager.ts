@@ -10,7 +10,6 @@ import {
   MANAGED_BY_VALUE,
   Reason,
   TENANT_LABEL,
-  TENANT_PLAN_LABEL,
   TENANT_RESOURCE,
   TENANT_UID_ANNOTATION,
   type TenantStatus,
@@ -45,6 +44,7 @@ import {
   observationKey,
   type PlanContext,
   sameIntegrations,
+  servedKinds,
 } from "../reconcile/mod.ts";
 import { discoverIntegrations } from "./integrations.ts";
 import type { LeaderElector } from "../leader/election.ts";
@@ -53,7 +53,7 @@ import { EventRecorder } from "../controller/event_recorder.ts";
 import { TenantController } from "../controller/tenant_controller.ts";
 import type { Registry } from "../metrics/registry.ts";
 import { WorkQueue } from "../queue/work_queue.ts";
-import { backoffDelay, sleep } from "../backoff.ts";
+import { Backoff, sleep } from "../backoff.ts";
 import { log } from "../log.ts";
 import type { Readiness } from "./endpoints.ts";
 
@@ -85,6 +85,9 @@ export interface ManagerOptions {
 /** Longest wait for a watch's initial state before the next watch starts anyway. */
 const START_IN_TURN_TIMEOUT_MS = 10_000;
 
+/** A watch loop running this long without failing restarts its backoff from the start. */
+const LOOP_BACKOFF_RESET_MS = 120_000;
+
 /** Default period of the integration discovery. */
 export const DEFAULT_DISCOVERY_INTERVAL_MS = 60_000;
 
@@ -94,6 +97,9 @@ const BUILTIN_OBJECT_KINDS: readonly ResourceDescriptor[] = [
   limitRanges,
   networkPolicies,
 ];
+
+/** A watch to start in turn: its name, and what starts it (`undefined`: nothing started). */
+type WatchStart = [string, () => Promise<void> | undefined];
 
 /** The Tenant controller's runtime: watches, queue, resync and workers. */
 export class Manager {
@@ -110,9 +116,18 @@ export class Manager {
   readonly #source: PlanSource;
   #catalogue: PlanCatalogue;
   #integrations: Integrations = NO_INTEGRATIONS;
-  /** Watches of integration kinds, by observation key, stopped when a kind stops being served. */
+  /**
+   * Watches of integration kinds, by descriptor (a new version is a new watch), stopped when a
+   * kind stops being served; `#kindLoops` holds every such loop still running.
+   */
   readonly #kindWatches = new Map<string, AbortController>();
+  readonly #kindLoops = new Set<Promise<void>>();
+  /** Whether integration kinds are watched yet (they start after the built-in kinds). */
+  #watchingKinds = false;
+  /** The discovery running, the one queued after it, and the catalogue the next one brings in. */
   #discovering?: Promise<void>;
+  #queuedDiscovery?: Promise<void>;
+  #nextCatalogue?: PlanCatalogue;
   readonly #metrics: TenantMetrics;
   /** Called when the named watch first reports its initial state delivered. */
   readonly #syncWaiters = new Map<string, () => void>();
@@ -211,11 +226,18 @@ export class Manager {
     }
     const starting = this.#startInTurn(loops, [
       ["namespaces", () => this.#watchNamespaces(watches.signal)],
-      ...BUILTIN_OBJECT_KINDS.map((resource): [string, () => Promise<void>] => [
+      ...BUILTIN_OBJECT_KINDS.map((resource): WatchStart => [
         observationKey(resource),
         () => this.#watchObjects(resource, watches.signal),
       ]),
-    ], watches.signal);
+      ...servedKinds(this.#integrations).map((resource): WatchStart => [
+        observationKey(resource),
+        () => this.#watchKind(resource, watches.signal),
+      ]),
+    ], watches.signal).then(() => {
+      this.#watchingKinds = true;
+      this.#syncKindWatches(watches.signal);
+    });
     log("manager").info(
       "tenant controller started with {concurrency} workers, {plans} plans from {source}",
       {
@@ -245,8 +267,14 @@ export class Manager {
       clearInterval(discovery);
       watches.abort();
       for (const watch of this.#kindWatches.values()) watch.abort();
+      this.#kindWatches.clear();
       await starting;
-      await Promise.allSettled([...loops, this.#discovering]);
+      await Promise.allSettled([
+        ...loops,
+        this.#discovering,
+        this.#queuedDiscovery,
+        ...this.#kindLoops,
+      ]);
       log("manager").info("tenant controller stopped");
     }
   }
@@ -308,33 +336,40 @@ export class Manager {
   /**
    * Starts the `next` watches one after the other, each once the one before delivered its
    * initial state (or after {@linkcode START_IN_TURN_TIMEOUT_MS}), the tenant watch first;
-   * resolves when the last one has (or the same timeout passed).
+   * resolves when the last one has (or the same timeout passed). A start that starts nothing
+   * (returns `undefined`) is not waited for.
    * Streaming lists of thousands of objects arrive one HTTP chunk per object, and taking them
    * in turn rather than all at once keeps the start-up memory peak lower.
    */
   async #startInTurn(
     loops: Promise<void>[],
-    next: [string, () => Promise<void>][],
+    next: WatchStart[],
     signal: AbortSignal,
   ): Promise<void> {
-    let previous = "tenants";
+    let previous: string | undefined = "tenants";
     for (const [name, start] of [...next, ["", undefined] as const]) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          signal.removeEventListener("abort", done);
-          this.#syncWaiters.delete(previous);
-          resolve();
-        };
-        const timer = setTimeout(done, START_IN_TURN_TIMEOUT_MS);
-        signal.addEventListener("abort", done, { once: true });
-        if (this.#watches.get(previous)?.health().synced) done();
-        else this.#syncWaiters.set(previous, done);
-      });
+      if (previous !== undefined) await this.#initialState(previous, signal);
       if (signal.aborted || start === undefined) return;
-      loops.push(start());
-      previous = name;
+      const started = start();
+      if (started !== undefined) loops.push(started);
+      previous = started === undefined ? undefined : name;
     }
+  }
+
+  /** Resolves once watch `name` delivered its initial state, after a timeout, or on abort. */
+  #initialState(name: string, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        this.#syncWaiters.delete(name);
+        resolve();
+      };
+      const timer = setTimeout(done, START_IN_TURN_TIMEOUT_MS);
+      signal.addEventListener("abort", done, { once: true });
+      if (this.#watches.get(name)?.health().synced) done();
+      else this.#syncWaiters.set(name, done);
+    });
   }
 
   #resync(signal: AbortSignal): void {
@@ -345,55 +380,95 @@ export class Manager {
 
   /**
    * Re-reads which integration kinds are served; on a change, starts or stops their watches and
-   * reconciles every tenant. A failed discovery keeps what was known. One at a time.
+   * reconciles every tenant. A failed discovery keeps what was known. With `catalogue`, that
+   * catalogue takes effect together with what is found for its constraint kinds (or, should
+   * discovery fail, with what was known). One at a time: a call while one runs queues one more
+   * run (shared by every call until it starts, with the catalogue then pending) and resolves
+   * when that run is done.
    */
-  #discover(signal: AbortSignal): Promise<void> {
-    this.#discovering ??= (async () => {
-      try {
-        const found = await discoverIntegrations(this.#client, constraintKinds(this.#catalogue), {
-          signal,
-        });
-        if (sameIntegrations(found, this.#integrations)) return;
-        const served = [
-          found.gateway,
-          found.authorizationPolicy,
-          ...Object.values(found.constraints),
-        ]
-          .filter((resource): resource is ResourceDescriptor => resource !== undefined);
-        log("manager").info("integrations served: {kinds}", {
-          kinds: served.map(observationKey).join(", ") || "none",
-        });
-        this.#integrations = found;
-        this.#syncKindWatches(served, signal);
-        for (const name of this.#tenantUids.keys()) this.#queue.add(name);
-      } catch (error) {
-        if (signal.aborted) return;
-        log("manager").warn("discovery of integrations failed: {error}", {
-          error: error instanceof Error ? error.message : String(error),
-        });
-      } finally {
-        this.#discovering = undefined;
-      }
-    })();
-    return this.#discovering;
+  #discover(signal: AbortSignal, catalogue?: PlanCatalogue): Promise<void> {
+    if (catalogue !== undefined) this.#nextCatalogue = catalogue;
+    if (this.#queuedDiscovery !== undefined) return this.#queuedDiscovery;
+    const running = this.#discovering;
+    const start = () => this.#runDiscovery(run, signal);
+    const run: Promise<void> = (running ?? Promise.resolve()).then(start, start);
+    if (running === undefined) this.#discovering = run;
+    else this.#queuedDiscovery = run;
+    return run;
   }
 
-  /** Watches exactly the `served` integration kinds. */
-  #syncKindWatches(served: ResourceDescriptor[], signal: AbortSignal): void {
-    const wanted = new Map(served.map((resource) => [JSON.stringify(resource), resource]));
+  /** Runs discovery `run`, the queued one until now. */
+  async #runDiscovery(run: Promise<void>, signal: AbortSignal): Promise<void> {
+    if (this.#queuedDiscovery === run) this.#queuedDiscovery = undefined;
+    this.#discovering = run;
+    try {
+      await this.#discoverOnce(signal);
+    } finally {
+      if (this.#discovering === run) this.#discovering = undefined;
+    }
+  }
+
+  async #discoverOnce(signal: AbortSignal): Promise<void> {
+    const pending = this.#nextCatalogue;
+    this.#nextCatalogue = undefined;
+    // The catalogue's constraint kinds and every kind known so far: a kind dropped from the
+    // catalogue stays known while it is served, so that constraints of that kind are still
+    // pruned and torn down. A restart forgets such kinds: their constraints are then left alone.
+    const kinds = new Set([
+      ...constraintKinds(pending ?? this.#catalogue),
+      ...Object.keys(this.#integrations.constraints),
+    ]);
+    let found = this.#integrations;
+    try {
+      found = await discoverIntegrations(this.#client, kinds, { signal });
+    } catch (error) {
+      if (signal.aborted) return;
+      log("manager").warn("discovery of integrations failed: {error}", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+    if (pending !== undefined) this.#catalogue = pending;
+    if (sameIntegrations(found, this.#integrations)) return;
+    log("manager").info("integrations served: {kinds}", {
+      kinds: servedKinds(found).map(observationKey).join(", ") || "none",
+    });
+    this.#integrations = found;
+    this.#syncKindWatches(signal);
+    for (const name of this.#tenantUids.keys()) this.#queue.add(name);
+  }
+
+  /**
+   * Watches exactly the served integration kinds: stops the others at once, starts the missing
+   * ones once integration kinds are watched at all (see {@linkcode run}).
+   */
+  #syncKindWatches(signal: AbortSignal): void {
+    const served = servedKinds(this.#integrations);
+    const wanted = new Set(served.map((resource) => JSON.stringify(resource)));
     for (const [key, watch] of this.#kindWatches) {
       if (!wanted.has(key)) {
         watch.abort();
         this.#kindWatches.delete(key);
       }
     }
-    for (const [key, resource] of wanted) {
-      if (this.#kindWatches.has(key) || signal.aborted) continue;
-      const watch = new AbortController();
-      signal.addEventListener("abort", () => watch.abort(), { once: true });
-      this.#kindWatches.set(key, watch);
-      this.#watchObjects(resource, watch.signal);
-    }
+    if (!this.#watchingKinds) return;
+    for (const resource of served) this.#watchKind(resource, signal);
+  }
+
+  /**
+   * Starts watching integration kind `resource` unless it is watched already, no longer served,
+   * or the manager is stopping; returns the watch loop, or `undefined` when nothing started.
+   */
+  #watchKind(resource: ResourceDescriptor, signal: AbortSignal): Promise<void> | undefined {
+    const key = JSON.stringify(resource);
+    const served = servedKinds(this.#integrations).some((kind) => JSON.stringify(kind) === key);
+    if (signal.aborted || !served || this.#kindWatches.has(key)) return undefined;
+    const watch = new AbortController();
+    this.#kindWatches.set(key, watch);
+    const loop = this.#watchObjects(resource, watch.signal);
+    const forget = () => this.#kindLoops.delete(loop);
+    this.#kindLoops.add(loop);
+    loop.then(forget, forget);
+    return loop;
   }
 
   /** Watches per-tenant objects of one kind (labelled managed) and reconciles their tenant. */
@@ -451,33 +526,23 @@ export class Manager {
         } else {
           const changed = changedPlans(this.#catalogue, update.catalogue);
           if (changed.length === 0) continue;
-          const kindsBefore = constraintKinds(this.#catalogue).join();
-          this.#catalogue = update.catalogue;
           log("manager").info("plan catalogue updated from {source}: plans {plans} changed", {
             source: describeSource(source),
             plans: changed.join(", "),
           });
-          if (constraintKinds(update.catalogue).join() !== kindsBefore) {
-            await this.#discover(signal);
-          }
-          await this.#enqueuePlans(changed, signal);
+          if (
+            constraintKinds(update.catalogue).join() !== constraintKinds(this.#catalogue).join()
+          ) {
+            // Its new constraint kinds are discovered first, so that the catalogue takes effect
+            // together with them (reconciles never see its kinds as not installed meanwhile).
+            await this.#discover(signal, update.catalogue);
+          } else this.#catalogue = update.catalogue;
+          // Every tenant, not just those of the changed plans: no I/O that could fail and lose
+          // the change, and the queue merges these with pending work.
+          for (const name of this.#tenantUids.keys()) this.#queue.add(name);
         }
       }
     });
-  }
-
-  /** Reconciles every tenant whose namespace is labelled with one of `plans`. */
-  async #enqueuePlans(plans: string[], signal: AbortSignal): Promise<void> {
-    const list = await this.#client.resource<KubeObjectBase>(namespaces).list({
-      labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${TENANT_PLAN_LABEL} in (${
-        plans.join(",")
-      })`,
-      signal,
-    });
-    for (const namespace of list.items) {
-      const owner = namespace.metadata?.labels?.[TENANT_LABEL];
-      if (owner) this.#queue.add(owner);
-    }
   }
 
   #watchTenants(signal: AbortSignal): Promise<void> {
@@ -526,18 +591,25 @@ export class Manager {
    * marks the watch unhealthy (readiness fails) and restarts it with backoff.
    */
   async #consume(name: string, signal: AbortSignal, loop: () => Promise<void>): Promise<void> {
-    for (let attempt = 0; !signal.aborted; attempt++) {
+    const backoff = new Backoff({
+      initialMs: 800,
+      maxMs: 30_000,
+      resetAfterMs: LOOP_BACKOFF_RESET_MS,
+    });
+    let failures = 0;
+    while (!signal.aborted) {
+      this.#metrics.watchReplaced(name);
       try {
         await loop();
       } catch (error) {
         if (signal.aborted) return;
-        const delay = backoffDelay({ initialMs: 800, maxMs: 30_000 }, attempt);
+        const delay = backoff.next();
         log("manager").error("{watch} watch failed: {error}; restarting in {delay} ms", {
           watch: name,
           error: error instanceof Error ? error.message : String(error),
           delay: Math.round(delay),
         });
-        const failed = { synced: false, lastEventAt: 0, restarts: attempt + 1 };
+        const failed = { synced: false, lastEventAt: 0, restarts: ++failures };
         this.#watches.set(name, { health: () => failed });
         await sleep(delay, signal).catch(() => {});
       }

@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util";
 import { type LogFormat, type LogLevel, parseLogFormat, parseLogLevel } from "../log.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
+import { isDnsLabel, isDnsSubdomain } from "../api/mod.ts";
 import { hostTemplateProblem, type PlanSource } from "../plans/mod.ts";
 import { DEFAULT_GATEWAY_HOSTS, DEFAULT_INGRESS_NAMESPACE } from "../reconcile/mod.ts";
 import { DEFAULT_DISCOVERY_INTERVAL_MS } from "./manager.ts";
@@ -228,20 +229,18 @@ function leaderElection(values: Record<string, string | boolean | undefined>): L
   if (flags.retryPeriodMs <= 0) {
     throw new OptionsError("--leader-elect-retry-period: must be positive");
   }
-  if (flags.namespace !== undefined && !DNS_LABEL.test(flags.namespace)) {
+  if (flags.namespace !== undefined && !isDnsLabel(flags.namespace)) {
     throw new OptionsError(
       `--leader-elect-resource-namespace: must be a namespace name, got "${flags.namespace}"`,
     );
   }
-  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(flags.name) || flags.name.length > 253) {
+  if (!isDnsSubdomain(flags.name)) {
     throw new OptionsError(
       `--leader-elect-resource-name: must be a DNS subdomain, got "${flags.name}"`,
     );
   }
   return flags;
 }
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 function planSource(file: string | undefined, configMap: string | undefined): PlanSource {
   if (file !== undefined && configMap !== undefined) {
@@ -254,8 +253,7 @@ function planSource(file: string | undefined, configMap: string | undefined): Pl
   if (configMap === undefined) return { kind: "builtin" };
   const [namespace, name, ...rest] = configMap.split("/");
   if (
-    rest.length > 0 || !DNS_LABEL.test(namespace ?? "") || namespace.length > 63 ||
-    !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name ?? "") || name.length > 253
+    rest.length > 0 || !isDnsLabel(namespace) || !isDnsSubdomain(name)
   ) {
     throw new OptionsError(
       `--plans-configmap: must be NAMESPACE/NAME (e.g. kleff-system/kleff-plans), got "${configMap}"`,
@@ -266,7 +264,7 @@ function planSource(file: string | undefined, configMap: string | undefined): Pl
 
 function ingressNamespace(value: string | undefined): string {
   if (value === undefined) return DEFAULT_INGRESS_NAMESPACE;
-  if (value.length > 63 || !DNS_LABEL.test(value)) {
+  if (!isDnsLabel(value)) {
     throw new OptionsError(`--ingress-namespace: must be a namespace name, got "${value}"`);
   }
   return value;

@@ -6,7 +6,7 @@
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 
 /** Deno permissions and flags of an operator process. */
-export const OPERATOR_DENO_FLAGS: readonly string[] = [
+const OPERATOR_DENO_FLAGS: readonly string[] = [
   "--allow-net",
   "--allow-read",
   "--allow-env",

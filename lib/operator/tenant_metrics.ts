@@ -31,6 +31,11 @@ export class TenantMetrics {
     for (const key of next) this.#add(key, 1);
   }
 
+  /** Notes that `watch` was replaced by a new watch object, which counts its restarts from 0. */
+  watchReplaced(watch: string): void {
+    this.#restartsSeen.delete(watch);
+  }
+
   /** Counts the restarts a watch reported since its last health update. */
   watchHealth(watch: string, health: WatchHealth): void {
     const seen = this.#restartsSeen.get(watch) ?? 0;

@@ -11,7 +11,7 @@ export class DerEncodingError extends Error {
 }
 
 /** Concatenates byte arrays into one. */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
   let offset = 0;
   for (const part of parts) {
@@ -22,14 +22,20 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffe
 }
 
 /** Encodes one tag-length-value element with a single-byte tag. */
-export function tlv(tag: number, content: Uint8Array): Uint8Array<ArrayBuffer> {
+function tlv(tag: number, content: Uint8Array): Uint8Array<ArrayBuffer> {
   return concatBytes([Uint8Array.of(tag), encodeLength(content.length), content]);
+}
+
+/** The minimal big-endian bytes of a non-negative integer (none for 0). */
+function bigEndian(value: number): number[] {
+  const bytes: number[] = [];
+  for (let rest = value; rest > 0; rest = Math.floor(rest / 256)) bytes.unshift(rest % 256);
+  return bytes;
 }
 
 function encodeLength(length: number): Uint8Array<ArrayBuffer> {
   if (length < 0x80) return Uint8Array.of(length);
-  const bytes: number[] = [];
-  for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) bytes.unshift(rest % 256);
+  const bytes = bigEndian(length);
   return Uint8Array.from([0x80 | bytes.length, ...bytes]);
 }
 
@@ -70,9 +76,7 @@ export function smallInteger(value: number): Uint8Array<ArrayBuffer> {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new DerEncodingError(`INTEGER: ${value} is not a non-negative safe integer`);
   }
-  const bytes: number[] = [];
-  for (let rest = value; rest > 0; rest = Math.floor(rest / 256)) bytes.unshift(rest % 256);
-  return unsignedInteger(Uint8Array.from(bytes));
+  return unsignedInteger(Uint8Array.from(bigEndian(value)));
 }
 
 /** OBJECT IDENTIFIER from dotted notation, e.g. "2.5.4.3". */

@@ -2,8 +2,6 @@
 
 /** Wraps DER bytes as PEM with the given label, e.g. "CERTIFICATE" or "PRIVATE KEY". */
 export function toPem(label: string, der: Uint8Array): string {
-  let binary = "";
-  for (const byte of der) binary += String.fromCharCode(byte);
-  const lines = btoa(binary).match(/.{1,64}/g) ?? [];
+  const lines = der.toBase64().match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
 }

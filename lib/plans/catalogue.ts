@@ -1,6 +1,6 @@
 // The plan catalogue (DESIGN.md §5, §6): what each plan gives a tenant, validated field by field
 // so a typo in a platform team's YAML is refused with a message naming the plan and the field.
-import { parseCidr } from "./cidr.ts";
+import { type Cidr, parseCidr } from "./cidr.ts";
 import { compareQuantities, parseQuantity } from "./quantity.ts";
 
 /** Pod Security Standards level, written to the `pod-security.kubernetes.io/*` namespace labels. */
@@ -48,9 +48,10 @@ export interface NetworkProfile {
   internetEgress: boolean;
   /**
    * Private ranges excluded from internet egress: where pod, service and node addresses (and the
-   * cloud metadata endpoint) live. Default: RFC 1918, CGNAT, link-local, IPv6 ULA and link-local.
+   * cloud metadata endpoint) live, parsed (each with its address family). Default: RFC 1918,
+   * CGNAT, link-local, IPv6 ULA and link-local.
    */
-  clusterCIDRs: readonly string[];
+  clusterCIDRs: readonly Cidr[];
   /** Whether the tenant's Istio Gateway also serves HTTPS on 443 with a per-tenant certificate. */
   https: boolean;
 }
@@ -97,14 +98,14 @@ export interface PlanCatalogue {
 export const ALLOWED_REPOS_KIND = "K8sAllowedRepos";
 
 /** The default {@linkcode NetworkProfile.clusterCIDRs}. */
-export const DEFAULT_CLUSTER_CIDRS: readonly string[] = [
-  "10.0.0.0/8",
-  "172.16.0.0/12",
-  "192.168.0.0/16",
-  "100.64.0.0/10",
-  "169.254.0.0/16",
-  "fc00::/7",
-  "fe80::/10",
+export const DEFAULT_CLUSTER_CIDRS: readonly Cidr[] = [
+  { family: 4, text: "10.0.0.0/8" },
+  { family: 4, text: "172.16.0.0/12" },
+  { family: 4, text: "192.168.0.0/16" },
+  { family: 4, text: "100.64.0.0/10" },
+  { family: 4, text: "169.254.0.0/16" },
+  { family: 6, text: "fc00::/7" },
+  { family: 6, text: "fe80::/10" },
 ];
 
 /** Thrown for a catalogue that cannot be used; `problems` name the plan and field of each. */
@@ -470,10 +471,11 @@ function readNetwork(plan: string, raw: unknown, problems: Problems): NetworkPro
     } else network[field] = value;
   }
   if (raw.clusterCIDRs !== undefined) {
-    const cidrs = readStrings(plan, "network.clusterCIDRs", raw.clusterCIDRs, problems);
-    cidrs.forEach((text, index) => {
+    const cidrs: Cidr[] = [];
+    readStrings(plan, "network.clusterCIDRs", raw.clusterCIDRs, problems).forEach((text, index) => {
       const parsed = parseCidr(text);
       if (typeof parsed === "string") problems.add(plan, `network.clusterCIDRs[${index}]`, parsed);
+      else cidrs.push(parsed);
     });
     network.clusterCIDRs = cidrs;
   }

@@ -3,7 +3,7 @@
 // per-key backoff on failure and delayed requeues (controller-runtime's
 // workqueue semantics, without an informer cache behind it).
 import { backoffDelay, type BackoffPolicy } from "../backoff.ts";
-import { Counter, Gauge, Histogram, type Registry } from "../metrics/registry.ts";
+import { Counter, Gauge, Histogram, Registry } from "../metrics/registry.ts";
 
 /** What a reconcile asks the queue to do next with its key. */
 export interface WorkResult {
@@ -29,7 +29,7 @@ export interface WorkQueueOptions {
 }
 
 /** The default per-key failure backoff. */
-export const DEFAULT_WORK_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 300_000, jitter: 0.2 };
+const DEFAULT_WORK_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 300_000, jitter: 0.2 };
 
 /** Metric families of one queue and its controller (controller-runtime's names). */
 class QueueMetrics {
@@ -37,55 +37,64 @@ class QueueMetrics {
   readonly reconcileErrors: Counter;
   readonly reconcileTime: Histogram;
   readonly maxConcurrent: Gauge;
+  readonly workers: Gauge;
   readonly depth: Gauge;
   readonly adds: Counter;
   readonly retries: Counter;
   readonly queueDuration: Histogram;
   readonly workDuration: Histogram;
-  readonly labels: { name: string };
+  /** Labels of the `workqueue_*` series. */
+  readonly queue: { name: string };
+  /** Labels of the `controller_runtime_*` series. */
+  readonly controller: { controller: string };
 
-  constructor(registry: Registry | undefined, name: string, readonly workers: Gauge) {
-    const r = registry;
-    const reg = <M extends Gauge | Counter | Histogram>(m: M): M => r ? r.register(m) : m;
-    this.labels = { name };
-    this.reconciles = reg(
+  constructor(registry: Registry, name: string) {
+    this.queue = { name };
+    this.controller = { controller: name };
+    this.reconciles = registry.register(
       new Counter(
         "controller_runtime_reconcile_total",
         "Total number of reconciliations per controller",
       ),
     );
-    this.reconcileErrors = reg(
+    this.reconcileErrors = registry.register(
       new Counter(
         "controller_runtime_reconcile_errors_total",
         "Total number of reconciliation errors per controller",
       ),
     );
-    this.reconcileTime = reg(
+    this.reconcileTime = registry.register(
       new Histogram(
         "controller_runtime_reconcile_time_seconds",
         "Length of time per reconciliation per controller",
       ),
     );
-    this.maxConcurrent = reg(
+    this.maxConcurrent = registry.register(
       new Gauge(
         "controller_runtime_max_concurrent_reconciles",
         "Maximum number of concurrent reconciles per controller",
       ),
     );
-    this.depth = reg(new Gauge("workqueue_depth", "Current depth of workqueue"));
-    this.adds = reg(
+    this.workers = registry.register(
+      new Gauge(
+        "controller_runtime_active_workers",
+        "Number of currently used workers per controller",
+      ),
+    );
+    this.depth = registry.register(new Gauge("workqueue_depth", "Current depth of workqueue"));
+    this.adds = registry.register(
       new Counter("workqueue_adds_total", "Total number of adds handled by workqueue"),
     );
-    this.retries = reg(
+    this.retries = registry.register(
       new Counter("workqueue_retries_total", "Total number of retries handled by workqueue"),
     );
-    this.queueDuration = reg(
+    this.queueDuration = registry.register(
       new Histogram(
         "workqueue_queue_duration_seconds",
         "How long in seconds an item stays in workqueue before being requested",
       ),
     );
-    this.workDuration = reg(
+    this.workDuration = registry.register(
       new Histogram(
         "workqueue_work_duration_seconds",
         "How long in seconds processing an item from workqueue takes",
@@ -119,16 +128,8 @@ export class WorkQueue {
     }
     this.#options = options;
     this.#backoff = options.backoff ?? DEFAULT_WORK_BACKOFF;
-    const workers = new Gauge(
-      "controller_runtime_active_workers",
-      "Number of currently used workers per controller",
-    );
-    this.#metrics = new QueueMetrics(
-      options.metrics,
-      options.name,
-      options.metrics ? options.metrics.register(workers) : workers,
-    );
-    this.#metrics.maxConcurrent.set({ controller: options.name }, options.concurrency);
+    this.#metrics = new QueueMetrics(options.metrics ?? new Registry(), options.name);
+    this.#metrics.maxConcurrent.set(this.#metrics.controller, options.concurrency);
   }
 
   /** Keys waiting to be processed (not counting delayed or running ones). */
@@ -144,9 +145,9 @@ export class WorkQueue {
   /** Queues `key` now (coalescing with a waiting or running copy). */
   add(key: string): void {
     if (this.#stopped || this.#addedAt.has(key)) return;
-    this.#metrics.adds.inc(this.#metrics.labels);
+    this.#metrics.adds.inc(this.#metrics.queue);
     this.#addedAt.set(key, performance.now());
-    this.#metrics.depth.set(this.#metrics.labels, this.#addedAt.size);
+    this.#metrics.depth.set(this.#metrics.queue, this.#addedAt.size);
     if (!this.#processing.has(key)) {
       this.#waiting.push(key);
       this.#wake?.();
@@ -173,7 +174,7 @@ export class WorkQueue {
     const failures = this.#failures.get(key) ?? 0;
     this.#failures.set(key, failures + 1);
     const delay = backoffDelay(this.#backoff, failures);
-    this.#metrics.retries.inc(this.#metrics.labels);
+    this.#metrics.retries.inc(this.#metrics.queue);
     this.addAfter(key, delay);
     return delay;
   }
@@ -245,14 +246,14 @@ export class WorkQueue {
 
   async #process(key: string, handler: WorkHandler, signal: AbortSignal): Promise<void> {
     const m = this.#metrics;
-    const addedAt = this.#addedAt.get(key) ?? performance.now();
+    const { queue, controller } = m;
+    const addedAt = this.#addedAt.get(key)!;
     this.#addedAt.delete(key);
     this.#processing.add(key);
-    m.depth.set(m.labels, this.#addedAt.size);
-    m.queueDuration.observe(m.labels, (performance.now() - addedAt) / 1000);
-    m.workers.set({ controller: this.#options.name }, this.#processing.size);
+    m.depth.set(queue, this.#addedAt.size);
+    m.queueDuration.observe(queue, (performance.now() - addedAt) / 1000);
+    m.workers.set(controller, this.#processing.size);
     const started = performance.now();
-    const controller = { controller: this.#options.name };
     try {
       const result = await handler(key, signal);
       this.forget(key);
@@ -269,10 +270,10 @@ export class WorkQueue {
       }
     } finally {
       const seconds = (performance.now() - started) / 1000;
-      m.workDuration.observe(m.labels, seconds);
+      m.workDuration.observe(queue, seconds);
       m.reconcileTime.observe(controller, seconds);
       this.#processing.delete(key);
-      m.workers.set({ controller: this.#options.name }, this.#processing.size);
+      m.workers.set(controller, this.#processing.size);
       if (this.#addedAt.has(key)) {
         this.#waiting.push(key);
         this.#wake?.();

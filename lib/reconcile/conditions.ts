@@ -1,7 +1,7 @@
 // Builds status conditions the Kubernetes way (lastTransitionTime moves only when status does) and
 // the TenantReady summary; every condition producer feeds its ConditionInput through here.
 import type { Condition } from "kubernetes-types/meta/v1.d.ts";
-import { ConditionType, Reason } from "../api/mod.ts";
+import { ConditionType, formatTime, Reason } from "../api/mod.ts";
 import { isRecord } from "./spec.ts";
 
 /** A condition as a producer computes it, before timestamps and generations are attached. */
@@ -32,11 +32,6 @@ export function trimMessage(message: string): string {
   return message.length > MAX_MESSAGE_LENGTH
     ? `${message.slice(0, MAX_MESSAGE_LENGTH - 3)}...`
     : message;
-}
-
-/** Formats a time as Kubernetes does (RFC 3339, whole seconds, UTC). */
-export function formatTime(time: Date): string {
-  return time.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /**

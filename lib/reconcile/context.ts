@@ -20,7 +20,11 @@ export interface Integrations {
   gateway?: ResourceDescriptor;
   /** `security.istio.io` `AuthorizationPolicy`, when served. */
   authorizationPolicy?: ResourceDescriptor;
-  /** Served `constraints.gatekeeper.sh` kinds by kind (only those the catalogue names). */
+  /**
+   * Served `constraints.gatekeeper.sh` kinds by kind: those the catalogue names, and those it
+   * named earlier in this process while they are still served (so that constraints of a kind
+   * dropped from the catalogue are still pruned and torn down).
+   */
   constraints: Readonly<Record<string, ResourceDescriptor>>;
 }
 
@@ -42,6 +46,15 @@ export interface PlanContext {
 /** The key under which objects of `resource` are observed: `Kind` or `Kind.group`. */
 export function observationKey(resource: ResourceDescriptor): string {
   return resource.group ? `${resource.kind}.${resource.group}` : resource.kind;
+}
+
+/** Every integration kind `integrations` serves: Gateway, AuthorizationPolicy, constraints. */
+export function servedKinds(integrations: Integrations): ResourceDescriptor[] {
+  return [
+    integrations.gateway,
+    integrations.authorizationPolicy,
+    ...Object.values(integrations.constraints),
+  ].filter((resource): resource is ResourceDescriptor => resource !== undefined);
 }
 
 /** Whether two integration sets serve the same kinds at the same versions. */

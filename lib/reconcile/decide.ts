@@ -6,18 +6,13 @@ import { addFinalizer, type Decision, type Requeue } from "./actions.ts";
 import { buildConditions, type ConditionInput, summarize } from "./conditions.ts";
 import type { PlanContext } from "./context.ts";
 import { transitionEvents } from "./events.ts";
-import type { ObservedKind } from "./managed.ts";
+import type { ObservedKind, PlanStep } from "./managed.ts";
 import { namespaceStep, readNamespace } from "./namespace.ts";
 import { policiesStep } from "./policies.ts";
-import { type PlanStep, resourcesStep } from "./resources.ts";
+import { resourcesStep } from "./resources.ts";
 import { hasFinalizer, readTenant } from "./spec.ts";
 import { ignored, tenantStatus, unchanged, withStatus } from "./status.ts";
 import { teardownStep } from "./teardown.ts";
-
-/** Seconds until a namespace being deleted is looked at again (watch events usually come first). */
-export const DEFAULT_TERMINATING_REQUEUE_SECONDS = 10;
-/** Seconds until a conflicting namespace, which no watch covers, is looked at again. */
-export const DEFAULT_CONFLICT_REQUEUE_SECONDS = 60;
 
 /** What the executor observed, read from the API server just before deciding. */
 export interface Observed {
@@ -36,10 +31,6 @@ export interface DecideOptions {
   now: Date;
   /** The plan catalogue, served integrations and platform settings. */
   context: PlanContext;
-  /** Seconds until a terminating namespace is looked at again; default 10. */
-  terminatingRequeueSeconds?: number;
-  /** Seconds until a conflicting namespace is looked at again; default 60. */
-  conflictRequeueSeconds?: number;
 }
 
 /**
@@ -71,13 +62,11 @@ export function decide(tenant: unknown, observed: Observed, options: DecideOptio
   if (!reading.ok) return ignored(reading.problem);
   const view = reading.tenant;
   const namespace = readNamespace(observed.namespace);
-  const terminatingRequeueSeconds = options.terminatingRequeueSeconds ??
-    DEFAULT_TERMINATING_REQUEUE_SECONDS;
   const build = { generation: view.generation, now: options.now };
   const objects = observed.objects ?? [];
   if (view.deleting) {
     if (!hasFinalizer(view)) return unchanged(view, { kind: "none" });
-    const step = teardownStep(view, namespace, { terminatingRequeueSeconds, objects });
+    const step = teardownStep(view, namespace, { objects });
     if (step.conditions === undefined) {
       return { ...unchanged(view, step.requeue), actions: step.actions, events: step.events };
     }
@@ -93,11 +82,7 @@ export function decide(tenant: unknown, observed: Observed, options: DecideOptio
   const plan = view.spec === undefined
     ? undefined
     : options.context.catalogue.plans.get(view.spec.plan);
-  const step = namespaceStep(view, namespace, {
-    terminatingRequeueSeconds,
-    conflictRequeueSeconds: options.conflictRequeueSeconds ?? DEFAULT_CONFLICT_REQUEUE_SECONDS,
-    podSecurity: plan?.podSecurity ?? "restricted",
-  });
+  const step = namespaceStep(view, namespace, { podSecurity: plan?.podSecurity ?? "restricted" });
   const steps: PlanStep[] = [];
   if (step.condition.status === "True" && step.namespace !== undefined && view.spec) {
     steps.push(

@@ -7,11 +7,12 @@ import {
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   OBJECT_NAME_PREFIX,
+  Reason,
   TENANT_LABEL,
   TENANT_UID_ANNOTATION,
 } from "../api/mod.ts";
-import type { Action, MergePatch } from "./actions.ts";
-import { statusEqual } from "./conditions.ts";
+import type { Action, MergePatch, TenantEvent } from "./actions.ts";
+import { type ConditionInput, statusEqual } from "./conditions.ts";
 import { observationKey } from "./context.ts";
 import { metadataPatch, type MetadataView, readStringMap } from "./metadata_patch.ts";
 import { isRecord, type TenantView } from "./spec.ts";
@@ -62,6 +63,29 @@ export interface SyncResult {
   terminating: string[];
 }
 
+/** An observed object with its kind. */
+export interface KindedObject {
+  /** Its kind. */
+  resource: ResourceDescriptor;
+  /** The object as read. */
+  object: ObjectView;
+}
+
+/** The outcome of a per-plan step (resources or policies). */
+export interface PlanStep {
+  /** Writes. */
+  actions: Action[];
+  /** The step's condition. */
+  condition: ConditionInput;
+  /** Events of the writes. */
+  events: TenantEvent[];
+  /** Seconds until a look again (objects of ours being deleted), if any. */
+  requeueSeconds?: number;
+}
+
+/** Seconds until an object of ours that is being deleted is looked at again. */
+const OBJECT_TERMINATING_REQUEUE_SECONDS = 5;
+
 /** Reads a per-tenant object from untyped JSON; `undefined` for anything without a name. */
 export function readObject(raw: unknown): ObjectView | undefined {
   if (!isRecord(raw) || !isRecord(raw.metadata)) return undefined;
@@ -110,8 +134,14 @@ export function ownedMetadata(
   };
 }
 
-/** Whether `object` carries this tenant's ownership annotation (and a uid to delete it by). */
-export function isOwned(object: ObjectView, tenant: TenantView): boolean {
+/**
+ * Whether `object` (a per-tenant object or a namespace) carries this tenant's ownership
+ * annotation, and a uid to delete it by.
+ */
+export function isOwned(
+  object: Pick<ObjectView, "annotations" | "uid">,
+  tenant: TenantView,
+): boolean {
   return object.annotations[TENANT_UID_ANNOTATION] === tenant.uid && object.uid !== "";
 }
 
@@ -119,20 +149,39 @@ export function isOwned(object: ObjectView, tenant: TenantView): boolean {
  * Whether `object` is one the operator made for this tenant and may delete when no longer
  * wanted: our annotation, our tenant label and one of our names.
  */
-export function isPrunable(object: ObjectView, tenant: TenantView): boolean {
+function isPrunable(object: ObjectView, tenant: TenantView): boolean {
   return isOwned(object, tenant) && object.labels[TENANT_LABEL] === tenant.name &&
     object.name.startsWith(OBJECT_NAME_PREFIX);
 }
 
-/** The observed objects of `resource`, read and indexed by name. */
-export function observedOf(
+/** The observed objects, read once: by observation key, then by name (the first one wins). */
+function indexObserved(observed: readonly ObservedKind[]): Map<string, Map<string, ObjectView>> {
+  const index = new Map<string, Map<string, ObjectView>>();
+  for (const kind of observed) {
+    const key = observationKey(kind.resource);
+    let byName = index.get(key);
+    if (byName === undefined) index.set(key, byName = new Map());
+    for (const item of kind.items) {
+      const object = readObject(item);
+      if (object !== undefined && !byName.has(object.name)) byName.set(object.name, object);
+    }
+  }
+  return index;
+}
+
+/** Every observed object carrying this tenant's ownership annotation (see {@linkcode isOwned}). */
+export function ownedObjects(
   observed: readonly ObservedKind[],
-  resource: ResourceDescriptor,
-): ObjectView[] {
-  const key = observationKey(resource);
-  return observed.filter((kind) => observationKey(kind.resource) === key)
-    .flatMap((kind) => kind.items.map(readObject))
-    .filter((object): object is ObjectView => object !== undefined);
+  tenant: TenantView,
+): KindedObject[] {
+  return observed.flatMap((kind) =>
+    kind.items.flatMap((item) => {
+      const object = readObject(item);
+      return object !== undefined && isOwned(object, tenant)
+        ? [{ resource: kind.resource, object }]
+        : [];
+    })
+  );
 }
 
 /** `Kind name` or `Kind namespace/name`, for messages. */
@@ -159,15 +208,17 @@ export function syncObjects(
   desired: readonly DesiredObject[],
   options: SyncObjectsOptions,
 ): SyncResult {
-  const { observed, prune } = options;
+  const { prune } = options;
+  const observed = indexObserved(options.observed);
   const result: SyncResult = { actions: [], changes: [], conflicts: [], terminating: [] };
   const wanted = new Set<string>();
   for (const item of desired) {
     const name = item.object.metadata?.name ?? "";
     const namespace = item.object.metadata?.namespace;
-    wanted.add(`${observationKey(item.resource)}/${name}`);
+    const key = observationKey(item.resource);
+    wanted.add(`${key}/${name}`);
     const what = describeObject(item.resource, name);
-    const current = observedOf(observed, item.resource).find((object) => object.name === name);
+    const current = observed.get(key)?.get(name);
     if (current === undefined) {
       result.actions.push({
         kind: "create",
@@ -185,14 +236,15 @@ export function syncObjects(
     } else {
       const patch = objectPatch(item, current);
       if (patch !== undefined) {
-        result.actions.push({ kind: "patch", resource: item.resource, namespace, name, patch });
+        result.actions.push(patchAction(item.resource, current, { patch }));
         result.changes.push(`restored ${what}`);
       }
     }
   }
   for (const resource of prune) {
-    for (const object of observedOf(observed, resource)) {
-      if (wanted.has(`${observationKey(resource)}/${object.name}`)) continue;
+    const key = observationKey(resource);
+    for (const object of observed.get(key)?.values() ?? []) {
+      if (wanted.has(`${key}/${object.name}`)) continue;
       if (!isPrunable(object, tenant) || object.deleting) continue;
       result.actions.push(deleteAction(resource, object));
       result.changes.push(`deleted ${describeObject(resource, object.name)}`);
@@ -201,8 +253,13 @@ export function syncObjects(
   return result;
 }
 
-/** The action deleting `object`, locked to its uid and resourceVersion. */
-export function deleteAction(resource: ResourceDescriptor, object: ObjectView): Action {
+/** An observed object as actions name it (a namespace has no `namespace`). */
+export type ObjectTarget = Pick<ObjectView, "name" | "uid" | "resourceVersion"> & {
+  namespace?: string;
+};
+
+/** The action deleting `object` (of kind `resource`), locked to its uid and resourceVersion. */
+export function deleteAction(resource: ResourceDescriptor, object: ObjectTarget): Action {
   return {
     kind: "delete",
     resource,
@@ -214,12 +271,93 @@ export function deleteAction(resource: ResourceDescriptor, object: ObjectView): 
   };
 }
 
+/** Options of {@linkcode patchAction}. */
+export interface PatchActionOptions {
+  /** The merge patch. */
+  patch: MergePatch;
+}
+
+/** The action applying `options.patch` to `object` (of kind `resource`). */
+export function patchAction(
+  resource: ResourceDescriptor,
+  object: ObjectTarget,
+  options: PatchActionOptions,
+): Action {
+  return {
+    kind: "patch",
+    resource,
+    ...(resource.namespaced ? { namespace: object.namespace } : {}),
+    name: object.name,
+    patch: options.patch,
+  };
+}
+
+/**
+ * The condition `type` of a step whose objects cannot all be in place: an object with our name
+ * that is not ours (ObjectConflict), then `options.invalid` problems (InvalidSpec), then objects
+ * of ours still being deleted (ObjectTerminating); `undefined` when none applies.
+ */
+export function blockedCondition(
+  type: string,
+  sync: SyncResult,
+  options: { invalid?: readonly string[] } = {},
+): ConditionInput | undefined {
+  const invalid = options.invalid ?? [];
+  if (sync.conflicts.length > 0) {
+    return {
+      type,
+      status: "False",
+      reason: Reason.ObjectConflict,
+      message: sync.conflicts.join("; "),
+    };
+  }
+  if (invalid.length > 0) {
+    return { type, status: "False", reason: Reason.InvalidSpec, message: invalid.join("; ") };
+  }
+  if (sync.terminating.length > 0) {
+    return {
+      type,
+      status: "False",
+      reason: Reason.ObjectTerminating,
+      message: `waiting for ${sync.terminating.join(", ")} to be deleted before recreating it`,
+    };
+  }
+  return undefined;
+}
+
+/** Options of {@linkcode syncedStep}. */
+export interface SyncedStepOptions {
+  /** The step's condition. */
+  condition: ConditionInput;
+  /** The reason of the Normal Event naming the changes, e.g. `ResourcesSynced`. */
+  reason: string;
+  /** How that Event's message ends, e.g. `in namespace ns-1`. */
+  where: string;
+}
+
+/**
+ * The step of a {@linkcode syncObjects} result: its actions, `options.condition`, one Normal Event
+ * naming what changed (if anything did), and a requeue while objects of ours are being deleted.
+ */
+export function syncedStep(sync: SyncResult, options: SyncedStepOptions): PlanStep {
+  return {
+    actions: sync.actions,
+    condition: options.condition,
+    events: sync.changes.length === 0 ? [] : [{
+      type: "Normal",
+      reason: options.reason,
+      message: `${sync.changes.join("; ")} ${options.where}`,
+    }],
+    ...(sync.terminating.length > 0 ? { requeueSeconds: OBJECT_TERMINATING_REQUEUE_SECONDS } : {}),
+  };
+}
+
 /**
  * The merge patch restoring an owned object: differing managed labels and annotation, and every
  * owned spec field whose normalised value differs, replaced as a whole (keys we did not ask for
  * inside it are removed). `undefined` when nothing differs.
  */
-export function objectPatch(item: DesiredObject, current: ObjectView): MergePatch | undefined {
+function objectPatch(item: DesiredObject, current: ObjectView): MergePatch | undefined {
   const metadata = item.object.metadata ?? {};
   const meta = metadataPatch(current, {
     labels: metadata.labels ?? {},

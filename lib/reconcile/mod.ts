@@ -21,7 +21,6 @@ export {
 export {
   buildConditions,
   type ConditionInput,
-  formatTime,
   MAX_MESSAGE_LENGTH,
   statusEqual,
   summarize,
@@ -37,15 +36,9 @@ export {
   observationKey,
   type PlanContext,
   sameIntegrations,
+  servedKinds,
 } from "./context.ts";
-export {
-  decide,
-  type DecideOptions,
-  DEFAULT_CONFLICT_REQUEUE_SECONDS,
-  DEFAULT_TERMINATING_REQUEUE_SECONDS,
-  type Observed,
-  tenantNamespaceName,
-} from "./decide.ts";
+export { decide, type DecideOptions, type Observed, tenantNamespaceName } from "./decide.ts";
 export { transitionEvents } from "./events.ts";
 export { type ActionFailure, decideFailure, type FailureOptions } from "./failure.ts";
 export { type MetadataChanges, metadataPatch, type MetadataView } from "./metadata_patch.ts";
@@ -64,12 +57,13 @@ export {
   isOwned,
   type ObjectView,
   type ObservedKind,
+  type PlanStep,
   readObject,
   syncObjects,
   type SyncObjectsOptions,
   type SyncResult,
 } from "./managed.ts";
-export { constraintResources, namespacedKinds, type Observation, observations } from "./observe.ts";
+export { type Observation, observations } from "./observe.ts";
 export {
   AUTHORIZATION_POLICY_NAME,
   type AuthorizationPolicyOptions,
@@ -94,7 +88,6 @@ export {
   type LimitRangeOptions,
   LIMITS_NAME,
   LOCKDOWN_QUOTA,
-  type PlanStep,
   QUOTA_NAME,
   type QuotaOptions,
   resourcesStep,

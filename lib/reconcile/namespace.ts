@@ -19,7 +19,8 @@ import {
 import type { PodSecurityLevel } from "../plans/mod.ts";
 import type { Action, Requeue, TenantEvent } from "./actions.ts";
 import type { ConditionInput } from "./conditions.ts";
-import { changedKeys, metadataPatch, type MetadataView, readStringMap } from "./metadata_patch.ts";
+import { isOwned, patchAction, readObject } from "./managed.ts";
+import { changedKeys, metadataPatch, type MetadataView } from "./metadata_patch.ts";
 import { isRecord, type TenantView } from "./spec.ts";
 
 /** What decisions need to know about an observed Namespace, read defensively from untyped JSON. */
@@ -57,12 +58,13 @@ export interface NamespaceStep {
   namespace?: string;
 }
 
+/** Seconds until a namespace being deleted is looked at again (watch events usually come first). */
+export const TERMINATING_REQUEUE_SECONDS = 10;
+/** Seconds until a conflicting namespace, which no watch covers, is looked at again. */
+const CONFLICT_REQUEUE_SECONDS = 60;
+
 /** Options of {@linkcode namespaceStep}. */
 export interface NamespaceStepOptions {
-  /** Seconds until a terminating namespace is looked at again. */
-  terminatingRequeueSeconds: number;
-  /** Seconds until a conflicting namespace (not watched) is looked at again. */
-  conflictRequeueSeconds: number;
   /** The plan's Pod Security level (`restricted` for an unknown plan: fail closed). */
   podSecurity: PodSecurityLevel;
 }
@@ -72,22 +74,18 @@ export interface NamespaceStepOptions {
  * Labels and annotations with non-string values are dropped.
  */
 export function readNamespace(raw: unknown): NamespaceView | undefined {
-  if (!isRecord(raw) || !isRecord(raw.metadata)) return undefined;
-  const metadata = raw.metadata;
-  if (typeof metadata.name !== "string" || metadata.name === "") return undefined;
-  const status = isRecord(raw.status) ? raw.status : {};
+  const object = readObject(raw);
+  if (object === undefined) return undefined;
+  const { name, uid, resourceVersion, labels, annotations, deleting } = object;
+  const status = isRecord(raw) && isRecord(raw.status) ? raw.status : {};
   const conditions = Array.isArray(status.conditions) ? status.conditions : [];
   return {
-    name: metadata.name,
-    uid: typeof metadata.uid === "string" ? metadata.uid : "",
-    resourceVersion: typeof metadata.resourceVersion === "string"
-      ? metadata.resourceVersion
-      : undefined,
-    labels: readStringMap(metadata.labels),
-    annotations: readStringMap(metadata.annotations),
-    terminating:
-      (metadata.deletionTimestamp !== undefined && metadata.deletionTimestamp !== null) ||
-      status.phase === "Terminating",
+    name,
+    uid,
+    resourceVersion,
+    labels,
+    annotations,
+    terminating: deleting || status.phase === "Terminating",
     progress: conditions.flatMap((condition) =>
       isRecord(condition) && condition.status === "True" && typeof condition.message === "string" &&
         condition.message !== ""
@@ -133,8 +131,8 @@ export function desiredNamespaceAnnotations(tenant: TenantView): Record<string, 
  * no API server returns, is never ours: it could not be deleted safely).
  */
 export function namespaceOwnership(namespace: NamespaceView, tenant: TenantView): Ownership {
+  if (isOwned(namespace, tenant)) return { kind: "ours" };
   const owner = namespace.annotations[TENANT_UID_ANNOTATION];
-  if (owner === tenant.uid && namespace.uid !== "") return { kind: "ours" };
   if (owner === undefined || owner === "") return { kind: "foreign" };
   const other = namespace.labels[TENANT_LABEL];
   return other === undefined ? { kind: "otherTenant" } : { kind: "otherTenant", tenant: other };
@@ -216,7 +214,7 @@ export function namespaceStep(
       actions: [],
       condition: notReady(Reason.NamespaceConflict, conflictMessage(namespace, ownership)),
       events: [],
-      requeue: { kind: "after", seconds: options.conflictRequeueSeconds },
+      requeue: { kind: "after", seconds: CONFLICT_REQUEUE_SECONDS },
       namespace: kept,
     };
   }
@@ -228,15 +226,13 @@ export function namespaceStep(
         `${terminationProgress(namespace)}; it will be recreated once it is gone`,
       ),
       events: [],
-      requeue: { kind: "after", seconds: options.terminatingRequeueSeconds },
+      requeue: { kind: "after", seconds: TERMINATING_REQUEUE_SECONDS },
       namespace: namespace.name,
     };
   }
   const patch = metadataPatch(namespace, { labels, annotations });
   return {
-    actions: patch === undefined
-      ? []
-      : [{ kind: "patch", resource: namespaces, name: namespace.name, patch }],
+    actions: patch === undefined ? [] : [patchAction(namespaces, namespace, { patch })],
     condition: ready(namespace.name),
     events: patch === undefined ? [] : [{
       type: "Normal",

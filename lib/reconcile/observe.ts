@@ -3,14 +3,15 @@
 import { limitRanges, networkPolicies, resourceQuotas } from "../client/resources.ts";
 import type { ResourceDescriptor } from "../client/resource.ts";
 import { TENANT_LABEL } from "../api/mod.ts";
-import { constraintKinds } from "../plans/mod.ts";
-import type { PlanContext } from "./context.ts";
+import { type PlanContext, servedKinds } from "./context.ts";
 import { namespaceOwnership, readNamespace } from "./namespace.ts";
+import { constraintName } from "./policies.ts";
 import { hasFinalizer, readTenant } from "./spec.ts";
 
 /**
  * One LIST to run: every object of `resource` in `namespace` (namespaced kinds: all of them, so an
- * object with one of our names but not ours is seen), or those matching `labelSelector`.
+ * object with one of our names but not ours is seen), or those matching `labelSelector` and
+ * `fieldSelector`.
  */
 export interface Observation {
   /** The kind to list. */
@@ -19,28 +20,18 @@ export interface Observation {
   namespace?: string;
   /** Label selector (cluster-scoped constraints: `kleff.io/tenant=<name>`). */
   labelSelector?: string;
-}
-
-/** The namespaced kinds of per-tenant objects the cluster serves. */
-export function namespacedKinds(context: PlanContext): ResourceDescriptor[] {
-  const { gateway, authorizationPolicy } = context.integrations;
-  return [resourceQuotas, limitRanges, networkPolicies, gateway, authorizationPolicy].filter(
-    (resource): resource is ResourceDescriptor => resource !== undefined,
-  );
-}
-
-/** The served constraint kinds the catalogue names. */
-export function constraintResources(context: PlanContext): ResourceDescriptor[] {
-  return constraintKinds(context.catalogue).flatMap((kind) => {
-    const resource = context.integrations.constraints[kind];
-    return resource === undefined ? [] : [resource];
-  });
+  /** Field selector (cluster-scoped constraints: `metadata.name=<its one name>`). */
+  fieldSelector?: string;
 }
 
 /**
  * The LISTs to run for `tenant` given its observed `namespace` (both untyped, as read). The
  * namespace's objects are listed only when it is this tenant's, Active, and either in use or,
- * being torn down with `Retain`, to be disowned; constraints whenever the tenant may have some.
+ * being torn down with `Retain`, to be disowned. Constraints are listed whenever the tenant may
+ * have some: every served constraint kind (a kind dropped from the catalogue included, so its
+ * constraints are pruned), each by its one name, made from the namespace name the tenant pins
+ * (`status.namespace`, else `spec.userId`). A live tenant whose namespace exists but cannot be
+ * used (not ours, or being deleted) reads nothing: the decision then touches no object.
  */
 export function observations(
   tenant: unknown,
@@ -51,16 +42,27 @@ export function observations(
   if (!reading.ok) return [];
   const view = reading.tenant;
   if (view.deleting ? !hasFinalizer(view) : view.spec === undefined) return [];
-  const result: Observation[] = constraintResources(context).map((resource) => ({
-    resource,
-    labelSelector: `${TENANT_LABEL}=${view.name}`,
-  }));
   const observedNamespace = readNamespace(namespace);
-  const usable = observedNamespace !== undefined && !observedNamespace.terminating &&
-    namespaceOwnership(observedNamespace, view).kind === "ours" &&
-    (!view.deleting || view.deletionPolicy !== "Delete");
-  if (usable) {
-    for (const resource of namespacedKinds(context)) {
+  const ours = observedNamespace !== undefined && !observedNamespace.terminating &&
+    namespaceOwnership(observedNamespace, view).kind === "ours";
+  if (!view.deleting && observedNamespace !== undefined && !ours) return [];
+  const served = servedKinds(context.integrations);
+  const pinned = view.statusNamespace ?? view.userId;
+  const result: Observation[] = pinned === undefined ? [] : served
+    .filter((resource) => !resource.namespaced)
+    .map((resource) => ({
+      resource,
+      labelSelector: `${TENANT_LABEL}=${view.name}`,
+      fieldSelector: `metadata.name=${constraintName(pinned, resource.kind)}`,
+    }));
+  if (ours && (!view.deleting || view.deletionPolicy !== "Delete")) {
+    const namespaced = [
+      resourceQuotas,
+      limitRanges,
+      networkPolicies,
+      ...served.filter((resource) => resource.namespaced),
+    ];
+    for (const resource of namespaced) {
       result.push({ resource, namespace: observedNamespace.name });
     }
   }

@@ -10,29 +10,25 @@ import {
   MANAGED_BY_VALUE,
   Reason,
 } from "../api/mod.ts";
-import {
-  type ConstraintPlan,
-  type NetworkProfile,
-  parseCidr,
-  type Plan,
-  renderHost,
-} from "../plans/mod.ts";
-import type { TenantEvent } from "./actions.ts";
+import { type ConstraintPlan, type NetworkProfile, type Plan, renderHost } from "../plans/mod.ts";
 import type { ConditionInput } from "./conditions.ts";
 import {
   GATEKEEPER_CONSTRAINTS_GROUP,
   ISTIO_NETWORKING_GROUP,
   ISTIO_SECURITY_GROUP,
   type PlanContext,
+  servedKinds,
 } from "./context.ts";
 import {
+  blockedCondition,
   describeObject,
   type DesiredObject,
   type ObservedKind,
   ownedMetadata,
+  type PlanStep,
+  syncedStep,
   syncObjects,
 } from "./managed.ts";
-import { OBJECT_TERMINATING_REQUEUE_SECONDS, type PlanStep } from "./resources.ts";
 import type { TenantView } from "./spec.ts";
 
 /** Name of the tenant's NetworkPolicy. */
@@ -116,10 +112,8 @@ export function desiredNetworkPolicy(
   if (network.internetEgress) {
     const blocks: Record<string, unknown>[] = [];
     for (const [family, cidr] of [[4, "0.0.0.0/0"], [6, "::/0"]] as const) {
-      const except = network.clusterCIDRs.filter((text) => {
-        const parsed = parseCidr(text);
-        return typeof parsed !== "string" && parsed.family === family;
-      });
+      const except = network.clusterCIDRs.filter((block) => block.family === family)
+        .map((block) => block.text);
       blocks.push({ ipBlock: except.length === 0 ? { cidr } : { cidr, except } });
     }
     egress.push({ to: blocks });
@@ -357,53 +351,25 @@ export function policiesStep(
     desired.push(desiredConstraint(tenant, namespace, { resource, constraint }));
     placed.push(describeObject(resource, constraintName(namespace, constraint.kind)));
   }
-  const prune = [
-    networkPolicies,
-    ...[integrations.gateway, integrations.authorizationPolicy].filter(
-      (resource): resource is ResourceDescriptor => resource !== undefined,
-    ),
-    ...Object.values(integrations.constraints),
-  ];
-  const sync = syncObjects(tenant, desired, { observed, prune });
-  const events: TenantEvent[] = sync.changes.length === 0 ? [] : [{
-    type: "Normal",
-    reason: EventReason.PoliciesSynced,
-    message: `${sync.changes.join("; ")} for namespace ${namespace}`,
-  }];
-  let condition: ConditionInput;
-  if (sync.conflicts.length > 0) {
-    condition = {
-      type,
-      status: "False",
-      reason: Reason.ObjectConflict,
-      message: sync.conflicts.join("; "),
-    };
-  } else if (invalid.length > 0) {
-    condition = { type, status: "False", reason: Reason.InvalidSpec, message: invalid.join("; ") };
-  } else if (sync.terminating.length > 0) {
-    condition = {
-      type,
-      status: "False",
-      reason: Reason.ObjectTerminating,
-      message: `waiting for ${sync.terminating.join(", ")} to be deleted before recreating it`,
-    };
-  } else {
-    const inPlace = placed.length === 0
-      ? "no policy object is needed"
-      : `${placed.join(", ")} in place`;
-    condition = missing.length === 0
+  const sync = syncObjects(tenant, desired, {
+    observed,
+    prune: [networkPolicies, ...servedKinds(integrations)],
+  });
+  const inPlace = placed.length === 0
+    ? "no policy object is needed"
+    : `${placed.join(", ")} in place`;
+  const condition: ConditionInput = blockedCondition(type, sync, { invalid }) ??
+    (missing.length === 0
       ? { type, status: "True", reason: Reason.PoliciesApplied, message: inPlace }
       : {
         type,
         status: "True",
         reason: Reason.NotInstalled,
         message: `${inPlace}; not installed in the cluster, so not enforced: ${missing.join(", ")}`,
-      };
-  }
-  return {
-    actions: sync.actions,
+      });
+  return syncedStep(sync, {
     condition,
-    events,
-    ...(sync.terminating.length > 0 ? { requeueSeconds: OBJECT_TERMINATING_REQUEUE_SECONDS } : {}),
-  };
+    reason: EventReason.PoliciesSynced,
+    where: `for namespace ${namespace}`,
+  });
 }

@@ -10,13 +10,15 @@ import {
   type PlanCatalogue,
   quantityKey,
 } from "../plans/mod.ts";
-import type { Action, TenantEvent } from "./actions.ts";
 import type { ConditionInput } from "./conditions.ts";
 import {
+  blockedCondition,
   describeObject,
   type DesiredObject,
   type ObservedKind,
   ownedMetadata,
+  type PlanStep,
+  syncedStep,
   syncObjects,
   type SyncResult,
 } from "./managed.ts";
@@ -35,21 +37,6 @@ export const LOCKDOWN_QUOTA: Readonly<Record<string, string>> = {
   "limits.cpu": "0",
   "limits.memory": "0",
 };
-
-/** The outcome of a per-plan step (resources or policies). */
-export interface PlanStep {
-  /** Writes. */
-  actions: Action[];
-  /** The step's condition. */
-  condition: ConditionInput;
-  /** Events of the writes. */
-  events: TenantEvent[];
-  /** Seconds until a look again (objects of ours being deleted), if any. */
-  requeueSeconds?: number;
-}
-
-/** Seconds until an object of ours that is being deleted is looked at again. */
-export const OBJECT_TERMINATING_REQUEUE_SECONDS = 5;
 
 /** Options of {@linkcode desiredQuota}. */
 export interface QuotaOptions {
@@ -180,22 +167,15 @@ export function resourcesStep(
     observed,
     prune: plan === undefined ? [] : [resourceQuotas, limitRanges],
   });
-  const events: TenantEvent[] = sync.changes.length === 0 ? [] : [{
-    type: "Normal",
-    reason: EventReason.ResourcesSynced,
-    message: `${sync.changes.join("; ")} in namespace ${namespace}`,
-  }];
-  return {
-    actions: sync.actions,
+  return syncedStep(sync, {
     condition: resourcesCondition(sync, options),
-    events,
-    ...(sync.terminating.length > 0 ? { requeueSeconds: OBJECT_TERMINATING_REQUEUE_SECONDS } : {}),
-  };
+    reason: EventReason.ResourcesSynced,
+    where: `in namespace ${namespace}`,
+  });
 }
 
 function resourcesCondition(sync: SyncResult, options: ResourcesStepOptions): ConditionInput {
   const { plan } = options;
-  const { conflicts, terminating } = sync;
   const type = ConditionType.ResourcesReady;
   if (plan === undefined) {
     const known = [...options.catalogue.plans.keys()].join(", ");
@@ -208,17 +188,8 @@ function resourcesCondition(sync: SyncResult, options: ResourcesStepOptions): Co
         `fixed as soon as the plan exists`,
     };
   }
-  if (conflicts.length > 0) {
-    return { type, status: "False", reason: Reason.ObjectConflict, message: conflicts.join("; ") };
-  }
-  if (terminating.length > 0) {
-    return {
-      type,
-      status: "False",
-      reason: Reason.ObjectTerminating,
-      message: `waiting for ${terminating.join(", ")} to be deleted before recreating it`,
-    };
-  }
+  const blocked = blockedCondition(type, sync);
+  if (blocked !== undefined) return blocked;
   const parts = [
     plan.resourceQuota ? describeObject(resourceQuotas, QUOTA_NAME) : "no quota",
     plan.limitRange ? describeObject(limitRanges, LIMITS_NAME) : "no LimitRange",

@@ -5,15 +5,15 @@ import {
   DEFAULT_DELETION_POLICY,
   DELETION_POLICIES,
   type DeletionPolicy,
+  DNS_LABEL_PATTERN,
+  isDnsLabel,
+  MAX_DNS_LABEL_LENGTH as MAX_LABEL_LENGTH,
   TENANT_FINALIZER,
   type TenantSpec,
 } from "../api/mod.ts";
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const CONDITION_STATUSES = ["True", "False", "Unknown"];
-/** Longest label value (and DNS-1123 label) Kubernetes accepts. */
-const MAX_LABEL_LENGTH = 63;
 
 /** What a decision needs to know about a Tenant, read defensively from untyped JSON. */
 export interface TenantView {
@@ -113,11 +113,6 @@ export function readTenant(raw: unknown): TenantReading {
   };
 }
 
-/** Whether a value is a DNS-1123 label (a valid namespace name). */
-function isDnsLabel(value: unknown): value is string {
-  return typeof value === "string" && value.length <= MAX_LABEL_LENGTH && DNS_LABEL.test(value);
-}
-
 /** Whether the Tenant carries the operator's finalizer. */
 export function hasFinalizer(tenant: TenantView): boolean {
   return tenant.finalizers.includes(TENANT_FINALIZER);
@@ -132,7 +127,7 @@ interface SpecReading {
 function readSpec(raw: unknown, problems: string[]): SpecReading {
   const spec = isRecord(raw) ? raw : {};
   if (!isRecord(raw)) problems.push(`spec: must be an object, got ${showValue(raw)}`);
-  const userId = checkString(spec, "userId", DNS_LABEL, problems, "a DNS-1123 label");
+  const userId = checkString(spec, "userId", DNS_LABEL_PATTERN, problems, "a DNS-1123 label");
   const username = checkString(spec, "username", LABEL_VALUE, problems, "a label value");
   const plan = checkString(spec, "plan", LABEL_VALUE, problems, "a label value");
   const policy = spec.deletionPolicy ?? DEFAULT_DELETION_POLICY;

@@ -21,17 +21,18 @@ import { type ConditionInput, findCondition } from "./conditions.ts";
 import {
   deleteAction,
   describeObject,
-  isOwned,
-  type ObjectView,
+  type KindedObject,
   type ObservedKind,
   ownedLabels,
-  readObject,
+  ownedObjects,
+  patchAction,
 } from "./managed.ts";
 import { metadataPatch, type MetadataView } from "./metadata_patch.ts";
 import {
   conflictMessage,
   namespaceOwnership,
   type NamespaceView,
+  TERMINATING_REQUEUE_SECONDS,
   terminationProgress,
 } from "./namespace.ts";
 import type { TenantView } from "./spec.ts";
@@ -50,16 +51,8 @@ export interface TeardownStep {
 
 /** Options of {@linkcode teardownStep}. */
 export interface TeardownOptions {
-  /** Seconds until a namespace being deleted is looked at again. */
-  terminatingRequeueSeconds: number;
   /** The tenant's observed objects (see `observations`): constraints, and with Retain the rest. */
   objects: readonly ObservedKind[];
-}
-
-/** An observed object of this tenant with its kind. */
-interface Owned {
-  resource: ObservedKind["resource"];
-  object: ObjectView;
 }
 
 /**
@@ -77,11 +70,7 @@ export function teardownStep(
   namespace: NamespaceView | undefined,
   options: TeardownOptions,
 ): TeardownStep {
-  const owned: Owned[] = options.objects.flatMap((kind) =>
-    kind.items.map(readObject).flatMap((object) =>
-      object !== undefined && isOwned(object, tenant) ? [{ resource: kind.resource, object }] : []
-    )
-  );
+  const owned = ownedObjects(options.objects, tenant);
   const constraints = owned.filter((item) => !item.resource.namespaced);
   const ownership = namespace === undefined ? undefined : namespaceOwnership(namespace, tenant);
   if (namespace !== undefined && ownership?.kind === "ours" && tenant.deletionPolicy !== "Delete") {
@@ -91,7 +80,7 @@ export function teardownStep(
     ? namespace
     : undefined;
   if (ourNamespace === undefined && constraints.length > 0) {
-    return deleting(tenant, undefined, constraints, options);
+    return deleting(tenant, undefined, constraints);
   }
   if (namespace === undefined) {
     const waited = findCondition(tenant.conditions, ConditionType.TenantReady)?.reason ===
@@ -120,7 +109,7 @@ export function teardownStep(
       requeue: { kind: "none" },
     };
   }
-  return deleting(tenant, namespace, constraints, options);
+  return deleting(tenant, namespace, constraints);
 }
 
 /**
@@ -130,25 +119,14 @@ export function teardownStep(
 function deleting(
   tenant: TenantView,
   namespace: NamespaceView | undefined,
-  constraints: Owned[],
-  options: TeardownOptions,
+  constraints: KindedObject[],
 ): TeardownStep {
-  const actions: Action[] = constraints.filter((item) => !item.object.deleting).map((item) =>
-    deleteAction(item.resource, item.object)
-  );
-  const deleted = constraints.filter((item) => !item.object.deleting).map((item) =>
-    describeObject(item.resource, item.object.name)
-  );
+  const live = constraints.filter((item) => !item.object.deleting);
+  const actions: Action[] = live.map((item) => deleteAction(item.resource, item.object));
+  const deleted = live.map((item) => describeObject(item.resource, item.object.name));
   const left = constraints.map((item) => describeObject(item.resource, item.object.name));
   if (namespace !== undefined && !namespace.terminating) {
-    actions.push({
-      kind: "delete",
-      resource: namespaces,
-      name: namespace.name,
-      preconditions: namespace.resourceVersion === undefined
-        ? { uid: namespace.uid }
-        : { uid: namespace.uid, resourceVersion: namespace.resourceVersion },
-    });
+    actions.push(deleteAction(namespaces, namespace));
     deleted.push(`namespace ${namespace.name}`);
   }
   const waitingFor = [
@@ -169,7 +147,7 @@ function deleting(
         tenant.deletionPolicy ?? "Delete"
       })`,
     }],
-    requeue: { kind: "after", seconds: options.terminatingRequeueSeconds },
+    requeue: { kind: "after", seconds: TERMINATING_REQUEUE_SECONDS },
   };
 }
 
@@ -178,18 +156,16 @@ function deleting(
  * constraints) stay in force, but the operator lets go of all of them: ownership annotation and
  * managed labels (Pod Security labels included) removed, `kleff.io/orphaned: "true"` added.
  */
-function retain(tenant: TenantView, namespace: NamespaceView, owned: Owned[]): TeardownStep {
+function retain(
+  tenant: TenantView,
+  namespace: NamespaceView,
+  owned: KindedObject[],
+): TeardownStep {
   const patch = disown(namespace, OWNERSHIP_LABEL_KEYS);
   const objectLabels = Object.keys(ownedLabels(tenant));
   const objectPatches: Action[] = owned.flatMap(({ resource, object }) => {
     const body = disown(object, objectLabels);
-    return body === undefined ? [] : [{
-      kind: "patch" as const,
-      resource,
-      ...(resource.namespaced ? { namespace: object.namespace } : {}),
-      name: object.name,
-      patch: body,
-    }];
+    return body === undefined ? [] : [patchAction(resource, object, { patch: body })];
   });
   const events: TenantEvent[] = [];
   if (tenant.deletionPolicy === undefined) {
@@ -217,12 +193,7 @@ function retain(tenant: TenantView, namespace: NamespaceView, owned: Owned[]): T
   return {
     actions: [
       ...objectPatches,
-      ...(patch === undefined ? [] : [{
-        kind: "patch" as const,
-        resource: namespaces,
-        name: namespace.name,
-        patch,
-      }]),
+      ...(patch === undefined ? [] : [patchAction(namespaces, namespace, { patch })]),
       removeFinalizer(tenant),
     ],
     events,

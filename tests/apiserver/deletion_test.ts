@@ -66,6 +66,24 @@ Deno.test("deletion: deletecollection honours label selectors", async () => {
   });
 });
 
+Deno.test("deletion: no deletecollection of namespaces nor across all namespaces (405)", async () => {
+  await withServer(async (server) => {
+    await api(server, "POST", CM, { metadata: { name: "kept" } });
+    for (const path of ["/api/v1/namespaces", "/api/v1/configmaps"]) {
+      const denied = await api(server, "DELETE", path);
+      assert.equal(denied.status, 405, path);
+      assert.equal(denied.body.reason, "MethodNotAllowed", path);
+    }
+    assert.equal((await api(server, "GET", "/api/v1/namespaces/default")).status, 200);
+    assert.equal((await api(server, "GET", `${CM}/kept`)).status, 200);
+    assert.equal(
+      (await api(server, "DELETE", "/api/v1/namespaces/default/configmaps")).status,
+      200,
+    );
+    assert.equal((await api(server, "GET", `${CM}/kept`)).status, 404);
+  });
+});
+
 Deno.test("deletion: a namespace terminates, waits for finalizers of its content, then goes", async () => {
   await withServer(async (server) => {
     await api(server, "POST", "/api/v1/namespaces", { metadata: { name: "team" } });

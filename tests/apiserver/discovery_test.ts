@@ -112,3 +112,13 @@ Deno.test("discovery: OpenAPI v3 advertises fieldValidation on PATCH for every k
     assert.equal(unknown.status, 404);
   });
 });
+
+Deno.test("discovery: a malformed %-escape in a resource path is an unknown path (404)", async () => {
+  await withServer(async (server) => {
+    for (const path of ["/api/v1/namespaces/%E0%A4%A", "/api/v1/namespaces/default/config%maps"]) {
+      const answer = await api(server, "GET", path);
+      assert.equal(answer.status, 404, path);
+      assert.equal(answer.body.reason, "NotFound", path);
+    }
+  });
+});

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { api, openWatch, withServer } from "./support.ts";
 
 const CM = "/api/v1/namespaces/default/configmaps";
@@ -160,4 +161,26 @@ Deno.test("auth: bearer tokens are required when configured, and can rotate", as
       200,
     );
   }, { tokens: ["secret-1"] });
+});
+
+Deno.test("faults: a dropped watch is not logged as a failed response", async () => {
+  const records: LogRecord[] = [];
+  await configure({
+    sinks: { memory: (record: LogRecord) => void records.push(record) },
+    loggers: [
+      { category: ["kleff"], lowestLevel: "error", sinks: ["memory"] },
+      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+    ],
+  });
+  try {
+    await withServer(async (server) => {
+      const watch = await openWatch(server, `${CM}?watch=true&resourceVersion=0`);
+      assert.equal(server.faults.dropWatches(), 1);
+      await assert.rejects(() => watch.next(2000));
+      await watch.close();
+    });
+  } finally {
+    await reset();
+  }
+  assert.deepEqual(records.map((r) => r.message.join("")), []);
 });

@@ -28,8 +28,8 @@ Deno.test("https: serves TLS with the generated CA written into the kubeconfig",
   }
 });
 
-Deno.test("https: client certificates signed by the dev CA authenticate", async () => {
-  const server = await startDevApiServer({ tls: true, clientCertificates: true, tokens: ["t"] });
+Deno.test("https: client certificates signed by the dev CA authenticate, nothing else does", async () => {
+  const server = await startDevApiServer({ tls: true, clientCertificates: true });
   const user = server.kubeconfig.users[0].user;
   const client = Deno.createHttpClient({
     caCerts: [server.caPem!],
@@ -47,6 +47,20 @@ Deno.test("https: client certificates signed by the dev CA authenticate", async 
   } finally {
     client.close();
     anonymous.close();
+    await server.close();
+  }
+});
+
+Deno.test("https: an IPv6 host name with hex digits is an IP address of the certificate", async () => {
+  const server = await startDevApiServer({ tls: true, hostname: "::ffff:7f00:1" });
+  const client = Deno.createHttpClient({ caCerts: [server.caPem!] });
+  try {
+    assert.match(server.url, /^https:\/\/\[::ffff:7f00:1\]:\d+$/);
+    const ok = await fetch(`${server.url}/api/v1/namespaces/default`, { client });
+    assert.equal(ok.status, 200);
+    assert.equal((await ok.json()).metadata.name, "default");
+  } finally {
+    client.close();
     await server.close();
   }
 });

@@ -104,6 +104,10 @@ Deno.test("objects: merge, JSON and strategic merge patches", async () => {
     });
     assert.ok(failedTest.status === 422 || failedTest.status === 400, String(failedTest.status));
     assert.equal(failedTest.body.kind, "Status");
+    assert.deepEqual(failedTest.body.details.causes, [{
+      reason: "UnexpectedServerResponse",
+      message: "testing value /data/a failed: test failed",
+    }]);
     const strategic = await api(server, "PATCH", `${CM}/a`, { metadata: { labels: { y: "2" } } }, {
       "content-type": "application/strategic-merge-patch+json",
     });

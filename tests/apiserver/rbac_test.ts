@@ -446,7 +446,9 @@ Deno.test("discoveryAllowed follows system:discovery and system:public-info-view
     ["/apisx", false],
     ["/", false],
   ];
-  for (const [path, expected] of cases) assert.equal(discoveryAllowed(path), expected, path);
+  for (const [path, expected] of cases) assert.equal(discoveryAllowed(path, "get"), expected, path);
+  assert.equal(discoveryAllowed("/healthz", "post"), false, "only get is granted");
+  assert.equal(discoveryAllowed("/api", "delete"), false, "only get is granted");
 });
 
 Deno.test("grantedPermissions lists verb group/resource keys", () => {

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import {
   type LabelRequirement,
-  labelValueErrors,
   matchesFields,
   matchesLabels,
   parseFieldSelector,
   parseLabelSelector,
-  qualifiedNameErrors,
   SelectorError,
 } from "../../lib/apiserver/selectors.ts";
+import { labelValueErrors, qualifiedNameErrors } from "../../lib/apiserver/validation.ts";
 
 Deno.test("parseLabelSelector reads every operator and sorts by key", () => {
   const cases: [string, LabelRequirement[]][] = [

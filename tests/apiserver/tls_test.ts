@@ -9,6 +9,7 @@ import {
   type TlsListener,
   TlsListenerError,
 } from "../../lib/apiserver/tls_listener.ts";
+import { onPath } from "../support/fs.ts";
 
 const ca = await createCertificateAuthority({ commonName: "kleff-test-ca" });
 const server = await ca.issue({
@@ -22,16 +23,6 @@ const alice = await ca.issue({
   organizations: ["devs", "system:masters"],
   usage: "client",
 });
-
-function onPath(name: string): boolean {
-  return (Deno.env.get("PATH") ?? "").split(":").some((dir) => {
-    try {
-      return Deno.statSync(`${dir}/${name}`).isFile;
-    } catch {
-      return false;
-    }
-  });
-}
 
 /** Starts a listener, runs `fn` with a client built from `client`, then closes both. */
 async function withListener(

@@ -125,6 +125,21 @@ Deno.test("watch: timeoutSeconds ends the stream normally", async () => {
   });
 });
 
+Deno.test("watch: timeoutSeconds=0 means the server's default, not an immediate end", async () => {
+  await withServer(async (server) => {
+    const watch = await openWatch(server, `${CM}?watch=true&resourceVersion=0&timeoutSeconds=0`);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await api(server, "POST", CM, { metadata: { name: "later" } });
+      const event = await watch.next(2000);
+      assert.equal(event?.type, "ADDED");
+      assert.equal(event?.object.metadata.name, "later");
+    } finally {
+      await watch.close();
+    }
+  });
+});
+
 Deno.test("watch: streaming lists end the initial events with an annotated bookmark", async () => {
   await withServer(async (server) => {
     await api(server, "POST", CM, { metadata: { name: "a" } });

@@ -12,17 +12,9 @@ import {
   NotFoundError,
   UnauthorizedError,
 } from "../../lib/client/mod.ts";
+import { withDir } from "../support/fs.ts";
 
 const PLUGIN = new URL("../fixtures/exec_plugin.sh", import.meta.url).pathname;
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "connect_e2e_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 /** Writes the server's kubeconfig with the user replaced, and connects through it. */
 async function connectWith(
@@ -121,11 +113,7 @@ Deno.test("a token file rotated during the run is re-read on the 401", async () 
 });
 
 Deno.test("client certificate signed by the cluster CA", async () => {
-  await using server = await startDevApiServer({
-    tls: true,
-    clientCertificates: true,
-    tokens: ["unused-token"],
-  });
+  await using server = await startDevApiServer({ tls: true, clientCertificates: true });
   await withDir(async (dir) => {
     const user = server.kubeconfig.users[0].user;
     assert.ok(user["client-certificate-data"], "the dev server hands out a client certificate");

@@ -2,17 +2,9 @@
 import assert from "node:assert/strict";
 import { CredentialProvider } from "../../lib/client/credentials.ts";
 import { CredentialError, type ExecConfig } from "../../lib/client/mod.ts";
+import { withDir } from "../support/fs.ts";
 
 const PLUGIN = new URL("../fixtures/exec_plugin.sh", import.meta.url).pathname;
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "credentials_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 function exec(
   dir: string,

@@ -5,6 +5,7 @@ import {
   loadConnectionConfig,
   loadInClusterConfig,
 } from "../../lib/client/mod.ts";
+import { withDir } from "../support/fs.ts";
 
 const CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 const KEY = "-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\n";
@@ -12,15 +13,6 @@ const SECRET = "s3cret-token-value";
 
 function envOf(vars: Record<string, string>): (name: string) => string | undefined {
   return (name) => vars[name];
-}
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "kubeconfig_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 function config(

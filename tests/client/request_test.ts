@@ -12,6 +12,7 @@ import {
   TooManyRequestsError,
   UnauthorizedError,
 } from "../../lib/client/mod.ts";
+import { eventually, sleep } from "../support/wait.ts";
 
 type Handler = (request: Request) => Response | Promise<Response>;
 
@@ -267,4 +268,33 @@ Deno.test("log records of retries and credential refreshes never contain the tok
     await reset();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a request waiting to retry holds no in-flight slot: other requests are not starved", async () => {
+  const order: string[] = [];
+  let flakyCalls = 0;
+  await withServer((request) => {
+    const path = new URL(request.url).pathname;
+    order.push(path);
+    if (path === "/flaky" && flakyCalls++ === 0) return status(503, "ServiceUnavailable");
+    return Response.json({ path });
+  }, async (url) => {
+    using kube = new KubeClient({
+      server: url,
+      namespace: "default",
+      insecureSkipTlsVerify: false,
+      auth: { kind: "none" },
+      source: { kind: "in-cluster", dir: "/x" },
+    }, { maxInFlight: 1, backoff: { initialMs: 1000, maxMs: 1000 } });
+    const flaky = kube.request({ path: "/flaky" });
+    await eventually("the first attempt", () => order.length > 0, { intervalMs: 5 });
+    await sleep(50);
+    assert.deepEqual(await kube.request({ path: "/lease" }), { path: "/lease" });
+    assert.deepEqual(await flaky, { path: "/flaky" });
+    assert.deepEqual(
+      order,
+      ["/flaky", "/lease", "/flaky"],
+      "the lease went out during the retry wait",
+    );
+  });
 });

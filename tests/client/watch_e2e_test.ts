@@ -13,8 +13,11 @@ import {
   type ResumableWatch,
   type WatchTimings,
 } from "../../lib/client/mod.ts";
+import { eventually, type EventuallyOptions } from "../support/wait.ts";
 
 const NS = "watched";
+/** Polling of these tests: often, so that each restart reason is seen. */
+const POLL: EventuallyOptions = { intervalMs: 10 };
 const TIMINGS: WatchTimings = {
   inactivityTimeoutMs: 400,
   initialEventsTimeoutMs: 2_000,
@@ -100,7 +103,7 @@ async function withWatch(
       await cms.patch("seed-4", { data: { round: String(round) } }, { namespace: NS });
       await cms.delete(`seed-${round}`, { namespace: NS });
     };
-    await until(() => view.syncs === 1, "initial sync");
+    await eventually("initial sync", () => view.syncs === 1, POLL);
     await fn({ server, kube, cms, view, watch, lists, mutate });
     await assertConverged(cms, view);
     controller.abort();
@@ -109,14 +112,6 @@ async function withWatch(
     controller.abort();
     kube.close();
     await server.close();
-  }
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
@@ -148,7 +143,7 @@ for (const streamingList of [true, false]) {
     await withWatch({ streamingList }, async ({ server, lists, mutate, watch }) => {
       const before = lists();
       for (let round = 0; round < 3; round++) {
-        await until(() => server.faults.dropWatches() > 0, "an open watch to drop");
+        await eventually("an open watch to drop", () => server.faults.dropWatches() > 0, POLL);
         await mutate(round);
       }
       await mutate(3);
@@ -165,7 +160,7 @@ for (const streamingList of [true, false]) {
       server.faults.compact();
       server.faults.dropWatches();
       server.faults.stallWatches(false);
-      await until(() => view.syncs >= 2, "a relist after 410");
+      await eventually("a relist after 410", () => view.syncs >= 2, POLL);
       assert.match(watch.health().lastRestartReason ?? "", /resourceVersion expired \(Expired\)/);
     });
   });
@@ -181,7 +176,7 @@ Deno.test("compaction answered as plain HTTP 410 relists too", async () => {
       server.faults.compact();
       server.faults.dropWatches();
       server.faults.stallWatches(false);
-      await until(() => view.syncs >= 2, "a relist after HTTP 410");
+      await eventually("a relist after HTTP 410", () => view.syncs >= 2, POLL);
       assert.match(watch.health().lastRestartReason ?? "", /resourceVersion expired \(Gone\)/);
       assert.ok(lists() > before, "410 needs a fresh LIST");
     },
@@ -194,9 +189,10 @@ Deno.test("429 and 500 bursts on watch back off (Retry-After honoured) and resum
     server.faults.failNext({ status: 500, verb: "watch", resource: "configmaps", count: 3 });
     server.faults.dropWatches();
     await mutate(0);
-    await until(
-      () => server.counters.count({ verb: "watch", resource: "configmaps", code: 500 }) === 3,
+    await eventually(
       "500 burst",
+      () => server.counters.count({ verb: "watch", resource: "configmaps", code: 500 }) === 3,
+      POLL,
     );
     server.faults.failNext({
       status: 429,
@@ -208,13 +204,15 @@ Deno.test("429 and 500 bursts on watch back off (Retry-After honoured) and resum
     const started = Date.now();
     server.faults.dropWatches();
     await mutate(1);
-    await until(
-      () => server.counters.count({ verb: "watch", resource: "configmaps", code: 429 }) === 2,
+    await eventually(
       "429 burst",
+      () => server.counters.count({ verb: "watch", resource: "configmaps", code: 429 }) === 2,
+      POLL,
     );
-    await until(
-      () => watch.health().lastRestartReason === "watch ended" || Date.now() - started > 1_000,
+    await eventually(
       "resume",
+      () => watch.health().lastRestartReason === "watch ended" || Date.now() - started > 1_000,
+      POLL,
     );
     assert.ok(Date.now() - started >= 1_000, "waited for Retry-After");
     assert.equal(lists(), before);
@@ -231,15 +229,11 @@ Deno.test("server-side timeouts (timeoutSeconds=1) end watches normally; resumes
       const before = lists();
       await mutate(0);
       const reasons: string[] = [];
-      await until(
-        () => {
-          const reason = watch.health().lastRestartReason;
-          if (reason && reasons.at(-1) !== reason) reasons.push(reason);
-          return watch.health().restarts >= 2;
-        },
-        "two server-side timeouts",
-        5_000,
-      );
+      await eventually("two server-side timeouts", () => {
+        const reason = watch.health().lastRestartReason;
+        if (reason && reasons.at(-1) !== reason) reasons.push(reason);
+        return watch.health().restarts >= 2;
+      }, { ...POLL, timeoutMs: 5_000 });
       assert.deepEqual(reasons, ["watch ended"]);
       await mutate(1);
       assert.equal(lists(), before);
@@ -253,10 +247,10 @@ Deno.test("a silent (stalled) connection is detected by the inactivity timeout a
     const before = lists();
     server.faults.stallWatches(true);
     await mutate(0);
-    await until(
-      () => (watch.health().lastRestartReason ?? "").startsWith("no bytes"),
+    await eventually(
       "inactivity restart",
-      5_000,
+      () => (watch.health().lastRestartReason ?? "").startsWith("no bytes"),
+      { ...POLL, timeoutMs: 5_000 },
     );
     server.faults.stallWatches(false);
     await mutate(1);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { configure, type LogRecord, reset } from "@logtape/logtape";
 import type { Lease } from "kubernetes-types/coordination/v1.d.ts";
 import {
   LeaderElectionConfigError,
@@ -6,6 +7,7 @@ import {
   type LeaseApi,
 } from "../../lib/leader/election.ts";
 import { Registry } from "../../lib/metrics/registry.ts";
+import { eventually, type EventuallyOptions, sleep } from "../support/wait.ts";
 
 /** An in-memory Lease store with optimistic concurrency, and a switch to make it fail. */
 class FakeLeases implements LeaseApi {
@@ -48,17 +50,8 @@ class FakeLeases implements LeaseApi {
 
 const FAST = { leaseDurationMs: 400, renewDeadlineMs: 250, retryPeriodMs: 50 };
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not reached in time");
-    await sleep(5);
-  }
-}
+/** Polling of these tests: often, since the lease timings are short. */
+const POLL: EventuallyOptions = { timeoutMs: 3000, intervalMs: 5 };
 
 function candidate(api: LeaseApi, identity: string, extra: { metrics?: Registry } = {}) {
   const elector = new LeaderElector(api, {
@@ -94,7 +87,7 @@ Deno.test("exactly one of two candidates leads; release hands over at once", asy
   const api = new FakeLeases();
   const registry = new Registry();
   const a = candidate(api, "a", { metrics: registry });
-  await until(() => a.leading);
+  await eventually("a leading", () => a.leading, POLL);
   const b = candidate(api, "b");
   await sleep(200);
   assert.equal(b.leading, false);
@@ -104,7 +97,7 @@ Deno.test("exactly one of two candidates leads; release hands over at once", asy
   a.stop.abort();
   assert.equal(await a.result, "stopped");
   assert.match(registry.expose(), /leader_election_master_status\{name="kleff"\} 0/);
-  await until(() => b.leading);
+  await eventually("b leading", () => b.leading, POLL);
   assert.ok(Date.now() - before < FAST.leaseDurationMs, "released lease is taken without waiting");
   assert.equal(api.lease?.spec?.holderIdentity, "b");
   assert.equal(api.lease?.spec?.leaseTransitions, 1);
@@ -128,14 +121,14 @@ Deno.test("a dead leader is replaced only after the lease duration", async () =>
     aLeading = true;
     await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
   }, stopA.signal);
-  await until(() => aLeading);
+  await eventually("a leading", () => aLeading, POLL);
   const b = candidate(api, "b");
   await sleep(100);
   stopA.abort();
   await aRun;
   const died = Date.now();
   assert.equal(api.lease?.spec?.holderIdentity, "a", "no release: the lease still names a");
-  await until(() => b.leading);
+  await eventually("b leading", () => b.leading, POLL);
   const waited = Date.now() - died;
   assert.ok(waited >= FAST.leaseDurationMs - 150, `took over after ${waited} ms`);
   b.stop.abort();
@@ -145,9 +138,12 @@ Deno.test("a dead leader is replaced only after the lease duration", async () =>
 Deno.test("a leader that cannot renew stops leading at once after the renew deadline", async () => {
   const api = new FakeLeases();
   const a = candidate(api, "a");
-  await until(() => a.leading);
+  await eventually("a leading", () => a.leading, POLL);
   api.down = true;
-  await until(() => a.leadingSignal?.aborted === true, 2000);
+  await eventually("a to stop leading", () => a.leadingSignal?.aborted === true, {
+    ...POLL,
+    timeoutMs: 2000,
+  });
   assert.equal(await a.result, "lost");
   assert.equal(a.elector.isLeader, false);
 });
@@ -164,4 +160,111 @@ Deno.test("impossible timings are refused", () => {
     LeaderElectionConfigError,
   );
   assert.throws(() => new LeaderElector(api, { ...base, identity: "" }), /identity/);
+});
+
+Deno.test("a lease held by another is valid for the duration it records, not this replica's", async () => {
+  const api = new FakeLeases();
+  api.lease = {
+    metadata: { name: "kleff", namespace: "ops", resourceVersion: "1" },
+    spec: { holderIdentity: "other", leaseDurationSeconds: 1, leaseTransitions: 3 },
+  };
+  let clock = 0;
+  let reads = 0;
+  const get = api.get.bind(api);
+  api.get = () => {
+    reads++;
+    return get();
+  };
+  const elector = new LeaderElector(api, {
+    namespace: "ops",
+    name: "kleff",
+    identity: "me",
+    leaseDurationMs: 60_000,
+    renewDeadlineMs: 1_000,
+    retryPeriodMs: 20,
+    now: () => clock,
+  });
+  const stop = new AbortController();
+  let leading = false;
+  const result = elector.run(async (signal) => {
+    leading = true;
+    await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+  }, stop.signal);
+  await eventually("two reads of the lease", () => reads >= 2, POLL);
+  clock = 900;
+  const seen = reads;
+  await eventually("two more reads", () => reads >= seen + 2, POLL);
+  assert.equal(leading, false, "within the recorded second the holder keeps it");
+  clock = 1_100;
+  await eventually("me leading", () => leading, POLL);
+  assert.equal(api.lease?.spec?.holderIdentity, "me");
+  assert.equal(api.lease?.spec?.leaseTransitions, 4);
+  stop.abort();
+  assert.equal(await result, "stopped");
+});
+
+Deno.test("a stop arriving while the lease is being won releases it and never starts the work", async () => {
+  const api = new FakeLeases();
+  const stop = new AbortController();
+  const create = api.create.bind(api);
+  api.create = async (lease) => {
+    const created = await create(lease);
+    stop.abort();
+    return created;
+  };
+  const elector = new LeaderElector(api, {
+    namespace: "ops",
+    name: "kleff",
+    identity: "a",
+    ...FAST,
+  });
+  let worked = false;
+  const result = await elector.run(() => {
+    worked = true;
+    return Promise.resolve();
+  }, stop.signal);
+  assert.equal(result, "stopped");
+  assert.equal(worked, false);
+  assert.equal(api.lease?.spec?.holderIdentity, "", "the won lease was handed back");
+  assert.equal(elector.isLeader, false);
+});
+
+Deno.test("failed lease writes are logged as warnings, but 409 contention is not", async () => {
+  const records: LogRecord[] = [];
+  await configure({
+    sinks: { memory: (record: LogRecord) => void records.push(record) },
+    loggers: [
+      { category: ["kleff", "leader"], lowestLevel: "warning", sinks: ["memory"] },
+      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+    ],
+  });
+  try {
+    const api = new FakeLeases();
+    let creates = 0;
+    let failWith = 409;
+    api.create = () => {
+      creates++;
+      return Promise.reject(
+        Object.assign(new Error(`create failed ${failWith}`), { code: failWith }),
+      );
+    };
+    const stop = new AbortController();
+    const elector = new LeaderElector(api, {
+      namespace: "ops",
+      name: "kleff",
+      identity: "a",
+      ...FAST,
+    });
+    const result = elector.run(() => Promise.resolve(), stop.signal);
+    await eventually("two create attempts", () => creates >= 2, POLL);
+    assert.equal(records.length, 0, "409 is normal contention");
+    failWith = 500;
+    await eventually("a warning", () => records.length > 0, POLL);
+    assert.equal(records[0].level, "warning");
+    assert.match(JSON.stringify(records[0].properties), /create failed 500/);
+    stop.abort();
+    await result;
+  } finally {
+    await reset();
+  }
 });

@@ -1,16 +1,22 @@
 // The operator's command line as a user meets it: help, bad flags, broken kubeconfigs.
 import assert from "node:assert/strict";
+import { HELP } from "../../lib/operator/options.ts";
 import { OperatorProcess } from "../support/operator_process.ts";
 
-async function run(args: string[]): Promise<{ code: number; lines: string[] }> {
+async function run(args: string[]): Promise<{ code: number; lines: string[]; stdout: string }> {
   const operator = new OperatorProcess(args);
   const code = await operator.exited();
-  return { code, lines: [...operator.lines.map((line) => line.message), ...operator.unparsed] };
+  return {
+    code,
+    lines: [...operator.lines.map((line) => line.message), ...operator.unparsed],
+    stdout: await operator.stdout,
+  };
 }
 
 Deno.test("--help prints every flag and exits 0; a bad flag exits 2 naming it", async () => {
   const help = await run(["--help"]);
   assert.equal(help.code, 0);
+  assert.equal(help.stdout, `${HELP}\n`);
   const bad = await run(["--concurrency", "zero"]);
   assert.equal(bad.code, 2);
   assert.match(bad.lines.join("\n"), /--concurrency: must be a whole number/);

@@ -74,10 +74,23 @@ Deno.test("help names every flag", () => {
       "--resync-period",
       "--log-level",
       "--log-format",
+      "--plans",
+      "--plans-configmap",
+      "--ingress-namespace",
+      "--gateway-hosts",
+      "--discovery-interval",
+      "--leader-elect",
+      "--leader-elect-lease-duration",
+      "--leader-elect-renew-deadline",
+      "--leader-elect-retry-period",
+      "--leader-elect-resource-namespace",
+      "--leader-elect-resource-name",
+      "--health-probe-bind-address",
+      "--metrics-bind-address",
       "--help",
     ]
   ) {
-    assert.ok(HELP.includes(flag), flag);
+    assert.match(HELP, new RegExp(`(?<![\\w-])${flag}(?![\\w-])`), flag);
   }
 });
 
@@ -106,10 +119,24 @@ Deno.test("plan, ingress, gateway host and discovery flags", () => {
     [["--plans", "a", "--plans-configmap", "b/c"], /one or the other/],
     [["--plans-configmap", "no-slash"], /NAMESPACE\/NAME/],
     [["--ingress-namespace", "Bad_NS"], /--ingress-namespace/],
+    [["--ingress-namespace", "n".repeat(64)], /--ingress-namespace/],
+    [["--plans-configmap", `${"n".repeat(64)}/plans`], /NAMESPACE\/NAME/],
+    [
+      ["--leader-elect", "--leader-elect-resource-namespace", "n".repeat(64)],
+      /--leader-elect-resource-namespace/,
+    ],
+    [["--leader-elect", "--leader-elect-resource-name", "n".repeat(254)], /resource-name/],
     [["--gateway-hosts", "*.{user}.x.com"], /unknown placeholder \{user\}/],
     [["--discovery-interval", "10ms"], /at least 1s/],
   ];
   for (const [args, message] of cases) assert.throws(() => parseOperatorOptions(args), message);
+  assert.equal(
+    parseOperatorOptions(["--leader-elect", "--leader-elect-resource-namespace", "n".repeat(63)])
+      .leaderElection
+      ?.namespace,
+    "n".repeat(63),
+    "63 characters is the longest namespace name",
+  );
   for (
     const flag of [
       "--plans",

@@ -129,7 +129,7 @@ Deno.test("a plan change updates the objects in place; hand edits are restored, 
 const catalogue = (plans: Record<string, unknown>) => JSON.stringify({ plans });
 
 Deno.test("catalogue ConfigMap: unknown plan fails closed, edits reconcile affected tenants, bad edits are refused", async () => {
-  await using env = await OperatorEnv.start({ operator: false });
+  await using env = await OperatorEnv.start({ operator: false, plansRole: true });
   const maps = env.client.resource<ConfigMap>(configMaps);
   const small = {
     resourceQuota: { pods: "2", "requests.cpu": "100m" },

@@ -57,6 +57,7 @@ const STALE: [string, { apiVersion: string; kind: string }][] = [
 Deno.test("the operator works with exactly the RBAC of deploy/, and uses all of it", async () => {
   await using env = await OperatorEnv.start({
     operator: false,
+    plansRole: true,
     server: { watchList: false },
   });
   await env.installIntegrationCrds();

@@ -1,7 +1,7 @@
 // End-to-end: the operator against the dev API server, from create to teardown.
 import assert from "node:assert/strict";
 import type { ConfigMap } from "kubernetes-types/core/v1.d.ts";
-import { configMaps } from "../../lib/client/mod.ts";
+import { configMaps, parseWatchStream } from "../../lib/client/mod.ts";
 import { eventually, OperatorEnv, readDeployYaml } from "../support/operator_env.ts";
 
 const MANAGED_LABELS = (tenant: string, username: string, plan: string) => ({
@@ -63,21 +63,10 @@ Deno.test("delete: the namespace is gone before the Tenant, and Events tell the 
   });
   const order: string[] = [];
   const collect = async (body: ReadableStream<Uint8Array>, kind: string) => {
-    const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      buffer += value;
-      let newline;
-      while ((newline = buffer.indexOf("\n")) >= 0) {
-        const event = JSON.parse(buffer.slice(0, newline));
-        buffer = buffer.slice(newline + 1);
-        if (event.type === "DELETED") {
-          order.push(kind);
-          await reader.cancel();
-          return;
-        }
+    for await (const event of parseWatchStream(body)) {
+      if (event.type === "DELETED") {
+        order.push(kind);
+        return;
       }
     }
   };

@@ -8,17 +8,8 @@ import {
   DerEncodingError,
   InvalidIpAddressError,
 } from "../../lib/pki/mod.ts";
+import { onPath } from "../support/fs.ts";
 
-/** Whether an executable is on PATH (looked up, not run, so no kubeconfig is ever read). */
-function onPath(name: string): boolean {
-  return (Deno.env.get("PATH") ?? "").split(":").some((dir) => {
-    try {
-      return Deno.statSync(`${dir}/${name}`).isFile;
-    } catch {
-      return false;
-    }
-  });
-}
 const hasOpenssl = onPath("openssl");
 const hasKubectl = onPath("kubectl");
 const hasIpv6Loopback = (() => {

@@ -1,20 +1,10 @@
 import assert from "node:assert/strict";
 import { WorkQueue } from "../../lib/queue/work_queue.ts";
 import { Registry } from "../../lib/metrics/registry.ts";
+import { eventually, type EventuallyOptions, sleep } from "../support/wait.ts";
 
-/** Resolves after `ms`. */
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Waits until `condition()` holds, polling; fails after `timeoutMs`. */
-async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not reached in time");
-    await sleep(2);
-  }
-}
+/** Polling of these tests: often, so that short-lived states are seen. */
+const POLL: EventuallyOptions = { timeoutMs: 2000, intervalMs: 2 };
 
 Deno.test("adds of a waiting key coalesce into one run", async () => {
   const queue = new WorkQueue({ name: "t", concurrency: 1 });
@@ -27,14 +17,18 @@ Deno.test("adds of a waiting key coalesce into one run", async () => {
     seen.push(key);
     if (key === "blocker") await gate;
   }, controller.signal);
-  await until(() => queue.active === 1);
+  await eventually("queue.active === 1", () => queue.active === 1, POLL);
   queue.add("a");
   queue.add("a");
   queue.add("b");
   queue.add("a");
   assert.equal(queue.depth, 2);
   release();
-  await until(() => seen.length === 3 && queue.active === 0);
+  await eventually(
+    "seen.length === 3 && queue.active === 0",
+    () => seen.length === 3 && queue.active === 0,
+    POLL,
+  );
   controller.abort();
   await running;
   assert.deepEqual(seen, ["blocker", "a", "b"]);
@@ -54,9 +48,13 @@ Deno.test("a key added while it runs runs exactly once more, never concurrently"
     concurrent--;
   }, controller.signal);
   queue.add("k");
-  await until(() => queue.active === 1);
+  await eventually("queue.active === 1", () => queue.active === 1, POLL);
   for (let i = 0; i < 10; i++) queue.add("k");
-  await until(() => runs === 2 && queue.active === 0);
+  await eventually(
+    "runs === 2 && queue.active === 0",
+    () => runs === 2 && queue.active === 0,
+    POLL,
+  );
   await sleep(30);
   controller.abort();
   await running;
@@ -78,7 +76,7 @@ Deno.test("concurrency bounds the number of keys processed at once", async () =>
     done.add(key);
   }, controller.signal);
   for (let i = 0; i < 30; i++) queue.add(`k${i}`);
-  await until(() => done.size === 30);
+  await eventually("done.size === 30", () => done.size === 30, POLL);
   controller.abort();
   await running;
   assert.equal(maxConcurrent, 3);
@@ -102,8 +100,8 @@ Deno.test("failures retry with growing per-key backoff and reset on success", as
     return attempts <= 3 ? Promise.reject(new Error("boom")) : Promise.resolve();
   }, controller.signal);
   queue.add("flaky");
-  await until(() => attempts === 4);
-  await until(() => queue.active === 0);
+  await eventually("attempts === 4", () => attempts === 4, POLL);
+  await eventually("queue.active === 0", () => queue.active === 0, POLL);
   assert.deepEqual(errors, [10, 20, 40]);
   assert.equal(queue.failures("flaky"), 0);
   controller.abort();
@@ -141,7 +139,7 @@ Deno.test("requeueAfterMs schedules another run; an earlier delay wins", async (
   queue.add("k");
   queue.addAfter("other", 10_000);
   queue.addAfter("other", 5);
-  await until(() => times.length === 3);
+  await eventually("times.length === 3", () => times.length === 3, POLL);
   controller.abort();
   await running;
   assert.ok(times[2] >= 25, `requeue ran after ${times[2]} ms`);
@@ -157,7 +155,7 @@ Deno.test("shutdown waits for running handlers and drops delayed keys", async ()
   }, controller.signal);
   queue.add("slow");
   queue.addAfter("later", 60_000);
-  await until(() => queue.active === 1);
+  await eventually("queue.active === 1", () => queue.active === 1, POLL);
   controller.abort();
   await running;
   assert.equal(finished, true);

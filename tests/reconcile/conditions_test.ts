@@ -5,13 +5,13 @@ import type { Condition } from "kubernetes-types/meta/v1.d.ts";
 import {
   buildConditions,
   type ConditionInput,
-  formatTime,
   MAX_MESSAGE_LENGTH,
   metadataPatch,
   statusEqual,
   summarize,
   transitionEvents,
 } from "../../lib/reconcile/mod.ts";
+import { formatTime } from "../../lib/api/mod.ts";
 
 const T1 = new Date("2025-01-01T00:00:00.123Z");
 const T2 = new Date("2025-01-02T00:00:00Z");

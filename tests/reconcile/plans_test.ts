@@ -311,13 +311,61 @@ Deno.test("observations: namespace objects only when it is ours, constraints by 
     "authorizationpolicies in ns-t",
   ]);
   const foreign = { metadata: { name: "ns-t", uid: "x" } };
-  assert.deepEqual(lists(tenant(), foreign), ["k8sallowedrepos kleff.io/tenant=t"]);
+  assert.deepEqual(lists(tenant(), foreign), [], "a conflicting namespace: nothing is decided");
+  const terminating = { ...ourNamespace(), status: { phase: "Terminating" } };
+  assert.deepEqual(lists(tenant(), terminating), [], "a terminating namespace: nothing either");
+  assert.deepEqual(
+    lists(tenant({}, { deletionTimestamp: "2025-01-01T00:00:00Z" }), foreign),
+    ["k8sallowedrepos kleff.io/tenant=t"],
+    "teardown still looks for constraints",
+  );
+  assert.deepEqual(
+    observations(tenant(), undefined, FULL).map((item) => item.fieldSelector),
+    ["metadata.name=kleff-ns-t-k8sallowedrepos"],
+    "a constraint is listed by its one name, not cluster-wide",
+  );
   const deleting = tenant({}, { deletionTimestamp: "2025-01-01T00:00:00Z" });
   assert.deepEqual(lists(deleting, ourNamespace()), ["k8sallowedrepos kleff.io/tenant=t"]);
   assert.equal(
     lists(tenant({ deletionPolicy: "Retain" }, { deletionTimestamp: "x" }), ourNamespace()).length,
     6,
   );
+});
+
+Deno.test("constraints of a kind dropped from the catalogue but still served are listed, pruned and torn down", () => {
+  const objects = stored(
+    decide(tenant(), { namespace: ourNamespace() }, { now: NOW, context: FULL }),
+  );
+  const basic = FULL.catalogue.plans.get("basic")!;
+  const dropped: PlanContext = {
+    ...FULL,
+    catalogue: {
+      plans: new Map([["basic", { ...basic, allowedRegistries: [], constraints: [] }]]),
+    },
+  };
+  assert.ok(
+    observations(tenant(), ourNamespace(), dropped).some((item) =>
+      item.resource.kind === "K8sAllowedRepos" &&
+      item.fieldSelector === "metadata.name=kleff-ns-t-k8sallowedrepos"
+    ),
+    "the constraint is still observed",
+  );
+  const pruned = decide(tenant(), { namespace: ourNamespace(), objects }, {
+    now: NOW,
+    context: dropped,
+  });
+  assert.deepEqual(
+    kinds(pruned.actions),
+    ["delete K8sAllowedRepos kleff-ns-t-k8sallowedrepos"],
+  );
+  const deleting = tenant({}, { deletionTimestamp: "2025-01-01T00:00:00Z" });
+  const constraints = objects.filter((kind) => !kind.resource.namespaced);
+  assert.deepEqual(
+    observations(deleting, undefined, dropped).map((item) => item.resource.kind),
+    ["K8sAllowedRepos"],
+  );
+  const torn = decide(deleting, { objects: constraints }, { now: NOW, context: dropped });
+  assert.deepEqual(kinds(torn.actions), ["delete K8sAllowedRepos kleff-ns-t-k8sallowedrepos"]);
 });
 
 Deno.test("teardown deletes cluster-scoped constraints with the namespace and waits for both", () => {

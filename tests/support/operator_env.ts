@@ -21,6 +21,9 @@ import {
 import { type Tenant, TENANT_RESOURCE } from "../../lib/api/mod.ts";
 import { Manager, type ManagerOptions } from "../../lib/operator/manager.ts";
 import { Registry } from "../../lib/metrics/registry.ts";
+import { eventually } from "./wait.ts";
+
+export { eventually, sleep } from "./wait.ts";
 
 /** Where the repository's deploy/ folder is. */
 export const DEPLOY_DIR = new URL("../../deploy/", import.meta.url);
@@ -31,7 +34,7 @@ export const OPERATOR_ACCOUNT = "kleff-system/kleff-tenant-operator";
 export const OPERATOR_USERNAME = "system:serviceaccount:kleff-system:kleff-tenant-operator";
 const OPERATOR_TOKEN = "operator-token";
 
-/** The files of deploy/ with the operator's namespace, service account and RBAC. */
+/** The files of deploy/'s kustomize base with the operator's namespace, service account and RBAC. */
 const RBAC_FILES = [
   "namespace.yaml",
   "service_account.yaml",
@@ -39,8 +42,9 @@ const RBAC_FILES = [
   "cluster_role_binding.yaml",
   "role.yaml",
   "role_binding.yaml",
-  "plans_role.yaml",
 ];
+/** The optional Role and RoleBinding for `--plans-configmap`, outside the kustomize base. */
+const PLANS_RBAC_FILE = "plans_role.yaml";
 
 /** Where each kind of the RBAC files is created. */
 const RBAC_PATHS: Record<string, (namespace?: string) => string> = {
@@ -52,10 +56,10 @@ const RBAC_PATHS: Record<string, (namespace?: string) => string> = {
   RoleBinding: (ns) => `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`,
 };
 
-/** Creates the objects of {@linkcode RBAC_FILES} and returns them. */
-async function applyDeployRbac(client: KubeClient): Promise<KubeObject[]> {
+/** Creates the objects of `files` (of deploy/) and returns them. */
+async function applyDeployRbac(client: KubeClient, files: string[]): Promise<KubeObject[]> {
   const objects: KubeObject[] = [];
-  for (const file of RBAC_FILES) {
+  for (const file of files) {
     const text = await Deno.readTextFile(new URL(file, DEPLOY_DIR));
     for (const document of parseAllDocuments(text)) {
       const object = document.toJSON() as KubeObject | null;
@@ -79,33 +83,6 @@ const FIXTURE_CRDS = new URL("../fixtures/crds/", import.meta.url);
 /** Reads a YAML file from deploy/. */
 export async function readDeployYaml<T>(path: string): Promise<T> {
   return parse(await Deno.readTextFile(new URL(path, DEPLOY_DIR))) as T;
-}
-
-/** Resolves after `ms`. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `check` until it returns a value other than undefined/false; fails with `what` after `timeoutMs`. */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${lastError ? `: ${lastError}` : ""}`);
-    }
-    await sleep(20);
-  }
 }
 
 /** A running operator against its own dev API server. */
@@ -140,12 +117,17 @@ export class OperatorEnv implements AsyncDisposable {
 
   /**
    * Starts a server in RBAC mode, installs the CRD (or `crd`) and the RBAC objects of
-   * deploy/, and (unless `operator: false`) starts the operator as its service account, so
-   * every end-to-end test also proves the operator needs no more than deploy/ grants.
+   * deploy/'s kustomize base (with `plansRole`, also the optional deploy/plans_role.yaml), and
+   * (unless `operator: false`) starts the operator as its service account, so every end-to-end
+   * test also proves the operator needs no more than deploy/ grants.
    */
   static async start(
-    options: { server?: DevApiServerOptions; operator?: boolean; crd?: CustomResourceDefinition } =
-      {},
+    options: {
+      server?: DevApiServerOptions;
+      operator?: boolean;
+      crd?: CustomResourceDefinition;
+      plansRole?: boolean;
+    } = {},
   ): Promise<OperatorEnv> {
     const server = await startDevApiServer({
       tokens: ["admin-token"],
@@ -159,7 +141,10 @@ export class OperatorEnv implements AsyncDisposable {
     const env = new OperatorEnv(server, client, dir);
     const crd = options.crd ?? await readDeployYaml<CustomResourceDefinition>("crd.yaml");
     await client.resource<CustomResourceDefinition>(customResourceDefinitions).create(crd);
-    env.rbacObjects = await applyDeployRbac(client);
+    env.rbacObjects = await applyDeployRbac(
+      client,
+      options.plansRole ? [...RBAC_FILES, PLANS_RBAC_FILE] : RBAC_FILES,
+    );
     const kubeconfig = structuredClone(server.kubeconfig);
     kubeconfig.users[0].user = { token: OPERATOR_TOKEN };
     await Deno.writeTextFile(env.operatorKubeconfigPath, JSON.stringify(kubeconfig));

@@ -17,6 +17,8 @@ export class OperatorProcess {
   readonly #child: Deno.ChildProcess;
   readonly lines: LogLine[] = [];
   readonly unparsed: string[] = [];
+  /** Everything the process wrote to stdout, once it closed its stdout. */
+  readonly stdout: Promise<string>;
   readonly #reading: Promise<void>;
   #waiters: (() => void)[] = [];
   exitCode?: number;
@@ -26,9 +28,10 @@ export class OperatorProcess {
     this.#child = new Deno.Command(Deno.execPath(), {
       args: operatorRunArgs(["--log-format", "json", ...args]),
       stdin: "null",
-      stdout: "null",
+      stdout: "piped",
       stderr: "piped",
     }).spawn();
+    this.stdout = new Response(this.#child.stdout).text();
     this.#reading = this.#read();
     this.#child.status.then((status) => this.exitCode = status.code);
   }
@@ -101,10 +104,10 @@ export class OperatorProcess {
     }
   }
 
-  /** Waits for the exit code and the end of the log stream. */
+  /** Waits for the exit code and the end of the log stream and of stdout. */
   async exited(): Promise<number> {
     const status = await this.#child.status;
-    await this.#reading;
+    await Promise.all([this.#reading, this.stdout]);
     return status.code;
   }
 }

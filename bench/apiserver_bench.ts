@@ -1,5 +1,5 @@
 // Benchmark of the dev API server alone: configmap writes per second with ten open watches.
-import { startDevApiServer } from "../lib/apiserver/mod.ts";
+import { startDevApiServer } from "../dev_apiserver/mod.ts";
 
 const WATCHES = 10;
 const WRITERS = 8;

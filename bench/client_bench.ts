@@ -1,6 +1,6 @@
 // Measures the client's watch path: events parsed per second, and the cost (ms, requests) of a reconnect and of a relist.
 import type { ConfigMap } from "kubernetes-types/core/v1.d.ts";
-import { startDevApiServer } from "../lib/apiserver/mod.ts";
+import { startDevApiServer } from "../dev_apiserver/mod.ts";
 import { configMaps, KubeClient, parseWatchStream } from "../lib/client/mod.ts";
 import { eventually, type EventuallyOptions } from "../tests/support/wait.ts";
 

@@ -4,7 +4,7 @@
 // the writes of a restart over ready tenants, and RSS versus tenant count.
 import type { CustomResourceDefinition } from "kubernetes-types/apiextensions/v1.d.ts";
 import { parse } from "yaml";
-import { type DevApiServer, startDevApiServer } from "../lib/apiserver/mod.ts";
+import { type DevApiServer, startDevApiServer } from "../dev_apiserver/mod.ts";
 import {
   connect,
   customResourceDefinitions,
@@ -12,7 +12,7 @@ import {
   type ResourceClient,
 } from "../lib/client/mod.ts";
 import { type Tenant, TENANT_RESOURCE } from "../lib/api/mod.ts";
-import { operatorRunArgs } from "../lib/operator/process.ts";
+import { operatorRunArgs } from "../tools/operator_process.ts";
 import { sleep } from "../lib/backoff.ts";
 
 const ROOT = new URL("../", import.meta.url);

@@ -4,3 +4,4 @@ export * from "./keys.ts";
 export * from "./conditions.ts";
 export * from "./names.ts";
 export * from "./time.ts";
+export * from "./resources.ts";

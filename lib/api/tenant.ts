@@ -1,6 +1,6 @@
 // The Tenant custom resource (kleff.kleff.io/v1): its names and TypeScript shape, in one place (DESIGN.md §2).
 import type { Condition, ObjectMeta } from "kubernetes-types/meta/v1.d.ts";
-import type { ResourceDescriptor } from "../client/resource.ts";
+import type { ResourceDescriptor } from "./resources.ts";
 
 /** The API group of the Tenant resource. */
 export const TENANT_GROUP = "kleff.kleff.io";

@@ -35,7 +35,7 @@ export {
   type ResourceDescriptor,
   type WatchOptions,
 } from "./resource.ts";
-export * from "./resources.ts";
+export * from "../api/resources.ts";
 export { Discovery, type ServedResource } from "./discovery.ts";
 export {
   ResumableWatch,

@@ -1,22 +1,11 @@
 // A generic typed client for one kind: CRUD, patches, the status subresource, paged lists and resumable watches.
+import type { ResourceDescriptor } from "../api/resources.ts";
 import type { Requester } from "./request.ts";
+
+export type { ResourceDescriptor };
 import { listAll } from "./list.ts";
 import type { KubeObjectBase, ObjectList, Status } from "./types.ts";
 import { ResumableWatch, type WatchHealth, type WatchTimings } from "./watch.ts";
-
-/** Identifies a served kind: where it lives and whether it is namespaced. */
-export interface ResourceDescriptor {
-  /** API group, "" for the core group. */
-  group: string;
-  /** Version, e.g. `v1`. */
-  version: string;
-  /** Plural resource name, e.g. `namespaces`. */
-  plural: string;
-  /** Kind, e.g. `Namespace`. */
-  kind: string;
-  /** Whether objects live in namespaces. */
-  namespaced: boolean;
-}
 
 /** Options of a list. */
 export interface ListOptions {

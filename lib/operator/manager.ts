@@ -30,12 +30,9 @@ import {
   builtinCatalogue,
   changedPlans,
   constraintKinds,
-  describeSource,
-  type LoadedPlans,
   type PlanCatalogue,
-  type PlanSource,
-  watchPlans,
 } from "../plans/mod.ts";
+import { describeSource, type LoadedPlans, type PlanSource, watchPlans } from "./plan_source.ts";
 import {
   DEFAULT_GATEWAY_HOSTS,
   DEFAULT_INGRESS_NAMESPACE,

@@ -9,7 +9,8 @@ import {
   type EndpointServer,
   serveEndpoints,
 } from "./endpoints.ts";
-import { CatalogueError, loadPlans } from "../plans/mod.ts";
+import { CatalogueError } from "../plans/mod.ts";
+import { loadPlans } from "./plan_source.ts";
 import { log, setupLogging } from "../log.ts";
 import { Registry } from "../metrics/registry.ts";
 import { Manager } from "./manager.ts";

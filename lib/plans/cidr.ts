@@ -1,6 +1,6 @@
 // CIDR blocks of the network profile: parsed and checked to be canonical (no host bits), so the
 // NetworkPolicy the operator writes is accepted and compares equal to what the API server stores.
-import { parseIpAddress } from "../pki/ip.ts";
+import { parseIpAddress } from "../ip.ts";
 
 /** A parsed CIDR block. */
 export interface Cidr {

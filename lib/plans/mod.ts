@@ -1,19 +1,8 @@
 // The public face of plans: the catalogue format, built-in defaults, YAML parsing and validation,
-// loading from a file or ConfigMap, quantities, CIDRs and gateway host templates.
+// quantities, CIDRs and gateway host templates.
 export * from "./catalogue.ts";
 export { BUILTIN_CATALOGUE_YAML } from "./defaults.ts";
 export { builtinCatalogue, parseCatalogue } from "./parse.ts";
-export {
-  catalogueFromConfigMap,
-  type CatalogueUpdate,
-  CONFIGMAP_KEY,
-  describeSource,
-  type LoadedPlans,
-  loadPlans,
-  type PlanSource,
-  watchPlans,
-  type WatchPlansOptions,
-} from "./source.ts";
 export { compareQuantities, parseQuantity, type Quantity, quantityKey } from "./quantity.ts";
 export { type Cidr, parseCidr } from "./cidr.ts";
 export { HOST_PLACEHOLDERS, hostTemplateProblem, type HostValues, renderHost } from "./hosts.ts";

@@ -1,7 +1,7 @@
 // CI's chaos run: a short fixed-seed run of the real operator (two replicas,
 // leader election) under workload and faults; every invariant must hold.
 import assert from "node:assert/strict";
-import { CHAOS_DEFAULTS, formatReport, runChaos } from "../../lib/chaos/mod.ts";
+import { CHAOS_DEFAULTS, formatReport, runChaos } from "../../tools/chaos/mod.ts";
 
 Deno.test({
   name: "chaos: 20 s fixed-seed run with two replicas holds every invariant",

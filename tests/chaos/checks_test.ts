@@ -2,10 +2,10 @@
 // the replay command, and the checks do catch what they are meant to catch.
 import assert from "node:assert/strict";
 import type { Namespace } from "kubernetes-types/core/v1.d.ts";
-import { parseChaosOptions, Prng, replayCommand } from "../../lib/chaos/mod.ts";
-import { checkCluster, type ClusterState } from "../../lib/chaos/invariants.ts";
-import { Ledger } from "../../lib/chaos/ledger.ts";
-import { checkSingleWriter } from "../../lib/chaos/processes.ts";
+import { parseChaosOptions, Prng, replayCommand } from "../../tools/chaos/mod.ts";
+import { checkCluster, type ClusterState } from "../../tools/chaos/invariants.ts";
+import { Ledger } from "../../tools/chaos/ledger.ts";
+import { checkSingleWriter } from "../../tools/chaos/processes.ts";
 import type { Tenant } from "../../lib/api/mod.ts";
 
 Deno.test("Prng: equal seeds give equal sequences, different seeds differ", () => {

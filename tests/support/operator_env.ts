@@ -8,7 +8,7 @@ import {
   type DevApiServer,
   type DevApiServerOptions,
   startDevApiServer,
-} from "../../lib/apiserver/mod.ts";
+} from "../../dev_apiserver/mod.ts";
 import {
   connect,
   customResourceDefinitions,

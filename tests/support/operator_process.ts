@@ -1,7 +1,7 @@
 // The operator as a child process (`deno run mod.ts …`), with its JSON log
 // lines parsed as they arrive: for tests of leader election, probes, metrics
 // and logs as a cluster would see them.
-import { operatorRunArgs } from "../../lib/operator/process.ts";
+import { operatorRunArgs } from "../../tools/operator_process.ts";
 
 /** One parsed JSON log line. */
 export interface LogLine {

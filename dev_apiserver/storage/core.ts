@@ -1,0 +1,450 @@
+// The API semantics behind the HTTP layer: create/update/delete with kube's rules, namespaces and CRDs.
+import type { CustomResourceDefinition } from "kubernetes-types/apiextensions/v1.d.ts";
+import { builtinResources } from "./builtins.ts";
+import { admit, type WriteContext } from "../crd/admission.ts";
+import {
+  CRD_CLEANUP_FINALIZER,
+  crdResources,
+  establishedStatus,
+  terminatingStatus,
+} from "../crd/crds.ts";
+import { NamespaceController } from "./namespaces.ts";
+import {
+  clone,
+  contentChanged,
+  isDeleting,
+  meta,
+  ordered,
+  pendingFinalizers,
+  sameObject,
+  timestamp,
+} from "./objects.ts";
+import {
+  CRDS,
+  groupVersion,
+  NAMESPACES,
+  type ResourceInfo,
+  resourceKey,
+  ResourceRegistry,
+} from "./resources.ts";
+import {
+  alreadyExists,
+  badRequest,
+  conflict,
+  type ErrorTarget,
+  forbidden,
+  invalid,
+  methodNotAllowed,
+  notFound,
+  type StatusCause,
+} from "../http/status.ts";
+import { ObjectStore, type StoredEntry } from "./store.ts";
+import type { KubeObject } from "../types.ts";
+import { generatedName, validateMetadata, validateName } from "./validation.ts";
+import { WatchHub } from "./watch.ts";
+
+/** Options of writes. */
+export interface WriteOptions {
+  dryRun?: boolean;
+  /** `fieldValidation`: Strict rejects unknown fields, Warn (default) reports them. */
+  fieldValidation?: "Strict" | "Warn" | "Ignore";
+  /** Collects `Warning` header texts. */
+  warnings?: string[];
+}
+
+/** `metav1.DeleteOptions` fields the server honours. */
+export interface DeleteOptions extends WriteOptions {
+  preconditions?: { uid?: string; resourceVersion?: string };
+  propagationPolicy?: string;
+}
+
+/** The error target for messages about one object of a resource. */
+export function targetOf(info: ResourceInfo, name?: string): ErrorTarget {
+  return { group: info.group, resource: info.resource, kind: info.kind, name };
+}
+
+/** The whole server state and the write paths with kube's semantics. */
+export class ApiCore {
+  readonly registry = new ResourceRegistry();
+  readonly store = new ObjectStore();
+  readonly hub: WatchHub;
+  readonly #namespaces: NamespaceController;
+  readonly #crdSyncing = new Set<string>();
+
+  /** Creates the state with built-in kinds and the default namespaces. */
+  constructor(options: { historyLimit: number }) {
+    this.hub = new WatchHub(options.historyLimit, () => this.store.rv);
+    this.store.subscribe((event) => this.hub.publish(event));
+    for (const info of builtinResources()) this.registry.add(info);
+    this.#namespaces = new NamespaceController(this);
+    const nsInfo = this.registry.lookup("", "v1", "namespaces")!;
+    for (const name of ["default", "kube-system", "kube-public", "kube-node-lease"]) {
+      this.create(nsInfo, "", { metadata: { name } });
+    }
+  }
+
+  /** The stored entry or a 404 NotFound. */
+  get(info: ResourceInfo, namespace: string, name: string): StoredEntry {
+    const entry = this.store.get(resourceKey(info), info.namespaced ? namespace : "", name);
+    if (!entry) throw notFound(targetOf(info, name));
+    return entry;
+  }
+
+  /** Creates an object (POST). */
+  create(
+    info: ResourceInfo,
+    namespace: string,
+    body: KubeObject,
+    options: WriteOptions = {},
+  ): KubeObject {
+    const key = resourceKey(info);
+    const object = ordered(clone(body), { apiVersion: groupVersion(info), kind: info.kind });
+    const metadata = meta(object);
+    if (info.namespaced) {
+      if (metadata.namespace && metadata.namespace !== namespace) {
+        throw badRequest(
+          "the namespace of the provided object does not match the namespace sent on the request",
+        );
+      }
+      metadata.namespace = namespace;
+    } else {
+      delete metadata.namespace;
+    }
+    if (!metadata.name && metadata.generateName) {
+      metadata.name = generatedName(metadata.generateName);
+    }
+    const target = targetOf(info, metadata.name);
+    if (info.namespaced) this.#checkNamespaceOpen(info, namespace, metadata.name);
+    if (info.crd) this.#checkCrdOpen(info);
+    for (
+      const field of [
+        "uid",
+        "resourceVersion",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "selfLink",
+      ]
+    ) {
+      delete (metadata as Record<string, unknown>)[field];
+    }
+    delete metadata.managedFields;
+    delete metadata.generation;
+    const causes: StatusCause[] = [];
+    if (!metadata.name) {
+      causes.push({
+        reason: "FieldValueRequired",
+        field: "metadata.name",
+        message: "Required value: name or generateName is required",
+      });
+    } else {
+      causes.push(...validateName(metadata.name, info.nameRule));
+    }
+    causes.push(...validateMetadata(object));
+    const context: WriteContext = { info, operation: "create", options };
+    const admitted = admit(object, undefined, context);
+    causes.push(...admitted.causes);
+    if (causes.length > 0) throw invalid(target, causes);
+    const created = admitted.object;
+    meta(created).uid = crypto.randomUUID();
+    meta(created).creationTimestamp = timestamp();
+    if (info.generation) meta(created).generation = 1;
+    if (this.store.get(key, metadata.namespace ?? "", metadata.name!)) throw alreadyExists(target);
+    if (key === CRDS) {
+      const crd = created as unknown as CustomResourceDefinition;
+      meta(created).finalizers = [
+        ...new Set([...(meta(created).finalizers ?? []), CRD_CLEANUP_FINALIZER]),
+      ];
+      created.status = establishedStatus(crd, meta(created).creationTimestamp!);
+    }
+    if (options.dryRun) return created;
+    const entry = this.store.create(key, created);
+    if (key === CRDS) this.#serveCrd(entry.object);
+    return entry.object;
+  }
+
+  /** Replaces an object (PUT), or its status or namespace finalizers with a subresource. */
+  update(
+    info: ResourceInfo,
+    namespace: string,
+    name: string,
+    body: KubeObject,
+    options: WriteOptions & { subresource?: string } = {},
+  ): KubeObject {
+    const current = this.get(info, namespace, name).object;
+    const target = targetOf(info, name);
+    if (body.metadata?.name !== undefined && body.metadata.name !== name) {
+      throw badRequest(
+        `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
+      );
+    }
+    if (info.namespaced && body.metadata?.namespace && body.metadata.namespace !== namespace) {
+      throw badRequest(
+        "the namespace of the provided object does not match the namespace sent on the request",
+      );
+    }
+    const rv = body.metadata?.resourceVersion;
+    if (rv !== undefined && rv !== "" && rv !== current.metadata?.resourceVersion) {
+      throw conflict(target);
+    }
+    if ((rv === undefined || rv === "") && info.crd) {
+      throw invalid(target, [{
+        reason: "FieldValueInvalid",
+        field: "metadata.resourceVersion",
+        message: "Invalid value: 0x0: must be specified for an update",
+      }]);
+    }
+    const next = this.#merge(info, current, body, options.subresource);
+    return this.#commit(info, current, next, options);
+  }
+
+  /** Applies a patch function to the current object, then updates like PUT. */
+  patch(
+    info: ResourceInfo,
+    namespace: string,
+    name: string,
+    patchFn: (current: KubeObject) => KubeObject,
+    options: WriteOptions & { subresource?: string } = {},
+  ): KubeObject {
+    const current = this.get(info, namespace, name).object;
+    const patched = patchFn(clone(current));
+    if (!patched || typeof patched !== "object" || Array.isArray(patched)) {
+      throw badRequest("the patch did not produce an object");
+    }
+    const rv = patched.metadata?.resourceVersion;
+    if (rv !== undefined && rv !== current.metadata?.resourceVersion) {
+      throw conflict(targetOf(info, name));
+    }
+    if (patched.metadata?.name !== undefined && patched.metadata.name !== name) {
+      throw badRequest(
+        `the name of the object (${patched.metadata.name}) does not match the name on the URL (${name})`,
+      );
+    }
+    const next = this.#merge(info, current, patched, options.subresource);
+    return this.#commit(info, current, next, options);
+  }
+
+  /** Deletes an object (DELETE): marks it when finalizers hold it, removes it otherwise. */
+  delete(
+    info: ResourceInfo,
+    namespace: string,
+    name: string,
+    options: DeleteOptions = {},
+  ): KubeObject {
+    const current = this.get(info, namespace, name).object;
+    const target = targetOf(info, name);
+    const pre = options.preconditions ?? {};
+    if (pre.uid !== undefined && pre.uid !== current.metadata?.uid) {
+      throw conflict(
+        target,
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata?.uid}`,
+      );
+    }
+    if (
+      pre.resourceVersion !== undefined && pre.resourceVersion !== current.metadata?.resourceVersion
+    ) {
+      throw conflict(
+        target,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata?.resourceVersion}`,
+      );
+    }
+    if (options.dryRun) return current;
+    return this.deleteObject(info, current);
+  }
+
+  /** Deletes a stored object without preconditions (also used by the namespace and CRD cleanups). */
+  deleteObject(info: ResourceInfo, current: KubeObject): KubeObject {
+    const key = resourceKey(info);
+    if (pendingFinalizers(current).length === 0) return this.#remove(key, current);
+    if (isDeleting(current)) return current;
+    const next = clone(current);
+    meta(next).deletionTimestamp = timestamp();
+    meta(next).deletionGracePeriodSeconds = 0;
+    if (key === NAMESPACES) next.status = { ...(next.status as object), phase: "Terminating" };
+    const entry = this.store.update(key, next, current);
+    if (key === NAMESPACES) this.#namespaces.sync(current.metadata!.name!);
+    if (key === CRDS) this.#syncCrd(current.metadata!.name!);
+    return this.store.get(key, next.metadata?.namespace ?? "", meta(next).name!)?.object ??
+      entry.object;
+  }
+
+  /** Writes a server-side change (controllers), removing the object when no finalizer holds it. */
+  write(key: string, current: KubeObject, next: KubeObject): KubeObject {
+    if (isDeleting(next) && pendingFinalizers(next).length === 0) return this.#remove(key, next);
+    if (sameObject(current, next)) return current;
+    return this.store.update(key, next, current).object;
+  }
+
+  /** The resource info that serves a storage key (its first served version). */
+  infoFor(key: string): ResourceInfo | undefined {
+    return this.registry.versionsOf(key)[0];
+  }
+
+  #merge(
+    info: ResourceInfo,
+    current: KubeObject,
+    body: KubeObject,
+    subresource?: string,
+  ): KubeObject {
+    const key = resourceKey(info);
+    if (subresource === "status") {
+      const next = clone(current);
+      if (body.status === undefined) delete next.status;
+      else next.status = clone(body.status);
+      return next;
+    }
+    if (subresource === "finalize") {
+      const next = clone(current);
+      const finalizers = (body.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [];
+      next.spec = { ...(next.spec as object), finalizers };
+      return next;
+    }
+    const next = ordered(clone(body), { apiVersion: current.apiVersion!, kind: current.kind! });
+    const metadata = meta(next);
+    const old = current.metadata!;
+    for (
+      const field of [
+        "name",
+        "namespace",
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+      ] as const
+    ) {
+      if (old[field] === undefined) delete metadata[field];
+      else (metadata as Record<string, unknown>)[field] = old[field];
+    }
+    delete metadata.managedFields;
+    delete metadata.selfLink;
+    if (info.statusSubresource) {
+      if (current.status === undefined) delete next.status;
+      else next.status = clone(current.status);
+    }
+    if (key === NAMESPACES) {
+      next.spec = clone(current.spec);
+    }
+    return next;
+  }
+
+  #commit(
+    info: ResourceInfo,
+    current: KubeObject,
+    next: KubeObject,
+    options: WriteOptions & { subresource?: string },
+  ): KubeObject {
+    const key = resourceKey(info);
+    const name = current.metadata!.name!;
+    const target = targetOf(info, name);
+    const causes = validateMetadata(next);
+    if (isDeleting(current)) {
+      const had = new Set(current.metadata?.finalizers ?? []);
+      const added = (next.metadata?.finalizers ?? []).filter((f) => !had.has(f));
+      if (added.length > 0) {
+        causes.push({
+          reason: "FieldValueForbidden",
+          field: "metadata.finalizers",
+          message:
+            `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{${
+              added.map((f) => JSON.stringify(f)).join(", ")
+            }}`,
+        });
+      }
+    }
+    const admitted = admit(next, current, {
+      info,
+      operation: "update",
+      options,
+      subresource: options.subresource,
+    });
+    causes.push(...admitted.causes);
+    if (causes.length > 0) throw invalid(target, causes);
+    const result = admitted.object;
+    if (
+      info.generation && contentChanged(current, result, { ignoreStatus: info.statusSubresource })
+    ) {
+      meta(result).generation = (current.metadata?.generation ?? 0) + 1;
+    }
+    meta(result).resourceVersion = current.metadata!.resourceVersion;
+    if (options.dryRun) return result;
+    const written = this.write(key, current, result);
+    if (key === CRDS && written !== current && !isDeleting(written)) this.#serveCrd(written);
+    return written;
+  }
+
+  #remove(key: string, object: KubeObject): KubeObject {
+    const removed = this.store.remove(key, clone(object)).object;
+    const namespace = object.metadata?.namespace;
+    if (namespace) this.#namespaces.contentRemoved(namespace);
+    if (key === CRDS) {
+      this.registry.removeCrd(object.metadata!.name!);
+      this.hub.finishKey(crdStorageKey(object));
+    } else {
+      const info = this.infoFor(key);
+      if (info?.crd) this.#syncCrd(info.crd);
+    }
+    return removed;
+  }
+
+  #checkNamespaceOpen(info: ResourceInfo, namespace: string, name?: string): void {
+    const ns = this.store.get(NAMESPACES, "", namespace);
+    if (!ns) throw notFound({ group: "", resource: "namespaces", name: namespace });
+    if (isDeleting(ns.object)) {
+      throw forbidden(
+        targetOf(info, name),
+        `unable to create new content in namespace ${namespace} because it is being terminated`,
+      );
+    }
+  }
+
+  #checkCrdOpen(info: ResourceInfo): void {
+    const crd = this.store.get(CRDS, "", info.crd!);
+    if (crd && isDeleting(crd.object)) {
+      throw methodNotAllowed("create not allowed while custom resource definition is terminating");
+    }
+  }
+
+  #serveCrd(object: KubeObject): void {
+    const crd = object as unknown as CustomResourceDefinition;
+    this.registry.removeCrd(crd.metadata!.name!);
+    for (const info of crdResources(crd)) this.registry.add(info);
+    const status = establishedStatus(crd, timestamp());
+    const current = this.store.get(CRDS, "", crd.metadata!.name!)!.object;
+    this.write(CRDS, current, { ...clone(current), status });
+  }
+
+  #syncCrd(name: string): void {
+    const entry = this.store.get(CRDS, "", name);
+    if (!entry || !isDeleting(entry.object) || this.#crdSyncing.has(name)) return;
+    const crd = entry.object as unknown as CustomResourceDefinition;
+    const key = crdStorageKey(entry.object);
+    const info = this.infoFor(key);
+    this.#crdSyncing.add(name);
+    try {
+      for (const item of info ? this.store.list(key) : []) {
+        const meta = item.object.metadata!;
+        const fresh = this.store.get(key, meta.namespace ?? "", meta.name!);
+        if (fresh && !isDeleting(fresh.object)) this.deleteObject(info!, fresh.object);
+      }
+    } finally {
+      this.#crdSyncing.delete(name);
+    }
+    const current = this.store.get(CRDS, "", name);
+    if (!current) return;
+    const next = clone(current.object);
+    if (this.store.list(key).length === 0) {
+      meta(next).finalizers = (meta(next).finalizers ?? []).filter((f) =>
+        f !== CRD_CLEANUP_FINALIZER
+      );
+    } else {
+      next.status = terminatingStatus(crd, timestamp());
+    }
+    this.write(CRDS, current.object, next);
+  }
+}
+
+/** The storage key of the resources a CRD object serves. */
+function crdStorageKey(object: KubeObject): string {
+  const spec = object.spec as { group: string; names: { plural: string } };
+  return resourceKey({ group: spec.group, resource: spec.names.plural });
+}

@@ -1,0 +1,435 @@
+// Per-plan decisions without a server: plan to objects, diff to actions (create, restore, prune,
+// conflicts), unknown plan, NotInstalled, observations, teardown of constraints, Retain.
+import assert from "node:assert/strict";
+import {
+  type Action,
+  decide,
+  decideFailure,
+  type Decision,
+  type Integrations,
+  observations,
+  type ObservedKind,
+  type PlanContext,
+} from "../../../lib/reconcile/mod.ts";
+import { TENANT_FINALIZER, TENANT_UID_ANNOTATION } from "../../../lib/api/mod.ts";
+import type { ResourceDescriptor } from "../../../lib/client/mod.ts";
+import { BUILTIN, podSecurityLabels } from "./support.ts";
+
+type Json = Record<string, unknown>;
+const NOW = new Date("2025-01-01T00:00:00Z");
+const CONSTRAINT: ResourceDescriptor = {
+  group: "constraints.gatekeeper.sh",
+  version: "v1beta1",
+  plural: "k8sallowedrepos",
+  kind: "K8sAllowedRepos",
+  namespaced: false,
+};
+const INTEGRATIONS: Integrations = {
+  gateway: {
+    group: "networking.istio.io",
+    version: "v1",
+    plural: "gateways",
+    kind: "Gateway",
+    namespaced: true,
+  },
+  authorizationPolicy: {
+    group: "security.istio.io",
+    version: "v1",
+    plural: "authorizationpolicies",
+    kind: "AuthorizationPolicy",
+    namespaced: true,
+  },
+  constraints: { K8sAllowedRepos: CONSTRAINT },
+};
+const FULL: PlanContext = { ...BUILTIN, integrations: INTEGRATIONS };
+
+function tenant(spec: Json = {}, metadata: Json = {}): Json {
+  return {
+    metadata: {
+      name: "t",
+      uid: "uid-t",
+      generation: 1,
+      resourceVersion: "5",
+      finalizers: [TENANT_FINALIZER],
+      ...metadata,
+    },
+    spec: { userId: "ns-t", username: "alice", plan: "basic", ...spec },
+  };
+}
+
+function ourNamespace(plan = "basic", level = "baseline"): Json {
+  return {
+    metadata: {
+      name: "ns-t",
+      uid: "uid-ns",
+      resourceVersion: "9",
+      labels: {
+        "istio-injection": "enabled",
+        "kleff.io/tenant-username": "alice",
+        "kleff.io/tenant-plan": plan,
+        "kleff.io/tenant": "t",
+        "app.kubernetes.io/managed-by": "kleff-tenant-operator",
+        ...podSecurityLabels(level),
+      },
+      annotations: { [TENANT_UID_ANNOTATION]: "uid-t" },
+    },
+    status: { phase: "Active" },
+  };
+}
+
+/** The objects the create actions of `decision` make, as the server would store them. */
+function stored(decision: Decision): ObservedKind[] {
+  const kinds = new Map<string, ObservedKind>();
+  let n = 0;
+  for (const action of decision.actions) {
+    if (action.kind !== "create" || action.resource.kind === "Namespace") continue;
+    const object = structuredClone(action.object) as Json;
+    Object.assign(object.metadata as Json, { uid: `uid-${++n}`, resourceVersion: `${100 + n}` });
+    const key = action.resource.plural;
+    if (!kinds.has(key)) kinds.set(key, { resource: action.resource, items: [] });
+    kinds.get(key)!.items.push(object);
+  }
+  return [...kinds.values()];
+}
+
+const kinds = (actions: Action[]) =>
+  actions.map((action) =>
+    `${action.kind} ${action.resource.kind}${"name" in action ? ` ${action.name}` : ""}`
+  );
+
+function condition(decision: Decision, type: string) {
+  return decision.status.conditions?.find((item) => item.type === type);
+}
+
+Deno.test("a new tenant: every object created once in one decision, then a fixed point", () => {
+  const first = decide(tenant({}, { finalizers: [] }), {}, { now: NOW, context: FULL });
+  assert.deepEqual(first.actions.map((action) => `${action.kind} ${action.resource.kind}`), [
+    "addFinalizer Tenant",
+    "create Namespace",
+    "create ResourceQuota",
+    "create LimitRange",
+    "create NetworkPolicy",
+    "create Gateway",
+    "create AuthorizationPolicy",
+    "create K8sAllowedRepos",
+  ]);
+  assert.deepEqual(first.events.map((event) => event.reason), [
+    "NamespaceCreated",
+    "ResourcesSynced",
+    "PoliciesSynced",
+    "Ready",
+  ]);
+  const namespaceCreate = first.actions[1] as Extract<Action, { kind: "create" }>;
+  assert.equal(
+    namespaceCreate.object.metadata?.labels?.["pod-security.kubernetes.io/enforce"],
+    "baseline",
+  );
+  const objects = stored(first);
+  // The API server normalises quantities: "1" may come back as "1000m" and must not cause a write.
+  const quota = objects.find((kind) => kind.resource.kind === "ResourceQuota")!.items[0] as Json;
+  (quota.spec as Json).hard = {
+    ...(quota.spec as Json).hard as Json,
+    "requests.cpu": "1000m",
+    "limits.memory": "4096Mi",
+  };
+  const again = decide({ ...tenant(), status: first.status }, {
+    namespace: ourNamespace(),
+    objects,
+  }, { now: NOW, context: FULL });
+  assert.deepEqual(again.actions, []);
+  assert.deepEqual(again.events, []);
+  assert.equal(again.writeStatus, false);
+  assert.equal(condition(again, "PoliciesReady")?.reason, "PoliciesApplied");
+});
+
+Deno.test("drift is restored with a patch replacing only the owned fields, locked to the resourceVersion", () => {
+  const first = decide(tenant(), { namespace: ourNamespace() }, { now: NOW, context: BUILTIN });
+  const objects = stored(first);
+  const quota = objects.find((kind) => kind.resource.kind === "ResourceQuota")!.items[0] as Json;
+  quota.spec = {
+    hard: { ...(quota.spec as Json).hard as Json, pods: "999", "count/secrets": "1" },
+    scopes: ["x"],
+  };
+  (quota.metadata as Json).labels = { team: "mine" };
+  const decision = decide(tenant(), { namespace: ourNamespace(), objects }, {
+    now: NOW,
+    context: BUILTIN,
+  });
+  assert.deepEqual(kinds(decision.actions), ["patch ResourceQuota kleff-quota"]);
+  const patch = (decision.actions[0] as Extract<Action, { kind: "patch" }>).patch as Json;
+  assert.deepEqual(patch.metadata, {
+    resourceVersion: (quota.metadata as Json).resourceVersion,
+    labels: { "app.kubernetes.io/managed-by": "kleff-tenant-operator", "kleff.io/tenant": "t" },
+  });
+  const hard = (patch.spec as Json).hard as Json;
+  assert.equal(hard.pods, "20");
+  assert.equal(hard["count/secrets"], null, "keys we did not ask for are removed");
+  assert.equal((patch.spec as Json).scopes, undefined, "fields we do not own are left alone");
+});
+
+Deno.test("an object with our name but not ours is a conflict, never touched", () => {
+  const foreign = {
+    metadata: { name: "kleff-quota", namespace: "ns-t", uid: "x", resourceVersion: "1" },
+    spec: { hard: { pods: "1" } },
+  };
+  const objects: ObservedKind[] = [{
+    resource:
+      stored(decide(tenant(), { namespace: ourNamespace() }, { now: NOW, context: BUILTIN }))[0]
+        .resource,
+    items: [foreign],
+  }];
+  const decision = decide(tenant(), { namespace: ourNamespace(), objects }, {
+    now: NOW,
+    context: BUILTIN,
+  });
+  assert.ok(!decision.actions.some((action) => action.resource.kind === "ResourceQuota"));
+  const resources = condition(decision, "ResourcesReady");
+  assert.equal(resources?.reason, "ObjectConflict");
+  assert.match(
+    resources?.message ?? "",
+    /ResourceQuota kleff-quota exists without the kleff\.io\/tenant-uid annotation/,
+  );
+  assert.equal(condition(decision, "TenantReady")?.reason, "ObjectConflict");
+});
+
+Deno.test("objects the plan no longer asks for are deleted with preconditions; unowned ones are kept", () => {
+  const basic = decide(tenant(), { namespace: ourNamespace() }, { now: NOW, context: FULL });
+  const objects = stored(basic);
+  objects.find((kind) => kind.resource.kind === "NetworkPolicy")!.items.push({
+    metadata: {
+      name: "kleff-copy",
+      namespace: "ns-t",
+      uid: "u",
+      labels: { team: "x" },
+      annotations: { [TENANT_UID_ANNOTATION]: "uid-t" },
+    },
+  });
+  const pro = decide(tenant({ plan: "pro" }), { namespace: ourNamespace(), objects }, {
+    now: NOW,
+    context: FULL,
+  });
+  const deletes = pro.actions.filter((action) => action.kind === "delete");
+  assert.deepEqual(kinds(deletes), ["delete K8sAllowedRepos kleff-ns-t-k8sallowedrepos"]);
+  assert.deepEqual((deletes[0] as Extract<Action, { kind: "delete" }>).preconditions, {
+    uid: "uid-6",
+    resourceVersion: "106",
+  });
+  assert.ok(
+    kinds(pro.actions).includes("patch ResourceQuota kleff-quota"),
+    "quota updated in place",
+  );
+  assert.ok(
+    !kinds(pro.actions).some((text) => text.includes("Gateway")),
+    "same HTTPS setting: untouched",
+  );
+  assert.ok(
+    !kinds(pro.actions).some((text) => text.includes("kleff-copy")),
+    "a copy of ours is never pruned",
+  );
+});
+
+Deno.test("an unknown plan fails closed: lockdown quota, restricted Pod Security, nothing removed", () => {
+  const objects = stored(
+    decide(tenant(), { namespace: ourNamespace() }, { now: NOW, context: FULL }),
+  );
+  const decision = decide(tenant({ plan: "gold" }), { namespace: ourNamespace("gold"), objects }, {
+    now: NOW,
+    context: FULL,
+  });
+  assert.deepEqual(kinds(decision.actions), [
+    "patch Namespace ns-t",
+    "patch ResourceQuota kleff-quota",
+  ]);
+  const quotaPatch = (decision.actions[1] as Extract<Action, { kind: "patch" }>).patch as Json;
+  assert.equal(((quotaPatch.spec as Json).hard as Json).pods, "0");
+  const nsPatch = (decision.actions[0] as Extract<Action, { kind: "patch" }>).patch as Json;
+  assert.deepEqual((nsPatch.metadata as Json).labels, podSecurityLabels("restricted"));
+  assert.equal(condition(decision, "ResourcesReady")?.reason, "UnknownPlan");
+  assert.equal(condition(decision, "PoliciesReady")?.reason, "UnknownPlan");
+  assert.ok(
+    decision.events.some((event) => event.type === "Warning" && event.reason === "UnknownPlan"),
+  );
+});
+
+Deno.test("integrations not served: PoliciesReady True NotInstalled naming them; the NetworkPolicy shape", () => {
+  const decision = decide(tenant(), { namespace: ourNamespace() }, { now: NOW, context: BUILTIN });
+  const policies = condition(decision, "PoliciesReady");
+  assert.equal(policies?.status, "True");
+  assert.equal(policies?.reason, "NotInstalled");
+  assert.match(
+    policies?.message ?? "",
+    /NetworkPolicy kleff-isolation in place; not installed.*Gateway.*AuthorizationPolicy.*K8sAllowedRepos/,
+  );
+  const create = decision.actions.find((action) =>
+    action.resource.kind === "NetworkPolicy"
+  ) as Extract<Action, { kind: "create" }>;
+  const egress = (create.object.spec as Json).egress as Json[];
+  assert.deepEqual(egress[1], {
+    to: [{ podSelector: {} }, {
+      namespaceSelector: {
+        matchExpressions: [{
+          key: "app.kubernetes.io/managed-by",
+          operator: "NotIn",
+          values: ["kleff-tenant-operator"],
+        }],
+      },
+    }],
+  });
+  assert.deepEqual(egress[2], {
+    to: [
+      {
+        ipBlock: {
+          cidr: "0.0.0.0/0",
+          except: [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "100.64.0.0/10",
+            "169.254.0.0/16",
+          ],
+        },
+      },
+      { ipBlock: { cidr: "::/0", except: ["fc00::/7", "fe80::/10"] } },
+    ],
+  });
+});
+
+Deno.test("observations: namespace objects only when it is ours, constraints by tenant label", () => {
+  const lists = (raw: Json, namespace?: Json) =>
+    observations(raw, namespace, FULL).map((item) =>
+      `${item.resource.plural}${item.namespace ? ` in ${item.namespace}` : ""}${
+        item.labelSelector ? ` ${item.labelSelector}` : ""
+      }`
+    );
+  assert.deepEqual(lists(tenant()), ["k8sallowedrepos kleff.io/tenant=t"]);
+  assert.deepEqual(lists(tenant(), ourNamespace()), [
+    "k8sallowedrepos kleff.io/tenant=t",
+    "resourcequotas in ns-t",
+    "limitranges in ns-t",
+    "networkpolicies in ns-t",
+    "gateways in ns-t",
+    "authorizationpolicies in ns-t",
+  ]);
+  const foreign = { metadata: { name: "ns-t", uid: "x" } };
+  assert.deepEqual(lists(tenant(), foreign), [], "a conflicting namespace: nothing is decided");
+  const terminating = { ...ourNamespace(), status: { phase: "Terminating" } };
+  assert.deepEqual(lists(tenant(), terminating), [], "a terminating namespace: nothing either");
+  assert.deepEqual(
+    lists(tenant({}, { deletionTimestamp: "2025-01-01T00:00:00Z" }), foreign),
+    ["k8sallowedrepos kleff.io/tenant=t"],
+    "teardown still looks for constraints",
+  );
+  assert.deepEqual(
+    observations(tenant(), undefined, FULL).map((item) => item.fieldSelector),
+    ["metadata.name=kleff-ns-t-k8sallowedrepos"],
+    "a constraint is listed by its one name, not cluster-wide",
+  );
+  const deleting = tenant({}, { deletionTimestamp: "2025-01-01T00:00:00Z" });
+  assert.deepEqual(lists(deleting, ourNamespace()), ["k8sallowedrepos kleff.io/tenant=t"]);
+  assert.equal(
+    lists(tenant({ deletionPolicy: "Retain" }, { deletionTimestamp: "x" }), ourNamespace()).length,
+    6,
+  );
+});
+
+Deno.test("constraints of a kind dropped from the catalogue but still served are listed, pruned and torn down", () => {
+  const objects = stored(
+    decide(tenant(), { namespace: ourNamespace() }, { now: NOW, context: FULL }),
+  );
+  const basic = FULL.catalogue.plans.get("basic")!;
+  const dropped: PlanContext = {
+    ...FULL,
+    catalogue: {
+      plans: new Map([["basic", { ...basic, allowedRegistries: [], constraints: [] }]]),
+    },
+  };
+  assert.ok(
+    observations(tenant(), ourNamespace(), dropped).some((item) =>
+      item.resource.kind === "K8sAllowedRepos" &&
+      item.fieldSelector === "metadata.name=kleff-ns-t-k8sallowedrepos"
+    ),
+    "the constraint is still observed",
+  );
+  const pruned = decide(tenant(), { namespace: ourNamespace(), objects }, {
+    now: NOW,
+    context: dropped,
+  });
+  assert.deepEqual(
+    kinds(pruned.actions),
+    ["delete K8sAllowedRepos kleff-ns-t-k8sallowedrepos"],
+  );
+  const deleting = tenant({}, { deletionTimestamp: "2025-01-01T00:00:00Z" });
+  const constraints = objects.filter((kind) => !kind.resource.namespaced);
+  assert.deepEqual(
+    observations(deleting, undefined, dropped).map((item) => item.resource.kind),
+    ["K8sAllowedRepos"],
+  );
+  const torn = decide(deleting, { objects: constraints }, { now: NOW, context: dropped });
+  assert.deepEqual(kinds(torn.actions), ["delete K8sAllowedRepos kleff-ns-t-k8sallowedrepos"]);
+});
+
+Deno.test("teardown deletes cluster-scoped constraints with the namespace and waits for both", () => {
+  const objects = stored(
+    decide(tenant(), { namespace: ourNamespace() }, { now: NOW, context: FULL }),
+  )
+    .filter((kind) => !kind.resource.namespaced);
+  const deleting = tenant({}, { deletionTimestamp: "2025-01-01T00:00:00Z" });
+  const first = decide(deleting, { namespace: ourNamespace(), objects }, {
+    now: NOW,
+    context: FULL,
+  });
+  assert.deepEqual(kinds(first.actions), [
+    "delete K8sAllowedRepos kleff-ns-t-k8sallowedrepos",
+    "delete Namespace ns-t",
+  ]);
+  const gone = decide(deleting, { objects }, { now: NOW, context: FULL });
+  assert.deepEqual(
+    kinds(gone.actions),
+    ["delete K8sAllowedRepos kleff-ns-t-k8sallowedrepos"],
+    "namespace gone, constraint left",
+  );
+  const done = decide(deleting, { objects: [] }, { now: NOW, context: FULL });
+  assert.deepEqual(kinds(done.actions), ["removeFinalizer Tenant t"]);
+});
+
+Deno.test("Retain disowns the namespace and every object of ours, then lets the tenant go", () => {
+  const objects = stored(
+    decide(tenant(), { namespace: ourNamespace() }, { now: NOW, context: FULL }),
+  );
+  const deleting = tenant({ deletionPolicy: "Retain" }, {
+    deletionTimestamp: "2025-01-01T00:00:00Z",
+  });
+  const decision = decide(deleting, { namespace: ourNamespace(), objects }, {
+    now: NOW,
+    context: FULL,
+  });
+  assert.equal(decision.actions.length, 8);
+  assert.equal(decision.actions.at(-1)?.kind, "removeFinalizer");
+  for (const action of decision.actions.slice(0, -1)) {
+    assert.equal(action.kind, "patch");
+    const metadata = (action as Extract<Action, { kind: "patch" }>).patch.metadata as Json;
+    assert.equal((metadata.annotations as Json)[TENANT_UID_ANNOTATION], null);
+    assert.equal((metadata.labels as Json)["kleff.io/orphaned"], "true");
+  }
+});
+
+Deno.test("AlreadyExists on a constraint create is an ObjectConflict on PoliciesReady", () => {
+  const first = decide(tenant(), { namespace: ourNamespace() }, { now: NOW, context: FULL });
+  const during = first.actions.find((action) => action.resource.kind === "K8sAllowedRepos")!;
+  const failed = decideFailure({ ...tenant(), status: first.status }, {
+    code: 409,
+    reason: "AlreadyExists",
+    message: "exists",
+    during,
+  }, { now: NOW });
+  assert.equal(condition(failed, "PoliciesReady")?.reason, "ObjectConflict");
+  assert.equal(condition(failed, "TenantReady")?.reason, "ObjectConflict");
+  assert.deepEqual(failed.requeue, { kind: "backoff" });
+  const quotaFailure = decideFailure({ ...tenant(), status: first.status }, {
+    code: 500,
+    reason: "InternalError",
+    message: "boom",
+    during: first.actions.find((action) => action.resource.kind === "ResourceQuota")!,
+  }, { now: NOW });
+  assert.equal(condition(quotaFailure, "ResourcesReady")?.reason, "ApiError");
+});

@@ -1,0 +1,163 @@
+// One chaos run end to end: dev API server, CRD, replicas behind recording
+// proxies, workload and faults for the duration, settle, invariants, cleanup.
+import type { CustomResourceDefinition } from "kubernetes-types/apiextensions/v1.d.ts";
+import type { Namespace } from "kubernetes-types/core/v1.d.ts";
+import { parse } from "yaml";
+import { startDevApiServer } from "../../dev_apiserver/mod.ts";
+import { sleep } from "../../lib/backoff.ts";
+import { connect, customResourceDefinitions, namespaces } from "../../lib/client/mod.ts";
+import { checkCluster, type InvariantResult, readCluster, unsettled } from "./invariants.ts";
+import { FaultSchedule, type LeaseRef } from "./faults.ts";
+import { Ledger } from "./ledger.ts";
+import type { ChaosOptions } from "./options.ts";
+import {
+  checkProcesses,
+  checkSingleWriter,
+  isLeaseWrite,
+  type LogSummary,
+  scanLog,
+} from "./processes.ts";
+import { Prng } from "./prng.ts";
+import type { RecordedWrite } from "./proxy.ts";
+import { type ReplicaRecord, ReplicaSupervisor } from "./supervisor.ts";
+import { releaseHold, Workload } from "./workload.ts";
+
+/** The Lease the replicas elect a leader with. */
+const CHAOS_LEASE: LeaseRef = { namespace: "kleff-system", name: "kleff-tenant-operator" };
+
+/** Watch events the dev server keeps: small, so that resumes after drops often get 410. */
+const CHAOS_HISTORY_LIMIT = 300;
+
+/** Time between workload steps. */
+const STEP_MS = 150;
+/** Writes-free time after which the system counts as at rest. */
+const QUIET_MS = 3000;
+
+/** Everything a chaos run observed. */
+export interface ChaosReport {
+  /** The run's settings (seed included). */
+  options: ChaosOptions;
+  /** Workload actions by name. */
+  actions: ReadonlyMap<string, number>;
+  /** Faults injected by name. */
+  faults: ReadonlyMap<string, number>;
+  /** Every operator process. */
+  processes: readonly ReplicaRecord[];
+  /** What their logs say. */
+  logs: readonly LogSummary[];
+  /** Operator writes seen by the proxies. */
+  writes: number;
+  /** Time from the end of the faults to rest, or the settle timeout. */
+  settleMs: number;
+  /** Every invariant with its count. */
+  invariants: readonly InvariantResult[];
+  /** Total violations. */
+  violations: number;
+  /** Where the replicas' logs are (removed after a clean run unless kept). */
+  logDir: string;
+}
+
+/** Runs one chaos run; `progress` receives a line at each phase. */
+export async function runChaos(
+  options: ChaosOptions,
+  progress: (line: string) => void = () => {},
+): Promise<ChaosReport> {
+  const server = await startDevApiServer({
+    historyLimit: CHAOS_HISTORY_LIMIT,
+    bookmarkIntervalMs: 2000,
+  });
+  const dir = await Deno.makeTempDir({ prefix: "kleff-chaos-" });
+  await server.writeKubeconfig(`${dir}/server.kubeconfig`);
+  const client = await connect({ kubeconfig: `${dir}/server.kubeconfig` });
+  const writes: RecordedWrite[] = [];
+  const supervisor = new ReplicaSupervisor({
+    upstream: server.url,
+    kubeconfig: server.kubeconfig,
+    dir,
+    replicas: options.replicas,
+    onWrite: (write) => writes.push(write),
+    leaseNamespace: CHAOS_LEASE.namespace,
+    leaseTimings: ["3s", "2s", "500ms"],
+  });
+  let report: ChaosReport | undefined;
+  try {
+    const crd = parse(
+      await Deno.readTextFile(new URL("../../deploy/crd.yaml", import.meta.url)),
+    ) as CustomResourceDefinition;
+    await client.resource<CustomResourceDefinition>(customResourceDefinitions).create(crd);
+    await client.resource<Namespace>(namespaces).create({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: CHAOS_LEASE.namespace },
+    });
+    const ledger = new Ledger();
+    const prng = new Prng(options.seed);
+    const workload = new Workload(client, ledger, prng.fork(1), options.tenants);
+    const faults = new FaultSchedule(server.faults, prng.fork(2), {
+      supervisor,
+      client,
+      lease: CHAOS_LEASE,
+    });
+    await workload.prepare();
+    await supervisor.start();
+    progress(`${options.replicas} replica(s) started; logs in ${dir}`);
+
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), options.durationMs);
+    await Promise.all([workload.run(STEP_MS, stop.signal), faults.run(stop.signal)]);
+    clearTimeout(timer);
+    progress(`workload and faults stopped after ${options.durationMs / 1000} s; settling`);
+
+    for (const hold of ledger.holds.splice(0)) {
+      await releaseHold(client, hold.namespace, hold.name);
+    }
+    const settleStart = Date.now();
+    const settleDeadline = AbortSignal.timeout(options.settleTimeoutMs);
+    let pending: string[] = ["not checked"];
+    while (!settleDeadline.aborted) {
+      await supervisor.ensureRunning();
+      pending = unsettled(ledger, await readCluster(client));
+      const lastWrite = writes.findLast((write) => !isLeaseWrite(write))?.at ?? 0;
+      if (pending.length === 0 && Date.now() - lastWrite >= QUIET_MS) break;
+      if (pending.length === 0) pending = ["operator still writing"];
+      await sleep(500, settleDeadline).catch(() => {});
+    }
+    const settleMs = Date.now() - settleStart;
+    const settled: InvariantResult = {
+      name: `settled within ${options.settleTimeoutMs / 1000} s (every live tenant at rest, ${
+        QUIET_MS / 1000
+      } s without writes)`,
+      checked: 1,
+      violations: pending.slice(0, 15),
+    };
+    const cluster = checkCluster(ledger, await readCluster(client));
+    await supervisor.stop();
+    const logs = await Promise.all(supervisor.records.map(scanLog));
+    const invariants = [
+      settled,
+      ...cluster,
+      checkSingleWriter(writes),
+      ...checkProcesses(supervisor.records, logs),
+    ];
+    report = {
+      options,
+      actions: ledger.actions,
+      faults: faults.counts,
+      processes: supervisor.records,
+      logs,
+      writes: writes.length,
+      settleMs,
+      invariants,
+      violations: invariants.reduce((sum, result) => sum + result.violations.length, 0),
+      logDir: dir,
+    };
+    return report;
+  } finally {
+    await supervisor.stop();
+    client.close();
+    await server.close();
+    if (report && report.violations === 0 && !options.keepLogs) {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+}

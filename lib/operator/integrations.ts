@@ -1,14 +1,21 @@
-// Finds which integration kinds the cluster serves (Istio's Gateway and AuthorizationPolicy,
-// Gatekeeper's constraint kinds) through discovery of their three groups only, so the check is
-// cheap enough to repeat on a timer and pick up CRDs installed after the operator started.
+// Which integration kinds the cluster serves (Istio's Gateway and AuthorizationPolicy,
+// Gatekeeper's constraint kinds), found through discovery of their three groups only, so the check
+// is cheap enough to repeat on a timer and pick up CRDs installed after the operator started;
+// and the plan catalogue in force, which takes effect together with its constraint kinds.
 import type { KubeClient, ResourceDescriptor } from "../client/mod.ts";
 import { preferredResource, type ServedResource } from "../client/discovery.ts";
+import { constraintKinds, type PlanCatalogue } from "../plans/mod.ts";
 import {
   GATEKEEPER_CONSTRAINTS_GROUP,
   type Integrations,
   ISTIO_NETWORKING_GROUP,
   ISTIO_SECURITY_GROUP,
+  NO_INTEGRATIONS,
+  observationKey,
+  sameIntegrations,
+  servedKinds,
 } from "../reconcile/mod.ts";
+import { log } from "../log.ts";
 
 /**
  * The integrations served now. `constraintKinds` are the Gatekeeper kinds to look for (others are
@@ -46,4 +53,112 @@ export async function discoverIntegrations(
 function descriptor(served: ServedResource): ResourceDescriptor {
   const { group, version, plural, kind, namespaced } = served;
   return { group, version, plural, kind, namespaced };
+}
+
+/** Options of {@linkcode IntegrationDiscovery}. */
+export interface IntegrationDiscoveryOptions {
+  /** The catalogue in force at start. */
+  catalogue: PlanCatalogue;
+  /** Called after the served integrations changed (not on the first, empty state). */
+  onChange: (integrations: Integrations) => void;
+}
+
+/**
+ * The catalogue in force and the integrations served, re-read by {@linkcode discover}: one
+ * discovery at a time; a call while one runs queues one more run (shared by every call until it
+ * starts) and resolves when that run is done.
+ */
+export class IntegrationDiscovery {
+  readonly #client: KubeClient;
+  readonly #onChange: (integrations: Integrations) => void;
+  #catalogue: PlanCatalogue;
+  #integrations: Integrations = NO_INTEGRATIONS;
+  /** The discovery running, the one queued after it, and the catalogue the next one brings in. */
+  #running?: Promise<void>;
+  #queued?: Promise<void>;
+  #nextCatalogue?: PlanCatalogue;
+
+  /** Starts with no integration served; nothing is read until {@linkcode discover}. */
+  constructor(client: KubeClient, options: IntegrationDiscoveryOptions) {
+    this.#client = client;
+    this.#catalogue = options.catalogue;
+    this.#onChange = options.onChange;
+  }
+
+  /** The plan catalogue in force. */
+  get catalogue(): PlanCatalogue {
+    return this.#catalogue;
+  }
+
+  /** The integration kinds served, as last discovered. */
+  get integrations(): Integrations {
+    return this.#integrations;
+  }
+
+  /**
+   * Puts `catalogue` in force at once. Use only when its constraint kinds equal the current
+   * catalogue's; otherwise pass it to {@linkcode discover}.
+   */
+  setCatalogue(catalogue: PlanCatalogue): void {
+    this.#catalogue = catalogue;
+  }
+
+  /**
+   * Re-reads which integration kinds are served; a failed discovery keeps what was known. With
+   * `catalogue`, that catalogue takes effect together with what is found for its constraint kinds
+   * (or, should discovery fail, with what was known).
+   */
+  discover(signal: AbortSignal, catalogue?: PlanCatalogue): Promise<void> {
+    if (catalogue !== undefined) this.#nextCatalogue = catalogue;
+    if (this.#queued !== undefined) return this.#queued;
+    const running = this.#running;
+    const start = () => this.#run(run, signal);
+    const run: Promise<void> = (running ?? Promise.resolve()).then(start, start);
+    if (running === undefined) this.#running = run;
+    else this.#queued = run;
+    return run;
+  }
+
+  /** Resolves when no discovery runs or waits (for shutdown). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([this.#running, this.#queued]);
+  }
+
+  async #run(run: Promise<void>, signal: AbortSignal): Promise<void> {
+    if (this.#queued === run) this.#queued = undefined;
+    this.#running = run;
+    try {
+      await this.#once(signal);
+    } finally {
+      if (this.#running === run) this.#running = undefined;
+    }
+  }
+
+  async #once(signal: AbortSignal): Promise<void> {
+    const pending = this.#nextCatalogue;
+    this.#nextCatalogue = undefined;
+    // The catalogue's constraint kinds and every kind known so far: a kind dropped from the
+    // catalogue stays known while it is served, so that constraints of that kind are still
+    // pruned and torn down. A restart forgets such kinds: their constraints are then left alone.
+    const kinds = new Set([
+      ...constraintKinds(pending ?? this.#catalogue),
+      ...Object.keys(this.#integrations.constraints),
+    ]);
+    let found = this.#integrations;
+    try {
+      found = await discoverIntegrations(this.#client, kinds, { signal });
+    } catch (error) {
+      if (signal.aborted) return;
+      log("manager").warn("discovery of integrations failed: {error}", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+    if (pending !== undefined) this.#catalogue = pending;
+    if (sameIntegrations(found, this.#integrations)) return;
+    log("manager").info("integrations served: {kinds}", {
+      kinds: servedKinds(found).map(observationKey).join(", ") || "none",
+    });
+    this.#integrations = found;
+    this.#onChange(found);
+  }
 }

@@ -50,6 +50,7 @@ export {
   type NamespaceView,
   type Ownership,
   readNamespace,
+  waitsForNamespace,
 } from "./namespace.ts";
 export { readTenant, type TenantReading, type TenantView } from "./spec.ts";
 export {

@@ -15,6 +15,7 @@ import {
   TENANT_UID_ANNOTATION,
   TENANT_USERNAME_LABEL,
   type TenantSpec,
+  type TenantStatus,
 } from "../api/mod.ts";
 import type { PodSecurityLevel } from "../plans/mod.ts";
 import type { Action, Requeue, TenantEvent } from "./actions.ts";
@@ -265,4 +266,16 @@ function ready(name: string): ConditionInput {
 
 function notReady(reason: string, message: string): ConditionInput {
   return { type: ConditionType.NamespaceReady, status: "False", reason, message };
+}
+
+/**
+ * Whether a Tenant with `status` waits for a namespace someone else holds (NamespaceConflict):
+ * it can proceed as soon as that namespace changes hands or goes, so the operator reconciles it
+ * on events of that namespace.
+ */
+export function waitsForNamespace(status: TenantStatus | undefined): boolean {
+  return status?.conditions?.some((condition) =>
+    condition.type === ConditionType.NamespaceReady &&
+    condition.reason === Reason.NamespaceConflict
+  ) ?? false;
 }

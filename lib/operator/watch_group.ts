@@ -1,0 +1,125 @@
+// The operator's watch loops as one group: each runs until stopped, restarting with backoff when
+// something escapes the resumable watch; their health feeds readiness and the restart metric; and
+// start-up takes them one after the other, each once the one before delivered its initial state.
+import type { WatchHealth } from "../client/mod.ts";
+import { Backoff, sleep } from "../backoff.ts";
+import { log } from "../log.ts";
+import type { TenantMetrics } from "./tenant_metrics.ts";
+
+/** A watch loop running this long without failing restarts its backoff from the start. */
+const LOOP_BACKOFF_RESET_MS = 120_000;
+
+/** Longest wait for a watch's initial state before the next watch starts anyway. */
+const START_IN_TURN_TIMEOUT_MS = 10_000;
+
+/** Anything that reports a watch's health (a `ResumableWatch`). */
+export interface HealthSource {
+  /** The watch's health now. */
+  health(): WatchHealth;
+}
+
+/** A watch to start in turn: its name, and what starts it (`undefined`: nothing started). */
+export type WatchStart = [string, () => Promise<void> | undefined];
+
+/** The running watch loops, by name, with their live health. */
+export class WatchGroup {
+  readonly #metrics: TenantMetrics;
+  readonly #watches = new Map<string, HealthSource>();
+  /** Called when the named watch first reports its initial state delivered. */
+  readonly #syncWaiters = new Map<string, () => void>();
+
+  /** Creates an empty group reporting restarts to `metrics`. */
+  constructor(metrics: TenantMetrics) {
+    this.#metrics = metrics;
+  }
+
+  /** The health of watch `name` now, if it ever started. */
+  health(name: string): WatchHealth | undefined {
+    return this.#watches.get(name)?.health();
+  }
+
+  /** Registers the live watch behind loop `name` (a restarted loop registers its new watch). */
+  register(name: string, watch: HealthSource): void {
+    this.#watches.set(name, watch);
+  }
+
+  /** The `onHealth` callback of watch `name`: counts restarts and wakes start-up waiters. */
+  onHealth(name: string): (health: WatchHealth) => void {
+    return (health) => {
+      this.#metrics.watchHealth(name, health);
+      if (health.synced) this.#syncWaiters.get(name)?.();
+    };
+  }
+
+  /**
+   * Runs watch loop `name` until `signal` aborts. The resumable watch handles every API and
+   * connection failure itself; anything else that escapes (a bug of ours, such as a TypeError) is
+   * logged as an error, marks the watch unhealthy (readiness fails) and restarts the loop with
+   * backoff.
+   */
+  async consume(name: string, signal: AbortSignal, loop: () => Promise<void>): Promise<void> {
+    const backoff = new Backoff({
+      initialMs: 800,
+      maxMs: 30_000,
+      resetAfterMs: LOOP_BACKOFF_RESET_MS,
+    });
+    let failures = 0;
+    while (!signal.aborted) {
+      this.#metrics.watchReplaced(name);
+      try {
+        await loop();
+      } catch (error) {
+        if (signal.aborted) return;
+        const delay = backoff.next();
+        log("manager").error("{watch} watch failed: {error}; restarting in {delay} ms", {
+          watch: name,
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+          delay: Math.round(delay),
+        });
+        const failed: WatchHealth = { synced: false, lastEventAt: 0, restarts: ++failures };
+        this.#watches.set(name, { health: () => failed });
+        await sleep(delay, signal).catch(() => {});
+      }
+    }
+  }
+
+  /**
+   * Starts the `next` watches one after the other, each once the one before delivered its
+   * initial state (or after {@linkcode START_IN_TURN_TIMEOUT_MS}), after watch `first`; resolves
+   * when the last one has (or the same timeout passed). A start that starts nothing (returns
+   * `undefined`) is not waited for. Streaming lists of thousands of objects arrive one HTTP chunk
+   * per object, and taking them in turn rather than all at once keeps the start-up memory peak
+   * lower.
+   */
+  async startInTurn(
+    first: string,
+    next: readonly WatchStart[],
+    options: { loops: Promise<void>[]; signal: AbortSignal },
+  ): Promise<void> {
+    const { loops, signal } = options;
+    let previous: string | undefined = first;
+    for (const [name, start] of [...next, ["", undefined] as const]) {
+      if (previous !== undefined) await this.#initialState(previous, signal);
+      if (signal.aborted || start === undefined) return;
+      const started = start();
+      if (started !== undefined) loops.push(started);
+      previous = started === undefined ? undefined : name;
+    }
+  }
+
+  /** Resolves once watch `name` delivered its initial state, after a timeout, or on abort. */
+  #initialState(name: string, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        this.#syncWaiters.delete(name);
+        resolve();
+      };
+      const timer = setTimeout(done, START_IN_TURN_TIMEOUT_MS);
+      signal.addEventListener("abort", done, { once: true });
+      if (this.health(name)?.synced) done();
+      else this.#syncWaiters.set(name, done);
+    });
+  }
+}

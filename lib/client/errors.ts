@@ -225,32 +225,17 @@ function reasonForCode(code: number): string {
   return reasons[code] ?? "";
 }
 
-/**
- * The typed error class an error that is not one of ours stands for, from its `code` and
- * `reason` fields, so that errors shaped like an API error (`{ code: 404 }` from a fake or a
- * wrapper) are recognized too.
- */
-function classOfShape(error: unknown): typeof ApiError | undefined {
-  if (error instanceof ApiError || typeof error !== "object" || error === null) return undefined;
-  const { code, reason } = error as { code?: unknown; reason?: unknown };
-  if (typeof code !== "number" && typeof reason !== "string") return undefined;
-  return errorClassFor(
-    typeof code === "number" ? code : 0,
-    typeof reason === "string" ? reason : undefined,
-  );
+/** True when `error` is a 404 NotFound answer of the API server. */
+export function isNotFound(error: unknown): error is NotFoundError {
+  return error instanceof NotFoundError;
 }
 
-/** True when `error` is a 404 NotFound: a {@linkcode NotFoundError} or an error with that code or reason. */
-export function isNotFound(error: unknown): boolean {
-  return error instanceof NotFoundError || classOfShape(error) === NotFoundError;
+/** True when `error` is a 409 Conflict answer (the object changed since it was read). */
+export function isConflict(error: unknown): error is ConflictError {
+  return error instanceof ConflictError;
 }
 
-/** True when `error` is a 409 Conflict (stale resourceVersion), typed or by code and reason. */
-export function isConflict(error: unknown): boolean {
-  return error instanceof ConflictError || classOfShape(error) === ConflictError;
-}
-
-/** True when `error` is a 409 AlreadyExists, typed or by reason. */
-export function isAlreadyExists(error: unknown): boolean {
-  return error instanceof AlreadyExistsError || classOfShape(error) === AlreadyExistsError;
+/** True when `error` is a 409 AlreadyExists answer. */
+export function isAlreadyExists(error: unknown): error is AlreadyExistsError {
+  return error instanceof AlreadyExistsError;
 }

@@ -238,16 +238,10 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
       return { reason: error.message, cause: "closed", immediate: false };
     }
     if (error instanceof ConnectionError) {
-      return { reason: error.message, cause: "connection", immediate: false };
-    }
-    if (error instanceof TypeError || error instanceof DOMException) {
       // A break after a healthy connection is a plain end, not a failure.
-      return {
-        reason: `connection broke (${error.message})`,
-        cause: "connection",
-        immediate: this.#lastConnectionHealthy,
-      };
+      return { reason: error.message, cause: "connection", immediate: this.#lastConnectionHealthy };
     }
+    // Anything else (a TypeError of our own code, say) is a bug: it surfaces to the caller.
     return undefined;
   }
 
@@ -387,7 +381,13 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
         try {
           result = await reader.read();
         } catch (error) {
-          throw connection.signal.aborted ? connection.signal.reason : error;
+          if (connection.signal.aborted) throw connection.signal.reason;
+          if (error instanceof WatchStreamError) throw error;
+          // Only the body can fail here: the connection broke (our own code runs outside this try).
+          throw new ConnectionError(
+            `connection broke (${error instanceof Error ? error.message : String(error)})`,
+            { cause: error },
+          );
         }
         if (result.done) break;
         events++;

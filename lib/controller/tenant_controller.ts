@@ -120,6 +120,7 @@ export class TenantController {
       });
     }
     let finalizerRemoved = false;
+    let failed: string | undefined;
     for (const action of decision.actions) {
       try {
         await this.#execute(action, signal);
@@ -131,12 +132,15 @@ export class TenantController {
       } catch (error) {
         const failure = failureOf(error);
         if (!failure || signal.aborted) throw error;
-        log("controller").warn("tenant {tenant}: {action} failed: {error}", {
-          tenant: name,
-          action: describeAction(action),
-          error: failure.message,
-        });
         decision = decideFailure(tenant, { ...failure, during: action }, { now: now() });
+        failed = `${describeAction(action)}: ${failure.message}`;
+        if (decision.requeue.kind !== "retry") {
+          log("controller").warn("tenant {tenant}: {action} failed: {error}", {
+            tenant: name,
+            action: describeAction(action),
+            error: failure.message,
+          });
+        }
         break;
       }
     }
@@ -152,8 +156,11 @@ export class TenantController {
         return {};
       case "after":
         return { requeueAfterMs: decision.requeue.seconds * 1000 };
+      case "retry":
+        log("controller").debug("tenant {tenant}: stale view, looking again", { tenant: name });
+        return { retry: true };
       case "backoff":
-        throw new ReconcileError(name, "retrying from fresh state");
+        throw new ReconcileError(name, failed ?? "a request failed");
     }
   }
 

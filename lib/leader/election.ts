@@ -9,7 +9,7 @@ import { Gauge, Registry } from "../metrics/registry.ts";
 
 /** The Lease calls leader election needs (a `ResourceClient<Lease>` fits). */
 export interface LeaseApi {
-  /** Reads the Lease; rejects with an error whose `code` is 404 when it does not exist. */
+  /** Reads the Lease; rejects with a `NotFoundError` when it does not exist. */
   get(name: string, options: { namespace: string; signal?: AbortSignal }): Promise<Lease>;
   /** Creates the Lease; 409 when someone else created it first. */
   create(lease: Lease, options: { namespace: string; signal?: AbortSignal }): Promise<Lease>;

@@ -9,9 +9,18 @@ import { Counter, Gauge, Histogram, Registry } from "../metrics/registry.ts";
 export interface WorkResult {
   /** Run this key again after this many ms (a success: its failure count resets). */
   requeueAfterMs?: number;
+  /**
+   * Run this key again after its next backoff delay, without counting an error (controller-
+   * runtime's `Result{Requeue: true}`): a routine retry, such as a write that met a newer
+   * version of an object and must be decided again from fresh state.
+   */
+  retry?: boolean;
 }
 
-/** The function the queue runs for each key. Throwing means "retry with backoff". */
+/**
+ * The function the queue runs for each key. Throwing means "this reconcile failed": counted in
+ * `controller_runtime_reconcile_errors_total`, reported to `onError`, retried with backoff.
+ */
 export type WorkHandler = (key: string, signal: AbortSignal) => Promise<WorkResult | void>;
 
 /** Options of {@linkcode WorkQueue}. */
@@ -256,6 +265,11 @@ export class WorkQueue {
     const started = performance.now();
     try {
       const result = await handler(key, signal);
+      if (result?.retry) {
+        if (!signal.aborted) this.addRateLimited(key);
+        m.reconciles.inc({ ...controller, result: "requeue" });
+        return;
+      }
       this.forget(key);
       const requeue = result?.requeueAfterMs;
       if (requeue !== undefined) this.addAfter(key, requeue);

@@ -110,7 +110,12 @@ export type Requeue =
   | { kind: "none" }
   /** Waiting on something that may change without a watch event: look again after `seconds`. */
   | { kind: "after"; seconds: number }
-  /** Something failed: retry from fresh state with the tenant's exponential backoff. */
+  /**
+   * The view was stale (a 404 or 409 answer to a write): look again from fresh state, with the
+   * tenant's backoff. A routine outcome of optimistic concurrency, not a failure.
+   */
+  | { kind: "retry" }
+  /** A request failed: retry from fresh state with the tenant's exponential backoff. */
   | { kind: "backoff" };
 
 /**

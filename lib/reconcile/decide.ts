@@ -128,7 +128,9 @@ function waitingForNamespace(): ConditionInput[] {
 
 /** `requeue`, or an earlier look `seconds` from now. */
 function earliest(requeue: Requeue, seconds: number | undefined): Requeue {
-  if (seconds === undefined || requeue.kind === "backoff") return requeue;
+  if (seconds === undefined || requeue.kind === "backoff" || requeue.kind === "retry") {
+    return requeue;
+  }
   if (requeue.kind === "after" && requeue.seconds <= seconds) return requeue;
   return { kind: "after", seconds };
 }

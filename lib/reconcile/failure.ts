@@ -1,5 +1,6 @@
-// Turns a failed write the executor reports into what to record: a stale view is simply retried,
-// any other API error becomes an ApiError condition and a Warning Event.
+// Turns a failed write the executor reports into what to record: a stale view is simply looked at
+// again (a routine retry, not a failure), any other API error becomes an ApiError condition and a
+// Warning Event.
 import { limitRanges, namespaces, resourceQuotas } from "../api/resources.ts";
 import { ConditionType, Reason, TENANT_KIND } from "../api/mod.ts";
 import { type Action, type Decision, describeAction } from "./actions.ts";
@@ -28,7 +29,7 @@ export interface FailureOptions {
 /**
  * The decision after `failure` stopped a decision for `tenant` (the Tenant as it was read):
  * - 404 NotFound or 409 Conflict, and 409 AlreadyExists on a namespace create: the view was
- *   stale; write and record nothing, retry with backoff from fresh state;
+ *   stale; write and record nothing, look again from fresh state (`retry`, not a failure);
  * - 409 AlreadyExists on the create of any other object: an object of that name exists that the
  *   tenant's observation did not show as its own: `ObjectConflict` on the condition the object
  *   serves, a Warning, retry with backoff (a fresh view shows whether it was a race);
@@ -51,7 +52,7 @@ export function decideFailure(
     failure.during.kind === "create" && served !== ConditionType.NamespaceReady &&
     served !== undefined;
   if ((failure.code === 404 || failure.code === 409) && !exists) {
-    return unchanged(view, { kind: "backoff" });
+    return unchanged(view, { kind: "retry" });
   }
   const message = trimMessage(
     exists

@@ -282,3 +282,30 @@ Deno.test("a silent connection is dropped after the inactivity timeout and resum
     assert.ok(Date.now() - started < 250, "ended promptly");
   });
 });
+
+Deno.test("a TypeError of our own code inside the watch surfaces instead of being retried as a broken connection", async () => {
+  await withFake(async (fake) => {
+    fake.onWatch.push((_url, send) => {
+      send(event("ADDED", "a", "5"));
+      send(endBookmark("10"));
+    });
+    using client = kube(fake.url);
+    const controller = new AbortController();
+    let calls = 0;
+    const watch = client.resource<Namespace>(namespaces).watch({
+      signal: controller.signal,
+      timings: fast,
+      // A bug in the watch's own callback: the watch must not take it for a network failure.
+      onHealth: (health: WatchHealth) => {
+        calls++;
+        if (health.synced) throw new TypeError("bug: cannot read properties of undefined");
+      },
+    });
+    const iterator = watch[Symbol.asyncIterator]();
+    assert.deepEqual(await take(iterator, 1), ["ADDED a"]);
+    await assert.rejects(() => iterator.next(), TypeError);
+    controller.abort();
+    assert.equal(fake.watches.length, 1, "no reconnect after our own bug");
+    assert.ok(calls >= 1);
+  });
+});

@@ -6,6 +6,7 @@ import {
   LeaderElector,
   type LeaseApi,
 } from "../../../lib/leader/election.ts";
+import { apiErrorFromStatus } from "../../../lib/client/errors.ts";
 import { Registry } from "../../../lib/metrics/registry.ts";
 import { eventually, type EventuallyOptions, sleep } from "../../support/wait.ts";
 
@@ -17,25 +18,25 @@ class FakeLeases implements LeaseApi {
   writes = 0;
 
   #check(): void {
-    if (this.down) throw Object.assign(new Error("unavailable"), { code: 503 });
+    if (this.down) throw apiErrorFromStatus({ code: 503, reason: "ServiceUnavailable", message: "unavailable" });
   }
 
   get(): Promise<Lease> {
     this.#check();
-    if (!this.lease) return Promise.reject(Object.assign(new Error("nf"), { code: 404 }));
+    if (!this.lease) return Promise.reject(apiErrorFromStatus({ code: 404, reason: "NotFound", message: "nf" }));
     return Promise.resolve(structuredClone(this.lease));
   }
 
   create(lease: Lease): Promise<Lease> {
     this.#check();
-    if (this.lease) return Promise.reject(Object.assign(new Error("exists"), { code: 409 }));
+    if (this.lease) return Promise.reject(apiErrorFromStatus({ code: 409, reason: "AlreadyExists", message: "exists" }));
     return Promise.resolve(this.#store(lease));
   }
 
   replace(lease: Lease): Promise<Lease> {
     this.#check();
     if (lease.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion) {
-      return Promise.reject(Object.assign(new Error("conflict"), { code: 409 }));
+      return Promise.reject(apiErrorFromStatus({ code: 409, reason: "Conflict", message: "conflict" }));
     }
     return Promise.resolve(this.#store(lease));
   }
@@ -245,7 +246,7 @@ Deno.test("failed lease writes are logged as warnings, but 409 contention is not
     api.create = () => {
       creates++;
       return Promise.reject(
-        Object.assign(new Error(`create failed ${failWith}`), { code: failWith }),
+        apiErrorFromStatus({ code: failWith, message: `create failed ${failWith}` }),
       );
     };
     const stop = new AbortController();

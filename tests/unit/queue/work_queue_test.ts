@@ -166,3 +166,36 @@ Deno.test("shutdown waits for running handlers and drops delayed keys", async ()
 Deno.test("concurrency below one is refused", () => {
   assert.throws(() => new WorkQueue({ name: "t", concurrency: 0 }), RangeError);
 });
+
+Deno.test("a retry result runs the key again with backoff but is not an error", async () => {
+  const registry = new Registry();
+  const errors: string[] = [];
+  const queue = new WorkQueue({
+    name: "t",
+    concurrency: 1,
+    metrics: registry,
+    backoff: { initialMs: 1, maxMs: 5, jitter: 0 },
+    onError: (key) => errors.push(key),
+  });
+  const controller = new AbortController();
+  let runs = 0;
+  const running = queue.run(() => {
+    runs++;
+    return Promise.resolve(runs < 3 ? { retry: true } : {});
+  }, controller.signal);
+  queue.add("k");
+  await eventually(
+    "runs === 3 && queue.active === 0",
+    () => runs === 3 && queue.active === 0,
+    POLL,
+  );
+  controller.abort();
+  await running;
+  const text = registry.expose();
+  assert.deepEqual(errors, []);
+  assert.match(text, /controller_runtime_reconcile_total\{controller="t",result="requeue"\} 2/);
+  assert.match(text, /controller_runtime_reconcile_total\{controller="t",result="success"\} 1/);
+  assert.match(text, /workqueue_retries_total\{name="t"\} 2/);
+  assert.doesNotMatch(text, /controller_runtime_reconcile_errors_total\{controller="t"\} [1-9]/);
+  assert.equal(queue.failures("k"), 0);
+});

@@ -294,7 +294,7 @@ Deno.test("a tenant deleted before the finalizer patch gets nothing created", ()
   assert.equal(world.namespaces.size, 0);
   assert.deepEqual(outcome.actions, []);
   assert.deepEqual(outcome.events, []);
-  assert.deepEqual(outcome.requeue, { kind: "backoff" });
+  assert.deepEqual(outcome.requeue, { kind: "retry" });
 });
 
 Deno.test("a tenant deleted between the finalizer patch and the create leaves no namespace", () => {
@@ -645,7 +645,7 @@ Deno.test("stale-view failures (404, 409) write and record nothing and retry", (
     }, { now: T0 });
     assert.deepEqual(failed.events, []);
     assert.equal(failed.writeStatus, false);
-    assert.deepEqual(failed.requeue, { kind: "backoff" });
+    assert.deepEqual(failed.requeue, { kind: "retry" });
   }
 });
 

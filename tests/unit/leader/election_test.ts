@@ -18,25 +18,35 @@ class FakeLeases implements LeaseApi {
   writes = 0;
 
   #check(): void {
-    if (this.down) throw apiErrorFromStatus({ code: 503, reason: "ServiceUnavailable", message: "unavailable" });
+    if (this.down) {
+      throw apiErrorFromStatus({ code: 503, reason: "ServiceUnavailable", message: "unavailable" });
+    }
   }
 
   get(): Promise<Lease> {
     this.#check();
-    if (!this.lease) return Promise.reject(apiErrorFromStatus({ code: 404, reason: "NotFound", message: "nf" }));
+    if (!this.lease) {
+      return Promise.reject(apiErrorFromStatus({ code: 404, reason: "NotFound", message: "nf" }));
+    }
     return Promise.resolve(structuredClone(this.lease));
   }
 
   create(lease: Lease): Promise<Lease> {
     this.#check();
-    if (this.lease) return Promise.reject(apiErrorFromStatus({ code: 409, reason: "AlreadyExists", message: "exists" }));
+    if (this.lease) {
+      return Promise.reject(
+        apiErrorFromStatus({ code: 409, reason: "AlreadyExists", message: "exists" }),
+      );
+    }
     return Promise.resolve(this.#store(lease));
   }
 
   replace(lease: Lease): Promise<Lease> {
     this.#check();
     if (lease.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion) {
-      return Promise.reject(apiErrorFromStatus({ code: 409, reason: "Conflict", message: "conflict" }));
+      return Promise.reject(
+        apiErrorFromStatus({ code: 409, reason: "Conflict", message: "conflict" }),
+      );
     }
     return Promise.resolve(this.#store(lease));
   }

@@ -6,15 +6,14 @@ import {
   getAnsiColorFormatter,
   getLogger,
   type Logger,
-  type LogLevel,
   type LogRecord,
   reset,
   type Sink,
   type TextFormatter,
 } from "@logtape/logtape";
 
-/** A log level name as logtape knows it. */
-export type { LogLevel };
+/** A log level name (logtape's levels). */
+export type LogLevel = "trace" | "debug" | "info" | "warning" | "error" | "fatal";
 
 /** How log records are rendered: JSON lines (clusters) or readable text. */
 export type LogFormat = "json" | "pretty";

@@ -35,8 +35,8 @@ export {
   type ResourceDescriptor,
   type WatchOptions,
 } from "./resource.ts";
-export * from "../api/resources.ts";
-export { Discovery, type ServedResource } from "./discovery.ts";
+export * from "../api/mod.ts";
+export { Discovery, preferredResource, type ServedResource } from "./discovery.ts";
 export {
   ResumableWatch,
   type WatchEvent,

@@ -16,7 +16,7 @@ import {
 } from "./errors.ts";
 import type { ConnectionConfig } from "./kubeconfig.ts";
 import { createTransport, type Transport, type TransportRequest } from "./transport.ts";
-import { Counter, Registry } from "../metrics/registry.ts";
+import { Counter, Registry } from "../metrics/mod.ts";
 
 /** One call of the Kubernetes API. */
 export interface RequestOptions {

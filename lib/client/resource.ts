@@ -1,5 +1,5 @@
 // A generic typed client for one kind: CRUD, patches, the status subresource, paged lists and resumable watches.
-import type { ResourceDescriptor } from "../api/resources.ts";
+import type { ResourceDescriptor } from "../api/mod.ts";
 import type { Requester } from "./request.ts";
 
 export type { ResourceDescriptor };

@@ -2,7 +2,7 @@
 // expects: the same event again bumps `count` and `lastTimestamp` on one
 // object (deterministically named) instead of piling up new ones.
 import type { Event, ObjectReference } from "kubernetes-types/core/v1.d.ts";
-import { isAlreadyExists } from "../client/errors.ts";
+import { isAlreadyExists } from "../client/mod.ts";
 import { formatTime } from "../api/mod.ts";
 import { fnv1a64 } from "../hash.ts";
 import { log } from "../log.ts";

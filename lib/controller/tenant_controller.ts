@@ -22,7 +22,7 @@ import {
   type PlanContext,
   tenantNamespaceName,
 } from "../reconcile/mod.ts";
-import type { WorkResult } from "../queue/work_queue.ts";
+import type { WorkResult } from "../queue/mod.ts";
 import type { EventRecorder } from "./event_recorder.ts";
 import { log } from "../log.ts";
 

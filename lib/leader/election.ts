@@ -3,9 +3,9 @@
 // the lease duration, and a clean shutdown hands over at once.
 import type { Lease } from "kubernetes-types/coordination/v1.d.ts";
 import { sleep } from "../backoff.ts";
-import { isAlreadyExists, isConflict, isNotFound } from "../client/errors.ts";
+import { isAlreadyExists, isConflict, isNotFound } from "../client/mod.ts";
 import { log } from "../log.ts";
-import { Gauge, Registry } from "../metrics/registry.ts";
+import { Gauge, Registry } from "../metrics/mod.ts";
 
 /** The Lease calls leader election needs (a `ResourceClient<Lease>` fits). */
 export interface LeaseApi {

@@ -3,7 +3,7 @@
 // Warning Event on the ConfigMap, the last good catalogue staying in force.
 import { EventReason } from "../api/mod.ts";
 import type { KubeClient, WatchTimings } from "../client/mod.ts";
-import type { EventRecorder } from "../controller/event_recorder.ts";
+import type { EventRecorder } from "../controller/mod.ts";
 import { changedPlans, constraintKinds } from "../plans/mod.ts";
 import { log } from "../log.ts";
 import type { IntegrationDiscovery } from "./integrations.ts";

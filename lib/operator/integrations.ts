@@ -3,7 +3,7 @@
 // is cheap enough to repeat on a timer and pick up CRDs installed after the operator started;
 // and the plan catalogue in force, which takes effect together with its constraint kinds.
 import type { KubeClient, ResourceDescriptor } from "../client/mod.ts";
-import { preferredResource, type ServedResource } from "../client/discovery.ts";
+import { preferredResource, type ServedResource } from "../client/mod.ts";
 import { constraintKinds, type PlanCatalogue } from "../plans/mod.ts";
 import {
   GATEKEEPER_CONSTRAINTS_GROUP,

@@ -18,11 +18,11 @@ import {
   type PlanContext,
   servedKinds,
 } from "../reconcile/mod.ts";
-import type { LeaderElector } from "../leader/election.ts";
-import { EventRecorder } from "../controller/event_recorder.ts";
-import { TenantController } from "../controller/tenant_controller.ts";
-import type { Registry } from "../metrics/registry.ts";
-import { WorkQueue } from "../queue/work_queue.ts";
+import type { LeaderElector } from "../leader/mod.ts";
+import { EventRecorder } from "../controller/mod.ts";
+import { TenantController } from "../controller/mod.ts";
+import type { Registry } from "../metrics/mod.ts";
+import { WorkQueue } from "../queue/mod.ts";
 import { log } from "../log.ts";
 import { followCatalogue } from "./catalogue_watch.ts";
 import type { Readiness } from "./endpoints.ts";

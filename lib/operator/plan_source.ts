@@ -8,8 +8,8 @@ import {
   type WatchHealth,
   type WatchTimings,
 } from "../client/mod.ts";
-import { CatalogueError, type PlanCatalogue } from "../plans/catalogue.ts";
-import { builtinCatalogue, parseCatalogue } from "../plans/parse.ts";
+import { CatalogueError, type PlanCatalogue } from "../plans/mod.ts";
+import { builtinCatalogue, parseCatalogue } from "../plans/mod.ts";
 
 /** The ConfigMap key holding the catalogue YAML. */
 export const CONFIGMAP_KEY = "plans.yaml";

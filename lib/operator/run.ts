@@ -2,7 +2,7 @@
 // SIGINT/SIGTERM, with exit codes a supervisor (kubelet, systemd) understands.
 import type { Lease } from "kubernetes-types/coordination/v1.d.ts";
 import { connect, KubeconfigError, leases } from "../client/mod.ts";
-import { LeaderElector } from "../leader/election.ts";
+import { LeaderElector } from "../leader/mod.ts";
 import {
   type BindAddress,
   type EndpointHandlers,
@@ -12,7 +12,7 @@ import {
 import { CatalogueError } from "../plans/mod.ts";
 import { loadPlans } from "./plan_source.ts";
 import { log, setupLogging } from "../log.ts";
-import { Registry } from "../metrics/registry.ts";
+import { Registry } from "../metrics/mod.ts";
 import { Manager } from "./manager.ts";
 import { HELP, type OperatorOptions, OptionsError, parseOperatorOptions } from "./options.ts";
 

@@ -3,7 +3,7 @@
 // counts per tenant name, never as cached objects.
 import type { TenantStatus } from "../api/mod.ts";
 import type { WatchHealth } from "../client/mod.ts";
-import { Counter, Gauge, type Registry } from "../metrics/registry.ts";
+import { Counter, Gauge, type Registry } from "../metrics/mod.ts";
 
 /** Tracks `kleff_tenants{condition,status}` and `kleff_watch_restarts_total{watch,cause}`. */
 export class TenantMetrics {

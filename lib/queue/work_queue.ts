@@ -3,7 +3,7 @@
 // per-key backoff on failure and delayed requeues (controller-runtime's
 // workqueue semantics, without an informer cache behind it).
 import { backoffDelay, type BackoffPolicy } from "../backoff.ts";
-import { Counter, Gauge, Histogram, Registry } from "../metrics/registry.ts";
+import { Counter, Gauge, Histogram, Registry } from "../metrics/mod.ts";
 
 /** What a reconcile asks the queue to do next with its key. */
 export interface WorkResult {

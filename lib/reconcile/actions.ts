@@ -1,7 +1,7 @@
 // The vocabulary between pure decisions and the I/O layer: the writes a decision asks for, the
 // Events it records and when to look again. The executor's whole contract is documented here.
-import type { ResourceDescriptor } from "../api/resources.ts";
-import type { KubeObject } from "../api/resources.ts";
+import type { ResourceDescriptor } from "../api/mod.ts";
+import type { KubeObject } from "../api/mod.ts";
 import { TENANT_FINALIZER, TENANT_RESOURCE, type TenantStatus } from "../api/mod.ts";
 import type { TenantView } from "./spec.ts";
 

@@ -1,6 +1,6 @@
 // What a decision needs besides the Tenant and its objects: the plan catalogue, which integration
 // kinds the cluster serves (found through discovery) and the platform settings from flags.
-import type { ResourceDescriptor } from "../api/resources.ts";
+import type { ResourceDescriptor } from "../api/mod.ts";
 import type { PlanCatalogue } from "../plans/mod.ts";
 
 /** API group of Istio's Gateway. */

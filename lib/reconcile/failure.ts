@@ -1,7 +1,7 @@
 // Turns a failed write the executor reports into what to record: a stale view is simply looked at
 // again (a routine retry, not a failure), any other API error becomes an ApiError condition and a
 // Warning Event.
-import { limitRanges, namespaces, resourceQuotas } from "../api/resources.ts";
+import { limitRanges, namespaces, resourceQuotas } from "../api/mod.ts";
 import { ConditionType, Reason, TENANT_KIND } from "../api/mod.ts";
 import { type Action, type Decision, describeAction } from "./actions.ts";
 import { buildConditions, type ConditionInput, summarize, trimMessage } from "./conditions.ts";

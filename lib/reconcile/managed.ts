@@ -1,8 +1,8 @@
 // Per-tenant objects other than the namespace (quota, limits, isolation, Istio, Gatekeeper), as one
 // generic rule: create what is missing, restore what drifted with a patch touching only what the
 // operator manages, delete what the plan no longer asks for, and never touch what is not ours.
-import type { ResourceDescriptor } from "../api/resources.ts";
-import type { KubeObject } from "../api/resources.ts";
+import type { ResourceDescriptor } from "../api/mod.ts";
+import type { KubeObject } from "../api/mod.ts";
 import {
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,

@@ -1,6 +1,6 @@
 // The tenant namespace (DESIGN.md §4): its desired labels and ownership annotation, who owns an
 // observed namespace, and the step that creates, restores or reports it as NamespaceReady.
-import { namespaces } from "../api/resources.ts";
+import { namespaces } from "../api/mod.ts";
 import {
   ConditionType,
   EventReason,

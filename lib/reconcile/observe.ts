@@ -1,7 +1,7 @@
 // What the executor must read, besides the Tenant and its namespace, before deciding: the kinds
 // of per-tenant objects in the tenant namespace and the tenant's cluster-scoped constraints.
-import { limitRanges, networkPolicies, resourceQuotas } from "../api/resources.ts";
-import type { ResourceDescriptor } from "../api/resources.ts";
+import { limitRanges, networkPolicies, resourceQuotas } from "../api/mod.ts";
+import type { ResourceDescriptor } from "../api/mod.ts";
 import { TENANT_LABEL } from "../api/mod.ts";
 import { type PlanContext, servedKinds } from "./context.ts";
 import { namespaceOwnership, readNamespace } from "./namespace.ts";

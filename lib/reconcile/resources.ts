@@ -1,6 +1,6 @@
 // Per-plan resource objects (DESIGN.md §5): the ResourceQuota and LimitRange a plan gives, the
 // quota that fails an unknown plan closed, and the step reporting them as ResourcesReady.
-import { limitRanges, resourceQuotas } from "../api/resources.ts";
+import { limitRanges, resourceQuotas } from "../api/mod.ts";
 import { ConditionType, EventReason, Reason } from "../api/mod.ts";
 import {
   defaultedBounds,

@@ -51,9 +51,30 @@ async function libModules(): Promise<string[]> {
   return found.sort();
 }
 
+/** The graph of mod.ts and every lib module, read once for the tests below. */
+let operatorGraph: Promise<ModuleGraph> | undefined;
+function operator(): Promise<ModuleGraph> {
+  return operatorGraph ??= libModules().then((modules) => graphOf(["mod.ts", ...modules]));
+}
+
 Deno.test("no import crosses a layer boundary", async () => {
-  const graph = await graphOf(["mod.ts", ...await libModules()]);
+  const graph = await operator();
   assert.deepEqual(violations(graph, RULES), []);
+});
+
+/** `lib/<folder>/` of a module inside a lib folder, else undefined (lib/*.ts, npm, ...). */
+function libFolder(module: string): string | undefined {
+  return /^(lib\/[a-z_]+\/)/.exec(module)?.[1];
+}
+
+Deno.test("another lib folder is imported only through its mod.ts", async () => {
+  const graph = await operator();
+  const reaching = graph.edges.filter((edge) => {
+    const from = libFolder(edge.from);
+    const to = libFolder(edge.to);
+    return from !== undefined && to !== undefined && from !== to && !edge.to.endsWith("/mod.ts");
+  }).map((edge) => `${edge.from} imports ${edge.to}`);
+  assert.deepEqual([...new Set(reaching)], []);
 });
 
 Deno.test("decide.ts loads only the pure core", async () => {

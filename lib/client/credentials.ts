@@ -1,5 +1,5 @@
 // Supplies request credentials (token, token file, exec plugin) with caching and refresh, keeping secrets out of messages.
-import type { AuthConfig, ExecConfig } from "./kubeconfig.ts";
+import type { AuthConfig, ExecConfig } from "./connection.ts";
 import { CredentialError } from "./errors.ts";
 import { errorName, isRecord } from "./guards.ts";
 

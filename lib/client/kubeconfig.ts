@@ -1,67 +1,10 @@
-// Turns kubeconfig files (merged as kubectl does) or the in-cluster service account into one checked connection description.
+// Turns kubeconfig files (merged as kubectl does), or else the in-cluster service account, into
+// one checked connection description.
 import { parse as parseYaml, YAMLParseError } from "yaml";
+import type { AuthConfig, ConnectionConfig, ExecConfig } from "./connection.ts";
 import { KubeconfigError } from "./errors.ts";
-import { errorName, isRecord } from "./guards.ts";
-
-/** How requests authenticate (secrets only in memory, never in messages). */
-export type AuthConfig =
-  | { kind: "none" }
-  | { kind: "token"; token: string }
-  | { kind: "tokenFile"; path: string }
-  | { kind: "basic"; username: string; password: string }
-  | { kind: "exec"; exec: ExecConfig };
-
-/** An exec credential plugin as configured in a kubeconfig `users[].user.exec`. */
-export interface ExecConfig {
-  /** `client.authentication.k8s.io/v1` or `client.authentication.k8s.io/v1beta1`. */
-  apiVersion: string;
-  /** The command (resolved against the kubeconfig folder when it contains a path separator). */
-  command: string;
-  /** Arguments. */
-  args: string[];
-  /** Extra environment variables. */
-  env: Record<string, string>;
-  /** `Never`, `IfAvailable` or `Always`. */
-  interactiveMode: "Never" | "IfAvailable" | "Always";
-  /** Whether `spec.cluster` is passed in `KUBERNETES_EXEC_INFO`. */
-  provideClusterInfo: boolean;
-  /** Shown when the command is missing. */
-  installHint?: string;
-  /** Where it was configured, for error messages. */
-  origin: { file?: string; context?: string; user: string };
-  /** Cluster info handed to the plugin when `provideClusterInfo` is set. */
-  cluster: {
-    server: string;
-    certificateAuthorityData?: string;
-    insecureSkipTlsVerify?: boolean;
-    tlsServerName?: string;
-  };
-}
-
-/** Everything needed to reach and authenticate to one API server. */
-export interface ConnectionConfig {
-  /** Base URL without trailing slash, e.g. `https://10.0.0.1:6443`. */
-  server: string;
-  /** The namespace of the context (or the service account), default `default`. */
-  namespace: string;
-  /** PEM CA bundle to trust in addition to the system roots. */
-  caPem?: string;
-  /** Skip server certificate verification (kubeconfig `insecure-skip-tls-verify`). */
-  insecureSkipTlsVerify: boolean;
-  /** Name to verify the server certificate against instead of the URL's host. */
-  tlsServerName?: string;
-  /** PEM client certificate. */
-  clientCertPem?: string;
-  /** PEM client key. */
-  clientKeyPem?: string;
-  /** How requests authenticate. */
-  auth: AuthConfig;
-  /** Where this came from, for messages. */
-  source: { kind: "kubeconfig"; files: string[]; context: string } | {
-    kind: "in-cluster";
-    dir: string;
-  };
-}
+import { checkReadable, errorName, isRecord } from "./guards.ts";
+import { loadInClusterConfig } from "./in_cluster.ts";
 
 /** Where {@linkcode loadConnectionConfig} looks; every field defaults to the real process environment. */
 export interface LoadOptions {
@@ -74,9 +17,6 @@ export interface LoadOptions {
   /** Service account folder for in-cluster mode (default `/var/run/secrets/kubernetes.io/serviceaccount`). */
   serviceAccountDir?: string;
 }
-
-/** The default in-cluster service account folder. */
-export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 type Entry = { name: string; value: Record<string, unknown>; file: string };
 interface Merged {
@@ -368,65 +308,6 @@ function parseExec(
   };
 }
 
-/** Loads the in-cluster configuration from the service account folder and `KUBERNETES_SERVICE_HOST`/`_PORT`. */
-export async function loadInClusterConfig(
-  options: Pick<LoadOptions, "env" | "serviceAccountDir"> = {},
-): Promise<ConnectionConfig> {
-  const env = options.env ?? ((name: string) => Deno.env.get(name));
-  const dir = options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
-  const host = env("KUBERNETES_SERVICE_HOST");
-  const port = env("KUBERNETES_SERVICE_PORT");
-  if (!host || !port) {
-    throw new KubeconfigError(
-      "in-cluster configuration needs KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT",
-      { field: host ? "KUBERNETES_SERVICE_PORT" : "KUBERNETES_SERVICE_HOST" },
-    );
-  }
-  if (!/^\d+$/.test(port)) {
-    throw new KubeconfigError(`KUBERNETES_SERVICE_PORT is not a port (${JSON.stringify(port)})`, {
-      field: "KUBERNETES_SERVICE_PORT",
-    });
-  }
-  const bracketed = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
-  let server: string;
-  try {
-    server = new URL(`https://${bracketed}:${port}`).href.replace(/\/$/, "");
-  } catch {
-    throw new KubeconfigError(`KUBERNETES_SERVICE_HOST is not a host (${JSON.stringify(host)})`, {
-      field: "KUBERNETES_SERVICE_HOST",
-    });
-  }
-  const tokenPath = `${dir}/token`;
-  await checkReadable(tokenPath, { file: tokenPath, field: "service account token" });
-  let caPem: string | undefined;
-  try {
-    caPem = await Deno.readTextFile(`${dir}/ca.crt`);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) {
-      throw new KubeconfigError(`cannot read the file (${errorName(error)})`, {
-        file: `${dir}/ca.crt`,
-      });
-    }
-  }
-  if (caPem !== undefined && !caPem.includes("-----BEGIN CERTIFICATE")) {
-    throw new KubeconfigError("not a PEM certificate", { file: `${dir}/ca.crt` });
-  }
-  let namespace = "default";
-  try {
-    namespace = (await Deno.readTextFile(`${dir}/namespace`)).trim() || "default";
-  } catch {
-    // no namespace file: "default", as client-go does
-  }
-  return {
-    server,
-    namespace,
-    caPem,
-    insecureSkipTlsVerify: false,
-    auth: { kind: "tokenFile", path: tokenPath },
-    source: { kind: "in-cluster", dir },
-  };
-}
-
 function stringField(
   record: Record<string, unknown>,
   name: string,
@@ -486,17 +367,6 @@ function decodeBase64(data: string): Uint8Array {
     throw new Error("invalid base64");
   }
   return Uint8Array.from(atob(compact), (ch) => ch.charCodeAt(0));
-}
-
-async function checkReadable(
-  path: string,
-  where: { file?: string; context?: string; field?: string },
-) {
-  try {
-    using _file = await Deno.open(path, { read: true });
-  } catch (error) {
-    throw new KubeconfigError(`cannot read ${path} (${errorName(error)})`, where);
-  }
 }
 
 function resolvePath(path: string, relativeToFile: string): string {

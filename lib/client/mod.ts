@@ -1,6 +1,7 @@
 // Public face of the Kubernetes client: connect from kubeconfig or in-cluster, then typed requests, resources and watches.
 import { Discovery } from "./discovery.ts";
-import { type ConnectionConfig, loadConnectionConfig, type LoadOptions } from "./kubeconfig.ts";
+import type { ConnectionConfig } from "./connection.ts";
+import { loadConnectionConfig, type LoadOptions } from "./kubeconfig.ts";
 import { Requester, type RequesterOptions, type RequestOptions } from "./request.ts";
 import { ResourceClient, type ResourceDescriptor } from "./resource.ts";
 import type { KubeObjectBase } from "./types.ts";
@@ -14,15 +15,9 @@ export type {
   Status,
   StatusCause,
 } from "./types.ts";
-export {
-  type AuthConfig,
-  type ConnectionConfig,
-  type ExecConfig,
-  loadConnectionConfig,
-  loadInClusterConfig,
-  type LoadOptions,
-  SERVICE_ACCOUNT_DIR,
-} from "./kubeconfig.ts";
+export type { AuthConfig, ConnectionConfig, ExecConfig } from "./connection.ts";
+export { loadConnectionConfig, type LoadOptions } from "./kubeconfig.ts";
+export { type InClusterOptions, loadInClusterConfig, SERVICE_ACCOUNT_DIR } from "./in_cluster.ts";
 export type { CredentialProviderOptions, Credentials } from "./credentials.ts";
 export type { RequesterOptions, RequestOptions } from "./request.ts";
 export type { BackoffPolicy } from "../backoff.ts";

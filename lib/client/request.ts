@@ -14,7 +14,7 @@ import {
   TooManyRequestsError,
   UnauthorizedError,
 } from "./errors.ts";
-import type { ConnectionConfig } from "./kubeconfig.ts";
+import type { ConnectionConfig } from "./connection.ts";
 import { createTransport, type Transport, type TransportRequest } from "./transport.ts";
 import { Counter, Registry } from "../metrics/mod.ts";
 

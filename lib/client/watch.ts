@@ -1,4 +1,7 @@
-// The resumable watch: current state, a SYNCED marker, then changes, surviving drops, 410s, stalls and garbage without missing a change.
+// The resumable watch: current state, a SYNCED marker, then changes, surviving drops, 410s, stalls
+// and garbage without missing a change. One state machine (known keys and resourceVersion, relist,
+// streaming-list fallback, inactivity timer, restart classification) kept in one file, above the
+// usual size, because its invariants span those parts and read best together.
 import { log } from "../log.ts";
 import { Backoff, type BackoffPolicy, sleep } from "../backoff.ts";
 import {

@@ -6,3 +6,4 @@ export { builtinCatalogue, parseCatalogue } from "./parse.ts";
 export { compareQuantities, parseQuantity, type Quantity, quantityKey } from "./quantity.ts";
 export { type Cidr, parseCidr } from "./cidr.ts";
 export { HOST_PLACEHOLDERS, hostTemplateProblem, type HostValues, renderHost } from "./hosts.ts";
+export { validateCatalogue } from "./validate.ts";

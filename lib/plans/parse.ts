@@ -1,6 +1,7 @@
 // Reads a plan catalogue from YAML text (a file, a ConfigMap key or the built-in defaults).
 import { parse } from "yaml";
-import { CatalogueError, type PlanCatalogue, validateCatalogue } from "./catalogue.ts";
+import { CatalogueError, type PlanCatalogue } from "./catalogue.ts";
+import { validateCatalogue } from "./validate.ts";
 import { BUILTIN_CATALOGUE_YAML } from "./defaults.ts";
 
 /** Parses and validates catalogue YAML; throws {@linkcode CatalogueError} naming `source`. */

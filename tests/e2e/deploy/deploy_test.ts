@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import type { Container, PodSpec } from "kubernetes-types/core/v1.d.ts";
 import type { PolicyRule } from "kubernetes-types/rbac/v1.d.ts";
-import { SERVICE_ACCOUNT_DIR } from "../../../lib/client/kubeconfig.ts";
+import { SERVICE_ACCOUNT_DIR } from "../../../lib/client/mod.ts";
 import type { KubeObject } from "../../../dev_apiserver/types.ts";
 
 const ROOT = new URL("../../../", import.meta.url);

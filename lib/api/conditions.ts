@@ -1,12 +1,12 @@
-// Condition types and reasons of the Tenant status (DESIGN.md §3): the vocabulary users and `kubectl wait` see.
+// Condition types and reasons of the Tenant status (ARCHITECTURE.md §3): the vocabulary users and `kubectl wait` see.
 
 /** Condition types the operator sets on a Tenant. */
 export const ConditionType = {
   /** The namespace exists, is Active, is owned by the tenant and carries every managed label. */
   NamespaceReady: "NamespaceReady",
-  /** Every per-plan object (ResourceQuota, LimitRange) matches the plan (DESIGN.md §5). */
+  /** Every per-plan object (ResourceQuota, LimitRange) matches the plan (ARCHITECTURE.md §5). */
   ResourcesReady: "ResourcesReady",
-  /** Every isolation/policy object is in place, or its CRDs are absent (DESIGN.md §6). */
+  /** Every isolation/policy object is in place, or its CRDs are absent (ARCHITECTURE.md §6). */
   PoliciesReady: "PoliciesReady",
   /** Summary: every other condition is True. */
   TenantReady: "TenantReady",

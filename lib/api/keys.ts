@@ -1,4 +1,4 @@
-// The finalizer, label and annotation keys the operator writes (DESIGN.md §4): one name per key, shared by code and tests.
+// The finalizer, label and annotation keys the operator writes (ARCHITECTURE.md §4): one name per key, shared by code and tests.
 
 /** The Tenant finalizer that guarantees teardown runs before a Tenant disappears. */
 export const TENANT_FINALIZER = "kleff.io/namespace-finalizer";

@@ -1,4 +1,4 @@
-// The Tenant custom resource (kleff.kleff.io/v1): its names and TypeScript shape, in one place (DESIGN.md §2).
+// The Tenant custom resource (kleff.kleff.io/v1): its names and TypeScript shape, in one place (ARCHITECTURE.md §3).
 import type { Condition, ObjectMeta } from "kubernetes-types/meta/v1.d.ts";
 import type { ResourceDescriptor } from "./resources.ts";
 

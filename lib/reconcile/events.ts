@@ -1,5 +1,5 @@
 // Events derived from condition transitions, so a reconcile that changes nothing records nothing
-// (DESIGN.md §3); actions add their own events (created, restored, deleted, released).
+// (ARCHITECTURE.md §3); actions add their own events (created, restored, deleted, released).
 import type { Condition } from "kubernetes-types/meta/v1.d.ts";
 import { ConditionType } from "../api/mod.ts";
 import type { TenantEvent } from "./actions.ts";

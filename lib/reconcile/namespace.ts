@@ -1,4 +1,4 @@
-// The tenant namespace (DESIGN.md §4): its desired labels and ownership annotation, who owns an
+// The tenant namespace (ARCHITECTURE.md §4): its desired labels and ownership annotation, who owns an
 // observed namespace, and the step that creates, restores or reports it as NamespaceReady.
 import { namespaces } from "../api/mod.ts";
 import {
@@ -103,7 +103,7 @@ export interface NamespaceLabelsOptions {
 }
 
 /**
- * The managed labels a tenant namespace carries for `spec` (DESIGN.md §4), Pod Security labels
+ * The managed labels a tenant namespace carries for `spec` (ARCHITECTURE.md §4), Pod Security labels
  * included.
  */
 export function desiredNamespaceLabels(

@@ -1,4 +1,4 @@
-// Isolation and policy objects (DESIGN.md §6): the NetworkPolicy, Istio Gateway and
+// Isolation and policy objects (ARCHITECTURE.md §6): the NetworkPolicy, Istio Gateway and
 // AuthorizationPolicy, and Gatekeeper constraints a plan gives, and the step reporting them as
 // PoliciesReady (True with reason NotInstalled when an integration's kinds are not served).
 import { networkPolicies } from "../api/mod.ts";

@@ -1,4 +1,4 @@
-// Per-plan resource objects (DESIGN.md §5): the ResourceQuota and LimitRange a plan gives, the
+// Per-plan resource objects (ARCHITECTURE.md §5): the ResourceQuota and LimitRange a plan gives, the
 // quota that fails an unknown plan closed, and the step reporting them as ResourcesReady.
 import { limitRanges, resourceQuotas } from "../api/mod.ts";
 import { ConditionType, EventReason, Reason } from "../api/mod.ts";

@@ -1,4 +1,4 @@
-// Teardown of a Tenant being deleted (DESIGN.md §4): delete its cluster-scoped constraints and
+// Teardown of a Tenant being deleted (ARCHITECTURE.md §4): delete its cluster-scoped constraints and
 // its own namespace and wait for them, or retain the namespace and its guard rails disowned, or
 // release a namespace that is not its own; the finalizer comes off last.
 import { namespaces } from "../api/mod.ts";

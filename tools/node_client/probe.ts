@@ -3,7 +3,7 @@
 // unchanged. It runs as its own process under this folder's deno.json and deno.lock: the
 // client and its ~70 packages stay out of the operator's lockfile and image.
 //
-//   deno run --config tools/node_client/deno.json --allow-net --allow-read \
+//   deno run --config tools/node_client/deno.json --allow-net --allow-read --allow-env \
 //     tools/node_client/probe.ts KUBECONFIG < scenario.json
 //
 // stdin holds a Scenario; stdout gets one ProbeReport (probe_protocol.ts). Any failure

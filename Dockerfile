@@ -13,8 +13,11 @@ ENV DENO_NO_UPDATE_CHECK=1 \
     DENO_USE_CGROUPS=1 \
     HOME=/home/deno
 
-# `deno cache` fetches exactly what mod.ts imports (not the test-only packages
-# of deno.json), pinned by deno.lock.
+# The operator only: mod.ts, lib/ and the root config. `deno cache` installs
+# every npm package of deno.lock (Deno fetches the lockfile's whole npm
+# snapshot), so deno.lock pins only what mod.ts imports; test-only packages
+# live in tools/node_client/ with a lockfile of their own, outside this build
+# context. tests/e2e/deploy/image_test.ts checks this with `deno info`.
 COPY deno.json deno.lock ./
 COPY mod.ts ./
 COPY lib/ ./lib/

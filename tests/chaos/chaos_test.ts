@@ -5,8 +5,6 @@ import { CHAOS_DEFAULTS, formatReport, runChaos } from "../../tools/chaos/mod.ts
 
 Deno.test({
   name: "chaos: 20 s fixed-seed run with two replicas holds every invariant",
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: async () => {
     const report = await runChaos({
       ...CHAOS_DEFAULTS,

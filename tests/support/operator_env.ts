@@ -21,6 +21,7 @@ import {
 import { type Tenant, TENANT_RESOURCE } from "../../lib/api/mod.ts";
 import { Manager, type ManagerOptions } from "../../lib/operator/manager.ts";
 import { Registry } from "../../lib/metrics/registry.ts";
+import { parseMetrics } from "./operator_process.ts";
 import { eventually } from "./wait.ts";
 
 export { eventually, sleep } from "./wait.ts";
@@ -83,6 +84,22 @@ const FIXTURE_CRDS = new URL("../fixtures/crds/", import.meta.url);
 /** Reads a YAML file from deploy/. */
 export async function readDeployYaml<T>(path: string): Promise<T> {
   return parse(await Deno.readTextFile(new URL(path, DEPLOY_DIR))) as T;
+}
+
+/** Options of {@linkcode OperatorEnv.settled}. */
+export interface SettleOptions {
+  /**
+   * Also wait until the operator has finished more reconciles than this: read
+   * {@linkcode OperatorEnv.reconciles} before acting, so that settling proves the operator saw
+   * the action (omit when there is nothing to see).
+   */
+  reconcilesAfter?: number;
+  /** Polls in a row that must find the operator idle and no new write (default 5). */
+  quietPolls?: number;
+  /** Pause between polls, in ms (default 20 ms). */
+  intervalMs?: number;
+  /** Give up after this long, in ms (default 10 s). */
+  timeoutMs?: number;
 }
 
 /** A running operator against its own dev API server. */
@@ -262,6 +279,48 @@ export class OperatorEnv implements AsyncDisposable {
     return ["create", "update", "patch", "delete", "deletecollection"]
       .map((verb) => this.server.counters.count({ verb: verb as "create", resource }))
       .reduce((a, b) => a + b, 0);
+  }
+
+  /** The sum of every sample of metric `name` the running operator exposes. */
+  metric(name: string): number {
+    let total = 0;
+    for (const [key, value] of parseMetrics(this.metrics.expose())) {
+      if (key === name || key.startsWith(`${name}{`)) total += value;
+    }
+    return total;
+  }
+
+  /** Reconciles the running operator has finished, whatever their result. */
+  reconciles(): number {
+    return this.metric("controller_runtime_reconcile_total");
+  }
+
+  /**
+   * Waits until nothing more is going to happen, instead of sleeping before a "nothing
+   * happened" check: the operator's work queue is empty and no worker is busy
+   * (`workqueue_depth`, `controller_runtime_active_workers`), it has finished more than
+   * `reconcilesAfter` reconciles when that is given, and the server's write counters stayed
+   * unchanged over `quietPolls` such polls in a row.
+   */
+  async settled(options: SettleOptions = {}): Promise<void> {
+    const { reconcilesAfter, quietPolls = 5, intervalMs = 20, timeoutMs = 10_000 } = options;
+    let quiet = 0;
+    let writes = -1;
+    await eventually(
+      `the operator idle${
+        reconcilesAfter === undefined ? "" : ` after ${reconcilesAfter + 1} reconciles`
+      } and no write for ${quietPolls} polls`,
+      () => {
+        const idle = this.metric("workqueue_depth") === 0 &&
+          this.metric("controller_runtime_active_workers") === 0 &&
+          (reconcilesAfter === undefined || this.reconciles() > reconcilesAfter);
+        const now = this.writes();
+        quiet = idle && now === writes ? quiet + 1 : 0;
+        writes = now;
+        return quiet >= quietPolls;
+      },
+      { timeoutMs, intervalMs },
+    );
   }
 
   /** Stops the operator and the server and removes temp files. */

@@ -1,4 +1,4 @@
-// Waiting in tests and benchmarks: poll until a condition holds, or sleep
+// Waiting in tests and benchmarks: poll until a condition holds, bound a wait, or sleep
 // (the project's abortable sleep from lib/backoff.ts, re-exported).
 import { sleep } from "../../lib/backoff.ts";
 
@@ -38,5 +38,18 @@ export async function eventually<T>(
       throw new Error(`timed out waiting for ${what}${lastError ? `: ${lastError}` : ""}`);
     }
     await sleep(intervalMs);
+  }
+}
+
+/** Resolves like `promise`, or fails naming `what` when it has not settled after `timeoutMs`. */
+export async function within<T>(promise: Promise<T>, what: string, timeoutMs = 5_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

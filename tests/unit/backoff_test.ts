@@ -1,3 +1,4 @@
+// The backoff policy and the abortable sleep every retry loop of the operator uses.
 import assert from "node:assert/strict";
 import { Backoff, backoffDelay, sleep } from "../../lib/backoff.ts";
 

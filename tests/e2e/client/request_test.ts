@@ -12,7 +12,7 @@ import {
   TooManyRequestsError,
   UnauthorizedError,
 } from "../../../lib/client/mod.ts";
-import { eventually, sleep } from "../../support/wait.ts";
+import { eventually, sleep, within } from "../../support/wait.ts";
 
 type Handler = (request: Request) => Response | Promise<Response>;
 
@@ -176,7 +176,7 @@ Deno.test("at most maxInFlight requests are in flight", async () => {
   let peak = 0;
   await withServer(async () => {
     peak = Math.max(peak, ++current);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 20)); // slow answers, so requests overlap
     current--;
     return Response.json({});
   }, async (url) => {
@@ -189,15 +189,18 @@ Deno.test("at most maxInFlight requests are in flight", async () => {
 Deno.test("abort ends a pending request promptly; connection errors are ConnectionErrors", async () => {
   let release!: () => void;
   const hanging = new Promise<void>((resolve) => release = resolve);
+  const arrived = Promise.withResolvers<void>();
   await withServer(async () => {
+    arrived.resolve();
     await hanging;
     return Response.json({});
   }, async (url) => {
     using kube = client(url);
     const controller = new AbortController();
     const pending = kube.request({ path: "/hang", signal: controller.signal });
-    setTimeout(() => controller.abort(new Error("stop")), 20);
-    await assert.rejects(pending, /stop/);
+    await arrived.promise; // the request is at the server, waiting for an answer
+    controller.abort(new Error("stop"));
+    await assert.rejects(within(pending, "the aborted request settles", 1_000), /stop/);
     release();
   });
   const port = (() => {
@@ -288,6 +291,8 @@ Deno.test("a request waiting to retry holds no in-flight slot: other requests ar
     }, { maxInFlight: 1, backoff: { initialMs: 1000, maxMs: 1000 } });
     const flaky = kube.request({ path: "/flaky" });
     await eventually("the first attempt", () => order.length > 0, { intervalMs: 5 });
+    // The scenario, not a wait for quiet: time for the client to take the 503 and start its
+    // 1 s retry wait before the second request is sent.
     await sleep(50);
     assert.deepEqual(await kube.request({ path: "/lease" }), { path: "/lease" });
     assert.deepEqual(await flaky, { path: "/flaky" });

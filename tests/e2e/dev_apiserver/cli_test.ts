@@ -1,4 +1,6 @@
+// The dev API server's command line: serving, the kubeconfig it writes, signals and flags.
 import assert from "node:assert/strict";
+import { eventually } from "../../support/wait.ts";
 
 const MAIN = new URL("../../../dev_apiserver/main.ts", import.meta.url).pathname;
 
@@ -21,15 +23,10 @@ Deno.test("cli: serves, writes a kubeconfig and stops cleanly on SIGTERM", async
     stderr: "piped",
   }).spawn();
   try {
-    let config: { clusters: { cluster: { server: string } }[] } | undefined;
-    for (let i = 0; i < 100 && !config; i++) {
-      try {
-        config = JSON.parse(await Deno.readTextFile(kubeconfig));
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-    assert.ok(config, "kubeconfig written");
+    const config: { clusters: { cluster: { server: string } }[] } = await eventually(
+      "the kubeconfig written",
+      async () => JSON.parse(await Deno.readTextFile(kubeconfig)),
+    );
     const response = await fetch(`${config.clusters[0].cluster.server}/api/v1/namespaces/default`);
     assert.equal(response.status, 200);
     await response.body?.cancel();

@@ -1,53 +1,86 @@
-// The official JavaScript client works against the dev API server unchanged.
+// The official JavaScript client works against the dev API server unchanged. The client runs in
+// its own process from tools/node_client/ (its own deno.json and lockfile), so that
+// @kubernetes/client-node never enters the operator's lockfile or image.
 import assert from "node:assert/strict";
-import { CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from "@kubernetes/client-node";
+import type { ProbeReport, Scenario } from "../../../tools/node_client/probe_protocol.ts";
+import { withDir } from "../../support/fs.ts";
 import { createWidgetCrd, widget, withServer } from "./support.ts";
+
+const NODE_CLIENT = new URL("../../../tools/node_client/", import.meta.url);
+
+/** Runs tools/node_client/probe.ts with `kubeconfig` and `scenario`; returns its parsed report. */
+async function runProbe(kubeconfig: string, scenario: Scenario): Promise<ProbeReport> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      new URL("deno.json", NODE_CLIENT).pathname,
+      "--lock",
+      new URL("deno.lock", NODE_CLIENT).pathname,
+      "--frozen",
+      "--allow-net=127.0.0.1",
+      "--allow-env",
+      `--allow-read=${kubeconfig}`,
+      new URL("probe.ts", NODE_CLIENT).pathname,
+      kubeconfig,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(JSON.stringify(scenario)));
+  await writer.close();
+  const output = await child.output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  assert.equal(output.code, 0, `probe failed:\n${decode(output.stderr)}`);
+  return JSON.parse(decode(output.stdout));
+}
 
 Deno.test("client-node: list namespaces, create and get a custom object, watch a change", async () => {
   await withServer(async (server) => {
-    const kc = new KubeConfig();
-    kc.loadFromString(JSON.stringify(server.kubeconfig));
-    const core = kc.makeApiClient(CoreV1Api);
-    const namespaces = await core.listNamespace();
-    const names = namespaces.items.map((n) => n.metadata?.name);
-    assert.ok(names.includes("default") && names.includes("kube-system"));
-
     await createWidgetCrd(server);
-    const custom = kc.makeApiClient(CustomObjectsApi);
-    const target = {
-      group: "example.kleff.io",
-      version: "v1",
-      namespace: "default",
-      plural: "widgets",
-    };
-    await custom.createNamespacedCustomObject({ ...target, body: widget("w1", { size: 2 }) });
-    const got = await custom.getNamespacedCustomObject({ ...target, name: "w1" }) as {
-      spec: { size: number };
-      metadata: { resourceVersion: string };
-    };
-    assert.equal(got.spec.size, 2);
-    await assert.rejects(
-      () => custom.getNamespacedCustomObject({ ...target, name: "missing" }),
-      (error: { code?: number }) => error.code === 404,
-    );
-
-    const seen = Promise.withResolvers<{ type: string; size: number }>();
-    const watch = new Watch(kc);
-    const controller = await watch.watch(
-      "/apis/example.kleff.io/v1/namespaces/default/widgets",
-      { resourceVersion: got.metadata.resourceVersion },
-      (type: string, object: { spec: { size: number } }) =>
-        seen.resolve({ type, size: object.spec.size }),
-      () => {},
-    );
-    // client-node sends application/json-patch+json by default, like kube expects a JSON patch here
-    await custom.patchNamespacedCustomObject({
-      ...target,
-      name: "w1",
-      body: [{ op: "replace", path: "/spec/size", value: 4 }],
+    await withDir(async (dir) => {
+      const kubeconfig = `${dir}/kubeconfig`;
+      await server.writeKubeconfig(kubeconfig);
+      const report = await runProbe(kubeconfig, {
+        target: {
+          group: "example.kleff.io",
+          version: "v1",
+          namespace: "default",
+          plural: "widgets",
+        },
+        object: widget("w1", { size: 2 }) as Scenario["object"],
+        // client-node sends application/json-patch+json by default, like kube expects a JSON patch here
+        patch: [{ op: "replace", path: "/spec/size", value: 4 }],
+        missingName: "missing",
+      });
+      const { namespaces } = report;
+      assert.ok(
+        namespaces.includes("default") && namespaces.includes("kube-system"),
+        namespaces.join(),
+      );
+      const created = report.created as { metadata: { name: string; uid?: string } };
+      const got = report.got as { spec: { size: number }; metadata: { uid?: string } };
+      assert.equal(created.metadata.name, "w1");
+      assert.equal(got.spec.size, 2);
+      assert.ok(got.metadata.uid, "the server's object, with its uid");
+      assert.equal(got.metadata.uid, created.metadata.uid);
+      assert.equal(report.missingCode, 404);
+      const watched = report.watched as { type: string; object: { spec: { size: number } } };
+      assert.deepEqual({ type: watched.type, size: watched.object.spec.size }, {
+        type: "MODIFIED",
+        size: 4,
+      });
     });
-    const event = await seen.promise;
-    controller.abort();
-    assert.deepEqual(event, { type: "MODIFIED", size: 4 });
+    // Every call reached this server, with the verbs kube clients use.
+    const count = (verb: "list" | "create" | "get" | "watch" | "patch", resource: string) =>
+      server.counters.count({ verb, resource });
+    assert.equal(count("list", "namespaces"), 1);
+    assert.equal(count("create", "widgets"), 1);
+    assert.equal(server.counters.count({ verb: "get", resource: "widgets", code: 200 }), 1);
+    assert.equal(server.counters.count({ verb: "get", resource: "widgets", code: 404 }), 1);
+    assert.equal(count("watch", "widgets"), 1);
+    assert.equal(server.counters.count({ verb: "patch", resource: "widgets", code: 200 }), 1);
   });
 });

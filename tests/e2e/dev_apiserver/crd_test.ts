@@ -1,3 +1,5 @@
+// The dev API server's CustomResourceDefinitions: establishment, scopes, CRD validation, and schema,
+// CEL and status-subresource rules on the objects they serve.
 import assert from "node:assert/strict";
 import { api, createWidgetCrd, widget, WIDGET_CRD, WIDGETS, withServer } from "./support.ts";
 

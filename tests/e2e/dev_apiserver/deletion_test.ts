@@ -1,3 +1,5 @@
+// Deletion on the dev API server: finalizers, preconditions, deletecollection and the namespace
+// lifecycle, as kube answers them.
 import assert from "node:assert/strict";
 import { api, withServer } from "./support.ts";
 

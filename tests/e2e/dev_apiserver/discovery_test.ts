@@ -1,3 +1,5 @@
+// Discovery on the dev API server: /version, legacy and aggregated discovery and OpenAPI v3, which
+// clients read before anything else.
 import assert from "node:assert/strict";
 import { api, createWidgetCrd, withServer } from "./support.ts";
 

@@ -1,3 +1,5 @@
+// The dev API server's test hooks (injected failures, latency, watch faults and request counters,
+// in-process and over /_dev/) and its bearer-token check.
 import assert from "node:assert/strict";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { api, openWatch, withServer } from "./support.ts";

@@ -1,3 +1,5 @@
+// The dev API server over HTTPS: its generated CA in the kubeconfig, bearer tokens and client
+// certificates.
 import assert from "node:assert/strict";
 import { startDevApiServer } from "../../../dev_apiserver/mod.ts";
 

@@ -1,6 +1,7 @@
 // Drives the real kubectl against the dev API server; skipped (with a note) when kubectl is absent.
 import assert from "node:assert/strict";
 import { type DevApiServer, startDevApiServer } from "../../../dev_apiserver/mod.ts";
+import { eventually } from "../../support/wait.ts";
 
 const FIXTURES = new URL("../../fixtures/", import.meta.url).pathname;
 
@@ -184,9 +185,10 @@ Deno.test({
     withKubectl(async (k) => {
       await k.ok(["apply", "-f", `${FIXTURES}widget_crd.yaml`]);
       await k.ok(["create", "-f", `${FIXTURES}widget.yaml`]);
+      const watches = () => k.server.counters.count({ verb: "watch", resource: "widgets" });
       const watching = k.run(["get", "widgets", "-w", "--request-timeout=4s"]);
       const waiting = k.run(["wait", "--for=condition=Ready=True", "widget/w1", "--timeout=8s"]);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await eventually("get -w and wait watching", () => watches() >= 2);
       await k.ok([
         "patch",
         "widget",
@@ -199,18 +201,21 @@ Deno.test({
       const waited = await waiting;
       assert.equal(waited.code, 0, waited.stderr);
       assert.match(waited.stdout, /condition met/);
+      const open = watches();
       const deleting = k.run(["wait", "--for=delete", "widget/w1", "--timeout=8s"]);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await eventually("wait --for=delete watching", () => watches() > open);
       await k.ok(["delete", "widget", "w1", "--wait=false"]);
       const deleted = await deleting;
       assert.equal(deleted.code, 0, deleted.stderr);
       const watched = await watching;
-      const lines = watched.stdout.trim().split("\n").filter((l) => l.startsWith("w1"));
-      assert.ok(lines.length >= 2, `get -w printed: ${watched.stdout}`);
-      assert.match(lines[lines.length - 1], /True|w1/);
-      assert.ok(
-        lines.some((l) => /True/.test(l)),
-        `get -w saw the Ready change: ${watched.stdout}`,
+      // One row per event: ADDED (not ready), MODIFIED (Ready=True), DELETED (its last state).
+      const [header, ...rows] = watched.stdout.trimEnd().split("\n");
+      assert.match(header, /^NAME\s+SIZE\s+READY\s+AGE$/, watched.stdout);
+      const ready = [header.indexOf("READY"), header.indexOf("AGE")];
+      assert.deepEqual(
+        rows.map((row) => [row.split(/\s+/, 2).join(" "), row.slice(ready[0], ready[1]).trim()]),
+        [["w1 3", ""], ["w1 3", "True"], ["w1 3", "True"]],
+        `get -w printed:\n${watched.stdout}`,
       );
     }),
 });

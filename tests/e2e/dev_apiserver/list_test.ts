@@ -1,3 +1,4 @@
+// Lists on the dev API server: label and field selectors, paging and kubectl's Table output.
 import assert from "node:assert/strict";
 import { api, withServer } from "./support.ts";
 

@@ -1,3 +1,5 @@
+// Object CRUD on the dev API server: metadata it sets, optimistic concurrency and the three patch
+// types.
 import assert from "node:assert/strict";
 import { api, withServer } from "./support.ts";
 

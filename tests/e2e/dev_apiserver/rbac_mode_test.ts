@@ -1,3 +1,4 @@
+// The dev API server's RBAC mode: service-account tokens get what their bindings grant, no more.
 import assert from "node:assert/strict";
 import { startDevApiServer } from "../../../dev_apiserver/mod.ts";
 

@@ -10,6 +10,7 @@ import {
   TlsListenerError,
 } from "../../../dev_apiserver/http/tls_listener.ts";
 import { onPath } from "../../support/fs.ts";
+import { within } from "../../support/wait.ts";
 
 const ca = await createCertificateAuthority({ commonName: "kleff-test-ca" });
 const server = await ca.issue({
@@ -159,16 +160,23 @@ Deno.test("a handler that throws gets a 500 and the listener keeps serving", asy
   });
 });
 
-/** A watch-like handler: one line now, more only when the test asks; records cancel/abort. */
+/** A watch-like handler: one line now, more only when the test asks; records disconnects. */
 function streamingHandler() {
   const encoder = new TextEncoder();
   let push: (line: string) => void = () => {};
   const state = {
-    cancelled: Promise.withResolvers<void>(),
+    /** The request's signal, once a request came in. */
+    signal: undefined as AbortSignal | undefined,
+    /** Whether the response body was cancelled. */
+    cancelled: false,
+    /** Settles once the request's signal aborted. */
     aborted: Promise.withResolvers<void>(),
+    /** Settles once the response body was cancelled. */
+    bodyCancelled: Promise.withResolvers<void>(),
     push: (line: string) => push(line),
   };
   const handler: TlsHandler = (request) => {
+    state.signal = request.signal;
     request.signal.addEventListener("abort", () => state.aborted.resolve());
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -176,52 +184,62 @@ function streamingHandler() {
         push('{"type":"ADDED"}');
       },
       cancel() {
-        state.cancelled.resolve();
+        state.cancelled = true;
+        state.bodyCancelled.resolve();
       },
     });
     return new Response(body, { headers: { "content-type": "application/json" } });
   };
-  return { handler, state };
+  /** Waits (bounded) until the listener has seen the client go: signal aborted, body cancelled. */
+  const disconnected = async () => {
+    await within(state.aborted.promise, "the request signal aborts");
+    await within(state.bodyCancelled.promise, "the response body is cancelled");
+    assert.equal(state.signal?.aborted, true);
+    assert.equal(state.cancelled, true);
+  };
+  return { handler, state, disconnected };
 }
 
 Deno.test("streaming responses are flushed chunk by chunk", async () => {
-  const { handler, state } = streamingHandler();
+  const { handler, state, disconnected } = streamingHandler();
   await withListener({ handler }, async (url, httpClient) => {
     const response = await fetch(`${url}/watch`, { client: httpClient });
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
     assert.equal((await reader.read()).value, '{"type":"ADDED"}\n');
     state.push('{"type":"MODIFIED"}');
     assert.equal((await reader.read()).value, '{"type":"MODIFIED"}\n');
+    assert.equal(state.signal?.aborted, false, "the request is live while the client reads");
+    assert.equal(state.cancelled, false);
     await reader.cancel();
-    await state.aborted.promise;
-    await state.cancelled.promise;
+    await disconnected();
   });
 });
 
 Deno.test("a client disconnect aborts the request signal and cancels the body", async () => {
-  const { handler, state } = streamingHandler();
+  const { handler, state, disconnected } = streamingHandler();
   await withListener({ handler }, async (url, httpClient) => {
     const controller = new AbortController();
     const response = await fetch(`${url}/watch`, { client: httpClient, signal: controller.signal });
     const reader = response.body!.getReader();
-    await reader.read();
+    const first = await reader.read();
+    assert.equal(new TextDecoder().decode(first.value), '{"type":"ADDED"}\n');
+    assert.equal(state.signal?.aborted, false, "connected: the request signal is not aborted");
+    assert.equal(state.cancelled, false, "connected: the body is not cancelled");
     controller.abort();
-    await reader.cancel().catch(() => {});
-    await state.aborted.promise;
-    await state.cancelled.promise;
+    await assert.rejects(reader.read(), (error: Error) => error.name === "AbortError");
+    await disconnected();
   });
 });
 
 Deno.test("shutdown ends open streaming responses", async () => {
-  const { handler, state } = streamingHandler();
+  const { handler, disconnected } = streamingHandler();
   await withListener({ handler }, async (url, httpClient, listener) => {
     const response = await fetch(`${url}/watch`, { client: httpClient });
     const reader = response.body!.getReader();
     await reader.read();
     await listener.shutdown();
-    await listener.finished;
-    await state.aborted.promise;
-    await state.cancelled.promise;
+    await within(listener.finished, "the listener finishes");
+    await disconnected();
     await assert.rejects(async () => {
       while (!(await reader.read()).done);
     });

@@ -1,3 +1,5 @@
+// Watches on the dev API server: initial state, history replay, 410 Gone, bookmarks, timeouts and
+// streaming lists.
 import assert from "node:assert/strict";
 import { api, openWatch, withServer } from "./support.ts";
 
@@ -129,6 +131,7 @@ Deno.test("watch: timeoutSeconds=0 means the server's default, not an immediate 
   await withServer(async (server) => {
     const watch = await openWatch(server, `${CM}?watch=true&resourceVersion=0&timeoutSeconds=0`);
     try {
+      // What is tested is time: the stream must still be open a while after it started.
       await new Promise((resolve) => setTimeout(resolve, 100));
       await api(server, "POST", CM, { metadata: { name: "later" } });
       const event = await watch.next(2000);

@@ -11,7 +11,7 @@ import {
 } from "../../../lib/client/mod.ts";
 import { BUILTIN_CATALOGUE_YAML, parseCatalogue } from "../../../lib/plans/mod.ts";
 import { loadPlans } from "../../../lib/operator/plan_source.ts";
-import { eventually, OperatorEnv, sleep } from "../../support/operator_env.ts";
+import { eventually, OperatorEnv } from "../../support/operator_env.ts";
 
 const PSA = (level: string) =>
   Object.fromEntries(
@@ -63,10 +63,7 @@ Deno.test("a new tenant gets its plan's quota, limits, isolation and Pod Securit
   assert.equal(policies?.reason, "NotInstalled");
   assert.match(policies?.message ?? "", /networking\.istio\.io Gateway/);
   assert.match(policies?.message ?? "", /constraints\.gatekeeper\.sh K8sAllowedRepos/);
-  await eventually(
-    "queue idle",
-    () => /active_workers\{controller="tenant"\} 0/.test(env.metrics.expose()),
-  );
+  await env.settled();
   const creates = env.server.counters.snapshot().filter((entry) => entry.verb === "create");
   const created = (resource: string) =>
     creates.filter((entry) => entry.resource === resource).reduce(
@@ -111,10 +108,11 @@ Deno.test("a plan change updates the objects in place; hand edits are restored, 
     const hard = (await quotas.get("kleff-quota", { namespace: "ns-t" })).spec?.hard;
     return hard?.pods === "100" && hard["count/secrets"] === undefined;
   });
+  const seen = env.reconciles();
   const equivalent = await quotas.patch("kleff-quota", {
     spec: { hard: { "requests.cpu": "8000m", "requests.memory": "16384Mi" } },
   }, { namespace: "ns-t" });
-  await sleep(300);
+  await env.settled({ reconcilesAfter: seen });
   const kept = await quotas.get("kleff-quota", { namespace: "ns-t" });
   assert.equal(
     kept.metadata?.resourceVersion,
@@ -186,7 +184,7 @@ Deno.test("catalogue ConfigMap: unknown plan fails closed, edits reconcile affec
   });
   assert.equal(warning.type, "Warning");
   assert.match(warning.message, /plan "small": resourceQuota\.pods: must be a quantity/);
-  await sleep(200);
+  await env.settled();
   assert.equal(
     (await quotas.get("kleff-quota", { namespace: "ns-a" })).spec?.hard?.pods,
     "2",

@@ -99,10 +99,7 @@ Deno.test("requests per new tenant, a restart with zero writes, and a teardown r
   env.server.counters.reset();
   await env.createTenant("t", { userId: "ns-t", username: "u", plan: "basic" });
   await env.waitForCondition("t", "TenantReady", "True");
-  await eventually(
-    "queue idle",
-    () => /active_workers\{controller="tenant"\} 0/.test(env.metrics.expose()),
-  );
+  await env.settled();
   const requests = env.server.counters.snapshot().filter((entry) => entry.verb !== "watch")
     .map((entry) => `${entry.verb} ${entry.resource}: ${entry.count}`).sort();
   console.log(
@@ -128,13 +125,8 @@ Deno.test("requests per new tenant, a restart with zero writes, and a teardown r
   await env.stopOperator();
   env.server.counters.reset();
   env.startOperator();
-  await eventually(
-    "tenant reconciled after restart",
-    () =>
-      env.server.counters.count({ verb: "list", resource: "k8sallowedrepos" }) >= 1 &&
-      /workqueue_depth\{name="tenant"\} 0/.test(env.metrics.expose()) &&
-      /active_workers\{controller="tenant"\} 0/.test(env.metrics.expose()),
-  );
+  await env.settled({ reconcilesAfter: 0 }); // the tenant reconciled after the restart
+  assert.ok(env.server.counters.count({ verb: "list", resource: "k8sallowedrepos" }) >= 1);
   assert.equal(env.writes(), 0, JSON.stringify(env.server.counters.snapshot()));
 
   await env.tenants.delete("t");

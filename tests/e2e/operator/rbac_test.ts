@@ -84,6 +84,8 @@ Deno.test("the operator works with exactly the RBAC of deploy/, and uses all of 
   const source = { kind: "configMap" as const, namespace: "kleff-system", name: "kleff-plans" };
   env.startOperator({ plans: await loadPlans(source, operator), discoveryIntervalMs: 100 });
   const stop = new AbortController();
+  // The scenario, not a wait: lead for 400 ms (renewing the Lease at the 200 ms retry period),
+  // then hand it back, so the account's create, update and release of Leases are all exercised.
   const leading = election.run((signal) => sleep(400).then(() => void signal), stop.signal);
 
   await env.namespaces.create({ metadata: { name: "foreign" } });
@@ -138,12 +140,17 @@ Deno.test("the operator works with exactly the RBAC of deploy/, and uses all of 
       },
     });
   }
-  for (const plans of [PLANS_V2, PLANS_V3, "plans: [broken"]) {
+  for (const plans of [PLANS_V2, PLANS_V3]) {
+    // Each catalogue takes effect (its tenants reconciled) before the next replaces it.
+    const seen = env.reconciles();
     await maps.patch("kleff-plans", { data: { "plans.yaml": plans } }, {
       namespace: "kleff-system",
     });
-    await sleep(300);
+    await env.settled({ reconcilesAfter: seen });
   }
+  await maps.patch("kleff-plans", { data: { "plans.yaml": "plans: [broken" } }, {
+    namespace: "kleff-system",
+  });
   await eventually("per-tenant objects the plan dropped are deleted", async () => {
     const left = await Promise.all([
       "/api/v1/namespaces/ns-a/resourcequotas",
@@ -159,13 +166,12 @@ Deno.test("the operator works with exactly the RBAC of deploy/, and uses all of 
       )
     );
   });
-  const warnings = await env.client.request<{ items: { reason: string }[] }>({
-    path: "/api/v1/namespaces/kleff-system/events",
+  await eventually("the Warning on the ConfigMap written", async () => {
+    const warnings = await env.client.request<{ items: { reason: string }[] }>({
+      path: "/api/v1/namespaces/kleff-system/events",
+    });
+    return warnings.items.some((event) => event.reason === "InvalidPlanCatalogue");
   });
-  assert.ok(
-    warnings.items.some((event) => event.reason === "InvalidPlanCatalogue"),
-    "the Warning on the ConfigMap could be written",
-  );
   for (const name of ["a", "b", "c", "r"]) await env.tenants.delete(name);
   for (const name of ["a", "b", "c", "r"]) await env.waitForTenantGone(name, 15_000);
   const retained = await env.namespaces.get("ns-r") as Namespace;

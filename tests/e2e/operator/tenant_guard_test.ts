@@ -2,7 +2,7 @@
 // faults from the API server, and Events.
 import assert from "node:assert/strict";
 import type { CustomResourceDefinition } from "kubernetes-types/apiextensions/v1.d.ts";
-import { eventually, OperatorEnv, readDeployYaml, sleep } from "../../support/operator_env.ts";
+import { eventually, OperatorEnv, readDeployYaml } from "../../support/operator_env.ts";
 
 /** The Tenant CRD as an older, laxer release might have had it: any spec goes. */
 async function laxCrd(): Promise<CustomResourceDefinition> {
@@ -49,7 +49,7 @@ Deno.test("a userId changed after the namespace exists is refused; the old names
   await env.tenants.patch("mover", { spec: { userId: "ns-new" } });
   const condition = await env.waitForCondition("mover", "NamespaceReady", "False", "InvalidSpec");
   assert.match(condition.message ?? "", /ns-old/);
-  await sleep(200);
+  await env.settled();
   assert.equal(await env.namespace("ns-new"), undefined, "no second namespace");
   assert.equal((await env.namespace("ns-old"))?.status?.phase, "Active");
   assert.equal((await env.tenants.get("mover")).status?.namespace, "ns-old");
@@ -129,12 +129,11 @@ Deno.test("repeated events are aggregated and a no-op reconcile records none", a
   await env.namespaces.create({ metadata: { name: "blocked" } });
   await env.createTenant("c", { userId: "blocked", username: "u", plan: "basic" });
   await env.waitForCondition("c", "NamespaceReady", "False", "NamespaceConflict");
-  await env.stopOperator();
-  env.startOperator();
-  await sleep(300);
-  await env.stopOperator();
-  env.startOperator();
-  await sleep(300);
+  for (let restart = 0; restart < 2; restart++) {
+    await env.stopOperator();
+    env.startOperator();
+    await env.settled({ reconcilesAfter: 0 }); // the restart reconciled c
+  }
   const events = await env.client.request<{ items: { reason: string; count?: number }[] }>({
     path: "/api/v1/namespaces/default/events",
     query: { fieldSelector: "involvedObject.name=c" },
@@ -143,8 +142,9 @@ Deno.test("repeated events are aggregated and a no-op reconcile records none", a
   assert.equal(conflicts.length, 1, "one Event object for the repeated conflict");
   assert.equal(conflicts[0].count ?? 1, 1, "restarts over an unchanged state add no events");
   env.server.counters.reset();
+  const seen = env.reconciles();
   await env.tenants.patch("c", { metadata: { labels: { touch: "1" } } });
-  await sleep(300);
+  await env.settled({ reconcilesAfter: seen });
   assert.equal(env.server.counters.count({ verb: "create", resource: "events" }), 0);
   assert.equal(env.server.counters.count({ verb: "patch", resource: "events" }), 0);
   assert.equal(env.server.counters.count({ verb: "patch", resource: "tenants/status" }), 0);

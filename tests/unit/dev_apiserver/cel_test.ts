@@ -1,3 +1,4 @@
+// The dev API server's CEL subset for x-kubernetes-validations rules.
 import assert from "node:assert/strict";
 import { CelEvalError, CelUnsupportedError, compileCel } from "../../../dev_apiserver/crd/cel.ts";
 

@@ -1,3 +1,4 @@
+// The dev API server's JSONPath, which renders CRD printer columns like kube-apiserver.
 import assert from "node:assert/strict";
 import { evaluateJsonPath, JsonPathError } from "../../../dev_apiserver/tables/jsonpath.ts";
 

@@ -1,3 +1,4 @@
+// The dev API server's merge (RFC 7386) and JSON (RFC 6902) patches.
 import assert from "node:assert/strict";
 import {
   applyJsonPatch,

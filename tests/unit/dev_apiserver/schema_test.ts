@@ -1,3 +1,5 @@
+// The dev API server's OpenAPI schema handling: pruning, defaulting and validation with kube's
+// wording.
 import assert from "node:assert/strict";
 import {
   type FieldError,

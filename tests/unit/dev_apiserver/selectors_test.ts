@@ -1,3 +1,4 @@
+// The dev API server's label and field selectors, with apimachinery's semantics and messages.
 import assert from "node:assert/strict";
 import {
   type LabelRequirement,

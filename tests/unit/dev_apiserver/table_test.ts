@@ -1,3 +1,4 @@
+// The dev API server's Table rendering for kubectl: columns, cells and ages.
 import assert from "node:assert/strict";
 import { humanDuration, renderTable } from "../../../dev_apiserver/tables/table.ts";
 import type { KubeObject } from "../../../dev_apiserver/types.ts";

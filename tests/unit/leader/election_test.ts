@@ -1,3 +1,5 @@
+// Lease-based leader election against an in-memory Lease store: one leader, handover, expiry and
+// renewal failures.
 import assert from "node:assert/strict";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import type { Lease } from "kubernetes-types/coordination/v1.d.ts";
@@ -8,7 +10,7 @@ import {
 } from "../../../lib/leader/election.ts";
 import { apiErrorFromStatus } from "../../../lib/client/errors.ts";
 import { Registry } from "../../../lib/metrics/registry.ts";
-import { eventually, type EventuallyOptions, sleep } from "../../support/wait.ts";
+import { eventually, type EventuallyOptions } from "../../support/wait.ts";
 
 /** An in-memory Lease store with optimistic concurrency, and a switch to make it fail. */
 class FakeLeases implements LeaseApi {
@@ -59,6 +61,22 @@ class FakeLeases implements LeaseApi {
   }
 }
 
+/** `api` as one candidate sees it, counting the reads of the Lease that candidate makes. */
+function counted(api: LeaseApi): LeaseApi & { reads: number } {
+  const view = {
+    reads: 0,
+    get: (name: string, options: { namespace: string; signal?: AbortSignal }) => {
+      view.reads++;
+      return api.get(name, options);
+    },
+    create: (lease: Lease, options: { namespace: string; signal?: AbortSignal }) =>
+      api.create(lease, options),
+    replace: (lease: Lease, options: { namespace: string; signal?: AbortSignal }) =>
+      api.replace(lease, options),
+  };
+  return view;
+}
+
 const FAST = { leaseDurationMs: 400, renewDeadlineMs: 250, retryPeriodMs: 50 };
 
 /** Polling of these tests: often, since the lease timings are short. */
@@ -99,8 +117,9 @@ Deno.test("exactly one of two candidates leads; release hands over at once", asy
   const registry = new Registry();
   const a = candidate(api, "a", { metrics: registry });
   await eventually("a leading", () => a.leading, POLL);
-  const b = candidate(api, "b");
-  await sleep(200);
+  const bApi = counted(api);
+  const b = candidate(bApi, "b");
+  await eventually("b to try three times", () => bApi.reads >= 3, POLL);
   assert.equal(b.leading, false);
   assert.equal(api.lease?.spec?.holderIdentity, "a");
   assert.match(registry.expose(), /leader_election_master_status\{name="kleff"\} 1/);
@@ -133,8 +152,9 @@ Deno.test("a dead leader is replaced only after the lease duration", async () =>
     await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
   }, stopA.signal);
   await eventually("a leading", () => aLeading, POLL);
-  const b = candidate(api, "b");
-  await sleep(100);
+  const bApi = counted(api);
+  const b = candidate(bApi, "b");
+  await eventually("b to see a's lease", () => bApi.reads >= 2, POLL);
   stopA.abort();
   await aRun;
   const died = Date.now();

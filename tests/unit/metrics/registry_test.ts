@@ -1,3 +1,4 @@
+// The Prometheus registry behind /metrics: its text format and escaping.
 import assert from "node:assert/strict";
 import { Counter, Gauge, Histogram, Registry } from "../../../lib/metrics/registry.ts";
 

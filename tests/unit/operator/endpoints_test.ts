@@ -1,3 +1,4 @@
+// The probe and metrics endpoints: bind addresses and what /healthz, /readyz and /metrics answer.
 import assert from "node:assert/strict";
 import { parseBindAddress, serveEndpoints } from "../../../lib/operator/endpoints.ts";
 

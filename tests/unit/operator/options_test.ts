@@ -1,3 +1,4 @@
+// The operator's flags: parsing, defaults, validation messages and --help.
 import assert from "node:assert/strict";
 import { HELP, OptionsError, parseOperatorOptions } from "../../../lib/operator/options.ts";
 import { formatDuration, parseDuration } from "../../../lib/operator/duration.ts";

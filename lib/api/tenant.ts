@@ -53,6 +53,8 @@ export interface TenantStatus {
   observedGeneration?: number;
   /** The namespace this tenant owns, once it has created or found its own. */
   namespace?: string;
+  /** A one-line summary of the hard limits of the quota the operator applies to the namespace. */
+  quota?: string;
   /** Standard conditions: `NamespaceReady`, `TenantReady`, ... */
   conditions?: Condition[];
 }

@@ -1,2 +1,14 @@
-// The public face of the metrics package: a small Prometheus registry and its metric kinds.
-export { Counter, Gauge, Histogram, Registry } from "./registry.ts";
+// The public face of the metrics package: a small Prometheus registry, its metric kinds, and the
+// standard process metrics.
+export {
+  CollectedCounter,
+  CollectedGauge,
+  Counter,
+  Gauge,
+  Histogram,
+  type Labels,
+  type Metric,
+  Registry,
+  type Sample,
+} from "./registry.ts";
+export { registerProcessMetrics } from "./process.ts";

@@ -30,6 +30,26 @@ function formatValue(value: number): string {
   return Number.isNaN(value) ? "NaN" : String(value);
 }
 
+/** One series of a family: its labels and value. */
+export interface Sample {
+  /** The series' labels. */
+  labels: Labels;
+  /** The series' value. */
+  value: number;
+}
+
+/** The HELP and TYPE lines of a family, then one line per sample. */
+function exposeFamily(
+  metric: { name: string; help: string; type: string },
+  samples: Iterable<Sample>,
+): string {
+  const lines = [`# HELP ${metric.name} ${metric.help}`, `# TYPE ${metric.name} ${metric.type}`];
+  for (const { labels, value } of samples) {
+    lines.push(`${metric.name}${formatLabels(labels)} ${formatValue(value)}`);
+  }
+  return lines.join("\n");
+}
+
 /** Shared storage of labelled series for counters and gauges. */
 abstract class ScalarMetric implements Metric {
   #series = new Map<string, number>();
@@ -41,6 +61,11 @@ abstract class ScalarMetric implements Metric {
   protected change(labels: Labels, update: (old: number) => number): void {
     const key = formatLabels(labels);
     this.#series.set(key, update(this.#series.get(key) ?? 0));
+  }
+
+  /** Removes the series for `labels` (it disappears from the exposition). */
+  remove(labels: Labels): void {
+    this.#series.delete(formatLabels(labels));
   }
 
   /** Text exposition of every series. */
@@ -78,6 +103,38 @@ export class Gauge extends ScalarMetric {
   add(labels: Labels, by: number): void {
     this.change(labels, (old) => old + by);
   }
+}
+
+/**
+ * A family whose series are read when it is scraped, from `collect` (client_golang's GaugeFunc and
+ * collectors): for values kept elsewhere, such as process statistics or per-tenant state.
+ */
+abstract class CollectedMetric implements Metric {
+  abstract readonly type: "counter" | "gauge";
+
+  /** Creates a family with its name, help text and the function listing its samples. */
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly collect: () => Iterable<Sample>,
+  ) {}
+
+  /** Text exposition of the samples `collect` returns now. */
+  expose(): string {
+    return exposeFamily(this, this.collect());
+  }
+}
+
+/** A gauge family read when scraped. */
+export class CollectedGauge extends CollectedMetric {
+  /** Always `gauge`. */
+  readonly type = "gauge";
+}
+
+/** A counter family read when scraped (`collect` must return values that only grow). */
+export class CollectedCounter extends CollectedMetric {
+  /** Always `counter`. */
+  readonly type = "counter";
 }
 
 /** The default buckets of the Prometheus client libraries, in seconds. */

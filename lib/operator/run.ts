@@ -12,7 +12,7 @@ import {
 import { CatalogueError } from "../plans/mod.ts";
 import { loadPlans } from "./plan_source.ts";
 import { log, setupLogging } from "../log.ts";
-import { Registry } from "../metrics/mod.ts";
+import { registerProcessMetrics, Registry } from "../metrics/mod.ts";
 import { Manager } from "./manager.ts";
 import { HELP, type OperatorOptions, OptionsError, parseOperatorOptions } from "./options.ts";
 
@@ -81,6 +81,7 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
   const endpoints: EndpointServer[] = [];
   try {
     const registry = new Registry();
+    registerProcessMetrics(registry);
     const client = await connect({
       kubeconfig: options.kubeconfig,
       context: options.context,

@@ -9,7 +9,7 @@ import { transitionEvents } from "./events.ts";
 import type { ObservedKind, PlanStep } from "./managed.ts";
 import { namespaceStep, readNamespace } from "./namespace.ts";
 import { policiesStep } from "./policies.ts";
-import { resourcesStep } from "./resources.ts";
+import { planQuotaSummary, resourcesStep } from "./resources.ts";
 import { hasFinalizer, readTenant } from "./spec.ts";
 import { ignored, tenantStatus, unchanged, withStatus } from "./status.ts";
 import { teardownStep } from "./teardown.ts";
@@ -112,7 +112,11 @@ export function decide(tenant: unknown, observed: Observed, options: DecideOptio
       (requeue, item) => earliest(requeue, item.requeueSeconds),
       step.requeue,
     ),
-    status: tenantStatus(view, { namespace: step.namespace, conditions }),
+    status: tenantStatus(view, {
+      namespace: step.namespace,
+      conditions,
+      quota: steps.length > 0 ? planQuotaSummary(plan) : undefined,
+    }),
   });
 }
 

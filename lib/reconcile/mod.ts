@@ -89,8 +89,10 @@ export {
   type LimitRangeOptions,
   LIMITS_NAME,
   LOCKDOWN_QUOTA,
+  planQuotaSummary,
   QUOTA_NAME,
   type QuotaOptions,
+  quotaSummary,
   resourcesStep,
   type ResourcesStepOptions,
 } from "./resources.ts";

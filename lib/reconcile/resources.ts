@@ -64,6 +64,49 @@ export function desiredQuota(
   };
 }
 
+/**
+ * The one-line summary of a quota's `spec.hard` for `status.quota` (and `kubectl get tenants -o
+ * wide`): `pods=20 cpu=1/2 memory=2Gi/4Gi pvcs=5 storage=20Gi (+2 more)`. CPU and memory read
+ * requests/limits, `-` where the quota sets only one of them; only what the quota sets appears, and
+ * the number of its other hard limits closes the line. It describes what the operator applies, not
+ * live usage, so a status write happens only when the plan changes.
+ */
+export function quotaSummary(hard: Readonly<Record<string, string>>): string {
+  const used = new Set<string>();
+  const take = (...keys: string[]) => {
+    const key = keys.find((candidate) => hard[candidate] !== undefined);
+    if (key === undefined) return undefined;
+    used.add(key);
+    return hard[key];
+  };
+  const parts: string[] = [];
+  const pods = take("pods");
+  if (pods !== undefined) parts.push(`pods=${pods}`);
+  for (const resource of ["cpu", "memory"]) {
+    const request = take(`requests.${resource}`, resource);
+    const limit = take(`limits.${resource}`);
+    if (request !== undefined || limit !== undefined) {
+      parts.push(`${resource}=${request ?? "-"}/${limit ?? "-"}`);
+    }
+  }
+  const pvcs = take("persistentvolumeclaims");
+  if (pvcs !== undefined) parts.push(`pvcs=${pvcs}`);
+  const storage = take("requests.storage");
+  if (storage !== undefined) parts.push(`storage=${storage}`);
+  const others = Object.keys(hard).filter((key) => !used.has(key)).length;
+  if (others > 0) parts.push(`(+${others} more)`);
+  return parts.join(" ");
+}
+
+/**
+ * The {@linkcode quotaSummary} of the quota the operator gives a tenant on `plan` (`undefined`: an
+ * unknown plan, locked down), or `undefined` when the plan sets no quota.
+ */
+export function planQuotaSummary(plan: Plan | undefined): string | undefined {
+  if (plan === undefined) return quotaSummary(LOCKDOWN_QUOTA);
+  return plan.resourceQuota && quotaSummary(plan.resourceQuota);
+}
+
 /** Options of {@linkcode desiredLimitRange}. */
 export interface LimitRangeOptions {
   /** The plan's limits. */

@@ -11,17 +11,20 @@ export interface TenantStatusOptions {
   namespace: string | undefined;
   /** `status.conditions`. */
   conditions: Condition[];
+  /** `status.quota` (see `quotaSummary`); left out when `undefined`. */
+  quota?: string;
 }
 
 /**
- * The status of `tenant` with `options.namespace` and `options.conditions`, stamped with its
- * generation.
+ * The status of `tenant` with `options.namespace`, `options.conditions` and `options.quota`, stamped
+ * with its generation.
  */
 export function tenantStatus(tenant: TenantView, options: TenantStatusOptions): TenantStatus {
-  const { namespace, conditions } = options;
+  const { namespace, conditions, quota } = options;
   const status: TenantStatus = {};
   if (tenant.generation !== undefined) status.observedGeneration = tenant.generation;
   if (namespace !== undefined) status.namespace = namespace;
+  if (quota !== undefined) status.quota = quota;
   status.conditions = conditions;
   return status;
 }

@@ -107,19 +107,22 @@ Deno.test("CRD identity matches lib/api", () => {
   assert.equal(TENANT_API_VERSION, "kleff.kleff.io/v1");
 });
 
-Deno.test("printer columns: Username, Plan, Namespace, Ready, Age", () => {
+Deno.test("printer columns: Username, Plan, Namespace, Ready, Age; -o wide adds Reason, Quota", () => {
   assert.deepEqual(
     version.additionalPrinterColumns.map((column: Schema) => [
       column.name,
       column.type,
       column.jsonPath,
+      column.priority ?? 0,
     ]),
     [
-      ["Username", "string", ".spec.username"],
-      ["Plan", "string", ".spec.plan"],
-      ["Namespace", "string", ".status.namespace"],
-      ["Ready", "string", '.status.conditions[?(@.type=="TenantReady")].status'],
-      ["Age", "date", ".metadata.creationTimestamp"],
+      ["Username", "string", ".spec.username", 0],
+      ["Plan", "string", ".spec.plan", 0],
+      ["Namespace", "string", ".status.namespace", 0],
+      ["Ready", "string", '.status.conditions[?(@.type=="TenantReady")].status', 0],
+      ["Age", "date", ".metadata.creationTimestamp", 0],
+      ["Reason", "string", '.status.conditions[?(@.type=="TenantReady")].reason', 1],
+      ["Quota", "string", ".status.quota", 1],
     ],
   );
 });

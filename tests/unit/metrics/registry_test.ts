@@ -1,6 +1,14 @@
 // The Prometheus registry behind /metrics: its text format and escaping.
 import assert from "node:assert/strict";
-import { Counter, Gauge, Histogram, Registry } from "../../../lib/metrics/registry.ts";
+import {
+  CollectedCounter,
+  CollectedGauge,
+  Counter,
+  Gauge,
+  Histogram,
+  registerProcessMetrics,
+  Registry,
+} from "../../../lib/metrics/mod.ts";
 
 Deno.test("registry exposes counters, gauges and histograms in Prometheus text format", () => {
   const registry = new Registry();
@@ -45,4 +53,50 @@ Deno.test("label values are escaped and re-registering returns the same family",
   a.inc({ v: 'quote" back\\ nl\n' });
   assert.match(registry.expose(), /c\{v="quote\\" back\\\\ nl\\n"\} 1/);
   assert.throws(() => registry.register(new Gauge("c", "C.")), /already registered/);
+});
+
+Deno.test("a removed series leaves the exposition; collected families are read when scraped", () => {
+  const registry = new Registry();
+  const gauge = registry.register(new Gauge("g", "G."));
+  gauge.set({ a: "1" }, 1);
+  gauge.set({ a: "2" }, 2);
+  gauge.remove({ a: "1" });
+  let value = 1;
+  registry.register(new CollectedGauge("cg", "CG.", () => [{ labels: { x: "y" }, value }]));
+  registry.register(new CollectedCounter("cc_total", "CC.", () => [{ labels: {}, value: 3 }]));
+  value = 7;
+  assert.equal(
+    registry.expose(),
+    [
+      "# HELP g G.",
+      "# TYPE g gauge",
+      'g{a="2"} 2',
+      "# HELP cg CG.",
+      "# TYPE cg gauge",
+      'cg{x="y"} 7',
+      "# HELP cc_total CC.",
+      "# TYPE cc_total counter",
+      "cc_total 3",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("process metrics: resident memory, CPU seconds and start time of this process", () => {
+  const registry = new Registry();
+  registerProcessMetrics(registry);
+  const samples = new Map(
+    registry.expose().split("\n").filter((line) => line !== "" && !line.startsWith("#"))
+      .map((line) => line.split(" ") as [string, string]),
+  );
+  assert.deepEqual([...samples.keys()], [
+    "process_resident_memory_bytes",
+    "process_cpu_seconds_total",
+    "process_start_time_seconds",
+  ]);
+  const rss = Number(samples.get("process_resident_memory_bytes"));
+  assert.ok(rss > 10 * 2 ** 20 && rss < 8 * 2 ** 30, `RSS ${rss} bytes`);
+  assert.ok(Number(samples.get("process_cpu_seconds_total")) > 0);
+  const started = Number(samples.get("process_start_time_seconds"));
+  assert.ok(started <= Date.now() / 1000 && started > Date.now() / 1000 - 3600, `${started}`);
 });

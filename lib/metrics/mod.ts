@@ -4,6 +4,8 @@ export {
   CollectedCounter,
   CollectedGauge,
   Counter,
+  escapeLabelValue,
+  formatLabels,
   Gauge,
   Histogram,
   type Labels,

@@ -13,14 +13,18 @@ export interface Metric {
   expose(): string;
 }
 
-/** Formats a label set as `{a="x",b="y"}`, escaping as the text format demands. */
-function formatLabels(labels: Labels): string {
+/** A label value escaped as the text format demands (backslash, double quote, line feed). */
+export function escapeLabelValue(value: string): string {
+  return /[\\"\n]/.test(value)
+    ? value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"')
+    : value;
+}
+
+/** Formats a label set as `{a="x",b="y"}` (names sorted), escaping as the text format demands. */
+export function formatLabels(labels: Labels): string {
   const keys = Object.keys(labels).sort();
   if (keys.length === 0) return "";
-  const parts = keys.map((key) =>
-    `${key}="${labels[key].replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"')}"`
-  );
-  return `{${parts.join(",")}}`;
+  return `{${keys.map((key) => `${key}="${escapeLabelValue(labels[key])}"`).join(",")}}`;
 }
 
 /** Prometheus number formatting (`+Inf`, `NaN`). */

@@ -1,16 +1,52 @@
 // Operator-specific metrics next to controller-runtime's: how many tenants
 // stand in each condition status, each tenant's conditions (kube-state-metrics
 // style, so that an alert can name the tenant), and why watches restarted.
-// Kept as a few strings per tenant name, never as cached objects.
+// Kept as a few shared strings per tenant name, never as cached objects.
 import type { TenantStatus } from "../api/mod.ts";
 import type { WatchHealth } from "../client/mod.ts";
-import { CollectedGauge, Counter, Gauge, type Registry, type Sample } from "../metrics/mod.ts";
+import {
+  Counter,
+  escapeLabelValue,
+  formatLabels,
+  Gauge,
+  type Metric,
+  type Registry,
+} from "../metrics/mod.ts";
 
-/** One condition of a tenant as last reconciled: the labels of its `kleff_tenant_condition` series. */
-interface TenantCondition {
+/** One condition state (type, status, reason) with its label text, shared by every tenant in it. */
+interface ConditionState {
   condition: string;
   status: string;
   reason: string;
+  /** `condition="…",reason="…",status="…"`: the labels before `tenant` in sorted order. */
+  labels: string;
+  /** Tenants in this state; the state is forgotten at 0, so only live states are kept. */
+  tenants: number;
+}
+
+/**
+ * `kleff_tenant_condition{condition,reason,status,tenant} 1`: one series per tenant and condition
+ * type, exposed straight from the per-tenant states (no copy per series), since it is by far the
+ * largest family: four series per tenant.
+ */
+class TenantConditionFamily implements Metric {
+  readonly name = "kleff_tenant_condition";
+
+  /** Exposes the states of `byTenant`. */
+  constructor(readonly byTenant: ReadonlyMap<string, readonly ConditionState[]>) {}
+
+  /** Text exposition of one series per tenant and condition. */
+  expose(): string {
+    const lines = [
+      `# HELP ${this.name} Conditions of each tenant, as last reconciled: 1 per tenant and condition type`,
+      `# TYPE ${this.name} gauge`,
+    ];
+    for (const [tenant, states] of this.byTenant) {
+      const name = escapeLabelValue(tenant);
+      for (const state of states) lines.push(`${this.name}{${state.labels},tenant="${name}"} 1`);
+    }
+    return lines.join("\n");
+  }
 }
 
 /**
@@ -24,7 +60,8 @@ interface TenantCondition {
 export class TenantMetrics {
   readonly #tenants: Gauge;
   readonly #restarts: Counter;
-  readonly #byTenant = new Map<string, TenantCondition[]>();
+  readonly #byTenant = new Map<string, ConditionState[]>();
+  readonly #states = new Map<string, ConditionState>();
   readonly #restartsSeen = new Map<string, number>();
 
   /** Registers the families in `registry`. */
@@ -35,26 +72,18 @@ export class TenantMetrics {
     this.#restarts = registry.register(
       new Counter("kleff_watch_restarts_total", "Watch restarts by watch and cause"),
     );
-    registry.register(
-      new CollectedGauge(
-        "kleff_tenant_condition",
-        "Conditions of each tenant, as last reconciled: 1 per tenant and condition type",
-        () => this.#conditionSamples(),
-      ),
-    );
+    registry.register(new TenantConditionFamily(this.#byTenant));
   }
 
   /** Records a tenant's status after a reconcile (`undefined`: the tenant is gone). */
   tenantStatus(name: string, status: TenantStatus | undefined): void {
-    const next = (status?.conditions ?? []).map((c) => ({
-      condition: c.type,
-      status: c.status,
-      reason: c.reason ?? "",
-    }));
-    for (const item of this.#byTenant.get(name) ?? []) this.#add(item, -1);
+    const next = (status?.conditions ?? []).map((c) =>
+      this.#state(c.type, c.status, c.reason ?? "")
+    );
+    for (const state of next) this.#add(state, 1);
+    for (const state of this.#byTenant.get(name) ?? []) this.#add(state, -1);
     if (status === undefined) this.#byTenant.delete(name);
     else this.#byTenant.set(name, next);
-    for (const item of next) this.#add(item, 1);
   }
 
   /** Notes that `watch` was replaced by a new watch object, which counts its restarts from 0. */
@@ -74,15 +103,23 @@ export class TenantMetrics {
     this.#restartsSeen.set(watch, health.restarts);
   }
 
-  #add(item: TenantCondition, by: number): void {
-    this.#tenants.add({ condition: item.condition, status: item.status }, by);
+  /** The shared state object of a condition type, status and reason. */
+  #state(condition: string, status: string, reason: string): ConditionState {
+    const key = `${condition}\n${status}\n${reason}`;
+    let state = this.#states.get(key);
+    if (state === undefined) {
+      const labels = formatLabels({ condition, reason, status }).slice(1, -1);
+      state = { condition, status, reason, labels, tenants: 0 };
+      this.#states.set(key, state);
+    }
+    return state;
   }
 
-  *#conditionSamples(): Iterable<Sample> {
-    for (const [tenant, conditions] of this.#byTenant) {
-      for (const { condition, status, reason } of conditions) {
-        yield { labels: { tenant, condition, status, reason }, value: 1 };
-      }
+  #add(state: ConditionState, by: number): void {
+    this.#tenants.add({ condition: state.condition, status: state.status }, by);
+    state.tenants += by;
+    if (state.tenants === 0) {
+      this.#states.delete(`${state.condition}\n${state.status}\n${state.reason}`);
     }
   }
 }

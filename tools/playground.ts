@@ -96,10 +96,11 @@ export async function runPlayground(args: string[]): Promise<number> {
 kleff dev playground: API server at ${server.url}, operator running.
 ${samples.length ? `Applied deploy/samples/: ${samples.join(", ")}\n` : ""}
 Try:
-  kubectl ${kc} get tenants
+  kubectl ${kc} get tenants -o wide
   kubectl ${kc} wait --for=condition=TenantReady tenant/example-tenant
   kubectl ${kc} get namespace user-12345 --show-labels
   kubectl ${kc} describe tenant example-tenant
+  kubectl ${kc} explain tenant.spec
   kubectl ${kc} apply -f deploy/samples/pro-tenant.yaml
   kubectl ${kc} delete tenant example-tenant
   kubectl ${kc} get tenants -w

@@ -7,7 +7,7 @@ import {
   createCertificateAuthority,
   DerEncodingError,
   InvalidIpAddressError,
-} from "../../../dev_apiserver/pki/mod.ts";
+} from "../../../lib/pki/mod.ts";
 import { onPath } from "../../support/fs.ts";
 
 const hasOpenssl = onPath("openssl");

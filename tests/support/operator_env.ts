@@ -157,8 +157,11 @@ export class OperatorEnv implements AsyncDisposable {
     const server = await startDevApiServer({
       tokens: ["admin-token"],
       authorization: "RBAC",
-      serviceAccountTokens: { [OPERATOR_TOKEN]: OPERATOR_ACCOUNT },
       ...options.server,
+      serviceAccountTokens: {
+        [OPERATOR_TOKEN]: OPERATOR_ACCOUNT,
+        ...options.server?.serviceAccountTokens,
+      },
     });
     const dir = await Deno.makeTempDir({ prefix: "kleff-test-" });
     await server.writeKubeconfig(`${dir}/kubeconfig`);
@@ -177,6 +180,15 @@ export class OperatorEnv implements AsyncDisposable {
     env.operatorClient = await connect({ kubeconfig: env.operatorKubeconfigPath });
     if (options.operator ?? true) env.startOperator();
     return env;
+  }
+
+  /** A client authenticating with `token` (one of `server.serviceAccountTokens`); close it after use. */
+  async clientWithToken(token: string): Promise<KubeClient> {
+    const kubeconfig = structuredClone(this.server.kubeconfig);
+    kubeconfig.users[0].user = { token };
+    const path = `${this.#dir}/${crypto.randomUUID()}.kubeconfig`;
+    await Deno.writeTextFile(path, JSON.stringify(kubeconfig));
+    return await connect({ kubeconfig: path });
   }
 
   /**

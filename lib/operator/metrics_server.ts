@@ -2,6 +2,7 @@
 // authenticated (TokenReview) and authorized (SubjectAccessReview of `get /metrics`), with the
 // certificate of --metrics-cert-path (re-read when it is renewed) or else a self-signed one; or,
 // with --metrics-secure=false, plain HTTP for a sidecar on localhost (warned about elsewhere).
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createSelfSignedServingCertificate } from "../pki/mod.ts";
@@ -101,10 +102,32 @@ async function readCertificate(files: CertificateFiles): Promise<{ cert: string;
     if (!block.test(text)) throw new MetricsServingError(`${path} holds no PEM ${block.source}`);
     return text;
   };
-  return {
-    cert: await read(files.certName, /-----BEGIN CERTIFICATE-----/),
-    key: await read(files.keyName, /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
-  };
+  const cert = await read(files.certName, /-----BEGIN CERTIFICATE-----/);
+  const key = await read(files.keyName, /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+  const where = `${files.dir.replace(/\/+$/, "")}/${files.certName}`;
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(cert);
+  } catch (error) {
+    throw new MetricsServingError(`${where}: not a valid certificate (${messageOf(error)})`);
+  }
+  let matches: boolean;
+  try {
+    matches = leaf.checkPrivateKey(createPrivateKey(key));
+  } catch (error) {
+    throw new MetricsServingError(
+      `${files.dir.replace(/\/+$/, "")}/${files.keyName}: not a valid private key (${
+        messageOf(error)
+      })`,
+    );
+  }
+  if (!matches) {
+    throw new MetricsServingError(`${where}: the key does not belong to the certificate`);
+  }
+  if (Date.parse(leaf.validTo) < Date.now()) {
+    throw new MetricsServingError(`${where}: expired on ${leaf.validTo}`);
+  }
+  return { cert, key };
 }
 
 async function serveSecure(options: MetricsServingOptions): Promise<MetricsServer> {

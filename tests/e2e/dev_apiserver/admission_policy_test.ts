@@ -170,6 +170,21 @@ Deno.test("subresources, the policy kinds themselves and bindings to missing pol
       200,
       'resources: ["*"] does not match subresources',
     );
+    const statusOnly = structuredClone(everything);
+    statusOnly.metadata.name = "status-only";
+    statusOnly.spec.matchConstraints.resourceRules[0].resources = ["namespaces/status"];
+    assert.equal((await api(server, "POST", POLICIES, statusOnly)).status, 201);
+    assert.equal(
+      (await api(server, "POST", BINDINGS, {
+        ...frozen,
+        metadata: { name: "status-only" },
+        spec: { policyName: "status-only", validationActions: ["Deny"] },
+      })).status,
+      201,
+    );
+    const status = await api(server, "PATCH", "/api/v1/namespaces/default/status", { status: {} });
+    assert.equal(status.status, 422, "a rule for the subresource matches it");
+    assert.match(status.body.message, /ValidatingAdmissionPolicy 'status-only'/);
     assert.equal(
       (await api(server, "DELETE", `${BINDINGS}/freeze`)).status,
       200,

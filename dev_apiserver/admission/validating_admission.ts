@@ -194,8 +194,9 @@ export class ValidatingAdmission {
       ? this.#store.get(NAMESPACES, "", write.namespace)?.object
       : undefined;
     return {
-      object: write.object ? clone(write.object) : null,
-      oldObject: write.oldObject ? clone(write.oldObject) : null,
+      // CEL only reads: the objects are handed over as they are, not copied.
+      object: write.object ?? null,
+      oldObject: write.oldObject ?? null,
       request: {
         uid: crypto.randomUUID(),
         kind,

@@ -11,6 +11,7 @@ export {
   parseOperatorOptions,
 } from "./lib/operator/options.ts";
 export type { BindAddress } from "./lib/operator/endpoints.ts";
+export type { CertificateFiles } from "./lib/operator/metrics_server.ts";
 export type { PlanSource } from "./lib/operator/plan_source.ts";
 export type { LogFormat, LogLevel } from "./lib/log.ts";
 export {

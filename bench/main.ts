@@ -1,5 +1,6 @@
 // `deno task bench`: every benchmark in one run, printing numbers only (no
 // assertions). Sections can be picked: `deno task bench apiserver operator`.
+import { benchAdmission } from "./admission_bench.ts";
 import { benchApiServer } from "./apiserver_bench.ts";
 import { benchClient } from "./client_bench.ts";
 import { benchMetrics } from "./metrics_bench.ts";
@@ -8,6 +9,7 @@ import { benchScale } from "./scale_bench.ts";
 
 const SECTIONS: Record<string, () => Promise<void>> = {
   apiserver: benchApiServer,
+  admission: benchAdmission,
   client: benchClient,
   operator: async () => {
     await benchOperatorCreate(1000);

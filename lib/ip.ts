@@ -58,3 +58,23 @@ function groups(text: string): number[] | undefined {
   }
   return words;
 }
+
+/**
+ * True for a host that never leaves the machine: `localhost`, 127.0.0.0/8, `::1` and
+ * `::ffff:127.x.x.x` (brackets around IPv6 addresses, as URLs write them, are allowed).
+ */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  if (bare === "localhost") return true;
+  let bytes: Uint8Array;
+  try {
+    bytes = parseIpAddress(bare);
+  } catch {
+    return false;
+  }
+  if (bytes.length === 4) return bytes[0] === 127;
+  const mapped = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff &&
+    bytes[11] === 0xff;
+  if (mapped) return bytes[12] === 127;
+  return bytes.slice(0, 15).every((b) => b === 0) && bytes[15] === 1;
+}

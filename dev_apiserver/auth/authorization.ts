@@ -61,6 +61,25 @@ export class Authorizer {
     }
   }
 
+  /**
+   * Decides `request` for `identity` without recording anything, as a SubjectAccessReview asks:
+   * allowed with the granting reason, or not allowed with RBAC's own reason ("" when it has none).
+   */
+  review(identity: Identity, request: AuthorizationRequest): { allowed: boolean; reason: string } {
+    if (this.#mode === "AlwaysAllow" || identity.groups.includes("system:masters")) {
+      return { allowed: true, reason: "" };
+    }
+    const path = request.nonResourcePath;
+    if (
+      path !== undefined && identity.groups.includes("system:authenticated") &&
+      discoveryAllowed(path, request.verb)
+    ) {
+      return { allowed: true, reason: "" };
+    }
+    const decision = authorize(identity, request, this.#rbacObjects());
+    return { allowed: decision.allowed, reason: decision.rbacReason };
+  }
+
   #rbacObjects(): RbacObjects {
     if (!this.#rbac) {
       const objects: KubeObject[] = [];

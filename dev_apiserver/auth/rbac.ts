@@ -52,6 +52,11 @@ export interface Decision {
   allowed: boolean;
   /** Denied: kube's full Forbidden message. Allowed: `RBAC: allowed by ...` as kube logs it. */
   reason: string;
+  /**
+   * What the RBAC authorizer itself reports, as a SubjectAccessReview's `status.reason` shows it:
+   * the granting binding when allowed; when denied, `RBAC: <errors>` for dangling bindings, else "".
+   */
+  rbacReason: string;
 }
 
 /** The user name kube gives a service account's tokens. */
@@ -221,18 +226,18 @@ export function authorize(
       const bindingName = bindingKind === "RoleBinding"
         ? `${binding.metadata?.name}/${bindingNamespace}`
         : binding.metadata?.name ?? "";
-      return {
-        allowed: true,
-        reason: `RBAC: allowed by ${bindingKind} ${JSON.stringify(bindingName)} of ${ref.kind} ${
-          JSON.stringify(ref.name)
-        } to ${describeSubject(subject, bindingNamespace)}`,
-      };
+      const reason = `RBAC: allowed by ${bindingKind} ${
+        JSON.stringify(bindingName)
+      } of ${ref.kind} ${JSON.stringify(ref.name)} to ${
+        describeSubject(subject, bindingNamespace)
+      }`;
+      return { allowed: true, reason, rbacReason: reason };
     }
   }
   const why = errors.length === 0
     ? ""
     : `RBAC: ${errors.length === 1 ? errors[0] : `[${errors.join(", ")}]`}`;
-  return { allowed: false, reason: forbiddenMessage(identity, request, why) };
+  return { allowed: false, reason: forbiddenMessage(identity, request, why), rbacReason: why };
 }
 
 /**

@@ -5,6 +5,7 @@ import { CRDS, NAMESPACES, type ResourceInfo, resourceKey } from "../storage/res
 import { pruneAndDefault, validate } from "./schema.ts";
 import { badRequest, type StatusCause } from "../http/status.ts";
 import type { KubeObject } from "../types.ts";
+import { bindingProblems, POLICIES, POLICY_BINDINGS, policyProblems } from "../admission/policy.ts";
 
 /** What a write is doing, for admission decisions. */
 export interface WriteContext {
@@ -53,6 +54,10 @@ export function admit(
     if (!object.type) object.type = "Opaque";
   } else if (key === CRDS) {
     causes.push(...validateCrd(object));
+  } else if (key === POLICIES) {
+    causes.push(...policyProblems(object));
+  } else if (key === POLICY_BINDINGS) {
+    causes.push(...bindingProblems(object));
   }
   if (context.info.schema) {
     return admitCustom(object, old, context, causes);

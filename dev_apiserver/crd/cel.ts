@@ -293,6 +293,7 @@ const METHODS = new Set([
   "lowerAscii",
   "upperAscii",
   "trim",
+  "join",
   ...MACROS,
 ]);
 const FUNCTIONS = new Set(["has", "size", "int", "string", "double", "bool"]);
@@ -538,8 +539,9 @@ function call(node: Extract<Node, { type: "call" }>, scope: Scope): unknown {
   const target = evaluate(node.target, scope);
   if (MACROS.has(node.name)) return macro(node, target, scope);
   if (node.name === "size") return size(target);
-  if (typeof target !== "string") throw noOverload(node.name, target);
   const args = node.args.map((arg) => evaluate(arg, scope));
+  if (node.name === "join") return join(target, args);
+  if (typeof target !== "string") throw noOverload(node.name, target);
   const argument = args[0];
   switch (node.name) {
     case "lowerAscii":
@@ -564,6 +566,18 @@ function call(node: Extract<Node, { type: "call" }>, scope: Scope): unknown {
         throw new CelEvalError(`invalid regular expression: ${argument}`);
       }
   }
+}
+
+/** `list.join()` and `list.join(separator)` of cel-go's strings extension (a list of strings). */
+function join(target: unknown, args: unknown[]): string {
+  const separator = args.length === 0 ? "" : args[0];
+  if (
+    !Array.isArray(target) || args.length > 1 || typeof separator !== "string" ||
+    !target.every((item) => typeof item === "string")
+  ) {
+    throw noOverload("join", target, ...args);
+  }
+  return target.join(separator);
 }
 
 function macro(node: Extract<Node, { type: "call" }>, target: unknown, scope: Scope): unknown {

@@ -24,6 +24,7 @@ import type { StoredEntry } from "../storage/store.ts";
 import { renderTable } from "../tables/table.ts";
 import type { Identity, KubeObject } from "../types.ts";
 import { log } from "../../lib/log.ts";
+import type { AdmissionWrite } from "../admission/validating_admission.ts";
 
 /** Server settings the handlers need. */
 export interface HandlerSettings {
@@ -42,13 +43,15 @@ export interface HandleResourceOptions {
   settings: HandlerSettings;
   /** Who is asking (already authenticated and authorized). */
   identity: Identity;
+  /** Validating admission of every write (see `WriteOptions.admit`); `warnings` collects `Warn` results. */
+  admit?: (write: AdmissionWrite, warnings: string[]) => void;
 }
 
 /** Answers one resource request, `route` being what `routeResource` made of it. */
 export async function handleResource(
   request: Request,
   route: ResourceRoute,
-  { core, settings, identity }: HandleResourceOptions,
+  { core, settings, identity, admit }: HandleResourceOptions,
 ): Promise<Response> {
   log("apiserver").debug("{user} {verb} {resource}", {
     user: identity.username,
@@ -61,6 +64,7 @@ export async function handleResource(
     dryRun: params.getAll("dryRun").includes("All"),
     fieldValidation: fieldValidation(params.get("fieldValidation")),
     warnings,
+    admit: admit && ((write) => admit(write, warnings)),
   };
   const respond = (object: unknown, status = 200) => {
     const headers = new Headers(JSON_HEADERS);
@@ -108,7 +112,12 @@ export async function handleResource(
         info.namespaced && namespace ? namespace : undefined,
       )
         .filter((e) => !matches || matches(e.object))
-        .map((e) => deleteOptions.dryRun ? e.object : core.deleteObject(info, e.object));
+        .map((e) =>
+          core.delete(info, e.object.metadata?.namespace ?? "", e.object.metadata!.name!, {
+            ...options,
+            ...deleteOptions,
+          })
+        );
       return respond({
         apiVersion: groupVersion(info),
         kind: info.listKind,

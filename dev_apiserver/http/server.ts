@@ -1,9 +1,11 @@
 // The dev API server: HTTP(S) listener, authentication, faults, counters and dispatch to handlers.
 import { sleep } from "../../lib/backoff.ts";
 import { log } from "../../lib/log.ts";
-import { createCertificateAuthority } from "../pki/mod.ts";
+import { createCertificateAuthority } from "../../lib/pki/mod.ts";
 import { parseIpAddress } from "../../lib/ip.ts";
 import { Authenticator } from "../auth/auth.ts";
+import { answerReview, isReview } from "../auth/reviews.ts";
+import { ValidatingAdmission } from "../admission/validating_admission.ts";
 import { type AuthorizationMode, Authorizer } from "../auth/authorization.ts";
 import { ApiCore } from "../storage/core.ts";
 import { type Counters, RequestCounters } from "./counters.ts";
@@ -99,6 +101,7 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
     clientCertificates: options.tls === true && options.clientCertificates === true,
   });
   const authorizer = new Authorizer(core.store, options.authorization ?? "AlwaysAllow");
+  const admission = new ValidatingAdmission(core.store, core.registry);
   const counters = new RequestCounters();
   const faults = new FaultInjector({
     drop: () => core.hub.dropAll(),
@@ -145,7 +148,14 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
         if (latency > 0) await sleep(latency, request.signal);
         const fault = faults.take(target);
         if (fault) throw fault;
-        response = await handleResource(request, route, { core, settings, identity });
+        response = isReview(route.info)
+          ? await answerReview(request, route.info, { authenticator: auth, authorizer })
+          : await handleResource(request, route, {
+            core,
+            settings,
+            identity,
+            admit: (write, warnings) => admission.validate(write, { identity, warnings }),
+          });
       } else {
         if (identity) {
           authorizer.check(identity, {

@@ -42,6 +42,7 @@ import { ObjectStore, type StoredEntry } from "./store.ts";
 import type { KubeObject } from "../types.ts";
 import { generatedName, validateMetadata, validateName } from "./validation.ts";
 import { WatchHub } from "./watch.ts";
+import type { AdmissionWrite } from "../admission/validating_admission.ts";
 
 /** Options of writes. */
 export interface WriteOptions {
@@ -50,6 +51,8 @@ export interface WriteOptions {
   fieldValidation?: "Strict" | "Warn" | "Ignore";
   /** Collects `Warning` header texts. */
   warnings?: string[];
+  /** Validating admission of the write (policies), after validation and before storage; throws to deny. */
+  admit?: (write: AdmissionWrite) => void;
 }
 
 /** `metav1.DeleteOptions` fields the server honours. */
@@ -148,6 +151,14 @@ export class ApiCore {
     meta(created).uid = crypto.randomUUID();
     meta(created).creationTimestamp = timestamp();
     if (info.generation) meta(created).generation = 1;
+    options.admit?.({
+      operation: "CREATE",
+      info,
+      name: meta(created).name!,
+      namespace: meta(created).namespace ?? "",
+      object: created,
+      dryRun: options.dryRun ?? false,
+    });
     if (this.store.get(key, metadata.namespace ?? "", metadata.name!)) throw alreadyExists(target);
     if (key === CRDS) {
       const crd = created as unknown as CustomResourceDefinition;
@@ -247,6 +258,14 @@ export class ApiCore {
         `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata?.resourceVersion}`,
       );
     }
+    options.admit?.({
+      operation: "DELETE",
+      info,
+      name,
+      namespace: info.namespaced ? namespace : "",
+      oldObject: current,
+      dryRun: options.dryRun ?? false,
+    });
     if (options.dryRun) return current;
     return this.deleteObject(info, current);
   }
@@ -366,6 +385,16 @@ export class ApiCore {
       meta(result).generation = (current.metadata?.generation ?? 0) + 1;
     }
     meta(result).resourceVersion = current.metadata!.resourceVersion;
+    options.admit?.({
+      operation: "UPDATE",
+      info,
+      subresource: options.subresource,
+      name,
+      namespace: current.metadata?.namespace ?? "",
+      object: result,
+      oldObject: current,
+      dryRun: options.dryRun ?? false,
+    });
     if (options.dryRun) return result;
     const written = this.write(key, current, result);
     if (key === CRDS && written !== current && !isDeleting(written)) this.#serveCrd(written);

@@ -181,13 +181,30 @@ async function selectContext(merged: Merged, contextOverride?: string): Promise<
   try {
     serverUrl = new URL(server);
   } catch {
-    throw new KubeconfigError(`server "${server}" is not a URL`, cField("server"));
+    throw new KubeconfigError(`server "${redactUrl(server)}" is not a URL`, cField("server"));
   }
   if (serverUrl.protocol !== "https:" && serverUrl.protocol !== "http:") {
-    throw new KubeconfigError(`server "${server}" must be http or https`, cField("server"));
+    throw new KubeconfigError(
+      `server "${redactUrl(server)}" must be http or https`,
+      cField("server"),
+    );
   }
+  // `https://user:password@host`: as with kubectl, basic credentials when the user has none;
+  // never part of the server address that logs and errors show.
+  const urlCredentials = serverUrl.username || serverUrl.password
+    ? { username: percentDecoded(serverUrl.username), password: percentDecoded(serverUrl.password) }
+    : undefined;
+  serverUrl.username = "";
+  serverUrl.password = "";
   const caPem = await pemField(c, "certificate-authority", cluster.file, cField, "CERTIFICATE");
   const insecure = c["insecure-skip-tls-verify"] === true;
+  if (insecure && caPem) {
+    // client-go's TLSConfigFor refuses the combination with these words; so does kubectl.
+    throw new KubeconfigError(
+      "specifying a root certificates file with the insecure flag is not allowed",
+      cField("insecure-skip-tls-verify"),
+    );
+  }
   const tlsServerName = stringField(c, "tls-server-name", cField);
   const namespace = stringField(
     context.value,
@@ -241,6 +258,7 @@ async function selectContext(merged: Merged, contextOverride?: string): Promise<
       };
     }
   }
+  if (auth.kind === "none" && urlCredentials) auth = { kind: "basic", ...urlCredentials };
   return {
     server: serverUrl.href.replace(/\/$/, ""),
     namespace: namespace || "default",
@@ -359,6 +377,23 @@ async function pemField(
     throw new KubeconfigError(`does not hold a PEM ${block}`, field);
   }
   return pem;
+}
+
+/**
+ * A server address fit for messages: any user info (`user:password@`, `token@`) replaced by
+ * `xxxxx@`, also in text that does not parse as a URL.
+ */
+export function redactUrl(text: string): string {
+  return text.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, "$1xxxxx@");
+}
+
+/** `%`-escapes decoded, as Go's url package gives user info; malformed escapes kept as they are. */
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 function decodeBase64(data: string): Uint8Array {

@@ -15,6 +15,8 @@ import {
   UnauthorizedError,
 } from "./errors.ts";
 import type { ConnectionConfig } from "./connection.ts";
+import { redactUrl } from "./kubeconfig.ts";
+import { isLoopbackHost } from "../ip.ts";
 import { createTransport, type Transport, type TransportRequest } from "./transport.ts";
 import { Counter, Registry } from "../metrics/mod.ts";
 
@@ -78,10 +80,27 @@ export class Requester implements Disposable {
 
   /** Creates a requester; nothing is sent until the first request. */
   constructor(config: ConnectionConfig, options: RequesterOptions = {}) {
+    const url = new URL(config.server);
+    if (url.username || url.password) {
+      throw new TypeError(
+        `the server address ${
+          redactUrl(config.server)
+        } carries credentials: give them as the connection's auth`,
+      );
+    }
+    if (url.protocol === "http:" && !isLoopbackHost(url.hostname) && config.auth.kind !== "none") {
+      logger.warning(
+        "{server}: {credential} will be sent over plain http, readable by anyone on the network path; use https",
+        {
+          server: config.server,
+          credential: config.auth.kind === "basic" ? "a password" : "a bearer token",
+        },
+      );
+    }
     this.server = config.server;
     this.#config = config;
     this.#credentials = new CredentialProvider(config.auth, options.credentials);
-    this.#host = new URL(config.server).host;
+    this.#host = url.host;
     this.#requests = (options.metrics ?? new Registry()).register(
       new Counter(
         "rest_client_requests_total",

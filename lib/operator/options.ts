@@ -9,6 +9,7 @@ import type { PlanSource } from "./plan_source.ts";
 import { DEFAULT_GATEWAY_HOSTS, DEFAULT_INGRESS_NAMESPACE } from "../reconcile/mod.ts";
 import { DEFAULT_DISCOVERY_INTERVAL_MS } from "./manager.ts";
 import { type BindAddress, parseBindAddress } from "./endpoints.ts";
+import type { CertificateFiles } from "./metrics_server.ts";
 
 /** Everything the operator can be told on its command line. */
 export interface OperatorOptions {
@@ -40,6 +41,10 @@ export interface OperatorOptions {
   healthProbeAddress?: BindAddress;
   /** Where `/metrics` is served; undefined when disabled. */
   metricsAddress?: BindAddress;
+  /** `/metrics` over HTTPS with TokenReview and SubjectAccessReview (`--metrics-secure`). */
+  metricsSecure: boolean;
+  /** The metrics serving certificate (`--metrics-cert-path`); undefined = self-signed. */
+  metricsCertificate?: CertificateFiles;
 }
 
 /** Leader election settings from the `--leader-elect-*` flags (kube-controller-manager's names). */
@@ -73,7 +78,9 @@ const DEFAULTS = {
   retryPeriodMs: 2_000,
   leaseName: "kleff-tenant-operator",
   healthProbeAddress: ":8081",
-  metricsAddress: ":8080",
+  metricsAddress: ":8443",
+  metricsCertName: "tls.crt",
+  metricsCertKey: "tls.key",
 };
 
 /** The `--help` text. */
@@ -118,6 +125,13 @@ Flags:
                             serve /healthz and /readyz here; "0" disables (default ${DEFAULTS.healthProbeAddress})
   --metrics-bind-address ADDRESS
                             serve Prometheus /metrics here; "0" disables (default ${DEFAULTS.metricsAddress})
+  --metrics-secure[=false]  HTTPS, every scrape checked with a TokenReview and a SubjectAccessReview
+                            of "get /metrics" (default true); false: plain HTTP, for a sidecar on
+                            127.0.0.1
+  --metrics-cert-path DIR   folder of the metrics serving certificate, re-read when it changes
+                            (default: a self-signed certificate made at start)
+  --metrics-cert-name NAME  certificate file in --metrics-cert-path (default ${DEFAULTS.metricsCertName})
+  --metrics-cert-key NAME   key file in --metrics-cert-path (default ${DEFAULTS.metricsCertKey})
   --log-level LEVEL         trace, debug, info, warning, error (default info)
   --log-format FORMAT       json or pretty (default: json unless stderr is a terminal)
   -h, --help                print this help
@@ -128,7 +142,7 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
   let values;
   try {
     ({ values } = parseArgs({
-      args,
+      args: args.map((arg) => BOOLEAN_VALUE_FLAGS.includes(arg) ? `${arg}=true` : arg),
       strict: true,
       allowPositionals: false,
       options: {
@@ -151,6 +165,10 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
         "leader-elect-resource-name": { type: "string" },
         "health-probe-bind-address": { type: "string" },
         "metrics-bind-address": { type: "string" },
+        "metrics-secure": { type: "string" },
+        "metrics-cert-path": { type: "string" },
+        "metrics-cert-name": { type: "string" },
+        "metrics-cert-key": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -197,11 +215,60 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
         values["metrics-bind-address"] ?? DEFAULTS.metricsAddress,
         "--metrics-bind-address",
       ),
+      ...metricsServing(values),
     };
   } catch (error) {
     if (error instanceof OptionsError) throw error;
     throw new OptionsError(error instanceof Error ? error.message : String(error));
   }
+}
+
+/** Flags that are booleans written Go's way: `--flag`, `--flag=true`, `--flag=false`. */
+const BOOLEAN_VALUE_FLAGS = ["--metrics-secure"];
+
+/** Go's strconv.ParseBool, which controller-runtime's boolean flags accept. */
+function parseBool(value: string, flag: string): boolean {
+  if (["1", "t", "T", "TRUE", "true", "True"].includes(value)) return true;
+  if (["0", "f", "F", "FALSE", "false", "False"].includes(value)) return false;
+  throw new OptionsError(`${flag}: must be true or false, got "${value}"`);
+}
+
+/** Reads the `--metrics-secure` and `--metrics-cert-*` flags (controller-runtime's names). */
+function metricsServing(
+  values: Record<string, string | boolean | undefined>,
+): Pick<OperatorOptions, "metricsSecure" | "metricsCertificate"> {
+  const secure = values["metrics-secure"] === undefined
+    ? true
+    : parseBool(String(values["metrics-secure"]), "--metrics-secure");
+  const dir = values["metrics-cert-path"] as string | undefined;
+  const certName = values["metrics-cert-name"] as string | undefined;
+  const keyName = values["metrics-cert-key"] as string | undefined;
+  if (dir === undefined) {
+    const stray = certName !== undefined ? "--metrics-cert-name" : "--metrics-cert-key";
+    if (certName !== undefined || keyName !== undefined) {
+      throw new OptionsError(`${stray}: needs --metrics-cert-path`);
+    }
+    return { metricsSecure: secure };
+  }
+  if (!secure) {
+    throw new OptionsError(
+      "--metrics-cert-path: plain HTTP (--metrics-secure=false) uses no certificate",
+    );
+  }
+  if (dir === "") throw new OptionsError("--metrics-cert-path: a folder is required");
+  for (const [flag, name] of [["--metrics-cert-name", certName], ["--metrics-cert-key", keyName]]) {
+    if (name !== undefined && (name === "" || name.includes("/"))) {
+      throw new OptionsError(`${flag}: must be a file name in --metrics-cert-path, got "${name}"`);
+    }
+  }
+  return {
+    metricsSecure: secure,
+    metricsCertificate: {
+      dir,
+      certName: certName ?? DEFAULTS.metricsCertName,
+      keyName: keyName ?? DEFAULTS.metricsCertKey,
+    },
+  };
 }
 
 /** Reads and cross-checks the `--leader-elect-*` flags. */

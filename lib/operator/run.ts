@@ -14,6 +14,7 @@ import { loadPlans } from "./plan_source.ts";
 import { log, setupLogging } from "../log.ts";
 import { registerProcessMetrics, Registry } from "../metrics/mod.ts";
 import { Manager } from "./manager.ts";
+import { MetricsServingError, serveMetrics } from "./metrics_server.ts";
 import { HELP, type OperatorOptions, OptionsError, parseOperatorOptions } from "./options.ts";
 
 /** Options of {@linkcode runOperator} beyond the parsed flags. */
@@ -110,7 +111,13 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
       }
       if (options.metricsAddress) {
         endpoints.push(
-          serve("metrics", options.metricsAddress, { metrics: () => registry.expose() }),
+          await serveMetrics({
+            address: options.metricsAddress,
+            secure: options.metricsSecure,
+            certificate: options.metricsCertificate,
+            metrics: () => registry.expose(),
+            reviewer: client,
+          }),
         );
       }
       const election = options.leaderElection;
@@ -136,7 +143,7 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
   } catch (error) {
     if (
       error instanceof KubeconfigError || error instanceof CatalogueError ||
-      error instanceof EndpointError
+      error instanceof EndpointError || error instanceof MetricsServingError
     ) {
       log("operator").fatal("{error}", { error: error.message });
       return 1;

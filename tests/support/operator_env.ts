@@ -46,26 +46,32 @@ const RBAC_FILES = [
 ];
 /** The optional Role and RoleBinding for `--plans-configmap`, outside the kustomize base. */
 const PLANS_RBAC_FILE = "plans_role.yaml";
+/** The ValidatingAdmissionPolicies of deploy/'s kustomize base and their bindings. */
+const POLICY_FILES = ["policy_tenant_namespaces.yaml", "policy_tenant_objects.yaml"];
 
-/** Where each kind of the RBAC files is created. */
-const RBAC_PATHS: Record<string, (namespace?: string) => string> = {
+/** Where each kind of the deploy/ files the tests apply is created. */
+const DEPLOY_PATHS: Record<string, (namespace?: string) => string> = {
   Namespace: () => "/api/v1/namespaces",
   ServiceAccount: (ns) => `/api/v1/namespaces/${ns}/serviceaccounts`,
   ClusterRole: () => "/apis/rbac.authorization.k8s.io/v1/clusterroles",
   ClusterRoleBinding: () => "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
   Role: (ns) => `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`,
   RoleBinding: (ns) => `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`,
+  ValidatingAdmissionPolicy: () =>
+    "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies",
+  ValidatingAdmissionPolicyBinding: () =>
+    "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings",
 };
 
 /** Creates the objects of `files` (of deploy/) and returns them. */
-async function applyDeployRbac(client: KubeClient, files: string[]): Promise<KubeObject[]> {
+async function applyDeployFiles(client: KubeClient, files: string[]): Promise<KubeObject[]> {
   const objects: KubeObject[] = [];
   for (const file of files) {
     const text = await Deno.readTextFile(new URL(file, DEPLOY_DIR));
     for (const document of parseAllDocuments(text)) {
       const object = document.toJSON() as KubeObject | null;
       if (!object) continue;
-      const path = RBAC_PATHS[object.kind ?? ""];
+      const path = DEPLOY_PATHS[object.kind ?? ""];
       if (!path) throw new Error(`deploy/${file}: no test path for kind ${object.kind}`);
       await client.request({
         method: "POST",
@@ -134,9 +140,10 @@ export class OperatorEnv implements AsyncDisposable {
 
   /**
    * Starts a server in RBAC mode, installs the CRD (or `crd`) and the RBAC objects of
-   * deploy/'s kustomize base (with `plansRole`, also the optional deploy/plans_role.yaml), and
-   * (unless `operator: false`) starts the operator as its service account, so every end-to-end
-   * test also proves the operator needs no more than deploy/ grants.
+   * deploy/'s kustomize base (with `plansRole`, also the optional deploy/plans_role.yaml; with
+   * `admissionPolicies`, also its ValidatingAdmissionPolicies), and (unless `operator: false`)
+   * starts the operator as its service account, so every end-to-end test also proves the
+   * operator needs no more than deploy/ grants.
    */
   static async start(
     options: {
@@ -144,13 +151,17 @@ export class OperatorEnv implements AsyncDisposable {
       operator?: boolean;
       crd?: CustomResourceDefinition;
       plansRole?: boolean;
+      admissionPolicies?: boolean;
     } = {},
   ): Promise<OperatorEnv> {
     const server = await startDevApiServer({
       tokens: ["admin-token"],
       authorization: "RBAC",
-      serviceAccountTokens: { [OPERATOR_TOKEN]: OPERATOR_ACCOUNT },
       ...options.server,
+      serviceAccountTokens: {
+        [OPERATOR_TOKEN]: OPERATOR_ACCOUNT,
+        ...options.server?.serviceAccountTokens,
+      },
     });
     const dir = await Deno.makeTempDir({ prefix: "kleff-test-" });
     await server.writeKubeconfig(`${dir}/kubeconfig`);
@@ -158,16 +169,26 @@ export class OperatorEnv implements AsyncDisposable {
     const env = new OperatorEnv(server, client, dir);
     const crd = options.crd ?? await readDeployYaml<CustomResourceDefinition>("crd.yaml");
     await client.resource<CustomResourceDefinition>(customResourceDefinitions).create(crd);
-    env.rbacObjects = await applyDeployRbac(
+    env.rbacObjects = await applyDeployFiles(
       client,
       options.plansRole ? [...RBAC_FILES, PLANS_RBAC_FILE] : RBAC_FILES,
     );
+    if (options.admissionPolicies) await applyDeployFiles(client, POLICY_FILES);
     const kubeconfig = structuredClone(server.kubeconfig);
     kubeconfig.users[0].user = { token: OPERATOR_TOKEN };
     await Deno.writeTextFile(env.operatorKubeconfigPath, JSON.stringify(kubeconfig));
     env.operatorClient = await connect({ kubeconfig: env.operatorKubeconfigPath });
     if (options.operator ?? true) env.startOperator();
     return env;
+  }
+
+  /** A client authenticating with `token` (one of `server.serviceAccountTokens`); close it after use. */
+  async clientWithToken(token: string): Promise<KubeClient> {
+    const kubeconfig = structuredClone(this.server.kubeconfig);
+    kubeconfig.users[0].user = { token };
+    const path = `${this.#dir}/${crypto.randomUUID()}.kubeconfig`;
+    await Deno.writeTextFile(path, JSON.stringify(kubeconfig));
+    return await connect({ kubeconfig: path });
   }
 
   /**

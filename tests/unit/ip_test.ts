@@ -1,6 +1,6 @@
-// IP address parsing for iPAddress subjectAltNames.
+// IP address parsing for iPAddress subjectAltNames, and which hosts are loopback.
 import assert from "node:assert/strict";
-import { InvalidIpAddressError, parseIpAddress } from "../../lib/ip.ts";
+import { InvalidIpAddressError, isLoopbackHost, parseIpAddress } from "../../lib/ip.ts";
 
 const text = (bytes: Uint8Array) => Array.from(bytes).join(",");
 
@@ -38,5 +38,26 @@ Deno.test("rejects what is not an address", () => {
     ]
   ) {
     assert.throws(() => parseIpAddress(bad), InvalidIpAddressError, bad);
+  }
+});
+
+Deno.test("loopback hosts: localhost, 127.0.0.0/8, ::1 and its IPv4-mapped form", () => {
+  for (const host of ["localhost", "LOCALHOST", "127.0.0.1", "127.1.2.3", "::1", "[::1]"]) {
+    assert.equal(isLoopbackHost(host), true, host);
+  }
+  assert.equal(isLoopbackHost("::ffff:127.0.0.1"), true);
+  for (
+    const host of [
+      "10.0.0.1",
+      "0.0.0.0",
+      "::",
+      "::2",
+      "::ffff:10.0.0.1",
+      "k.example",
+      "localhost.evil.com",
+      "128.0.0.1",
+    ]
+  ) {
+    assert.equal(isLoopbackHost(host), false, host);
   }
 });

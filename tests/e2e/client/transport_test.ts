@@ -1,6 +1,6 @@
 // TLS setups against a local HTTPS server: CA trust, tls-server-name, insecure-skip-tls-verify, and their failures.
 import assert from "node:assert/strict";
-import { createCertificateAuthority } from "../../../dev_apiserver/pki/mod.ts";
+import { createCertificateAuthority } from "../../../lib/pki/mod.ts";
 import { type ConnectionConfig, ConnectionError, KubeClient } from "../../../lib/client/mod.ts";
 
 async function withHttps(

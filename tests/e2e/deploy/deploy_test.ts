@@ -1,5 +1,6 @@
 // Renders deploy/ with kubectl's kustomize and checks what platform teams audit: least-privilege
-// RBAC, a hardened two-replica Deployment, common labels, and an image with narrowed permissions.
+// RBAC, admission policies, the metrics NetworkPolicy, a hardened two-replica Deployment, common
+// labels, and an image with narrowed permissions.
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import type { Container, PodSpec } from "kubernetes-types/core/v1.d.ts";
@@ -70,10 +71,12 @@ renderTest("deploy/ renders every piece of the base, each with the common labels
   const kinds = rendered!.map((o) => o.kind).sort();
   assert.deepEqual(kinds, [
     "ClusterRole",
+    "ClusterRole",
     "ClusterRoleBinding",
     "CustomResourceDefinition",
     "Deployment",
     "Namespace",
+    "NetworkPolicy",
     "PodDisruptionBudget",
     "Role",
     "Role",
@@ -81,6 +84,10 @@ renderTest("deploy/ renders every piece of the base, each with the common labels
     "RoleBinding",
     "Service",
     "ServiceAccount",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "ValidatingAdmissionPolicyBinding",
   ]);
   for (const object of rendered!) {
     for (const [key, value] of Object.entries(COMMON_LABELS)) {
@@ -96,7 +103,15 @@ renderTest("deploy/ renders every piece of the base, each with the common labels
   // The operator watches namespaces by this label: its own namespace must never look like a tenant's.
   assert.equal(namespace.metadata?.labels?.["app.kubernetes.io/managed-by"], undefined);
   assert.equal(namespace.metadata?.labels?.["pod-security.kubernetes.io/enforce"], "restricted");
-  for (const kind of ["ServiceAccount", "Deployment", "Service", "PodDisruptionBudget"]) {
+  for (
+    const kind of [
+      "ServiceAccount",
+      "Deployment",
+      "Service",
+      "PodDisruptionBudget",
+      "NetworkPolicy",
+    ]
+  ) {
     assert.equal(only(kind).metadata?.namespace, "kleff-system", kind);
   }
 });
@@ -125,7 +140,7 @@ renderTest("the Deployment runs two hardened replicas with leader election and p
     const arg of [
       "--leader-elect",
       "--health-probe-bind-address=:8081",
-      "--metrics-bind-address=:8080",
+      "--metrics-bind-address=:8443",
     ]
   ) {
     assert.ok(container.args?.includes(arg), arg);
@@ -149,7 +164,11 @@ renderTest("the Deployment runs two hardened replicas with leader election and p
   const ports: Record<string, number | undefined> = Object.fromEntries(
     (container.ports ?? []).map((p) => [p.name, p.containerPort]),
   );
-  assert.deepEqual({ ...ports }, { metrics: 8080, health: 8081 });
+  assert.deepEqual({ ...ports }, { metrics: 8443, health: 8081 });
+  assert.ok(
+    !container.args?.some((arg) => arg.startsWith("--metrics-secure")),
+    "secure metrics (the default)",
+  );
   for (
     const [probe, path] of [[container.livenessProbe, "/healthz"], [
       container.readinessProbe,
@@ -182,7 +201,7 @@ renderTest("the metrics Service and the PodDisruptionBudget select the operator'
   }
   assert.deepEqual(service.ports.map((p) => [p.name, p.port, p.targetPort]), [[
     "metrics",
-    8080,
+    8443,
     "metrics",
   ]]);
   assert.equal(pdb.minAvailable, 1);
@@ -223,7 +242,10 @@ renderTest("RBAC: no wildcards, no secrets, bound only to the operator's service
     roles.map((r) => `${r.metadata?.namespace}/${r.metadata?.name}`).sort(),
     ["default/kleff-tenant-operator-events", "kleff-system/kleff-tenant-operator-leader-election"],
   );
-  for (const binding of rendered!.filter((o) => o.kind?.endsWith("Binding"))) {
+  const rbacBindings = rendered!.filter((o) =>
+    o.apiVersion === "rbac.authorization.k8s.io/v1" && o.kind?.endsWith("Binding")
+  );
+  for (const binding of rbacBindings) {
     assert.deepEqual(binding.subjects, [OPERATOR_SA], `${binding.kind} ${binding.metadata?.name}`);
     const ref = binding.roleRef as { kind: string; name: string };
     const target = rendered!.find((o) =>
@@ -232,6 +254,106 @@ renderTest("RBAC: no wildcards, no secrets, bound only to the operator's service
     );
     assert.ok(target, `${binding.metadata?.name} refers to a role in the base`);
   }
+});
+
+renderTest(
+  "metrics: a reader ClusterRole for scrapers, and only monitoring namespaces get in",
+  () => {
+    const reader = only("ClusterRole", "kleff-tenant-operator-metrics-reader");
+    assert.deepEqual(reader.rules, [{ nonResourceURLs: ["/metrics"], verbs: ["get"] }]);
+    assert.ok(
+      !rendered!.some((o) =>
+        (o.roleRef as { name?: string } | undefined)?.name === reader.metadata?.name
+      ),
+      "bound by whoever runs Prometheus, not by the base",
+    );
+    const { labels, container } = operatorPod();
+    const policy = only("NetworkPolicy").spec as {
+      podSelector: { matchLabels: Record<string, string> };
+      policyTypes: string[];
+      ingress: { from: unknown[]; ports: { port: string | number; protocol: string }[] }[];
+    };
+    for (const [key, value] of Object.entries(policy.podSelector.matchLabels)) {
+      assert.equal(labels[key], value, key);
+    }
+    assert.deepEqual(policy.policyTypes, ["Ingress"]);
+    assert.deepEqual(policy.ingress, [{
+      from: [{ namespaceSelector: { matchLabels: { "kleff.io/monitoring": "true" } } }],
+      ports: [{ protocol: "TCP", port: "metrics" }],
+    }]);
+    assert.ok(container.ports?.some((p) => p.name === "metrics"), "the named port exists");
+  },
+);
+
+renderTest(
+  "admission policies: each bound with Deny, failing closed, naming the operator's account",
+  () => {
+    const policies = rendered!.filter((o) => o.kind === "ValidatingAdmissionPolicy");
+    const bindings = rendered!.filter((o) => o.kind === "ValidatingAdmissionPolicyBinding");
+    assert.deepEqual(policies.map((p) => p.metadata?.name).sort(), [
+      "kleff-tenant-namespaces",
+      "kleff-tenant-objects",
+    ]);
+    const username = `system:serviceaccount:${OPERATOR_SA.namespace}:${OPERATOR_SA.name}`;
+    for (const policy of policies) {
+      const spec = policy.spec as {
+        failurePolicy: string;
+        variables: { name: string; expression: string }[];
+      };
+      assert.equal(spec.failurePolicy, "Fail");
+      const operator = spec.variables.find((v) => v.name === "operator");
+      assert.equal(operator?.expression, `request.userInfo.username == '${username}'`);
+      const bound = bindings.filter((b) =>
+        (b.spec as { policyName: string }).policyName === policy.metadata?.name
+      );
+      assert.equal(bound.length, 1, `${policy.metadata?.name} is bound`);
+      assert.deepEqual((bound[0].spec as { validationActions: string[] }).validationActions, [
+        "Deny",
+      ]);
+    }
+  },
+);
+
+/** `path` relative to `from` (both absolute): kustomize wants relative resource paths. */
+function relative(from: string, path: string): string {
+  const a = from.split("/").filter(Boolean);
+  const b = path.split("/").filter(Boolean);
+  let common = 0;
+  while (common < a.length && a[common] === b[common]) common++;
+  return [...a.slice(common).map(() => ".."), ...b.slice(common)].join("/");
+}
+
+Deno.test({
+  name: "the without-admission-policies component leaves out the policies and nothing else",
+  ignore: rendered === undefined,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "kleff-overlay-" });
+    const kubeconfig = `${dir}/kubeconfig`;
+    try {
+      await Deno.writeTextFile(kubeconfig, "");
+      await Deno.writeTextFile(
+        `${dir}/kustomization.yaml`,
+        `resources: [${relative(dir, DEPLOY.pathname)}]\ncomponents: [${
+          relative(dir, new URL("without-admission-policies/", DEPLOY).pathname)
+        }]\n`,
+      );
+      const output = await new Deno.Command("kubectl", {
+        args: ["kustomize", dir, "--kubeconfig", kubeconfig],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.ok(output.success, new TextDecoder().decode(output.stderr));
+      const objects = parseAllDocuments(new TextDecoder().decode(output.stdout))
+        .map((doc) => doc.toJS() as Obj);
+      const names = (list: Obj[]) => list.map((o) => `${o.kind}/${o.metadata?.name}`).sort();
+      assert.deepEqual(
+        names(objects),
+        names(rendered!.filter((o) => !o.kind?.startsWith("ValidatingAdmissionPolicy"))),
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
 
 Deno.test("the optional plans Role reads ConfigMaps and writes Events in kleff-system only", async () => {

@@ -1,7 +1,7 @@
 // The HTTPS listener: client-certificate identities, request/response pass-through,
 // streaming, disconnects and shutdown, checked with Deno's fetch and kubectl.
 import assert from "node:assert/strict";
-import { createCertificateAuthority } from "../../../dev_apiserver/pki/mod.ts";
+import { createCertificateAuthority } from "../../../lib/pki/mod.ts";
 import {
   type PeerIdentity,
   serveTls,

@@ -111,7 +111,7 @@ Deno.test({
       assert.deepEqual(monitor.spec.endpoints.map((endpoint) => endpoint.port), ["metrics"]);
       assert.ok(ports.some((port) => port.name === "metrics"));
       assert.equal(monitor.spec.endpoints[0].path, "/metrics");
-      assert.equal(monitor.spec.endpoints[0].scheme, "http");
+      assert.equal(monitor.spec.endpoints[0].scheme, "https");
     });
   },
 });

@@ -65,6 +65,7 @@ Deno.test({
       "--leader-elect",
       "--leader-elect-resource-namespace",
       "kleff-system",
+      "--metrics-secure=false",
       "--metrics-bind-address",
       "127.0.0.1:0",
       "--health-probe-bind-address",

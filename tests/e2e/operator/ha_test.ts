@@ -21,6 +21,7 @@ const ELECTION = [
   "127.0.0.1:0",
   "--metrics-bind-address",
   "127.0.0.1:0",
+  "--metrics-secure=false",
 ];
 
 async function metricsOf(operator: OperatorProcess): Promise<Map<string, number>> {

@@ -1,6 +1,7 @@
 // Least privilege, proven: the operator runs as its service account against a
-// dev API server in RBAC mode holding exactly the RBAC objects of deploy/, so a
-// missing permission fails here, and a granted one that nothing used is listed.
+// dev API server in RBAC mode holding exactly the RBAC objects (and admission
+// policies) of deploy/, so a missing permission or a refused write fails here,
+// and a granted permission that nothing used is listed.
 import assert from "node:assert/strict";
 import type { ConfigMap, Namespace } from "kubernetes-types/core/v1.d.ts";
 import type { Lease } from "kubernetes-types/coordination/v1.d.ts";
@@ -8,7 +9,15 @@ import { configMaps, type KubeObject, leases } from "../../../lib/client/mod.ts"
 import { grantedPermissions, rbacObjectsFrom } from "../../../dev_apiserver/auth/rbac.ts";
 import { loadPlans } from "../../../lib/operator/plan_source.ts";
 import { LeaderElector } from "../../../lib/leader/election.ts";
-import { eventually, OPERATOR_USERNAME, OperatorEnv, sleep } from "../../support/operator_env.ts";
+import { parse } from "yaml";
+import { serveMetrics } from "../../../lib/operator/metrics_server.ts";
+import {
+  DEPLOY_DIR,
+  eventually,
+  OPERATOR_USERNAME,
+  OperatorEnv,
+  sleep,
+} from "../../support/operator_env.ts";
 
 const PLANS_V1 = `plans:
   basic:
@@ -54,11 +63,54 @@ const STALE: [string, { apiVersion: string; kind: string }][] = [
   }],
 ];
 
+/** Prometheus's service-account token (monitoring/prometheus). */
+const SCRAPER_TOKEN = "prometheus-token";
+
+/** Scrapes the operator's secure /metrics as Prometheus would, so the reviews it sends are used. */
+async function scrapeSecureMetrics(env: OperatorEnv): Promise<void> {
+  const role = parse(await Deno.readTextFile(new URL("metrics_reader_role.yaml", DEPLOY_DIR)));
+  await env.client.request({
+    method: "POST",
+    path: "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+    body: role,
+  });
+  await env.client.request({
+    method: "POST",
+    path: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+    body: {
+      metadata: { name: "prometheus" },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: role.metadata.name,
+      },
+      subjects: [{ kind: "ServiceAccount", namespace: "monitoring", name: "prometheus" }],
+    },
+  });
+  await using server = await serveMetrics({
+    address: { hostname: "127.0.0.1", port: 0 },
+    secure: true,
+    metrics: () => env.metrics.expose(),
+    reviewer: env.operatorClient,
+  });
+  using client = Deno.createHttpClient({ caCerts: [server.caPem!] });
+  const response = await fetch(`https://127.0.0.1:${server.port}/metrics`, {
+    client,
+    headers: { authorization: `Bearer ${SCRAPER_TOKEN}` },
+  });
+  assert.equal(response.status, 200);
+  assert.match(await response.text(), /^controller_runtime_reconcile_total/m);
+}
+
 Deno.test("the operator works with exactly the RBAC of deploy/, and uses all of it", async () => {
   await using env = await OperatorEnv.start({
     operator: false,
     plansRole: true,
-    server: { watchList: false },
+    admissionPolicies: true,
+    server: {
+      watchList: false,
+      serviceAccountTokens: { [SCRAPER_TOKEN]: "monitoring/prometheus" },
+    },
   });
   await env.installIntegrationCrds();
   const maps = env.client.resource<ConfigMap>(configMaps);
@@ -176,6 +228,7 @@ Deno.test("the operator works with exactly the RBAC of deploy/, and uses all of 
   for (const name of ["a", "b", "c", "r"]) await env.waitForTenantGone(name, 15_000);
   const retained = await env.namespaces.get("ns-r") as Namespace;
   assert.equal(retained.metadata?.labels?.["kleff.io/orphaned"], "true");
+  await scrapeSecureMetrics(env);
   stop.abort();
   await leading;
   await env.stopOperator();

@@ -313,6 +313,49 @@ const brokenCases: BrokenCase[] = [
     expect: /interactiveMode must be/,
   },
   {
+    name: "server with credentials that does not parse (the credentials are not shown)",
+    write: (dir) =>
+      Deno.writeTextFile(
+        `${dir}/config`,
+        base({}, { server: `https://alice:${SECRET}@k .example:6443` }),
+      ),
+    expect: /server "https:\/\/xxxxx@k \.example:6443" is not a URL/,
+    field: "clusters[c].cluster.server",
+  },
+  {
+    name: "server with credentials and another scheme (the credentials are not shown)",
+    write: (dir) =>
+      Deno.writeTextFile(`${dir}/config`, base({}, { server: `ftp://${SECRET}@k.example` })),
+    expect: /server "ftp:\/\/xxxxx@k\.example" must be http or https/,
+  },
+  {
+    name: "insecure-skip-tls-verify with certificate-authority-data (refused like kubectl)",
+    write: (dir) =>
+      Deno.writeTextFile(
+        `${dir}/config`,
+        base({ token: SECRET }, {
+          "insecure-skip-tls-verify": true,
+          "certificate-authority-data": btoa(CERT),
+        }),
+      ),
+    expect: /: specifying a root certificates file with the insecure flag is not allowed$/,
+    field: "clusters[c].cluster.insecure-skip-tls-verify",
+  },
+  {
+    name: "insecure-skip-tls-verify with a certificate-authority file",
+    write: async (dir) => {
+      await Deno.writeTextFile(`${dir}/ca.crt`, CERT);
+      await Deno.writeTextFile(
+        `${dir}/config`,
+        base({ token: SECRET }, {
+          "insecure-skip-tls-verify": true,
+          "certificate-authority": "ca.crt",
+        }),
+      );
+    },
+    expect: /specifying a root certificates file with the insecure flag is not allowed/,
+  },
+  {
     name: "auth-provider",
     write: (dir) => Deno.writeTextFile(`${dir}/config`, base({ "auth-provider": { name: "gcp" } })),
     expect: /auth-provider plugins are not supported/,
@@ -358,5 +401,35 @@ Deno.test("broken in-cluster configuration is a clear error", async () => {
       loadConnectionConfig({ env: envOf({ HOME: dir }) }),
       /no kubeconfig found .* not running in a cluster/,
     );
+  });
+});
+
+Deno.test("credentials in the server URL authenticate as kubectl's do and never stay in the address", async () => {
+  await withDir(async (dir) => {
+    const load = async (user: Record<string, unknown>) => {
+      await Deno.writeTextFile(
+        `${dir}/config`,
+        base(user, { server: `https://alice:${SECRET}%40x@k.example:6443/prefix` }),
+      );
+      return await loadConnectionConfig({ kubeconfig: `${dir}/config`, env: envOf({}) });
+    };
+    const basic = await load({});
+    assert.equal(basic.server, "https://k.example:6443/prefix");
+    assert.deepEqual(basic.auth, { kind: "basic", username: "alice", password: `${SECRET}@x` });
+    const token = await load({ token: "other-token" });
+    assert.equal(token.server, "https://k.example:6443/prefix");
+    assert.deepEqual(token.auth, { kind: "token", token: "other-token" }, "the user's own wins");
+    const exec = await load({
+      exec: {
+        apiVersion: "client.authentication.k8s.io/v1",
+        command: "get-token",
+        interactiveMode: "Never",
+      },
+    });
+    assert.equal(
+      exec.auth.kind === "exec" && exec.auth.exec.cluster.server,
+      "https://k.example:6443/prefix",
+    );
+    assert.ok(!JSON.stringify({ ...exec, auth: undefined }).includes(SECRET));
   });
 });

@@ -86,3 +86,24 @@ Deno.test("compileCel rejects what it cannot evaluate", () => {
     assert.throws(() => compileCel(expression), CelUnsupportedError, expression);
   }
 });
+
+Deno.test("join (cel-go's strings extension) concatenates a list of strings", () => {
+  const self = { tags: ["a", "b", "c"], mixed: ["a", 1], labels: { x: "1", y: "2" } };
+  assert.equal(compileCel("self.tags.join()").evaluate({ self }), "abc");
+  assert.equal(compileCel("self.tags.join(', ')").evaluate({ self }), "a, b, c");
+  assert.equal(compileCel("[].join('-')").evaluate({ self }), "");
+  assert.equal(
+    compileCel("self.labels.map(k, k + '=' + self.labels[k]).join(',')").evaluate({ self }),
+    "x=1,y=2",
+  );
+  for (
+    const [expression, message] of [
+      ["self.mixed.join()", "no such overload: join(list)"],
+      ["'abc'.join()", "no such overload: join(string)"],
+      ["self.tags.join(1)", "no such overload: join(list, int)"],
+      ["self.tags.join(',', ',')", "no such overload: join(list, string, string)"],
+    ]
+  ) {
+    assert.throws(() => compileCel(expression).evaluate({ self }), new CelEvalError(message));
+  }
+});

@@ -368,20 +368,22 @@ Deno.test("authorize words decisions like kube-apiserver", () => {
   ];
   for (const [identity, request, message] of cases) {
     const decision = authorize(identity, request, FIXTURE);
-    assert.deepEqual(decision, { allowed: false, reason: message });
+    // What a SubjectAccessReview reports: RBAC's own errors only, no Forbidden wording.
+    const rbacReason = /: (RBAC: .*)$/.exec(message)?.[1] ?? "";
+    assert.deepEqual(decision, { allowed: false, reason: message, rbacReason });
   }
+  const allowedBy =
+    'RBAC: allowed by RoleBinding "op-read/team-b" of ClusterRole "ns-reader" to ServiceAccount "kleff-tenant-operator/kleff-system"';
   assert.deepEqual(
     authorize(OPERATOR, req("list", "", "configmaps", { namespace: "team-b" }), FIXTURE),
-    {
-      allowed: true,
-      reason:
-        'RBAC: allowed by RoleBinding "op-read/team-b" of ClusterRole "ns-reader" to ServiceAccount "kleff-tenant-operator/kleff-system"',
-    },
+    { allowed: true, reason: allowedBy, rbacReason: allowedBy },
   );
+  const alice =
+    'RBAC: allowed by ClusterRoleBinding "alice-ns" of ClusterRole "ns-reader" to User "alice"';
   assert.deepEqual(authorize(ALICE, req("list", "", "namespaces"), FIXTURE), {
     allowed: true,
-    reason:
-      'RBAC: allowed by ClusterRoleBinding "alice-ns" of ClusterRole "ns-reader" to User "alice"',
+    reason: alice,
+    rbacReason: alice,
   });
   assert.equal(
     forbiddenMessage(ALICE, req("watch", "apps", "deployments")),

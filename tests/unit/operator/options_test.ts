@@ -150,3 +150,54 @@ Deno.test("plan, ingress, gateway host and discovery flags", () => {
     assert.ok(HELP.includes(flag), flag);
   }
 });
+
+Deno.test("metrics flags: secure by default, Go-style booleans, certificate files", () => {
+  const defaults = parseOperatorOptions([]);
+  assert.deepEqual(defaults.metricsAddress, { hostname: "0.0.0.0", port: 8443 });
+  assert.equal(defaults.metricsSecure, true);
+  assert.equal(defaults.metricsCertificate, undefined);
+  for (
+    const [args, secure] of [
+      [["--metrics-secure"], true],
+      [["--metrics-secure=true"], true],
+      [["--metrics-secure=false"], false],
+      [["--metrics-secure=0"], false],
+      [["--metrics-secure=F"], false],
+    ] as const
+  ) {
+    assert.equal(parseOperatorOptions([...args]).metricsSecure, secure, args.join(" "));
+  }
+  assert.deepEqual(parseOperatorOptions(["--metrics-cert-path", "/certs"]).metricsCertificate, {
+    dir: "/certs",
+    certName: "tls.crt",
+    keyName: "tls.key",
+  });
+  assert.deepEqual(
+    parseOperatorOptions([
+      "--metrics-cert-path=/certs",
+      "--metrics-cert-name=serving.pem",
+      "--metrics-cert-key=serving-key.pem",
+    ]).metricsCertificate,
+    { dir: "/certs", certName: "serving.pem", keyName: "serving-key.pem" },
+  );
+  const cases: [string[], RegExp][] = [
+    [["--metrics-secure=maybe"], /--metrics-secure: must be true or false, got "maybe"/],
+    [["--metrics-secure", "false"], /false/],
+    [["--metrics-cert-name", "x.pem"], /--metrics-cert-name: needs --metrics-cert-path/],
+    [["--metrics-cert-key", "x.pem"], /--metrics-cert-key: needs --metrics-cert-path/],
+    [
+      ["--metrics-secure=false", "--metrics-cert-path", "/certs"],
+      /--metrics-cert-path: plain HTTP \(--metrics-secure=false\) uses no certificate/,
+    ],
+    [["--metrics-cert-path", "/c", "--metrics-cert-name", "a/b"], /must be a file name/],
+  ];
+  for (const [args, message] of cases) {
+    assert.throws(() => parseOperatorOptions(args), (error: unknown) => {
+      assert.ok(error instanceof OptionsError, args.join(" "));
+      assert.match(error.message, message);
+      return true;
+    });
+  }
+  assert.match(HELP, /--metrics-secure\[=false\]/);
+  assert.match(HELP, /--metrics-cert-path DIR/);
+});

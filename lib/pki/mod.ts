@@ -1,5 +1,7 @@
-// A tiny certificate authority for development and tests: ECDSA P-256 keys and X.509
-// certificates built with WebCrypto, for HTTPS and client-certificate authentication.
+// A tiny certificate authority: ECDSA P-256 keys and X.509 certificates built with WebCrypto. The
+// operator uses it for the self-signed certificate of its metrics endpoint (as controller-runtime
+// generates one when no certificate is given); the dev API server for HTTPS and client certificates.
+import { parseIpAddress } from "../ip.ts";
 import { toPem } from "./pem.ts";
 import {
   authorityKeyIdentifier,
@@ -17,7 +19,7 @@ import {
 } from "./x509.ts";
 
 export { DerEncodingError } from "./der.ts";
-export { InvalidIpAddressError } from "../../lib/ip.ts";
+export { InvalidIpAddressError } from "../ip.ts";
 
 /** A PEM certificate and its PEM (PKCS#8 "PRIVATE KEY") private key. */
 export interface CertificateBundle {
@@ -144,4 +146,45 @@ function randomSerial(): Uint8Array {
   const serial = crypto.getRandomValues(new Uint8Array(16));
   serial[0] = (serial[0] & 0x3f) | 0x40;
   return serial;
+}
+
+/** A serving certificate chain (leaf, then its CA) with its key, and the CA to trust it by. */
+export interface ServingCertificate extends CertificateBundle {
+  /** The throw-away CA that signed the leaf (PEM), for clients that want to verify it. */
+  caPem: string;
+}
+
+/**
+ * A self-signed serving certificate for `hosts` (DNS names and IP addresses), as client-go's
+ * `GenerateSelfSignedCertKey` makes one: a throw-away CA named `<first host>-ca@<unix time>` and a
+ * leaf it signed, served as a chain. Clients cannot verify it without {@linkcode ServingCertificate.caPem};
+ * it exists to encrypt, as kube-controller-manager's own metrics certificate does.
+ */
+export async function createSelfSignedServingCertificate(
+  hosts: readonly string[],
+  options: { validDays?: number } = {},
+): Promise<ServingCertificate> {
+  if (hosts.length === 0) throw new CertificateOptionsError("at least one host is required");
+  const dnsNames: string[] = [];
+  const ipAddresses: string[] = [];
+  for (const host of new Set(hosts)) {
+    try {
+      parseIpAddress(host);
+      ipAddresses.push(host);
+    } catch {
+      dnsNames.push(host);
+    }
+  }
+  const ca = await createCertificateAuthority({
+    commonName: `${hosts[0]}-ca@${Math.floor(Date.now() / 1000)}`,
+    validDays: options.validDays ?? 365,
+  });
+  const leaf = await ca.issue({
+    commonName: `${hosts[0]}@${Math.floor(Date.now() / 1000)}`,
+    dnsNames,
+    ipAddresses,
+    usage: "server",
+    validDays: options.validDays ?? 365,
+  });
+  return { certPem: leaf.certPem + ca.certPem, keyPem: leaf.keyPem, caPem: ca.certPem };
 }

@@ -15,7 +15,7 @@ import {
   unsignedInteger,
   utf8String,
 } from "./der.ts";
-import { parseIpAddress } from "../../lib/ip.ts";
+import { parseIpAddress } from "../ip.ts";
 
 /** The WebCrypto algorithm of every key the PKI creates. */
 export const KEY_ALGORITHM: EcKeyGenParams = { name: "ECDSA", namedCurve: "P-256" };

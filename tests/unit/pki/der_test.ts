@@ -10,7 +10,7 @@ import {
   time,
   unsignedInteger,
   utf8String,
-} from "../../../dev_apiserver/pki/der.ts";
+} from "../../../lib/pki/der.ts";
 
 const hex = (bytes: Uint8Array) =>
   Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");

@@ -5,9 +5,10 @@ import { X509Certificate } from "node:crypto";
 import {
   CertificateOptionsError,
   createCertificateAuthority,
+  createSelfSignedServingCertificate,
   DerEncodingError,
   InvalidIpAddressError,
-} from "../../../dev_apiserver/pki/mod.ts";
+} from "../../../lib/pki/mod.ts";
 import { onPath } from "../../support/fs.ts";
 
 const hasOpenssl = onPath("openssl");
@@ -162,6 +163,36 @@ Deno.test("Deno.serve uses the server certificate for 127.0.0.1 and localhost", 
     httpClient.close();
     await listener.shutdown();
   }
+});
+
+Deno.test("a self-signed serving certificate is a chain its CA verifies, for every host given", async () => {
+  const served = await createSelfSignedServingCertificate([
+    "localhost",
+    "127.0.0.1",
+    "metrics.local",
+  ]);
+  const [leaf, issuer] = served.certPem.split(/(?<=-----END CERTIFICATE-----\n)/);
+  assert.equal(issuer, served.caPem, "the leaf, then the CA that signed it");
+  const parsed = new X509Certificate(leaf);
+  assert.equal(parsed.subjectAltName, "DNS:localhost, DNS:metrics.local, IP Address:127.0.0.1");
+  assert.ok(parsed.verify(new X509Certificate(served.caPem).publicKey));
+  assert.match(parsed.issuer, /CN=localhost-ca@\d+/);
+  const listener = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, cert: served.certPem, key: served.keyPem, onListen() {} },
+    () => new Response("ok"),
+  );
+  try {
+    using trusting = Deno.createHttpClient({ caCerts: [served.caPem] });
+    const response = await fetch(`https://localhost:${listener.addr.port}/`, { client: trusting });
+    assert.equal(await response.text(), "ok");
+    await assert.rejects(
+      fetch(`https://127.0.0.1:${listener.addr.port}/`),
+      "not trusted otherwise",
+    );
+  } finally {
+    await listener.shutdown();
+  }
+  await assert.rejects(createSelfSignedServingCertificate([]), CertificateOptionsError);
 });
 
 Deno.test({

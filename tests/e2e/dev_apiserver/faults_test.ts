@@ -152,7 +152,9 @@ Deno.test("auth: bearer tokens are required when configured, and can rotate", as
     assert.equal(ok.status, 200);
     assert.equal((await api(server, "GET", "/version")).status, 401);
     assert.equal((await api(server, "GET", "/healthz")).status, 200);
-    assert.equal((await api(server, "GET", "/_dev/counters")).status, 200, "/_dev needs no auth");
+    assert.equal((await api(server, "GET", "/_dev/counters")).status, 401, "/_dev needs the token");
+    const bearer = { authorization: "Bearer secret-1" };
+    assert.equal((await api(server, "GET", "/_dev/counters", undefined, bearer)).status, 200);
     server.setTokens(["secret-2"]);
     assert.equal(
       (await api(server, "GET", CM, undefined, { authorization: "Bearer secret-1" })).status,

@@ -48,7 +48,7 @@ Deno.test("objects: create sets uid, timestamps and increasing resourceVersions"
     const again = await api(server, "POST", CM, { metadata: { name: "a" } });
     assertStatus(again, 409, "AlreadyExists");
     assert.equal(again.body.message, 'configmaps "a" already exists');
-    assert.deepEqual(again.body.details, { name: "a", group: "", kind: "configmaps" });
+    assert.deepEqual(again.body.details, { name: "a", kind: "configmaps" });
     const generated = await api(server, "POST", CM, { metadata: { generateName: "gen-" } });
     assert.match(generated.body.metadata.name, /^gen-[a-z0-9]{5}$/);
   });
@@ -119,10 +119,10 @@ Deno.test("objects: merge, JSON and strategic merge patches", async () => {
       data: { z: "1" },
     });
     assertStatus(stale, 409, "Conflict");
-    const apply = await api(server, "PATCH", `${CM}/a`, "{}", {
-      "content-type": "application/apply-patch+yaml",
+    const unknownType = await api(server, "PATCH", `${CM}/a`, "{}", {
+      "content-type": "application/x-yaml",
     });
-    assertStatus(apply, 415, "UnsupportedMediaType");
+    assertStatus(unknownType, 415, "UnsupportedMediaType");
     const missing = await api(server, "PATCH", `${CM}/nope`, { data: {} });
     assertStatus(missing, 404, "NotFound");
   });

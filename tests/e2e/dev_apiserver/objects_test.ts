@@ -218,3 +218,32 @@ Deno.test("objects: every built-in kind can be created and listed", async () => 
     assert.equal(policy.body.metadata.generation, 1);
   });
 });
+
+Deno.test("objects: a body over kube's 3 MiB limit is refused with 413", async () => {
+  await withServer(async (server) => {
+    const big = "x".repeat(3 * 1024 * 1024);
+    const created = await api(server, "POST", CM, { metadata: { name: "big" }, data: { big } });
+    assertStatus(created, 413, "RequestEntityTooLarge");
+    assert.equal(created.body.message, "Request entity too large: limit is 3145728");
+    await api(server, "POST", CM, { metadata: { name: "small" } });
+    const patched = await api(server, "PATCH", `${CM}/small`, { data: { big } });
+    assertStatus(patched, 413, "RequestEntityTooLarge");
+    const config = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "small" },
+      data: { big },
+    };
+    const applied = await api(
+      server,
+      "PATCH",
+      `${CM}/small?fieldManager=m`,
+      JSON.stringify(config),
+      {
+        "content-type": "application/apply-patch+yaml",
+      },
+    );
+    assertStatus(applied, 413, "RequestEntityTooLarge");
+    assert.equal((await api(server, "GET", `${CM}/small`)).status, 200, "the server goes on");
+  });
+});

@@ -82,7 +82,8 @@ export interface RecordUpdateOptions extends FieldOwner {
 
 /**
  * Sets `after.metadata.managedFields` for a create (`before` absent), update or patch by
- * `options.manager`.
+ * `options.manager`. Like kube, an update of an object without managedFields (cleared with
+ * `managedFields: []`) tracks nothing until the next apply.
  */
 export function recordUpdate(
   info: ResourceInfo,
@@ -90,13 +91,12 @@ export function recordUpdate(
   after: KubeObject,
   options: RecordUpdateOptions,
 ): void {
-  const managers = trackUpdate(
-    before,
-    after,
-    startingManagers(options.requested, before),
-    tracking(info, options),
-  );
-  setManagedFields(after, managers);
+  const managers = startingManagers(options.requested, before);
+  if (before !== undefined && managers.size === 0) {
+    delete meta(after).managedFields;
+    return;
+  }
+  setManagedFields(after, trackUpdate(before, after, managers, tracking(info, options)));
 }
 
 function setManagedFields(object: KubeObject, managers: Managers): void {

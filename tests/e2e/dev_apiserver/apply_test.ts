@@ -170,6 +170,10 @@ Deno.test("managedFields: every write files its changes under its manager", asyn
       "content-type": "application/merge-patch+json",
     });
     assert.equal(cleared.body.metadata.managedFields, undefined, "managedFields: [] clears them");
+    const untracked = await api(server, "PATCH", `${CM}/a?fieldManager=later`, {
+      data: { z: "1" },
+    });
+    assert.equal(untracked.body.metadata.managedFields, undefined, "until the next apply");
     const tooLong = await api(server, "POST", `${CM}?fieldManager=${"m".repeat(129)}`, {
       metadata: { name: "b" },
     });

@@ -36,23 +36,29 @@ export class FieldSet {
 
   /** Adds a path (an empty path adds nothing). */
   insert(path: readonly PathToken[]): void {
-    const [first, ...rest] = path;
-    if (first === undefined) return;
-    if (rest.length === 0) {
-      this.members.add(first);
-      return;
-    }
-    let child = this.children.get(first);
-    if (!child) this.children.set(first, child = new FieldSet());
-    child.insert(rest);
+    if (path.length === 0) return;
+    this.#nodeAt(path, path.length - 1, true)!.members.add(path[path.length - 1]);
   }
 
   /** True when the path is a member. */
   has(path: readonly PathToken[]): boolean {
-    const [first, ...rest] = path;
-    if (first === undefined) return false;
-    if (rest.length === 0) return this.members.has(first);
-    return this.children.get(first)?.has(rest) ?? false;
+    if (path.length === 0) return false;
+    return this.#nodeAt(path, path.length - 1, false)?.members.has(path[path.length - 1]) ?? false;
+  }
+
+  /** The node below the first `depth` tokens of `path`, created on the way when `create`. */
+  #nodeAt(path: readonly PathToken[], depth: number, create: boolean): FieldSet | undefined {
+    // deno-lint-ignore no-this-alias
+    let node: FieldSet = this;
+    for (let i = 0; i < depth; i++) {
+      let child = node.children.get(path[i]);
+      if (!child) {
+        if (!create) return undefined;
+        node.children.set(path[i], child = new FieldSet());
+      }
+      node = child;
+    }
+    return node;
   }
 
   /** True when the set has no member at any depth. */

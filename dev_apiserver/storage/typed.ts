@@ -49,28 +49,31 @@ function isEmpty(value: unknown): boolean {
  */
 export function fieldSetOf(value: unknown, type: FieldType): FieldSet {
   const set = new FieldSet();
-  const walk = (v: unknown, t: FieldType, path: PathToken[]) => {
+  const path: PathToken[] = [];
+  const walk = (v: unknown, t: FieldType) => {
     const r = resolve(t, v);
     if (isLeaf(r)) {
       set.insert(path);
     } else if (r.kind === "list") {
       (v as unknown[]).forEach((item, i) => {
-        const itemPath = [...path, itemToken(r, item, i)];
-        walk(item, r.items, itemPath);
-        set.insert(itemPath);
+        path.push(itemToken(r, item, i));
+        walk(item, r.items);
+        set.insert(path);
+        path.pop();
       });
     } else {
       for (const [key, child] of Object.entries(v as Json)) {
         const field = fieldOf(r as MapType, key);
-        const childPath = [...path, `f:${key}`];
-        walk(child, field.type, childPath);
+        path.push(`f:${key}`);
+        walk(child, field.type);
         if (child === null || (isObject(child) && isEmpty(child)) || !field.declared) {
-          set.insert(childPath);
+          set.insert(path);
         }
+        path.pop();
       }
     }
   };
-  if (value !== undefined) walk(value, type, []);
+  if (value !== undefined) walk(value, type);
   return set;
 }
 
@@ -84,37 +87,43 @@ export interface Comparison {
 /** Compares two versions (either may be absent) field by field, as structured-merge-diff does. */
 export function compare(before: unknown, after: unknown, type: FieldType): Comparison {
   const result = { added: new FieldSet(), removed: new FieldSet(), modified: new FieldSet() };
-  const leaf = (l: unknown, r: unknown, path: PathToken[]) => {
+  const path: PathToken[] = [];
+  const leaf = (l: unknown, r: unknown) => {
     if (l === undefined) result.added.insert(path);
     else if (r === undefined) result.removed.insert(path);
     else if (!deepEqual(l, r)) result.modified.insert(path);
   };
-  const walk = (l: unknown, r: unknown, t: FieldType, path: PathToken[]) => {
+  const walk = (l: unknown, r: unknown, t: FieldType) => {
+    if (l === r) return;
     const lt = l === undefined ? undefined : resolve(t, l);
     const rt = r === undefined ? undefined : resolve(t, r);
     const shape = rt ?? lt!;
     const sameShape = lt === undefined || rt === undefined || lt.kind === rt.kind;
     if (!sameShape || isLeaf(shape) || (isEmpty(l) && isEmpty(r))) {
-      leaf(l, r, path);
+      leaf(l, r);
       return;
     }
     if (shape.kind === "list") {
       const left = indexItems(shape, (l as unknown[] | undefined) ?? []);
       const right = indexItems(shape, (r as unknown[] | undefined) ?? []);
       for (const token of new Set([...left.keys(), ...right.keys()])) {
-        walk(left.get(token), right.get(token), shape.items, [...path, token]);
+        path.push(token);
+        walk(left.get(token), right.get(token), shape.items);
+        path.pop();
       }
     } else if (shape.kind === "map") {
       const left = (l as Json | undefined) ?? {};
       const right = (r as Json | undefined) ?? {};
       for (const key of new Set([...Object.keys(left), ...Object.keys(right)])) {
-        walk(left[key], right[key], fieldOf(shape, key).type, [...path, `f:${key}`]);
+        path.push(`f:${key}`);
+        walk(left[key], right[key], fieldOf(shape, key).type);
+        path.pop();
       }
     }
     if (path.length > 0 && l === undefined) result.added.insert(path);
     if (path.length > 0 && r === undefined) result.removed.insert(path);
   };
-  walk(before, after, type, []);
+  walk(before, after, type);
   return result;
 }
 

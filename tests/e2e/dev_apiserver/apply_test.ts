@@ -245,3 +245,38 @@ Deno.test("apply: custom resources, the status subresource and reset fields", as
     assert.equal(missingStatus.status, 404);
   });
 });
+
+Deno.test("apply: kubectl's apply takes over fields its client-side apply set, and updates the annotation", async () => {
+  await withServer(async (server) => {
+    const LAST = "kubectl.kubernetes.io/last-applied-configuration";
+    const original = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "a" },
+      data: { k: "1" },
+    };
+    await api(server, "POST", `${CM}?fieldManager=kubectl-client-side-apply`, {
+      ...original,
+      metadata: { name: "a", annotations: { [LAST]: JSON.stringify(original) } },
+    });
+    const config = JSON.stringify({ ...original, data: { k: "2" } });
+    const other = await api(server, "PATCH", `${CM}/a?fieldManager=someone`, config, APPLY);
+    assert.equal(other.status, 409, "only kubectl's own apply may take them over");
+    const applied = await api(server, "PATCH", `${CM}/a?fieldManager=kubectl`, config, APPLY);
+    assert.equal(applied.status, 200, JSON.stringify(applied.body));
+    assert.equal(applied.body.data.k, "2");
+    assert.equal(
+      applied.body.metadata.annotations[LAST],
+      '{"apiVersion":"v1","data":{"k":"2"},"kind":"ConfigMap","metadata":{"name":"a"}}\n',
+    );
+    await api(server, "PATCH", `${CM}/a?fieldManager=editor`, { data: { k: "3" } });
+    const drifted = await api(
+      server,
+      "PATCH",
+      `${CM}/a?fieldManager=kubectl`,
+      JSON.stringify({ ...original, data: { k: "4" } }),
+      APPLY,
+    );
+    assert.equal(drifted.status, 409, "a field changed since the last apply is a real conflict");
+  });
+});

@@ -158,7 +158,10 @@ export function list(core: ApiCore, route: ResourceRoute, request: Request): Res
   const { info, namespace, params } = route;
   const as = representation(request.headers.get("accept"));
   const matches = selectorTest(info, params);
-  const limit = parseLimit(params.get("limit"));
+  const requestedLimit = parseLimit(params.get("limit"));
+  // Like kube's watch cache, which serves `resourceVersion=0` lists whole.
+  const cached = params.get("resourceVersion") === "0" && !params.get("continue");
+  const limit = cached ? 0 : requestedLimit;
   const { entries, rv, start } = source(core, route, limit);
   const relative = (entry: StoredEntry) => {
     const key = objectKey(entry.object);

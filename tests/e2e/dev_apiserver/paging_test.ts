@@ -177,6 +177,13 @@ Deno.test("lists at a resourceVersion: exact, not older than, too old and too ne
     assert.equal(exact.body.metadata.resourceVersion, rv);
     const legacy = await api(server, "GET", `${CM}?resourceVersion=${rv}&limit=10`);
     assert.deepEqual(names(legacy.body), ["a"], "a resourceVersion with a limit is exact");
+    const cached = await api(server, "GET", `${CM}?resourceVersion=0&limit=1`);
+    assert.deepEqual(
+      names(cached.body),
+      ["a", "b"],
+      "resourceVersion=0 is served whole, as from kube's cache",
+    );
+    assert.equal(cached.body.metadata.continue, undefined);
     const notOlder = await api(server, "GET", `${CM}?resourceVersion=${rv}`);
     assert.deepEqual(names(notOlder.body), ["a", "b"]);
     assert.equal(notOlder.body.items[0].data.v, "2");

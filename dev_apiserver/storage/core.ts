@@ -390,7 +390,12 @@ export class ApiCore {
       next.spec = { ...(next.spec as object), finalizers };
       return next;
     }
-    const next = ordered(clone(body), { apiVersion: current.apiVersion!, kind: current.kind! });
+    // managedFields are dropped here (the write computes them), so they are not copied either.
+    const { managedFields: _, ...bodyMetadata } = body.metadata ?? {};
+    const next = ordered(clone({ ...body, metadata: bodyMetadata }), {
+      apiVersion: current.apiVersion!,
+      kind: current.kind!,
+    });
     const metadata = meta(next);
     const old = current.metadata!;
     for (
@@ -407,7 +412,6 @@ export class ApiCore {
       if (old[field] === undefined) delete metadata[field];
       else (metadata as Record<string, unknown>)[field] = old[field];
     }
-    delete metadata.managedFields;
     delete metadata.selfLink;
     if (info.statusSubresource) {
       if (current.status === undefined) delete next.status;

@@ -16,7 +16,7 @@ import {
   type Tracking,
   trackUpdate,
 } from "./managed_fields.ts";
-import { meta, timestamp } from "./objects.ts";
+import { deepEqual, meta, timestamp } from "./objects.ts";
 import { groupVersion, type ResourceInfo, resourceKey } from "./resources.ts";
 import type { KubeObject } from "../types.ts";
 
@@ -64,14 +64,27 @@ function decodeOrNone(entries: unknown): Managers {
   }
 }
 
+/** Decoded managedFields of stored objects (never mutated once stored, nor are these). */
+const decodedLive = new WeakMap<KubeObject, Managers>();
+
+function liveManagers(live: KubeObject | undefined): Managers {
+  if (!live) return new Map();
+  let managers = decodedLive.get(live);
+  if (!managers) decodedLive.set(live, managers = decodeOrNone(live.metadata?.managedFields));
+  return managers;
+}
+
 /**
  * The managers a write starts from, as kube picks them: none when the request clears them
  * (`managedFields: []`), the request's when they decode and are not empty, else the live ones.
  */
 function startingManagers(requested: unknown, live: KubeObject | undefined): Managers {
   if (isReset(requested)) return new Map();
+  if (requested === undefined || deepEqual(requested, live?.metadata?.managedFields)) {
+    return liveManagers(live);
+  }
   const fromRequest = decodeOrNone(requested);
-  return fromRequest.size > 0 ? fromRequest : decodeOrNone(live?.metadata?.managedFields);
+  return fromRequest.size > 0 ? fromRequest : liveManagers(live);
 }
 
 /** Options of {@linkcode recordUpdate}. */
@@ -103,6 +116,8 @@ function setManagedFields(object: KubeObject, managers: Managers): void {
   const entries = encodeManagedFields(managers);
   if (entries.length > 0) meta(object).managedFields = entries;
   else delete meta(object).managedFields;
+  // The object is about to be stored as it is: its next write starts from these managers.
+  decodedLive.set(object, managers);
 }
 
 /** Options of {@linkcode applyConfiguration}. */
@@ -160,7 +175,7 @@ export function applyConfiguration(
     const target: ErrorTarget = { group: info.group, resource: info.resource, name: options.name };
     throw conflict(target);
   }
-  const managers = decodeOrNone(live?.metadata?.managedFields);
+  const managers = liveManagers(live);
   const settings = tracking(info, options);
   const apply = (force: boolean) => trackApply(live, config, managers, { ...settings, force });
   let applied: Applied;

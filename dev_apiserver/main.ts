@@ -11,7 +11,7 @@ Options:
   --port N                 port on 127.0.0.1 (default 8001; 0 picks a free port)
   --kubeconfig PATH        where to write a kubeconfig for kubectl (default ./dev.kubeconfig)
   --tls                    serve HTTPS with a generated CA (written into the kubeconfig)
-  --token T                require this bearer token (written into the kubeconfig)
+  --token T                require this bearer token (written into the kubeconfig), /_dev/ too
   --history-limit N        watch events kept for resumes (default 10000)
   --bookmark-interval S    seconds between watch BOOKMARK events (default 60)
   --rbac                   hold service-account tokens to the RBAC objects stored in the server

@@ -18,6 +18,7 @@ export type StructuralSchema =
     "x-kubernetes-validations"?: ValidationRule[];
     "x-kubernetes-list-type"?: string;
     "x-kubernetes-list-map-keys"?: string[];
+    "x-kubernetes-map-type"?: string;
   };
 
 /** One cause of a 422 Invalid answer, as kube-apiserver reports it. */

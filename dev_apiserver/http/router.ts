@@ -1,5 +1,6 @@
 // Maps a request path and method to a resource, namespace, name, subresource and verb.
 import type { ResourceInfo, ResourceRegistry } from "../storage/resources.ts";
+import { queryBoolean } from "./params.ts";
 import { methodNotAllowed, unknownPath } from "./status.ts";
 import type { Verb } from "../types.ts";
 
@@ -72,7 +73,7 @@ export function routeResource(
       : subresource === "finalize" && info.resource === "namespaces" && info.group === "";
     if (!allowed) throw unknownPath();
   }
-  const verb = verbOf(method, name !== undefined, watchPath || isTrue(params.get("watch")));
+  const verb = verbOf(method, name !== undefined, watchPath || queryBoolean(params, "watch"));
   const permitted = subresource !== undefined
     ? ["get", "update", "patch"].includes(verb)
     : info.verbs.includes(verb) &&
@@ -91,11 +92,6 @@ function decodeSegment(segment: string): string {
   } catch {
     throw unknownPath();
   }
-}
-
-/** True for "true" and "1", as kube parses boolean query parameters. */
-export function isTrue(value: string | null): boolean {
-  return value === "true" || value === "1";
 }
 
 function verbOf(method: string, named: boolean, watch: boolean): Verb {

@@ -15,7 +15,7 @@ import { handleResource, type HandlerSettings } from "./handlers.ts";
 import { buildKubeconfig, type Kubeconfig, writeKubeconfigFile } from "../auth/kubeconfig.ts";
 import { handleNonResource, HEALTH_PATHS } from "./nonresource.ts";
 import { routeResource } from "./router.ts";
-import { ApiError, statusResponse } from "./status.ts";
+import { ApiError, forbidden, statusResponse } from "./status.ts";
 import { serveTls } from "./tls_listener.ts";
 import { WatchDroppedError } from "../storage/watch.ts";
 import type { Identity } from "../types.ts";
@@ -70,16 +70,26 @@ function isResourcePath(parts: string[]): boolean {
   return (parts[0] === "api" && parts.length >= 3) || (parts[0] === "apis" && parts.length >= 4);
 }
 
-function errorResponse(error: unknown, request: Request): Response {
+function errorResponse(error: unknown): Response {
   if (error instanceof ApiError) return statusResponse(error);
-  if (!request.signal.aborted) {
-    log("apiserver").error("internal error: {error}", {
-      error: String((error as Error)?.stack ?? error),
-    });
-  }
+  log("apiserver").error("internal error: {error}", {
+    error: String((error as Error)?.stack ?? error),
+  });
   return statusResponse(
     new ApiError(500, "InternalError", `Internal error occurred: ${String(error)}`),
   );
+}
+
+/**
+ * Who may use `/_dev/`: anyone when the server requires no credentials, else only an admin
+ * (the `--token` bearer token or an admin client certificate): 401 without credentials, 403 for
+ * other identities.
+ */
+function devAccess(identity: Identity | undefined): void {
+  if (!identity) throw new ApiError(401, "Unauthorized", "Unauthorized");
+  if (!identity.groups.includes("system:masters")) {
+    throw forbidden(undefined, `User "${identity.username}" cannot use the dev endpoints`);
+  }
 }
 
 function isIpAddress(text: string): boolean {
@@ -114,11 +124,21 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
     watchList: options.watchList ?? true,
   };
   let serverAddress = hostname;
+  // Ends injected latency when the server closes (cleanup on the return path, not request.signal).
+  const closing = new AbortController();
 
   const handle = async (request: Request, certificate?: Identity): Promise<Response> => {
     const url = new URL(request.url);
     const path = url.pathname;
-    if (path.startsWith("/_dev/")) return await handleDev(request, path, { faults, counters });
+    if (path.startsWith("/_dev/")) {
+      try {
+        devAccess(auth.authenticate(request, certificate));
+      } catch (error) {
+        if (request.body && !request.bodyUsed) await request.body.cancel().catch(() => {});
+        return errorResponse(error);
+      }
+      return await handleDev(request, path, { faults, counters });
+    }
     let verb = "get";
     let label = path;
     let response: Response;
@@ -145,7 +165,7 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
         });
         const target = { verb, resource: label, namespace: route.namespace || undefined };
         const latency = faults.latencyFor(target);
-        if (latency > 0) await sleep(latency, request.signal);
+        if (latency > 0) await sleep(latency, closing.signal).catch(() => {});
         const fault = faults.take(target);
         if (fault) throw fault;
         response = isReview(route.info)
@@ -169,7 +189,7 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
       }
     } catch (error) {
       if (request.body && !request.bodyUsed) await request.body.cancel().catch(() => {});
-      response = errorResponse(error, request);
+      response = errorResponse(error);
     }
     counters.record(verb, label, response.status);
     return response;
@@ -247,13 +267,14 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
     clientCertPem,
     clientKeyPem,
   });
-  let closing: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
   const close = (): Promise<void> => {
-    closing ??= (async () => {
+    stopping ??= (async () => {
+      closing.abort();
       core.hub.finishAll();
       await stop();
     })();
-    return closing;
+    return stopping;
   };
   return {
     url,

@@ -14,13 +14,16 @@ export interface StatusDetails {
   kind?: string;
   causes?: StatusCause[];
   retryAfterSeconds?: number;
+  /** The deleted object's uid (Success answers of DELETE). */
+  uid?: string;
 }
 
 /** A `metav1.Status` object. */
 export interface StatusBody {
   kind: "Status";
   apiVersion: "v1";
-  metadata: Record<string, never>;
+  /** A `continue` token only on a 410 for an expired continue token (to go on inconsistently). */
+  metadata: { continue?: string };
   status: "Failure" | "Success";
   message: string;
   reason: string;
@@ -46,6 +49,8 @@ export class ApiError extends Error {
   readonly reason: string;
   /** The Status `details`, if any. */
   readonly details?: StatusDetails;
+  /** The Status `metadata` (a `continue` token, for an expired continue token). */
+  metadata: { continue?: string } = {};
 
   /** Builds an error from its code, reason, message and optional details. */
   constructor(code: number, reason: string, message: string, details?: StatusDetails) {
@@ -61,13 +66,18 @@ export class ApiError extends Error {
     const body: StatusBody = {
       kind: "Status",
       apiVersion: "v1",
-      metadata: {},
+      metadata: { ...this.metadata },
       status: "Failure",
       message: this.message,
       reason: this.reason,
       code: this.code,
     };
-    if (this.details) body.details = this.details;
+    if (this.details) {
+      // kube omits empty strings (`omitempty`): core-group errors carry no `group`.
+      body.details = Object.fromEntries(
+        Object.entries(this.details).filter(([, value]) => value !== ""),
+      ) as StatusDetails;
+    }
     return body;
   }
 }
@@ -122,7 +132,12 @@ export function invalid(target: ErrorTarget, causes: StatusCause[]): ApiError {
     422,
     "Invalid",
     `${qualifiedKind(target)} "${target.name ?? ""}" is invalid: ${list}`,
-    { name: target.name, group: target.group, kind: target.kind ?? target.resource, causes },
+    {
+      ...(target.name ? { name: target.name } : {}),
+      group: target.group,
+      kind: target.kind ?? target.resource,
+      causes,
+    },
   );
 }
 
@@ -161,6 +176,19 @@ export function unknownPath(): ApiError {
 /** 410 Expired for watches resuming from a version older than the history window. */
 export function expired(message: string, reason: "Expired" | "Gone" = "Expired"): ApiError {
   return new ApiError(410, reason, message);
+}
+
+/** 504 Timeout for a list at a resourceVersion the server has not reached. */
+export function tooLargeResourceVersion(rv: number, current: number): ApiError {
+  return new ApiError(
+    504,
+    "Timeout",
+    `Timeout: Too large resource version: ${rv}, current: ${current}`,
+    {
+      causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }],
+      retryAfterSeconds: 1,
+    },
+  );
 }
 
 /** Serializes a Status as an HTTP response with the right code. */

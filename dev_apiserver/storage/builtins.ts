@@ -66,6 +66,7 @@ const BUILTINS: Builtin[] = [
     shortNames: ["ns"],
     nameRule: "label",
     statusSubresource: true,
+    returnDeletedObject: true,
     verbs: ["create", "delete", "get", "list", "patch", "update", "watch"],
     fields: (o) => ({ "status.phase": str(sub(o, "status").phase) }),
   },
@@ -101,6 +102,7 @@ const BUILTINS: Builtin[] = [
     kind: "ServiceAccount",
     namespaced: true,
     shortNames: ["sa"],
+    returnDeletedObject: true,
   },
   {
     group: "",
@@ -110,6 +112,7 @@ const BUILTINS: Builtin[] = [
     namespaced: true,
     shortNames: ["quota"],
     statusSubresource: true,
+    returnDeletedObject: true,
   },
   {
     group: "",

@@ -1,5 +1,6 @@
 // The API semantics behind the HTTP layer: create/update/delete with kube's rules, namespaces and CRDs.
 import type { CustomResourceDefinition } from "kubernetes-types/apiextensions/v1.d.ts";
+import type { ManagedFieldsEntry } from "kubernetes-types/meta/v1.d.ts";
 import { builtinResources } from "./builtins.ts";
 import { admit, type WriteContext } from "../crd/admission.ts";
 import {
@@ -38,6 +39,7 @@ import {
   notFound,
   type StatusCause,
 } from "../http/status.ts";
+import { applyConfiguration, type FieldOwner, recordUpdate } from "./field_manager.ts";
 import { ObjectStore, type StoredEntry } from "./store.ts";
 import type { KubeObject } from "../types.ts";
 import { generatedName, validateMetadata, validateName } from "./validation.ts";
@@ -53,7 +55,19 @@ export interface WriteOptions {
   warnings?: string[];
   /** Validating admission of the write (policies), after validation and before storage; throws to deny. */
   admit?: (write: AdmissionWrite) => void;
+  /** The field manager of the write (default `kube-apiserver`, the server's own). */
+  fieldManager?: string;
 }
+
+/** How the managedFields of a write are set. */
+type Fields =
+  /** Track it as an Update, starting from the managedFields the request carried. */
+  | { requested: unknown }
+  /** Server-side apply already computed them. */
+  | { applied: ManagedFieldsEntry[] };
+
+/** The manager of the server's own writes (kube-apiserver's user agent). */
+const SERVER_MANAGER = "kube-apiserver";
 
 /** `metav1.DeleteOptions` fields the server honours. */
 export interface DeleteOptions extends WriteOptions {
@@ -99,6 +113,18 @@ export class ApiCore {
     namespace: string,
     body: KubeObject,
     options: WriteOptions = {},
+  ): KubeObject {
+    return this.#create(info, namespace, body, {
+      options,
+      fields: { requested: body.metadata?.managedFields },
+    });
+  }
+
+  #create(
+    info: ResourceInfo,
+    namespace: string,
+    body: KubeObject,
+    { options, fields }: { options: WriteOptions; fields: Fields },
   ): KubeObject {
     const key = resourceKey(info);
     const object = ordered(clone(body), { apiVersion: groupVersion(info), kind: info.kind });
@@ -148,6 +174,7 @@ export class ApiCore {
     causes.push(...admitted.causes);
     if (causes.length > 0) throw invalid(target, causes);
     const created = admitted.object;
+    this.#recordFields(info, undefined, created, { options, fields });
     meta(created).uid = crypto.randomUUID();
     meta(created).creationTimestamp = timestamp();
     if (info.generation) meta(created).generation = 1;
@@ -165,7 +192,9 @@ export class ApiCore {
       meta(created).finalizers = [
         ...new Set([...(meta(created).finalizers ?? []), CRD_CLEANUP_FINALIZER]),
       ];
+      const unestablished = clone(created);
       created.status = establishedStatus(crd, meta(created).creationTimestamp!);
+      recordUpdate(info, unestablished, created, CRD_CONTROLLER);
     }
     if (options.dryRun) return created;
     const entry = this.store.create(key, created);
@@ -205,7 +234,10 @@ export class ApiCore {
       }]);
     }
     const next = this.#merge(info, current, body, options.subresource);
-    return this.#commit(info, current, next, options);
+    return this.#commit(info, current, next, {
+      options,
+      fields: { requested: body.metadata?.managedFields },
+    });
   }
 
   /** Applies a patch function to the current object, then updates like PUT. */
@@ -231,16 +263,57 @@ export class ApiCore {
       );
     }
     const next = this.#merge(info, current, patched, options.subresource);
-    return this.#commit(info, current, next, options);
+    return this.#commit(info, current, next, {
+      options,
+      fields: { requested: patched.metadata?.managedFields },
+    });
   }
 
-  /** Deletes an object (DELETE): marks it when finalizers hold it, removes it otherwise. */
+  /**
+   * Server-side apply (PATCH with `application/apply-patch+yaml`): creates the object when it
+   * does not exist (`created`), else merges `config` into it with kube's field ownership.
+   */
+  apply(
+    info: ResourceInfo,
+    namespace: string,
+    name: string,
+    config: KubeObject,
+    options: WriteOptions & { subresource?: string; force: boolean },
+  ): { object: KubeObject; created: boolean } {
+    const scope = info.namespaced ? namespace : "";
+    const current = this.store.get(resourceKey(info), scope, name)?.object;
+    if (current === undefined && options.subresource !== undefined) {
+      throw notFound(targetOf(info, name));
+    }
+    if (current === undefined && info.namespaced) {
+      this.#checkNamespaceOpen(info, namespace, name);
+    }
+    const applied = applyConfiguration(info, current, config, {
+      manager: options.fieldManager ?? SERVER_MANAGER,
+      subresource: options.subresource,
+      force: options.force,
+      name,
+      namespace: scope,
+    });
+    const fields = { applied: applied.metadata?.managedFields ?? [] };
+    if (current === undefined) {
+      meta(applied).name = name;
+      return { object: this.#create(info, namespace, applied, { options, fields }), created: true };
+    }
+    const next = this.#merge(info, current, applied, options.subresource);
+    return { object: this.#commit(info, current, next, { options, fields }), created: false };
+  }
+
+  /**
+   * Deletes an object (DELETE): marks it when finalizers hold it (`deleted` false, the object as
+   * marked), removes it otherwise (`deleted` true, the object as it was last stored).
+   */
   delete(
     info: ResourceInfo,
     namespace: string,
     name: string,
     options: DeleteOptions = {},
-  ): KubeObject {
+  ): { object: KubeObject; deleted: boolean } {
     const current = this.get(info, namespace, name).object;
     const target = targetOf(info, name);
     const pre = options.preconditions ?? {};
@@ -266,8 +339,15 @@ export class ApiCore {
       oldObject: current,
       dryRun: options.dryRun ?? false,
     });
-    if (options.dryRun) return current;
-    return this.deleteObject(info, current);
+    const deleted = pendingFinalizers(current).length === 0;
+    if (options.dryRun) {
+      return {
+        object: deleted ? current : this.#markDeleting(resourceKey(info), current),
+        deleted,
+      };
+    }
+    const object = this.deleteObject(info, current);
+    return { object: deleted ? current : object, deleted };
   }
 
   /** Deletes a stored object without preconditions (also used by the namespace and CRD cleanups). */
@@ -275,22 +355,34 @@ export class ApiCore {
     const key = resourceKey(info);
     if (pendingFinalizers(current).length === 0) return this.#remove(key, current);
     if (isDeleting(current)) return current;
-    const next = clone(current);
-    meta(next).deletionTimestamp = timestamp();
-    meta(next).deletionGracePeriodSeconds = 0;
-    if (key === NAMESPACES) next.status = { ...(next.status as object), phase: "Terminating" };
-    const entry = this.store.update(key, next, current);
+    const next = this.#markDeleting(key, current);
+    const entry = this.store.update(key, next);
     if (key === NAMESPACES) this.#namespaces.sync(current.metadata!.name!);
     if (key === CRDS) this.#syncCrd(current.metadata!.name!);
     return this.store.get(key, next.metadata?.namespace ?? "", meta(next).name!)?.object ??
       entry.object;
   }
 
-  /** Writes a server-side change (controllers), removing the object when no finalizer holds it. */
-  write(key: string, current: KubeObject, next: KubeObject): KubeObject {
+  /** A copy of `current` marked for deletion (deletionTimestamp, a Terminating namespace). */
+  #markDeleting(key: string, current: KubeObject): KubeObject {
+    if (isDeleting(current)) return current;
+    const next = clone(current);
+    meta(next).deletionTimestamp = timestamp();
+    meta(next).deletionGracePeriodSeconds = 0;
+    if (key === NAMESPACES) next.status = { ...(next.status as object), phase: "Terminating" };
+    return next;
+  }
+
+  /**
+   * Writes a server-side change (controllers, tracked as `owner`'s when given), removing the
+   * object when no finalizer holds it.
+   */
+  write(key: string, current: KubeObject, next: KubeObject, owner?: FieldOwner): KubeObject {
     if (isDeleting(next) && pendingFinalizers(next).length === 0) return this.#remove(key, next);
+    const info = owner && this.infoFor(key);
+    if (info) recordUpdate(info, current, next, owner);
     if (sameObject(current, next)) return current;
-    return this.store.update(key, next, current).object;
+    return this.store.update(key, next).object;
   }
 
   /** The resource info that serves a storage key (its first served version). */
@@ -317,7 +409,12 @@ export class ApiCore {
       next.spec = { ...(next.spec as object), finalizers };
       return next;
     }
-    const next = ordered(clone(body), { apiVersion: current.apiVersion!, kind: current.kind! });
+    // managedFields are dropped here (the write computes them), so they are not copied either.
+    const { managedFields: _, ...bodyMetadata } = body.metadata ?? {};
+    const next = ordered(clone({ ...body, metadata: bodyMetadata }), {
+      apiVersion: current.apiVersion!,
+      kind: current.kind!,
+    });
     const metadata = meta(next);
     const old = current.metadata!;
     for (
@@ -334,7 +431,6 @@ export class ApiCore {
       if (old[field] === undefined) delete metadata[field];
       else (metadata as Record<string, unknown>)[field] = old[field];
     }
-    delete metadata.managedFields;
     delete metadata.selfLink;
     if (info.statusSubresource) {
       if (current.status === undefined) delete next.status;
@@ -346,11 +442,30 @@ export class ApiCore {
     return next;
   }
 
+  /** Sets the managedFields of a write (`before` absent for a create). */
+  #recordFields(
+    info: ResourceInfo,
+    before: KubeObject | undefined,
+    after: KubeObject,
+    { options, fields }: { options: WriteOptions & { subresource?: string }; fields: Fields },
+  ): void {
+    if ("applied" in fields) {
+      if (fields.applied.length > 0) meta(after).managedFields = clone(fields.applied);
+      else delete meta(after).managedFields;
+      return;
+    }
+    recordUpdate(info, before, after, {
+      manager: options.fieldManager ?? SERVER_MANAGER,
+      subresource: options.subresource,
+      requested: fields.requested,
+    });
+  }
+
   #commit(
     info: ResourceInfo,
     current: KubeObject,
     next: KubeObject,
-    options: WriteOptions & { subresource?: string },
+    { options, fields }: { options: WriteOptions & { subresource?: string }; fields: Fields },
   ): KubeObject {
     const key = resourceKey(info);
     const name = current.metadata!.name!;
@@ -379,6 +494,7 @@ export class ApiCore {
     causes.push(...admitted.causes);
     if (causes.length > 0) throw invalid(target, causes);
     const result = admitted.object;
+    this.#recordFields(info, current, result, { options, fields });
     if (
       info.generation && contentChanged(current, result, { ignoreStatus: info.statusSubresource })
     ) {
@@ -439,7 +555,7 @@ export class ApiCore {
     for (const info of crdResources(crd)) this.registry.add(info);
     const status = establishedStatus(crd, timestamp());
     const current = this.store.get(CRDS, "", crd.metadata!.name!)!.object;
-    this.write(CRDS, current, { ...clone(current), status });
+    this.write(CRDS, current, { ...clone(current), status }, CRD_CONTROLLER);
   }
 
   #syncCrd(name: string): void {
@@ -468,9 +584,12 @@ export class ApiCore {
     } else {
       next.status = terminatingStatus(crd, timestamp());
     }
-    this.write(CRDS, current.object, next);
+    this.write(CRDS, current.object, next, CRD_CONTROLLER);
   }
 }
+
+/** The apiextensions controllers that keep a CRD's status (kube-apiserver's own). */
+const CRD_CONTROLLER: FieldOwner = { manager: SERVER_MANAGER, subresource: "status" };
 
 /** The storage key of the resources a CRD object serves. */
 function crdStorageKey(object: KubeObject): string {

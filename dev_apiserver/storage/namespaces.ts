@@ -13,6 +13,9 @@ interface Condition {
   message: string;
 }
 
+/** kube-controller-manager's namespace controller, as managedFields name it. */
+const NAMESPACE_CONTROLLER = { manager: "kube-controller-manager", subresource: "status" };
+
 /** Deletes the content of terminating namespaces and finalizes them when it is gone. */
 export class NamespaceController {
   #core: ApiCore;
@@ -50,7 +53,7 @@ export class NamespaceController {
       };
     }
     next.status = { phase: "Terminating", conditions: this.#conditions(entry.object, remaining) };
-    this.#core.write(NAMESPACES, entry.object, next);
+    this.#core.write(NAMESPACES, entry.object, next, NAMESPACE_CONTROLLER);
   }
 
   #deleteContent(namespace: string): void {

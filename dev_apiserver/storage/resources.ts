@@ -26,6 +26,11 @@ export interface ResourceInfo {
   printerColumns?: PrinterColumn[];
   /** Set for resources served from a CustomResourceDefinition (its name). */
   crd?: string;
+  /**
+   * DELETE answers with the deleted object (kube's `ReturnDeletedObject`: namespaces, service
+   * accounts, resource quotas) instead of a `Status` Success.
+   */
+  returnDeletedObject?: boolean;
   /** Field selector fields beyond metadata.name/metadata.namespace. */
   fields?: (object: Record<string, unknown>) => Record<string, string>;
 }

@@ -20,8 +20,8 @@ export interface ChangeEvent {
   namespace: string;
   rv: number;
   entry: StoredEntry;
-  /** The object before the change (MODIFIED only), for selector transitions. */
-  previous?: KubeObject;
+  /** The entry the change replaced or removed (MODIFIED and DELETED): selector transitions, snapshots. */
+  before?: StoredEntry;
 }
 
 type Bucket = Map<string, StoredEntry>;
@@ -52,7 +52,7 @@ export class ObjectStore {
     return this.#data.get(key)?.get(namespace)?.get(name);
   }
 
-  /** Entries of one key, in one namespace or all, sorted by namespace then name like etcd. */
+  /** Entries of one key, in one namespace or all, in etcd's key order ({@linkcode storageOrder}). */
   list(key: string, namespace?: string): StoredEntry[] {
     const byNs = this.#data.get(key);
     if (!byNs) return [];
@@ -63,7 +63,7 @@ export class ObjectStore {
     } else {
       for (const bucket of byNs.values()) out.push(...bucket.values());
     }
-    return out.sort(compareEntries);
+    return out.sort(storageOrder);
   }
 
   /** Number of objects of one key in one namespace. */
@@ -82,8 +82,8 @@ export class ObjectStore {
   }
 
   /** Replaces an existing object; assigns a new resourceVersion. */
-  update(key: string, object: KubeObject, previous: KubeObject): StoredEntry {
-    return this.#write("MODIFIED", key, object, previous);
+  update(key: string, object: KubeObject): StoredEntry {
+    return this.#write("MODIFIED", key, object);
   }
 
   /** Removes an object; the DELETED event carries it with a new resourceVersion. */
@@ -91,7 +91,7 @@ export class ObjectStore {
     return this.#write("DELETED", key, object);
   }
 
-  #write(type: ChangeType, key: string, object: KubeObject, previous?: KubeObject): StoredEntry {
+  #write(type: ChangeType, key: string, object: KubeObject): StoredEntry {
     const rv = ++this.#rv;
     const metadata = meta(object);
     metadata.resourceVersion = String(rv);
@@ -102,23 +102,29 @@ export class ObjectStore {
     if (!byNs) this.#data.set(key, byNs = new Map());
     let bucket = byNs.get(namespace);
     if (!bucket) byNs.set(namespace, bucket = new Map());
+    const before = bucket.get(name);
     if (type === "DELETED") {
       bucket.delete(name);
       if (bucket.size === 0) byNs.delete(namespace);
     } else {
       bucket.set(name, entry);
     }
-    const event: ChangeEvent = { type, key, namespace, rv, entry, previous };
+    const event: ChangeEvent = { type, key, namespace, rv, entry, before };
     for (const subscriber of this.#subscribers) subscriber(event);
     return entry;
   }
 }
 
-function compareEntries(a: StoredEntry, b: StoredEntry): number {
-  const na = a.object.metadata?.namespace ?? "";
-  const nb = b.object.metadata?.namespace ?? "";
-  if (na !== nb) return na < nb ? -1 : 1;
-  const ma = a.object.metadata?.name ?? "";
-  const mb = b.object.metadata?.name ?? "";
-  return ma < mb ? -1 : ma > mb ? 1 : 0;
+/** An object's key within its resource as etcd orders it: `namespace/name`, or `name` when cluster-scoped. */
+export function objectKey(object: KubeObject): string {
+  const namespace = object.metadata?.namespace;
+  const name = object.metadata?.name ?? "";
+  return namespace ? `${namespace}/${name}` : name;
+}
+
+/** etcd's order: by {@linkcode objectKey}, byte-wise (so `a-b/x` comes before `a/x`). */
+export function storageOrder(a: StoredEntry, b: StoredEntry): number {
+  const ka = objectKey(a.object);
+  const kb = objectKey(b.object);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
 }

@@ -174,6 +174,11 @@ export class WatchHub {
     return this.#minResumableRv;
   }
 
+  /** The recorded changes after `rv`, oldest first (check {@linkcode WatchHub.tooOld} first). */
+  *changesSince(rv: number): Iterable<ChangeEvent> {
+    for (const event of this.#since(rv)) yield event.change;
+  }
+
   /** Forgets all history: resuming from any earlier version now gets 410. */
   compact(): void {
     this.#history = [];
@@ -267,7 +272,7 @@ function deliver(watcher: Watcher, event: HistoryEvent): void {
   if (options.matches) {
     const now = options.matches(change.entry.object);
     if (change.type === "MODIFIED") {
-      const before = change.previous ? options.matches(change.previous) : false;
+      const before = change.before ? options.matches(change.before.object) : false;
       if (!now && !before) return;
       if (now && !before) type = "ADDED";
       if (!now && before) type = "DELETED";

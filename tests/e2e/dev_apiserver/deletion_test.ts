@@ -1,7 +1,7 @@
-// Deletion on the dev API server: finalizers, preconditions, deletecollection and the namespace
-// lifecycle, as kube answers them.
+// Deletion on the dev API server: DELETE's answer per kind, finalizers, preconditions,
+// deletecollection and the namespace lifecycle, as kube answers them.
 import assert from "node:assert/strict";
-import { api, withServer } from "./support.ts";
+import { api, createWidgetCrd, widget, WIDGETS, withServer } from "./support.ts";
 
 const CM = "/api/v1/namespaces/default/configmaps";
 
@@ -130,5 +130,72 @@ Deno.test("deletion: an empty namespace disappears right after its delete", asyn
     const deleted = await api(server, "DELETE", "/api/v1/namespaces/empty");
     assert.equal(deleted.body.status.phase, "Terminating");
     assert.equal((await api(server, "GET", "/api/v1/namespaces/empty")).status, 404);
+  });
+});
+
+Deno.test("deletion: DELETE answers per kind as kube's storage does", async () => {
+  await withServer(async (server) => {
+    await createWidgetCrd(server);
+    const answers: Record<string, unknown> = {};
+    const cases: [string, string, Record<string, unknown>][] = [
+      ["configmaps", CM, {}],
+      ["secrets", "/api/v1/namespaces/default/secrets", {}],
+      ["networkpolicies", "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies", {
+        spec: { podSelector: {} },
+      }],
+      ["leases", "/apis/coordination.k8s.io/v1/namespaces/default/leases", {}],
+      ["widgets", WIDGETS, widget("x")],
+      ["serviceaccounts", "/api/v1/namespaces/default/serviceaccounts", {}],
+      ["resourcequotas", "/api/v1/namespaces/default/resourcequotas", {}],
+      ["namespaces", "/api/v1/namespaces", {}],
+    ];
+    for (const [resource, path, body] of cases) {
+      const created = await api(server, "POST", path, { ...body, metadata: { name: "x" } });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const deleted = await api(server, "DELETE", `${path}/x`);
+      assert.equal(deleted.status, 200);
+      if (deleted.body.kind === "Status") {
+        const { uid, ...details } = deleted.body.details;
+        assert.equal(uid, created.body.metadata.uid);
+        answers[resource] = { ...deleted.body, details };
+      } else {
+        assert.equal(deleted.body.metadata.uid, created.body.metadata.uid);
+        answers[resource] = deleted.body.kind;
+      }
+    }
+    const success = (details: Record<string, unknown>) => ({
+      kind: "Status",
+      apiVersion: "v1",
+      metadata: {},
+      status: "Success",
+      details: { name: "x", ...details },
+    });
+    assert.deepEqual(answers.configmaps, success({ kind: "configmaps" }));
+    assert.deepEqual(answers.secrets, success({ kind: "secrets" }));
+    assert.deepEqual(
+      answers.networkpolicies,
+      success({ group: "networking.k8s.io", kind: "networkpolicies" }),
+    );
+    assert.deepEqual(answers.leases, success({ group: "coordination.k8s.io", kind: "leases" }));
+    assert.deepEqual(answers.widgets, success({ group: "example.kleff.io", kind: "widgets" }));
+    assert.equal(answers.serviceaccounts, "ServiceAccount");
+    assert.equal(answers.resourcequotas, "ResourceQuota");
+    assert.equal(answers.namespaces, "Namespace");
+  });
+});
+
+Deno.test("deletion: a dry run answers as the deletion would, and deletes nothing", async () => {
+  await withServer(async (server) => {
+    await api(server, "POST", CM, { metadata: { name: "a" } });
+    await api(server, "POST", CM, { metadata: { name: "held", finalizers: ["example.com/x"] } });
+    const plain = await api(server, "DELETE", `${CM}/a?dryRun=All`);
+    assert.equal(plain.body.kind, "Status");
+    assert.equal(plain.body.status, "Success");
+    const held = await api(server, "DELETE", `${CM}/held?dryRun=All`);
+    assert.equal(held.body.kind, "ConfigMap");
+    assert.ok(held.body.metadata.deletionTimestamp);
+    assert.equal((await api(server, "GET", `${CM}/a`)).status, 200);
+    const stored = await api(server, "GET", `${CM}/held`);
+    assert.equal(stored.body.metadata.deletionTimestamp, undefined);
   });
 });

@@ -152,7 +152,13 @@ Deno.test("auth: bearer tokens are required when configured, and can rotate", as
     assert.equal(ok.status, 200);
     assert.equal((await api(server, "GET", "/version")).status, 401);
     assert.equal((await api(server, "GET", "/healthz")).status, 200);
-    assert.equal((await api(server, "GET", "/_dev/counters")).status, 200, "/_dev needs no auth");
+    assert.equal((await api(server, "GET", "/_dev/counters")).status, 401, "/_dev needs the token");
+    const bearer = { authorization: "Bearer secret-1" };
+    assert.equal((await api(server, "GET", "/_dev/counters", undefined, bearer)).status, 200);
+    const robot = { authorization: "Bearer robot-token" };
+    const denied = await api(server, "POST", "/_dev/compact", undefined, robot);
+    assert.equal(denied.status, 403, "a service account may not use /_dev/");
+    assert.equal(denied.body.reason, "Forbidden");
     server.setTokens(["secret-2"]);
     assert.equal(
       (await api(server, "GET", CM, undefined, { authorization: "Bearer secret-1" })).status,
@@ -162,7 +168,7 @@ Deno.test("auth: bearer tokens are required when configured, and can rotate", as
       (await api(server, "GET", CM, undefined, { authorization: "Bearer secret-2" })).status,
       200,
     );
-  }, { tokens: ["secret-1"] });
+  }, { tokens: ["secret-1"], serviceAccountTokens: { "robot-token": "default/robot" } });
 });
 
 Deno.test("faults: a dropped watch is not logged as a failed response", async () => {

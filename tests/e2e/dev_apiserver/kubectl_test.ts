@@ -219,3 +219,103 @@ Deno.test({
       );
     }),
 });
+
+const SETTINGS = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: default
+  labels: { team: blue }
+data:
+  plan: gold
+  region: eu
+`;
+
+Deno.test({
+  name: "kubectl: apply --server-side creates, updates, reports conflicts and forces them",
+  ignore: !KUBECTL,
+  fn: () =>
+    withKubectl(async (k) => {
+      assert.match(
+        await k.ok(["apply", "--server-side", "-f", `${FIXTURES}widget_crd.yaml`]),
+        /widgets.example.kleff.io serverside-applied/,
+      );
+      await k.ok(["wait", "--for=condition=Established", "crd/widgets.example.kleff.io"]);
+      assert.match(
+        await k.ok(["apply", "--server-side", "-f", `${FIXTURES}widget.yaml`]),
+        /widget.example.kleff.io\/w1 serverside-applied/,
+      );
+      assert.match(
+        await k.ok(["apply", "--server-side", "-f", "-"], SETTINGS),
+        /serverside-applied/,
+      );
+      await k.ok([
+        "patch",
+        "cm",
+        "settings",
+        "--type=merge",
+        "-p",
+        '{"data":{"plan":"silver"}}',
+        "--field-manager=editor",
+      ]);
+      const refused = await k.run(["apply", "--server-side", "-f", "-"], SETTINGS);
+      assert.notEqual(refused.code, 0);
+      assert.match(
+        refused.stderr,
+        /Apply failed with 1 conflict: conflict with "editor" using v1: \.data\.plan/,
+      );
+      await k.ok(
+        ["apply", "--server-side", "--force-conflicts", "-f", "-"],
+        SETTINGS.replace("region: eu\n", ""),
+      );
+      const json = JSON.parse(await k.ok(["get", "cm", "settings", "-o", "json"]));
+      assert.deepEqual(
+        json.data,
+        { plan: "gold" },
+        "forced, and the region no longer applied is pruned",
+      );
+      assert.equal(
+        json.metadata.managedFields,
+        undefined,
+        "kubectl hides managedFields by default",
+      );
+      const shown = JSON.parse(
+        await k.ok(["get", "cm", "settings", "-o", "json", "--show-managed-fields"]),
+      );
+      assert.deepEqual(
+        shown.metadata.managedFields.map((e: { manager: string; operation: string }) =>
+          `${e.manager}/${e.operation}`
+        ),
+        ["kubectl/Apply"],
+      );
+      assert.deepEqual(shown.metadata.managedFields[0].fieldsV1, {
+        "f:data": { "f:plan": {} },
+        "f:metadata": { "f:labels": { "f:team": {} } },
+      });
+    }),
+});
+
+Deno.test({
+  name: "kubectl: apply --server-side takes over what a client-side apply set",
+  ignore: !KUBECTL,
+  fn: () =>
+    withKubectl(async (k) => {
+      await k.ok(["apply", "-f", "-"], SETTINGS);
+      await k.ok(["apply", "--server-side", "-f", "-"], SETTINGS.replace("gold", "platinum"));
+      const json = JSON.parse(
+        await k.ok(["get", "cm", "settings", "-o", "json", "--show-managed-fields"]),
+      );
+      assert.equal(json.data.plan, "platinum");
+      const lastApplied = JSON.parse(
+        json.metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"],
+      );
+      assert.equal(lastApplied.data.plan, "platinum", "the annotation follows the apply");
+      assert.ok(
+        json.metadata.managedFields.some((e: { manager: string; operation: string }) =>
+          e.manager === "kubectl" && e.operation === "Apply"
+        ),
+      );
+      assert.match(await k.ok(["apply", "-f", "-"], SETTINGS), /configured/);
+      assert.match(await k.ok(["get", "cm", "settings", "-o", "jsonpath={.data.plan}"]), /^gold$/);
+    }),
+});

@@ -48,7 +48,7 @@ Deno.test("objects: create sets uid, timestamps and increasing resourceVersions"
     const again = await api(server, "POST", CM, { metadata: { name: "a" } });
     assertStatus(again, 409, "AlreadyExists");
     assert.equal(again.body.message, 'configmaps "a" already exists');
-    assert.deepEqual(again.body.details, { name: "a", group: "", kind: "configmaps" });
+    assert.deepEqual(again.body.details, { name: "a", kind: "configmaps" });
     const generated = await api(server, "POST", CM, { metadata: { generateName: "gen-" } });
     assert.match(generated.body.metadata.name, /^gen-[a-z0-9]{5}$/);
   });
@@ -119,10 +119,10 @@ Deno.test("objects: merge, JSON and strategic merge patches", async () => {
       data: { z: "1" },
     });
     assertStatus(stale, 409, "Conflict");
-    const apply = await api(server, "PATCH", `${CM}/a`, "{}", {
-      "content-type": "application/apply-patch+yaml",
+    const unknownType = await api(server, "PATCH", `${CM}/a`, "{}", {
+      "content-type": "application/x-yaml",
     });
-    assertStatus(apply, 415, "UnsupportedMediaType");
+    assertStatus(unknownType, 415, "UnsupportedMediaType");
     const missing = await api(server, "PATCH", `${CM}/nope`, { data: {} });
     assertStatus(missing, 404, "NotFound");
   });
@@ -216,5 +216,34 @@ Deno.test("objects: every built-in kind can be created and listed", async () => 
       "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies/x",
     );
     assert.equal(policy.body.metadata.generation, 1);
+  });
+});
+
+Deno.test("objects: a body over kube's 3 MiB limit is refused with 413", async () => {
+  await withServer(async (server) => {
+    const big = "x".repeat(3 * 1024 * 1024);
+    const created = await api(server, "POST", CM, { metadata: { name: "big" }, data: { big } });
+    assertStatus(created, 413, "RequestEntityTooLarge");
+    assert.equal(created.body.message, "Request entity too large: limit is 3145728");
+    await api(server, "POST", CM, { metadata: { name: "small" } });
+    const patched = await api(server, "PATCH", `${CM}/small`, { data: { big } });
+    assertStatus(patched, 413, "RequestEntityTooLarge");
+    const config = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "small" },
+      data: { big },
+    };
+    const applied = await api(
+      server,
+      "PATCH",
+      `${CM}/small?fieldManager=m`,
+      JSON.stringify(config),
+      {
+        "content-type": "application/apply-patch+yaml",
+      },
+    );
+    assertStatus(applied, 413, "RequestEntityTooLarge");
+    assert.equal((await api(server, "GET", `${CM}/small`)).status, 200, "the server goes on");
   });
 });

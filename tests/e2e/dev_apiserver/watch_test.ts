@@ -209,3 +209,31 @@ Deno.test("watch: Table watches for kubectl get -w carry one row per event", asy
     await watch.close();
   });
 });
+
+Deno.test("watch: boolean query parameters read as kube reads them (False/0 off, anything else on)", async () => {
+  await withServer(async (server) => {
+    await api(server, "POST", CM, { metadata: { name: "a" } });
+    for (const on of ["True", "TRUE", "1", "yes", ""]) {
+      const watch = await openWatch(server, `${CM}?watch=${on}&timeoutSeconds=5`);
+      const [event] = await watch.take(1);
+      assert.equal(event.type, "ADDED", `watch=${on} watches`);
+      await watch.close();
+    }
+    const bare = await openWatch(server, `${CM}?watch&timeoutSeconds=5`);
+    assert.equal((await bare.take(1))[0].type, "ADDED", "a bare ?watch watches");
+    await bare.close();
+    for (const off of ["False", "FALSE", "false", "0"]) {
+      const listed = await api(server, "GET", `${CM}?watch=${off}`);
+      assert.equal(listed.body.kind, "ConfigMapList", `watch=${off} lists`);
+    }
+    const first = await api(server, "GET", `${CM}?watch=0&watch=1`);
+    assert.equal(first.body.kind, "ConfigMapList", "the first value counts");
+    const rv = first.body.metadata.resourceVersion;
+    const bookmarks = await openWatch(
+      server,
+      `${CM}?watch=True&allowWatchBookmarks=True&resourceVersion=${rv}`,
+    );
+    assert.equal((await bookmarks.take(1, 2000))[0].type, "BOOKMARK");
+    await bookmarks.close();
+  }, { bookmarkIntervalMs: 100 });
+});

@@ -43,6 +43,11 @@ export const Reason = {
   ObjectConflict: "ObjectConflict",
   /** An object of this tenant is being deleted by someone else; it is recreated once gone. */
   ObjectTerminating: "ObjectTerminating",
+  /**
+   * PoliciesReady=False: the tenant's gateway hosts overlap those of a tenant that claimed them
+   * first (older, then by name); no Gateway is created until that tenant lets them go.
+   */
+  HostConflict: "HostConflict",
   /** ResourcesReady/PoliciesReady=Unknown: the namespace is not ready, nothing is placed in it. */
   NamespaceNotReady: "NamespaceNotReady",
 } as const;

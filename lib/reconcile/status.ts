@@ -9,6 +9,8 @@ import type { TenantView } from "./spec.ts";
 export interface TenantStatusOptions {
   /** `status.namespace`; left out when `undefined`. */
   namespace: string | undefined;
+  /** `status.namespaceUID`; left out when `undefined`. */
+  namespaceUID: string | undefined;
   /** `status.conditions`. */
   conditions: Condition[];
 }
@@ -18,10 +20,11 @@ export interface TenantStatusOptions {
  * generation.
  */
 export function tenantStatus(tenant: TenantView, options: TenantStatusOptions): TenantStatus {
-  const { namespace, conditions } = options;
+  const { namespace, namespaceUID, conditions } = options;
   const status: TenantStatus = {};
   if (tenant.generation !== undefined) status.observedGeneration = tenant.generation;
   if (namespace !== undefined) status.namespace = namespace;
+  if (namespaceUID !== undefined) status.namespaceUID = namespaceUID;
   status.conditions = conditions;
   return status;
 }
@@ -37,6 +40,7 @@ export function unchanged(tenant: TenantView, requeue: Requeue): Decision {
     actions: [],
     status: tenantStatus(tenant, {
       namespace: tenant.statusNamespace,
+      namespaceUID: tenant.statusNamespaceUID,
       conditions: tenant.conditions,
     }),
     writeStatus: false,

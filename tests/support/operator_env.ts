@@ -133,7 +133,8 @@ export class OperatorEnv implements AsyncDisposable {
   }
 
   /**
-   * Starts a server in RBAC mode, installs the CRD (or `crd`) and the RBAC objects of
+   * Starts a server in RBAC mode (with the operator's service-account token and any other
+   * `server.serviceAccountTokens`), installs the CRD (or `crd`) and the RBAC objects of
    * deploy/'s kustomize base (with `plansRole`, also the optional deploy/plans_role.yaml), and
    * (unless `operator: false`) starts the operator as its service account, so every end-to-end
    * test also proves the operator needs no more than deploy/ grants.
@@ -149,8 +150,11 @@ export class OperatorEnv implements AsyncDisposable {
     const server = await startDevApiServer({
       tokens: ["admin-token"],
       authorization: "RBAC",
-      serviceAccountTokens: { [OPERATOR_TOKEN]: OPERATOR_ACCOUNT },
       ...options.server,
+      serviceAccountTokens: {
+        [OPERATOR_TOKEN]: OPERATOR_ACCOUNT,
+        ...options.server?.serviceAccountTokens,
+      },
     });
     const dir = await Deno.makeTempDir({ prefix: "kleff-test-" });
     await server.writeKubeconfig(`${dir}/kubeconfig`);

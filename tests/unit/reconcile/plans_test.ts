@@ -485,3 +485,86 @@ Deno.test("AlreadyExists on a constraint create is an ObjectConflict on Policies
   }, { now: NOW });
   assert.equal(condition(quotaFailure, "ResourcesReady")?.reason, "ApiError");
 });
+
+Deno.test("a tenant on an unknown plan from the start gets the lockdown quota and isolation", () => {
+  const decision = decide(tenant({ plan: "gold" }), {
+    namespace: ourNamespace("gold", "restricted"),
+  }, {
+    now: NOW,
+    context: FULL,
+  });
+  assert.deepEqual(kinds(decision.actions), ["create ResourceQuota", "create NetworkPolicy"]);
+  const isolation = (decision.actions[1] as Extract<Action, { kind: "create" }>).object;
+  assert.deepEqual((isolation.spec as Json).policyTypes, ["Ingress", "Egress"]);
+  assert.equal(((isolation.spec as Json).egress as Json[]).length, 2, "no internet egress");
+  assert.match(
+    condition(decision, "ResourcesReady")?.message ?? "",
+    /no pods, no CPU or memory, no LoadBalancer or NodePort Services, no PersistentVolumeClaims and no storage/,
+  );
+  assert.match(condition(decision, "PoliciesReady")?.message ?? "", /without internet egress/);
+});
+
+Deno.test("gateway hosts overlapping an earlier claim: HostConflict naming it, no Gateway", () => {
+  const objects = stored(
+    decide(tenant(), { namespace: ourNamespace() }, { now: NOW, context: FULL }),
+  );
+  const claims = [{ tenant: "alice-first", hosts: ["*.alice.apps.example.com"] }];
+  const decision = decide(tenant(), { namespace: ourNamespace(), objects }, {
+    now: NOW,
+    context: FULL,
+    hostClaims: claims,
+  });
+  assert.deepEqual(kinds(decision.actions), ["delete Gateway kleff-gateway"]);
+  const policies = condition(decision, "PoliciesReady");
+  assert.equal(policies?.status, "False");
+  assert.equal(policies?.reason, "HostConflict");
+  assert.match(
+    policies?.message ?? "",
+    /host \*\.alice\.apps\.example\.com overlaps \*\.alice\.apps\.example\.com of Tenant alice-first, which claimed it first/,
+  );
+  const warning = decision.events.find((event) => event.reason === "HostConflict");
+  assert.equal(warning?.type, "Warning");
+  assert.match(warning?.message ?? "", /alice-first/);
+  assert.equal(condition(decision, "TenantReady")?.reason, "HostConflict");
+  const fresh = decide(tenant(), { namespace: ourNamespace() }, {
+    now: NOW,
+    context: FULL,
+    hostClaims: claims,
+  });
+  assert.ok(!kinds(fresh.actions).some((text) => text.includes("Gateway")), "never created");
+  const unrelated = decide(tenant(), { namespace: ourNamespace(), objects }, {
+    now: NOW,
+    context: FULL,
+    hostClaims: [{ tenant: "bob", hosts: ["*.bob.apps.example.com"] }],
+  });
+  assert.deepEqual(unrelated.actions, []);
+  assert.equal(condition(unrelated, "PoliciesReady")?.reason, "PoliciesApplied");
+});
+
+Deno.test("weakening fields outside the plan's (quota scopes, policy targets) are removed", () => {
+  const objects = stored(
+    decide(tenant(), { namespace: ourNamespace() }, { now: NOW, context: FULL }),
+  );
+  for (const kind of objects) {
+    for (const item of kind.items as Json[]) {
+      if (kind.resource.kind === "AuthorizationPolicy") {
+        (item.spec as Json).targetRefs = [{ kind: "Service", name: "nothing" }];
+      }
+      if (kind.resource.kind === "K8sAllowedRepos") {
+        (item.spec as Json).enforcementAction = "dryrun";
+      }
+    }
+  }
+  const decision = decide(tenant(), { namespace: ourNamespace(), objects }, {
+    now: NOW,
+    context: FULL,
+  });
+  assert.deepEqual(kinds(decision.actions), [
+    "patch AuthorizationPolicy kleff-authz",
+    "patch K8sAllowedRepos kleff-ns-t-k8sallowedrepos",
+  ]);
+  const specs = decision.actions.map((action) =>
+    (action as Extract<Action, { kind: "patch" }>).patch.spec as Json
+  );
+  assert.deepEqual(specs, [{ targetRefs: null }, { enforcementAction: null }]);
+});

@@ -304,9 +304,10 @@ export function policiesStep(
         type,
         status: "False",
         reason: Reason.UnknownPlan,
-        message: `the tenant's plan is not in the plan catalogue: failed closed with ${
-          describeObject(networkPolicies, NETWORK_POLICY_NAME)
-        } isolating the namespace without internet egress; every other policy object is ` +
+        message:
+          `the tenant's plan is not in the plan catalogue: failed closed with ${
+            describeObject(networkPolicies, NETWORK_POLICY_NAME)
+          } isolating the namespace without internet egress; every other policy object is ` +
           `kept as it was`,
       },
       reason: EventReason.PoliciesSynced,

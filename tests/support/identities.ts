@@ -88,6 +88,8 @@ export interface LoggedRequest {
   method: string;
   /** Path, without the query. */
   path: string;
+  /** Whether it was a watch (`?watch=true`). */
+  watch: boolean;
 }
 
 /** A proxy in front of `env`'s server that logs every request it forwards. */
@@ -106,7 +108,11 @@ export class RequestLog implements AsyncDisposable {
       signal: closing.signal,
     }, async (request) => {
       const url = new URL(request.url);
-      this.requests.push({ method: request.method, path: url.pathname });
+      this.requests.push({
+        method: request.method,
+        path: url.pathname,
+        watch: url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1",
+      });
       const headers = new Headers(request.headers);
       headers.set("accept-encoding", "identity");
       headers.delete("host");

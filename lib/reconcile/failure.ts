@@ -34,9 +34,12 @@ export interface FailureOptions {
  *   name since it was read; the claim recorded for it (`status.namespace`) is withdrawn, so that
  *   a namespace this operator did not see itself create is never taken as the tenant's, and the
  *   tenant is looked at again (`retry`);
- * - 409 AlreadyExists on the create of any other object: an object of that name exists that the
- *   tenant's observation did not show as its own: `ObjectConflict` on the condition the object
- *   serves, a Warning, retry with backoff (a fresh view shows whether it was a race);
+ * - 409 AlreadyExists on the create of an object in the tenant's namespace: one appeared under
+ *   that name since the LIST; it is the operator's there (`syncObjects`), so look again (`retry`);
+ * - 409 AlreadyExists on the create of a cluster-scoped object (a constraint): an object of that
+ *   name exists that the tenant's observation did not show as its own: `ObjectConflict` on the
+ *   condition the object serves, a Warning, retry with backoff (a fresh view shows whether it was
+ *   a race);
  * - anything else: `ApiError` on the condition the action serves (`NamespaceReady` for namespace
  *   writes, `ResourcesReady` for quota and limits, `PoliciesReady` for the rest, `TenantReady`
  *   directly for finalizer writes), `TenantReady` recomputed (reason `Terminating` kept during
@@ -54,7 +57,7 @@ export function decideFailure(
   const served = servedCondition(failure.during);
   const exists = failure.code === 409 && failure.reason === "AlreadyExists" &&
     failure.during.kind === "create" && served !== ConditionType.NamespaceReady &&
-    served !== undefined;
+    served !== undefined && !failure.during.resource.namespaced;
   if (
     failure.code === 409 && failure.reason === "AlreadyExists" &&
     failure.during.kind === "create" && served === ConditionType.NamespaceReady

@@ -484,6 +484,14 @@ Deno.test("AlreadyExists on a constraint create is an ObjectConflict on Policies
     during: first.actions.find((action) => action.resource.kind === "ResourceQuota")!,
   }, { now: NOW });
   assert.equal(condition(quotaFailure, "ResourcesReady")?.reason, "ApiError");
+  const planted = decideFailure({ ...tenant(), status: first.status }, {
+    code: 409,
+    reason: "AlreadyExists",
+    message: "exists",
+    during: first.actions.find((action) => action.resource.kind === "NetworkPolicy")!,
+  }, { now: NOW });
+  assert.deepEqual(planted.requeue, { kind: "retry" }, "in its namespace: taken back next time");
+  assert.deepEqual(planted.events, []);
 });
 
 Deno.test("a tenant on an unknown plan from the start gets the lockdown quota and isolation", () => {

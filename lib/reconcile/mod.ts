@@ -52,7 +52,6 @@ export {
   type NamespaceView,
   type Ownership,
   readNamespace,
-  reservedNamespace,
   waitsForNamespace,
 } from "./namespace.ts";
 export { readTenant, type TenantReading, type TenantView } from "./spec.ts";

@@ -166,16 +166,6 @@ function carriesOwnership(namespace: NamespaceView, tenant: TenantView): boolean
     namespace.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
 }
 
-/**
- * The reserved entry `name` matches (see `reservedBy`), `undefined` when tenants may have it.
- */
-export function reservedNamespace(
-  name: string | undefined,
-  reserved: readonly string[],
-): string | undefined {
-  return name === undefined ? undefined : reservedBy(name, reserved);
-}
-
 /** Says why a reserved namespace is refused, for conditions and events. */
 export function reservedMessage(name: string, entry: string): string {
   return `namespace ${name} is reserved for the platform (${
@@ -227,7 +217,7 @@ export function namespaceStep(
     return invalid(tenant, `invalid spec: ${tenant.problems.join("; ")}`);
   }
   for (const name of new Set([spec.userId, kept])) {
-    const entry = reservedNamespace(name, options.reserved);
+    const entry = name === undefined ? undefined : reservedBy(name, options.reserved);
     if (name !== undefined && entry !== undefined) {
       return invalid(tenant, `spec.userId: ${reservedMessage(name, entry)}`);
     }

@@ -2,9 +2,9 @@
 // of per-tenant objects in the tenant namespace and the tenant's cluster-scoped constraints.
 import { limitRanges, networkPolicies, resourceQuotas } from "../api/mod.ts";
 import type { ResourceDescriptor } from "../api/mod.ts";
-import { TENANT_LABEL } from "../api/mod.ts";
+import { reservedBy, TENANT_LABEL } from "../api/mod.ts";
 import { type PlanContext, servedKinds } from "./context.ts";
-import { namespaceOwnership, readNamespace, reservedNamespace } from "./namespace.ts";
+import { namespaceOwnership, readNamespace } from "./namespace.ts";
 import { constraintName } from "./policies.ts";
 import { hasFinalizer, readTenant } from "./spec.ts";
 
@@ -45,7 +45,7 @@ export function observations(
   const observedNamespace = readNamespace(namespace);
   const ours = observedNamespace !== undefined && !observedNamespace.terminating &&
     namespaceOwnership(observedNamespace, view).kind === "ours" &&
-    reservedNamespace(observedNamespace.name, context.reservedNamespaces) === undefined;
+    reservedBy(observedNamespace.name, context.reservedNamespaces) === undefined;
   if (!view.deleting && observedNamespace !== undefined && !ours) return [];
   const served = servedKinds(context.integrations);
   const pinned = view.statusNamespace ?? view.userId;

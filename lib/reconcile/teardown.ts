@@ -8,6 +8,7 @@ import {
   ORPHANED_LABEL,
   OWNERSHIP_LABEL_KEYS,
   Reason,
+  reservedBy,
   TENANT_UID_ANNOTATION,
 } from "../api/mod.ts";
 import {
@@ -33,7 +34,6 @@ import {
   namespaceOwnership,
   type NamespaceView,
   reservedMessage,
-  reservedNamespace,
   TERMINATING_REQUEUE_SECONDS,
   terminationProgress,
 } from "./namespace.ts";
@@ -80,7 +80,7 @@ export function teardownStep(
   const constraints = owned.filter((item) => !item.resource.namespaced);
   const reserved = namespace === undefined
     ? undefined
-    : reservedNamespace(namespace.name, options.reserved);
+    : reservedBy(namespace.name, options.reserved);
   if (namespace !== undefined && reserved !== undefined) {
     if (constraints.length > 0) return deleting(tenant, undefined, constraints);
     return {

@@ -4,6 +4,7 @@ import { benchAdmission } from "./admission_bench.ts";
 import { benchApiServer } from "./apiserver_bench.ts";
 import { benchClient } from "./client_bench.ts";
 import { benchMetrics } from "./metrics_bench.ts";
+import { benchIsolation } from "./isolation_bench.ts";
 import { benchOperatorCreate } from "./operator_bench.ts";
 import { benchScale } from "./scale_bench.ts";
 
@@ -18,6 +19,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   },
   scale: () => benchScale(10_000),
   metrics: () => Promise.resolve(benchMetrics(10_000)),
+  isolation: benchIsolation,
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(SECTIONS);

@@ -25,7 +25,7 @@ export const Reason = {
   NamespaceConflict: "NamespaceConflict",
   /** The namespace is being deleted. */
   NamespaceTerminating: "NamespaceTerminating",
-  /** The spec is invalid (slipped past the CRD schema) or `userId` changed. */
+  /** The spec is invalid (slipped past the CRD schema), `userId` changed or names a reserved namespace. */
   InvalidSpec: "InvalidSpec",
   /** A request to the Kubernetes API failed. */
   ApiError: "ApiError",
@@ -37,12 +37,23 @@ export const Reason = {
   PoliciesApplied: "PoliciesApplied",
   /** PoliciesReady=True: some integrations (Istio, Gatekeeper kinds) are not served; the rest is in place. */
   NotInstalled: "NotInstalled",
-  /** `spec.plan` names no plan of the catalogue: failed closed (a quota admitting no pods). */
+  /**
+   * `spec.plan` names no plan of the catalogue: failed closed (a quota admitting no pods, compute,
+   * external Services or storage; the namespace isolated; every other guard rail kept).
+   */
   UnknownPlan: "UnknownPlan",
-  /** An object with one of the operator's names exists without this tenant's ownership annotation. */
+  /**
+   * A cluster-scoped object with one of the operator's names exists without this tenant's
+   * ownership annotation (in the tenant's namespace such objects are the operator's: restored).
+   */
   ObjectConflict: "ObjectConflict",
   /** An object of this tenant is being deleted by someone else; it is recreated once gone. */
   ObjectTerminating: "ObjectTerminating",
+  /**
+   * PoliciesReady=False: the tenant's gateway hosts overlap those of a tenant that claimed them
+   * first (older, then by name); no Gateway is created until that tenant lets them go.
+   */
+  HostConflict: "HostConflict",
   /** ResourcesReady/PoliciesReady=Unknown: the namespace is not ready, nothing is placed in it. */
   NamespaceNotReady: "NamespaceNotReady",
 } as const;

@@ -3,5 +3,6 @@ export * from "./tenant.ts";
 export * from "./keys.ts";
 export * from "./conditions.ts";
 export * from "./names.ts";
+export * from "./reserved.ts";
 export * from "./time.ts";
 export * from "./resources.ts";

@@ -51,8 +51,16 @@ export interface TenantSpec {
 export interface TenantStatus {
   /** The `metadata.generation` the status was computed from. */
   observedGeneration?: number;
-  /** The namespace this tenant owns, once it has created or found its own. */
+  /**
+   * The namespace this tenant owns or is about to create: recorded just before the operator
+   * creates it, so a create whose answer was lost is still recognised (ARCHITECTURE.md §4).
+   */
   namespace?: string;
+  /**
+   * The uid of the namespace the operator created for this tenant: a namespace is this
+   * tenant's only when its uid is this one (ARCHITECTURE.md §4).
+   */
+  namespaceUID?: string;
   /** A one-line summary of the hard limits of the quota the operator applies to the namespace. */
   quota?: string;
   /** Standard conditions: `NamespaceReady`, `TenantReady`, ... */

@@ -9,6 +9,7 @@ import {
   ConnectionError,
   isNotFound,
   type KubeClient,
+  type KubeObjectBase,
   namespaces,
 } from "../client/mod.ts";
 import {
@@ -17,6 +18,7 @@ import {
   decideFailure,
   type Decision,
   describeAction,
+  type HostClaim,
   observations,
   type ObservedKind,
   type PlanContext,
@@ -48,6 +50,16 @@ export interface TenantControllerOptions {
    * namespace it observed, for metrics and for waking tenants waiting on a namespace.
    */
   onStatus?: (name: string, status: TenantStatus | undefined, namespace?: string) => void;
+  /**
+   * Told, before a decision's writes run, the namespace it gives the tenant (`status.namespace`),
+   * so that events in that namespace reach the tenant from its first write on.
+   */
+  onNamespace?: (name: string, namespace: string | undefined) => void;
+  /**
+   * The gateway hosts claimed before this Tenant's that may overlap its own (see `HostClaim`);
+   * none when absent.
+   */
+  hostClaims?: (tenant: Tenant, context: PlanContext) => readonly HostClaim[];
 }
 
 /** Summarises an error from the client for {@linkcode decideFailure}. */
@@ -112,7 +124,12 @@ export class TenantController {
     const context = this.#options.context();
     const objects = await this.#observe(name, tenant, namespace, context, signal);
     const now = this.#options.now ?? (() => new Date());
-    let decision = decide(tenant, { namespace, objects }, { now: now(), context });
+    let decision = decide(tenant, { namespace, objects }, {
+      now: now(),
+      context,
+      hostClaims: this.#options.hostClaims?.(tenant, context),
+    });
+    this.#options.onNamespace?.(name, decision.status.namespace);
     if (decision.ignored) {
       log("controller").warn("tenant {tenant} ignored: {reason}", {
         tenant: name,
@@ -121,9 +138,22 @@ export class TenantController {
     }
     let finalizerRemoved = false;
     let failed: string | undefined;
+    let held = tenant;
     for (const action of decision.actions) {
       try {
-        await this.#execute(action, signal);
+        const created = await this.#execute(action, signal);
+        if (action.kind === "recordNamespace") {
+          held = withRecorded(held, { namespace: action.namespace });
+        }
+        if (action.kind === "create" && action.recordUid) {
+          const uid = created?.metadata?.uid;
+          held = withRecorded(held, { namespace: held.status?.namespace, namespaceUID: uid });
+          decision = {
+            ...decision,
+            status: { ...decision.status, namespaceUID: uid },
+            writeStatus: true,
+          };
+        }
         log("controller").info("tenant {tenant}: {action}", {
           tenant: name,
           action: describeAction(action),
@@ -132,7 +162,7 @@ export class TenantController {
       } catch (error) {
         const failure = failureOf(error);
         if (!failure || signal.aborted) throw error;
-        decision = decideFailure(tenant, { ...failure, during: action }, { now: now() });
+        decision = decideFailure(held, { ...failure, during: action }, { now: now() });
         failed = `${describeAction(action)}: ${failure.message}`;
         if (decision.requeue.kind !== "retry") {
           log("controller").warn("tenant {tenant}: {action} failed: {error}", {
@@ -144,7 +174,7 @@ export class TenantController {
         break;
       }
     }
-    await this.#writeStatus(name, tenant, decision, finalizerRemoved, signal);
+    await this.#writeStatus(name, held, decision, finalizerRemoved, signal);
     this.#options.onStatus?.(
       name,
       finalizerRemoved ? undefined : decision.status,
@@ -204,17 +234,23 @@ export class TenantController {
     signal: AbortSignal,
   ): Promise<void> {
     if (!decision.writeStatus || finalizerRemoved) return;
+    const status: Record<string, unknown> = { ...decision.status };
+    for (const key of Object.keys(tenant.status ?? {})) {
+      if (status[key] === undefined) status[key] = null;
+    }
     try {
-      await this.#client.resource<Tenant>(TENANT_RESOURCE).patchStatus(name, {
-        status: decision.status,
-      }, { type: "merge", signal });
+      await this.#client.resource<Tenant>(TENANT_RESOURCE).patchStatus(name, { status }, {
+        type: "merge",
+        signal,
+      });
     } catch (error) {
       if (isNotFound(error) && tenant.metadata?.deletionTimestamp) return;
       throw new ReconcileError(name, `writing status: ${errorText(error)}`, { cause: error });
     }
   }
 
-  async #execute(action: Action, signal: AbortSignal): Promise<void> {
+  /** Runs one write; a create resolves to the created object. */
+  async #execute(action: Action, signal: AbortSignal): Promise<KubeObjectBase | undefined> {
     const resource = this.#client.resource(action.resource);
     switch (action.kind) {
       case "addFinalizer":
@@ -222,13 +258,15 @@ export class TenantController {
       case "patch":
         await resource.patch(action.name, action.patch, {
           type: "merge",
-          namespace: "namespace" in action ? action.namespace : undefined,
+          namespace: action.kind === "patch" ? action.namespace : undefined,
           signal,
         });
         return;
-      case "create":
-        await resource.create(action.object, { namespace: action.namespace, signal });
+      case "recordNamespace":
+        await resource.patchStatus(action.name, action.patch, { type: "merge", signal });
         return;
+      case "create":
+        return await resource.create(action.object, { namespace: action.namespace, signal });
       case "delete":
         await resource.delete(action.name, {
           namespace: action.namespace,
@@ -238,6 +276,25 @@ export class TenantController {
         return;
     }
   }
+}
+
+/**
+ * The Tenant as a status write left it: `status.namespace` and `status.namespaceUID` replaced
+ * (an absent uid removed), the rest as read.
+ */
+function withRecorded(
+  tenant: Tenant,
+  recorded: { namespace?: string; namespaceUID?: string },
+): Tenant {
+  const { namespaceUID: _, ...status } = tenant.status ?? {};
+  return {
+    ...tenant,
+    status: {
+      ...status,
+      namespace: recorded.namespace,
+      ...(recorded.namespaceUID === undefined ? {} : { namespaceUID: recorded.namespaceUID }),
+    },
+  };
 }
 
 /** An error's message without its stack. */

@@ -2,7 +2,11 @@
 // queue, the tenant controller as the queue's handler, integration discovery on a timer, the plan
 // catalogue (and its ConfigMap), the periodic resync, start-up in turn and shutdown, and the
 // readiness verdict from the watches' health.
-import { MANAGED_BY_VALUE } from "../api/mod.ts";
+import {
+  ALWAYS_RESERVED_NAMESPACES,
+  DEFAULT_RESERVED_NAMESPACES,
+  MANAGED_BY_VALUE,
+} from "../api/mod.ts";
 import {
   events,
   type KubeClient,
@@ -17,6 +21,7 @@ import {
   observationKey,
   type PlanContext,
   servedKinds,
+  tenantHosts,
 } from "../reconcile/mod.ts";
 import type { LeaderElector } from "../leader/mod.ts";
 import { EventRecorder } from "../controller/mod.ts";
@@ -59,6 +64,11 @@ export interface ManagerOptions {
   gatewayHosts?: readonly string[];
   /** Period of the integration discovery, in ms (default 60 s; also run on every resync). */
   discoveryIntervalMs?: number;
+  /**
+   * Namespaces no tenant may have, besides the always-reserved ones and the ingress namespace
+   * (default `DEFAULT_RESERVED_NAMESPACES`): `--reserved-namespaces` and the operator's own.
+   */
+  reservedNamespaces?: readonly string[];
 }
 
 /** Options of {@linkcode Manager.run}. */
@@ -75,12 +85,14 @@ export class Manager {
   readonly #controller: TenantController;
   readonly #recorder: EventRecorder;
   readonly #source: PlanSource;
-  readonly #index = new TenantIndex();
+  readonly #index: TenantIndex;
   readonly #group: WatchGroup;
   readonly #sources: WatchSources;
   readonly #discovery: IntegrationDiscovery;
   /** Set once start-up has started every built-in watch: integration kinds are watched too. */
   #kindSignal?: AbortSignal;
+  /** Every reserved namespace entry (see {@linkcode context}), computed once. */
+  #reserved?: readonly string[];
 
   /** Builds the manager; nothing runs until {@linkcode run}. */
   constructor(client: KubeClient, options: ManagerOptions) {
@@ -100,6 +112,9 @@ export class Manager {
     this.#recorder = new EventRecorder(client.resource(events), {
       component: MANAGED_BY_VALUE,
       instance: options.instance,
+    });
+    this.#index = new TenantIndex({
+      gatewayHosts: options.gatewayHosts ?? DEFAULT_GATEWAY_HOSTS,
     });
     const plans = options.plans ?? { catalogue: builtinCatalogue(), source: { kind: "builtin" } };
     this.#source = plans.source;
@@ -122,16 +137,27 @@ export class Manager {
         metrics.tenantStatus(name, status);
         this.#index.noteStatus(name, status, namespace);
       },
+      onNamespace: (name, namespace) => this.#index.claimNamespace(name, namespace),
+      hostClaims: (tenant, context) =>
+        this.#index.hostClaims(tenant, tenantHosts(tenant, context.gatewayHosts) ?? []),
     });
   }
 
   /** The plan context reconciles use now: current catalogue, served integrations, settings. */
   get context(): PlanContext {
+    const ingressNamespace = this.#options.ingressNamespace ?? DEFAULT_INGRESS_NAMESPACE;
     return {
       catalogue: this.#discovery.catalogue,
       integrations: this.#discovery.integrations,
-      ingressNamespace: this.#options.ingressNamespace ?? DEFAULT_INGRESS_NAMESPACE,
+      ingressNamespace,
       gatewayHosts: this.#options.gatewayHosts ?? DEFAULT_GATEWAY_HOSTS,
+      reservedNamespaces: this.#reserved ??= [
+        ...new Set([
+          ...ALWAYS_RESERVED_NAMESPACES,
+          ingressNamespace,
+          ...this.#options.reservedNamespaces ?? DEFAULT_RESERVED_NAMESPACES,
+        ]),
+      ],
     };
   }
 

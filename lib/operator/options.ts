@@ -3,7 +3,12 @@
 import { parseArgs } from "node:util";
 import { type LogFormat, type LogLevel, parseLogFormat, parseLogLevel } from "../log.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
-import { isDnsLabel, isDnsSubdomain } from "../api/mod.ts";
+import {
+  DEFAULT_RESERVED_NAMESPACES,
+  isDnsLabel,
+  isDnsSubdomain,
+  isReservedPattern,
+} from "../api/mod.ts";
 import { hostTemplateProblem } from "../plans/mod.ts";
 import type { PlanSource } from "./plan_source.ts";
 import { DEFAULT_GATEWAY_HOSTS, DEFAULT_INGRESS_NAMESPACE } from "../reconcile/mod.ts";
@@ -33,6 +38,8 @@ export interface OperatorOptions {
   ingressNamespace: string;
   /** Gateway host templates (`--gateway-hosts`, comma-separated). */
   gatewayHosts: string[];
+  /** Namespaces no tenant may have, besides the always-reserved ones (`--reserved-namespaces`). */
+  reservedNamespaces: string[];
   /** Period of the integration discovery, in ms (`--discovery-interval`). */
   discoveryIntervalMs: number;
   /** Leader election (`--leader-elect`); undefined when off. */
@@ -100,6 +107,10 @@ Flags:
   --ingress-namespace NAME  namespace of the Istio ingress gateway (default ${DEFAULT_INGRESS_NAMESPACE})
   --gateway-hosts LIST      comma-separated Gateway host templates with {username}, {userId},
                             {tenant} (default ${DEFAULT_GATEWAY_HOSTS.join(",")})
+  --reserved-namespaces LIST
+                            comma-separated namespaces no tenant may have (a trailing * matches a
+                            prefix); kube-*, default, the ingress namespace and the operator's own
+                            are always reserved (default ${DEFAULT_RESERVED_NAMESPACES.join(",")})
   --discovery-interval DURATION
                             how often to look for Istio/Gatekeeper kinds (default ${
   formatDuration(DEFAULT_DISCOVERY_INTERVAL_MS)
@@ -156,6 +167,7 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
         "plans-configmap": { type: "string" },
         "ingress-namespace": { type: "string" },
         "gateway-hosts": { type: "string" },
+        "reserved-namespaces": { type: "string" },
         "discovery-interval": { type: "string" },
         "leader-elect": { type: "boolean" },
         "leader-elect-lease-duration": { type: "string" },
@@ -205,6 +217,7 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
       plans: planSource(values.plans, values["plans-configmap"]),
       ingressNamespace: ingressNamespace(values["ingress-namespace"]),
       gatewayHosts: gatewayHosts(values["gateway-hosts"]),
+      reservedNamespaces: reservedNamespaces(values["reserved-namespaces"]),
       discoveryIntervalMs: discoveryInterval(values["discovery-interval"]),
       leaderElection: values["leader-elect"] ? leaderElection(values) : undefined,
       healthProbeAddress: parseBindAddress(
@@ -347,6 +360,20 @@ function gatewayHosts(value: string | undefined): string[] {
     if (problem !== undefined) throw new OptionsError(`--gateway-hosts: ${problem}`);
   }
   return templates;
+}
+
+function reservedNamespaces(value: string | undefined): string[] {
+  if (value === undefined) return [...DEFAULT_RESERVED_NAMESPACES];
+  const entries = value.split(",").map((item) => item.trim()).filter((item) => item !== "");
+  for (const entry of entries) {
+    if (!isReservedPattern(entry)) {
+      throw new OptionsError(
+        `--reserved-namespaces: "${entry}" is neither a namespace name nor a prefix of one ` +
+          `followed by * (e.g. istio-system,monitoring-*)`,
+      );
+    }
+  }
+  return entries;
 }
 
 function discoveryInterval(value: string | undefined): number {

@@ -36,6 +36,20 @@ export function processIdentity(): string {
   return `${host}_${crypto.randomUUID().slice(0, 8)}`;
 }
 
+/**
+ * The operator's own namespaces, reserved so that no tenant can own them: its pod's
+ * (`POD_NAMESPACE`), its Lease's (with leader election) and its plan catalogue ConfigMap's.
+ * `kubeconfigNamespace` is the namespace of the kubeconfig context, the Lease's last resort.
+ */
+function operatorNamespaces(options: OperatorOptions, kubeconfigNamespace: string): string[] {
+  const pod = Deno.env.get("POD_NAMESPACE");
+  return [
+    pod,
+    options.leaderElection && (options.leaderElection.namespace ?? pod ?? kubeconfigNamespace),
+    options.plans.kind === "configMap" ? options.plans.namespace : undefined,
+  ].filter((name): name is string => name !== undefined && name !== "");
+}
+
 /** Thrown when a probe or metrics address cannot be served. */
 export class EndpointError extends Error {
   /** Builds the error naming what could not be served where. */
@@ -99,6 +113,10 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
         plans: await loadPlans(options.plans, client, { signal: stop.signal }),
         ingressNamespace: options.ingressNamespace,
         gatewayHosts: options.gatewayHosts,
+        reservedNamespaces: [
+          ...options.reservedNamespaces,
+          ...operatorNamespaces(options, client.namespace),
+        ],
         discoveryIntervalMs: options.discoveryIntervalMs,
       });
       if (options.healthProbeAddress) {

@@ -1,7 +1,14 @@
-// The watches that feed the work queue, and which tenant each event is for: Tenants by name,
-// managed Namespaces and per-tenant objects by their owner (plus the tenants waiting for that
-// namespace), integration kinds for as long as the cluster serves them.
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_RESOURCE } from "../api/mod.ts";
+// The watches that feed the work queue, and which tenant each event is for (ARCHITECTURE.md §2):
+// Tenants by name (and the tenants whose gateway hosts theirs overlap), managed Namespaces and
+// per-tenant objects by the namespace they are in, mapped to its owner from the operator's own
+// records, never from a label someone in that namespace can set (plus, for a namespace, the
+// tenants waiting for it), integration kinds for as long as the cluster serves them.
+import {
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  OBJECT_NAME_PREFIX,
+  TENANT_RESOURCE,
+} from "../api/mod.ts";
 import {
   type KubeClient,
   type KubeObjectBase,
@@ -13,7 +20,7 @@ import {
   type WatchTimings,
 } from "../client/mod.ts";
 import { observationKey } from "../reconcile/mod.ts";
-import type { TenantIndex } from "./tenant_index.ts";
+import type { TenantIndex, WatchedTenant } from "./tenant_index.ts";
 import type { WatchGroup } from "./watch_group.ts";
 
 /** Per-tenant object kinds always served, watched for drift and deletion. */
@@ -57,13 +64,15 @@ export class WatchSources {
     this.#options = options;
   }
 
-  /** Watches Tenants (metadata only): every event queues the tenant and updates the index. */
+  /**
+   * Watches Tenants (whole objects, of which the index keeps names, namespaces and hosts only):
+   * every event queues the tenant, and the tenants whose gateway hosts its change overlaps.
+   */
   tenants(signal: AbortSignal): Promise<void> {
     const { group, index, queue, timings } = this.#options;
     return group.consume(TENANTS_WATCH, signal, async () => {
-      const watch = this.#client.resource<KubeObjectBase>(TENANT_RESOURCE).watch({
+      const watch = this.#client.resource<WatchedTenant>(TENANT_RESOURCE).watch({
         signal,
-        metadataOnly: true,
         timings,
         onHealth: group.onHealth(TENANTS_WATCH),
       });
@@ -72,28 +81,44 @@ export class WatchSources {
         if (event.type === "SYNCED") continue;
         const name = event.object.metadata?.name;
         if (!name) continue;
-        index.track(name, event.type === "DELETED" ? undefined : event.object.metadata?.uid);
+        const affected = event.type === "DELETED" ? index.remove(name) : index.update(event.object);
         queue.add(name);
+        for (const other of affected) queue.add(other);
       }
     });
   }
 
-  /** Watches managed Namespaces: queues the owner and the tenants waiting for that namespace. */
+  /**
+   * Watches managed Namespaces: queues the tenant the namespace belongs to (by name, from the
+   * index) and the tenants waiting for it. A namespace stripped of the managed-by label arrives
+   * as DELETED (it left the selection), which queues its tenant just the same.
+   */
   namespaces(signal: AbortSignal): Promise<void> {
     const { index, queue } = this.#options;
     return this.#watchManaged(namespaces, NAMESPACES_WATCH, signal, (object) => {
-      const owner = index.ownerOf(object);
-      if (owner) queue.add(owner);
-      for (const waiter of index.waitersOf(object.metadata?.name ?? "")) queue.add(waiter);
+      const name = object.metadata?.name ?? "";
+      for (const tenant of index.tenantsIn(name)) queue.add(tenant);
+      for (const waiter of index.waitersOf(name)) queue.add(waiter);
     });
   }
 
-  /** Watches managed per-tenant objects of one kind and queues their tenant. */
+  /**
+   * Watches managed per-tenant objects of one kind. An object in a namespace queues only the
+   * tenant owning that namespace, and only when it has one of the operator's names (`kleff-*`):
+   * its labels are ignored, so objects in one namespace never wake another tenant. A
+   * cluster-scoped object (a constraint: only platform admins and the operator write those)
+   * queues the tenant its label or annotation names.
+   */
   objects(resource: ResourceDescriptor, signal: AbortSignal): Promise<void> {
     const { index, queue } = this.#options;
     return this.#watchManaged(resource, observationKey(resource), signal, (object) => {
-      const owner = index.ownerOf(object);
-      if (owner) queue.add(owner);
+      if (!resource.namespaced) {
+        const owner = index.ownerOf(object);
+        if (owner) queue.add(owner);
+        return;
+      }
+      if (!object.metadata?.name?.startsWith(OBJECT_NAME_PREFIX)) return;
+      for (const tenant of index.tenantsIn(object.metadata.namespace ?? "")) queue.add(tenant);
     });
   }
 

@@ -1,49 +1,159 @@
 // What the operator remembers about tenants between reconciles, as names only (no objects): each
-// tenant's uid, to map an event on a managed object to its tenant, and which tenants wait for a
-// namespace another tenant holds, to wake them when that namespace changes.
-import { TENANT_LABEL, TENANT_UID_ANNOTATION, type TenantStatus } from "../api/mod.ts";
+// tenant's uid, the namespace its status gives it (to map an event in a namespace to the one
+// tenant owning it: ARCHITECTURE.md §2), its gateway hosts and creation order (to find the tenants
+// that claimed overlapping hosts first), and which tenants wait for a namespace another holds.
+import {
+  TENANT_LABEL,
+  TENANT_UID_ANNOTATION,
+  type TenantSpec,
+  type TenantStatus,
+} from "../api/mod.ts";
 import type { KubeObjectBase } from "../client/mod.ts";
-import { waitsForNamespace } from "../reconcile/mod.ts";
+import { type HostClaim, tenantHosts, waitsForNamespace } from "../reconcile/mod.ts";
+import { HostIndex } from "./host_index.ts";
 
-/** Tenant names and uids from the Tenant watch, and the NamespaceConflict waiters. */
+/** A Tenant as the Tenant watch delivers it (whole objects: spec and status are read). */
+export interface WatchedTenant extends KubeObjectBase {
+  /** The spec (hosts are rendered from it). */
+  spec?: Partial<TenantSpec>;
+  /** The status (`status.namespace` maps events to the tenant). */
+  status?: TenantStatus;
+}
+
+/** What the index keeps per tenant. */
+interface TenantEntry {
+  /** `metadata.uid`. */
+  uid: string;
+  /** Sort key of the claim order: creation time, then name. */
+  order: string;
+  /** The namespace its latest decision gives it, else its status as watched. */
+  namespace?: string;
+  /** Whether a decision set `namespace` (then watch events, which may lag, leave it alone). */
+  decided: boolean;
+  /** Its rendered gateway hosts. */
+  hosts: readonly string[];
+}
+
+/** Options of {@linkcode TenantIndex}. */
+export interface TenantIndexOptions {
+  /** Gateway host templates (`--gateway-hosts`). */
+  gatewayHosts: readonly string[];
+}
+
+/** The claim order of a Tenant: older first, then by name. */
+function orderOf(tenant: KubeObjectBase): string {
+  const created = tenant.metadata?.creationTimestamp;
+  return `${typeof created === "string" && created !== "" ? created : "\uffff"}\u0000${
+    tenant.metadata?.name ?? ""
+  }`;
+}
+
+/** Tenant names, uids, namespaces and hosts from the Tenant watch, and the NamespaceConflict waiters. */
 export class TenantIndex {
-  /** Tenant name -> uid and uid -> name. */
-  readonly #uids = new Map<string, string>();
+  readonly #templates: readonly string[];
+  readonly #tenants = new Map<string, TenantEntry>();
+  /** uid -> tenant name. */
   readonly #names = new Map<string, string>();
+  /** Namespace name -> the tenants whose status gives them that namespace. */
+  readonly #byNamespace = new Map<string, Set<string>>();
+  readonly #hosts = new HostIndex();
   /** Namespace name -> tenants in NamespaceConflict over it, and the reverse. */
   readonly #waiters = new Map<string, Set<string>>();
   readonly #waitingOn = new Map<string, string>();
 
+  /** An empty index rendering hosts with `options.gatewayHosts`. */
+  constructor(options: TenantIndexOptions) {
+    this.#templates = options.gatewayHosts;
+  }
+
   /** Every known tenant name. */
   names(): IterableIterator<string> {
-    return this.#uids.keys();
+    return this.#tenants.keys();
   }
 
   /** How many tenants are known. */
   get size(): number {
-    return this.#uids.size;
-  }
-
-  /** Records a tenant's uid (`undefined`: the tenant is gone). */
-  track(name: string, uid: string | undefined): void {
-    const previous = this.#uids.get(name);
-    if (previous !== undefined && previous !== uid) this.#names.delete(previous);
-    if (uid === undefined) {
-      this.#uids.delete(name);
-      return;
-    }
-    this.#uids.set(name, uid);
-    this.#names.set(uid, name);
+    return this.#tenants.size;
   }
 
   /**
-   * The tenant a managed object belongs to: its `kleff.io/tenant` label, or, when someone
-   * removed that, the tenant whose uid its `kleff.io/tenant-uid` annotation names.
+   * Records a Tenant as the watch delivered it. Returns the other tenants whose host claims may
+   * have changed with it (their hosts overlap its old or new ones), to be reconciled.
+   */
+  update(tenant: WatchedTenant): string[] {
+    const name = tenant.metadata?.name;
+    const uid = tenant.metadata?.uid;
+    if (!name || !uid) return [];
+    const previous = this.#tenants.get(name);
+    if (previous !== undefined && previous.uid !== uid) this.#names.delete(previous.uid);
+    const decided = previous !== undefined && previous.uid === uid && previous.decided;
+    const entry: TenantEntry = {
+      uid,
+      order: orderOf(tenant),
+      namespace: previous?.namespace,
+      decided,
+      hosts: tenantHosts(tenant, this.#templates) ?? [],
+    };
+    this.#tenants.set(name, entry);
+    this.#names.set(uid, name);
+    if (!decided) this.#setNamespace(name, entry, tenant.status?.namespace);
+    return this.#moveHosts(name, previous?.hosts ?? [], entry.hosts);
+  }
+
+  /** Forgets a deleted Tenant; returns the tenants whose hosts overlapped its own. */
+  remove(name: string): string[] {
+    const entry = this.#tenants.get(name);
+    if (entry === undefined) return [];
+    this.#setNamespace(name, entry, undefined);
+    this.#tenants.delete(name);
+    this.#names.delete(entry.uid);
+    this.noteStatus(name, undefined);
+    return this.#moveHosts(name, entry.hosts, []);
+  }
+
+  /**
+   * Notes the namespace a decision gives a known tenant, before its writes run: from then on
+   * it, not the (possibly lagging) watched status, maps that namespace's events to the tenant.
+   */
+  claimNamespace(name: string, namespace: string | undefined): void {
+    const entry = this.#tenants.get(name);
+    if (entry === undefined) return;
+    entry.decided = true;
+    this.#setNamespace(name, entry, namespace);
+  }
+
+  /** The tenants whose status gives them namespace `name` (usually one; none for others'). */
+  tenantsIn(name: string): Iterable<string> {
+    return this.#byNamespace.get(name) ?? [];
+  }
+
+  /**
+   * The tenant a cluster-scoped object (a Gatekeeper constraint, which only platform admins and
+   * the operator can write) belongs to: its `kleff.io/tenant` label, or the tenant whose uid its
+   * `kleff.io/tenant-uid` annotation names.
    */
   ownerOf(object: KubeObjectBase): string | undefined {
     const metadata = object.metadata;
     return metadata?.labels?.[TENANT_LABEL] ??
       this.#names.get(metadata?.annotations?.[TENANT_UID_ANNOTATION] ?? "");
+  }
+
+  /**
+   * The gateway hosts claimed before `tenant` (older, then by name) that overlap `hosts`, in
+   * claim order: what its decision needs to know (see `HostClaim`).
+   */
+  hostClaims(tenant: KubeObjectBase, hosts: readonly string[]): HostClaim[] {
+    const name = tenant.metadata?.name ?? "";
+    const order = orderOf(tenant);
+    const others = new Set<string>();
+    for (const host of hosts) {
+      for (const other of this.#hosts.overlapping(host)) if (other !== name) others.add(other);
+    }
+    return [...others]
+      .map((other) => ({ other, entry: this.#tenants.get(other)! }))
+      .filter(({ entry }) => entry !== undefined && entry.order < order)
+      .sort((a, b) => a.entry.order < b.entry.order ? -1 : 1)
+      .map(({ other, entry }) => ({ tenant: other, hosts: entry.hosts }));
   }
 
   /**
@@ -72,5 +182,33 @@ export class TenantIndex {
   /** The tenants waiting for namespace `name` (see {@linkcode noteStatus}). */
   waitersOf(name: string): Iterable<string> {
     return this.#waiters.get(name) ?? [];
+  }
+
+  #setNamespace(name: string, entry: TenantEntry, namespace: string | undefined): void {
+    if (entry.namespace === namespace) return;
+    if (entry.namespace !== undefined) {
+      const tenants = this.#byNamespace.get(entry.namespace);
+      tenants?.delete(name);
+      if (tenants?.size === 0) this.#byNamespace.delete(entry.namespace);
+    }
+    entry.namespace = namespace;
+    if (namespace !== undefined) {
+      let tenants = this.#byNamespace.get(namespace);
+      if (!tenants) this.#byNamespace.set(namespace, tenants = new Set());
+      tenants.add(name);
+    }
+  }
+
+  /** Moves `name`'s host claims from `before` to `after`; returns the tenants they overlap. */
+  #moveHosts(name: string, before: readonly string[], after: readonly string[]): string[] {
+    if (before.length === after.length && before.every((host, i) => host === after[i])) return [];
+    const affected = new Set<string>();
+    for (const host of before) this.#hosts.remove(name, host);
+    for (const host of [...before, ...after]) {
+      for (const other of this.#hosts.overlapping(host)) affected.add(other);
+    }
+    for (const host of after) this.#hosts.add(name, host);
+    affected.delete(name);
+    return [...affected];
   }
 }

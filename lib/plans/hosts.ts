@@ -40,3 +40,36 @@ export function hostTemplateProblem(template: string): string | undefined {
     ? `"${template}" does not give a valid host name (e.g. *.{username}.apps.example.com)`
     : undefined;
 }
+
+/**
+ * Renders every template for a tenant: the distinct host names, or `undefined` when a template
+ * gives no valid host name for these values.
+ */
+export function renderHosts(
+  templates: readonly string[],
+  values: HostValues,
+): string[] | undefined {
+  const hosts = new Set<string>();
+  for (const template of templates) {
+    const host = renderHost(template, values);
+    if (host === undefined) return undefined;
+    hosts.add(host);
+  }
+  return [...hosts];
+}
+
+/**
+ * Whether two gateway hosts can match one request's host name (ARCHITECTURE.md §6): equal names
+ * (case-insensitive), a name under a wildcard (`*.a.example.com` covers every name ending in
+ * `.a.example.com`, at any depth, as Istio matches), or two wildcards one of which covers the
+ * other. A wildcard does not cover its own apex (`*.a.example.com` and `a.example.com` do not
+ * overlap).
+ */
+export function hostsOverlap(a: string, b: string): boolean {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  if (x === y) return true;
+  const covers = (wildcard: string, other: string) =>
+    wildcard.startsWith("*.") && other.endsWith(wildcard.slice(1));
+  return covers(x, y) || covers(y, x);
+}

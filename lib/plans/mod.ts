@@ -5,5 +5,12 @@ export { BUILTIN_CATALOGUE_YAML } from "./defaults.ts";
 export { builtinCatalogue, parseCatalogue } from "./parse.ts";
 export { compareQuantities, parseQuantity, type Quantity, quantityKey } from "./quantity.ts";
 export { type Cidr, parseCidr } from "./cidr.ts";
-export { HOST_PLACEHOLDERS, hostTemplateProblem, type HostValues, renderHost } from "./hosts.ts";
+export {
+  HOST_PLACEHOLDERS,
+  hostsOverlap,
+  hostTemplateProblem,
+  type HostValues,
+  renderHost,
+  renderHosts,
+} from "./hosts.ts";
 export { validateCatalogue } from "./validate.ts";

@@ -40,7 +40,32 @@ export interface RemoveFinalizerAction {
   patch: MergePatch;
 }
 
-/** `POST` `object` to `resource` (in `namespace` for namespaced kinds). 409 AlreadyExists: re-decide. */
+/**
+ * Record in the Tenant's status the namespace it is about to create: `PATCH` the status
+ * subresource with {@linkcode MergePatch} `patch` (`status.namespace` set, `status.namespaceUID`
+ * removed). It comes right before that namespace's create, so that a create whose answer is lost
+ * (a crash, a lost connection) leaves a claim the next reconcile recognises (ARCHITECTURE.md §4).
+ * On success the executor applies the patch to the Tenant it holds (a later failure's decision
+ * starts from what is stored).
+ */
+export interface RecordNamespaceAction {
+  /** Discriminator. */
+  kind: "recordNamespace";
+  /** Always the Tenant resource. */
+  resource: ResourceDescriptor;
+  /** The Tenant's name. */
+  name: string;
+  /** The namespace about to be created. */
+  namespace: string;
+  /** Merge patch of the status subresource. */
+  patch: MergePatch;
+}
+
+/**
+ * `POST` `object` to `resource` (in `namespace` for namespaced kinds). 409 AlreadyExists: re-decide.
+ * With `recordUid` (the tenant namespace), the executor records the created object's uid as
+ * `status.namespaceUID`: in this decision's `status` (then written) and in the Tenant it holds.
+ */
 export interface CreateAction {
   /** Discriminator. */
   kind: "create";
@@ -50,6 +75,8 @@ export interface CreateAction {
   namespace?: string;
   /** The complete object to create. */
   object: KubeObject;
+  /** Record the created object's uid as `status.namespaceUID`. */
+  recordUid?: boolean;
 }
 
 /**
@@ -90,6 +117,7 @@ export interface DeleteAction {
 export type Action =
   | AddFinalizerAction
   | RemoveFinalizerAction
+  | RecordNamespaceAction
   | CreateAction
   | PatchAction
   | DeleteAction;
@@ -121,9 +149,12 @@ export type Requeue =
 /**
  * What to do for one Tenant. The executor:
  * 1. runs `actions` in order and stops at the first failure (then it executes
- *    `decideFailure(tenant, failure, options)` instead of the rest of this decision);
- * 2. if `writeStatus`, merge-patches the status subresource with `{ status }` (no lock needed: one
- *    reconcile per tenant runs at a time, and a Tenant carrying the finalizer cannot be replaced);
+ *    `decideFailure(tenant, failure, options)` instead of the rest of this decision, with the
+ *    Tenant as the actions that succeeded left it: see {@linkcode RecordNamespaceAction} and
+ *    {@linkcode CreateAction.recordUid});
+ * 2. if `writeStatus`, merge-patches the status subresource to `{ status }`, top-level fields
+ *    `status` lacks set to null (no lock needed: one reconcile per tenant runs at a time, and a
+ *    Tenant carrying the finalizer cannot be replaced);
  * 3. records `events` on the Tenant (after 1 and 2 succeeded, since they describe the result);
  * 4. requeues as `requeue` says; logs `ignored` when set.
  */
@@ -171,6 +202,17 @@ export function removeFinalizer(tenant: TenantView): RemoveFinalizerAction {
   };
 }
 
+/** The action recording `namespace` as the one `tenant` is about to create. */
+export function recordNamespace(tenant: TenantView, namespace: string): RecordNamespaceAction {
+  return {
+    kind: "recordNamespace",
+    resource: TENANT_RESOURCE,
+    name: tenant.name,
+    namespace,
+    patch: { status: { namespace, namespaceUID: null } },
+  };
+}
+
 /** Names an action for logs and messages, e.g. `create Namespace user-1`. */
 export function describeAction(action: Action): string {
   const { kind } = action.resource;
@@ -181,6 +223,8 @@ export function describeAction(action: Action): string {
       return `add finalizer ${TENANT_FINALIZER} to ${kind} ${action.name}`;
     case "removeFinalizer":
       return `remove finalizer ${TENANT_FINALIZER} from ${kind} ${action.name}`;
+    case "recordNamespace":
+      return `record namespace ${action.namespace} in the status of ${kind} ${action.name}`;
     case "create":
       return `create ${kind} ${qualified(action.namespace, action.object.metadata?.name)}`;
     case "patch":

@@ -41,6 +41,11 @@ export interface PlanContext {
   ingressNamespace: string;
   /** Gateway host templates, e.g. `*.{username}.apps.example.com`. */
   gatewayHosts: readonly string[];
+  /**
+   * Namespaces no tenant may have (names, or prefixes ending in `*`): the always-reserved ones,
+   * `--reserved-namespaces`, the operator's own namespace and the ingress namespace.
+   */
+  reservedNamespaces: readonly string[];
 }
 
 /** The key under which objects of `resource` are observed: `Kind` or `Kind.group`. */

@@ -5,6 +5,7 @@ import { ConditionType, Reason } from "../api/mod.ts";
 import { addFinalizer, type Decision, type Requeue } from "./actions.ts";
 import { buildConditions, type ConditionInput, summarize } from "./conditions.ts";
 import type { PlanContext } from "./context.ts";
+import type { HostClaim } from "./hosts.ts";
 import { transitionEvents } from "./events.ts";
 import type { ObservedKind, PlanStep } from "./managed.ts";
 import { namespaceStep, readNamespace } from "./namespace.ts";
@@ -31,6 +32,11 @@ export interface DecideOptions {
   now: Date;
   /** The plan catalogue, served integrations and platform settings. */
   context: PlanContext;
+  /**
+   * Gateway hosts of the tenants that claimed theirs before this one and may overlap its own
+   * (default none): the operator's index of every Tenant provides them (see `HostClaim`).
+   */
+  hostClaims?: readonly HostClaim[];
 }
 
 /**
@@ -66,12 +72,20 @@ export function decide(tenant: unknown, observed: Observed, options: DecideOptio
   const objects = observed.objects ?? [];
   if (view.deleting) {
     if (!hasFinalizer(view)) return unchanged(view, { kind: "none" });
-    const step = teardownStep(view, namespace, { objects });
+    const step = teardownStep(view, namespace, {
+      objects,
+      reserved: options.context.reservedNamespaces,
+    });
     if (step.conditions === undefined) {
       return { ...unchanged(view, step.requeue), actions: step.actions, events: step.events };
     }
     const conditions = buildConditions(view.conditions, step.conditions, build);
-    const status = tenantStatus(view, { namespace: view.statusNamespace, conditions });
+    const status = tenantStatus(view, {
+      namespace: view.statusNamespace,
+      namespaceUID: view.statusNamespaceUID,
+      conditions,
+      quota: view.statusQuota,
+    });
     return withStatus(view, {
       actions: step.actions,
       events: step.events,
@@ -82,7 +96,10 @@ export function decide(tenant: unknown, observed: Observed, options: DecideOptio
   const plan = view.spec === undefined
     ? undefined
     : options.context.catalogue.plans.get(view.spec.plan);
-  const step = namespaceStep(view, namespace, { podSecurity: plan?.podSecurity ?? "restricted" });
+  const step = namespaceStep(view, namespace, {
+    podSecurity: plan?.podSecurity ?? "restricted",
+    reserved: options.context.reservedNamespaces,
+  });
   const steps: PlanStep[] = [];
   if (step.condition.status === "True" && step.namespace !== undefined && view.spec) {
     steps.push(
@@ -92,7 +109,12 @@ export function decide(tenant: unknown, observed: Observed, options: DecideOptio
         planName: view.spec.plan,
         catalogue: options.context.catalogue,
       }),
-      policiesStep(view, step.namespace, { plan, observed: objects, context: options.context }),
+      policiesStep(view, step.namespace, {
+        plan,
+        observed: objects,
+        context: options.context,
+        hostClaims: options.hostClaims ?? [],
+      }),
     );
   }
   const inputs = [
@@ -114,6 +136,7 @@ export function decide(tenant: unknown, observed: Observed, options: DecideOptio
     ),
     status: tenantStatus(view, {
       namespace: step.namespace,
+      namespaceUID: step.namespaceUID,
       conditions,
       quota: steps.length > 0 ? planQuotaSummary(plan) : undefined,
     }),

@@ -28,11 +28,18 @@ export interface FailureOptions {
 
 /**
  * The decision after `failure` stopped a decision for `tenant` (the Tenant as it was read):
- * - 404 NotFound or 409 Conflict, and 409 AlreadyExists on a namespace create: the view was
- *   stale; write and record nothing, look again from fresh state (`retry`, not a failure);
- * - 409 AlreadyExists on the create of any other object: an object of that name exists that the
- *   tenant's observation did not show as its own: `ObjectConflict` on the condition the object
- *   serves, a Warning, retry with backoff (a fresh view shows whether it was a race);
+ * - 404 NotFound or 409 Conflict: the view was stale; write and record nothing, look again from
+ *   fresh state (`retry`, not a failure);
+ * - 409 AlreadyExists on the namespace's create: someone else's namespace appeared under that
+ *   name since it was read; the claim recorded for it (`status.namespace`) is withdrawn, so that
+ *   a namespace this operator did not see itself create is never taken as the tenant's, and the
+ *   tenant is looked at again (`retry`);
+ * - 409 AlreadyExists on the create of an object in the tenant's namespace: one appeared under
+ *   that name since the LIST; it is the operator's there (`syncObjects`), so look again (`retry`);
+ * - 409 AlreadyExists on the create of a cluster-scoped object (a constraint): an object of that
+ *   name exists that the tenant's observation did not show as its own: `ObjectConflict` on the
+ *   condition the object serves, a Warning, retry with backoff (a fresh view shows whether it was
+ *   a race);
  * - anything else: `ApiError` on the condition the action serves (`NamespaceReady` for namespace
  *   writes, `ResourcesReady` for quota and limits, `PoliciesReady` for the rest, `TenantReady`
  *   directly for finalizer writes), `TenantReady` recomputed (reason `Terminating` kept during
@@ -50,7 +57,23 @@ export function decideFailure(
   const served = servedCondition(failure.during);
   const exists = failure.code === 409 && failure.reason === "AlreadyExists" &&
     failure.during.kind === "create" && served !== ConditionType.NamespaceReady &&
-    served !== undefined;
+    served !== undefined && !failure.during.resource.namespaced;
+  if (
+    failure.code === 409 && failure.reason === "AlreadyExists" &&
+    failure.during.kind === "create" && served === ConditionType.NamespaceReady
+  ) {
+    return withStatus(view, {
+      actions: [],
+      events: [],
+      requeue: { kind: "retry" },
+      status: tenantStatus(view, {
+        namespace: undefined,
+        namespaceUID: undefined,
+        conditions: view.conditions,
+        quota: view.statusQuota,
+      }),
+    });
+  }
   if ((failure.code === 404 || failure.code === 409) && !exists) {
     return unchanged(view, { kind: "retry" });
   }
@@ -94,12 +117,18 @@ export function decideFailure(
     actions: [],
     events: [{ type: "Warning", reason, message }],
     requeue: { kind: "backoff" },
-    status: tenantStatus(view, { namespace: view.statusNamespace, conditions }),
+    status: tenantStatus(view, {
+      namespace: view.statusNamespace,
+      namespaceUID: view.statusNamespaceUID,
+      conditions,
+      quota: view.statusQuota,
+    }),
   });
 }
 
-/** The condition a write serves; `undefined` for writes to the Tenant itself (finalizer). */
+/** The condition a write serves; `undefined` for the finalizer writes to the Tenant itself. */
 function servedCondition(action: Action): ConditionType | undefined {
+  if (action.kind === "recordNamespace") return ConditionType.NamespaceReady;
   const { kind } = action.resource;
   if (kind === TENANT_KIND) return undefined;
   if (kind === namespaces.kind) return ConditionType.NamespaceReady;

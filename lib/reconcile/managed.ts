@@ -57,7 +57,7 @@ export interface SyncResult {
   actions: Action[];
   /** What was done, for Events: `created ResourceQuota kleff-quota`. */
   changes: string[];
-  /** Objects with our names that are not ours (never adopted or deleted). */
+  /** Cluster-scoped objects with our names that are not ours (never adopted or deleted). */
   conflicts: string[];
   /** Objects of ours being deleted: recreated once gone. */
   terminating: string[];
@@ -201,7 +201,11 @@ export interface SyncObjectsOptions {
  * Makes the observed objects (`options.observed`) equal to `desired`: creates missing ones,
  * patches drifted ones (managed labels, annotation, owned spec fields), and, for each kind in
  * `options.prune`, deletes objects of ours (see {@linkcode isPrunable}) that are not desired.
- * Objects with a desired name that are not ours are reported as conflicts and left alone.
+ * Called only for a namespace the tenant owns (ARCHITECTURE.md §4): there, an object with a
+ * desired name is the operator's whoever created or last touched it, so one stripped of its
+ * labels and annotation, or created first by someone else under that name, is put back like any
+ * drift. A cluster-scoped object with a desired name that does not carry this tenant's annotation
+ * is reported as a conflict and left alone (nothing outside the tenant's namespace is adopted).
  */
 export function syncObjects(
   tenant: TenantView,
@@ -227,7 +231,7 @@ export function syncObjects(
         object: item.object,
       });
       result.changes.push(`created ${what}`);
-    } else if (!isOwned(current, tenant)) {
+    } else if (!item.resource.namespaced && !isOwned(current, tenant)) {
       result.conflicts.push(
         `${what} exists without the ${TENANT_UID_ANNOTATION} annotation of this tenant; it is never adopted or deleted`,
       );
@@ -237,7 +241,11 @@ export function syncObjects(
       const patch = objectPatch(item, current);
       if (patch !== undefined) {
         result.actions.push(patchAction(item.resource, current, { patch }));
-        result.changes.push(`restored ${what}`);
+        result.changes.push(
+          isOwned(current, tenant)
+            ? `restored ${what}`
+            : `took back ${what} (it lacked this tenant's ${TENANT_UID_ANNOTATION} annotation)`,
+        );
       }
     }
   }

@@ -14,6 +14,7 @@ export {
   describeAction,
   type MergePatch,
   type PatchAction,
+  type RecordNamespaceAction,
   type RemoveFinalizerAction,
   type Requeue,
   type TenantEvent,
@@ -40,6 +41,7 @@ export {
 } from "./context.ts";
 export { decide, type DecideOptions, type Observed, tenantNamespaceName } from "./decide.ts";
 export { transitionEvents } from "./events.ts";
+export { firstOverlap, type HostClaim, type HostOverlap, tenantHosts } from "./hosts.ts";
 export { type ActionFailure, decideFailure, type FailureOptions } from "./failure.ts";
 export { type MetadataChanges, metadataPatch, type MetadataView } from "./metadata_patch.ts";
 export {
@@ -77,6 +79,7 @@ export {
   GATEWAY_NAME,
   type GatewayOptions,
   INGRESS_GATEWAY_SELECTOR,
+  LOCKDOWN_NETWORK,
   NETWORK_POLICY_NAME,
   type NetworkPolicyOptions,
   policiesStep,

@@ -1,6 +1,6 @@
 // The tenant namespace (ARCHITECTURE.md §4): its desired labels and ownership annotation, who owns an
 // observed namespace, and the step that creates, restores or reports it as NamespaceReady.
-import { namespaces } from "../api/mod.ts";
+import { namespaces, reservedBy } from "../api/mod.ts";
 import {
   ConditionType,
   EventReason,
@@ -18,7 +18,7 @@ import {
   type TenantStatus,
 } from "../api/mod.ts";
 import type { PodSecurityLevel } from "../plans/mod.ts";
-import type { Action, Requeue, TenantEvent } from "./actions.ts";
+import { type Action, recordNamespace, type Requeue, type TenantEvent } from "./actions.ts";
 import type { ConditionInput } from "./conditions.ts";
 import { isOwned, patchAction, readObject } from "./managed.ts";
 import { changedKeys, metadataPatch, type MetadataView } from "./metadata_patch.ts";
@@ -36,10 +36,16 @@ export interface NamespaceView extends MetadataView {
   progress: string[];
 }
 
-/** Who owns an observed namespace, according to its `kleff.io/tenant-uid` annotation. */
+/**
+ * Whose an observed namespace is (ARCHITECTURE.md §4). Ownership rests on the uid the operator
+ * recorded in the Tenant's status when it created the namespace, not on anything written on the
+ * namespace itself, which others may be able to edit.
+ */
 export type Ownership =
-  /** Annotated with this Tenant's uid. */
+  /** The namespace this tenant created: its uid is `status.namespaceUID` (see `namespaceOwnership`). */
   | { kind: "ours" }
+  /** Annotated with this Tenant's uid, but not the namespace the operator created for it. */
+  | { kind: "unproven" }
   /** Annotated with another Tenant's uid (`tenant`: its `kleff.io/tenant` label, if any). */
   | { kind: "otherTenant"; tenant?: string }
   /** Not annotated: never adopted, never deleted. */
@@ -57,6 +63,8 @@ export interface NamespaceStep {
   requeue: Requeue;
   /** The value of `status.namespace` afterwards. */
   namespace?: string;
+  /** The value of `status.namespaceUID` afterwards (a create's is recorded by the executor). */
+  namespaceUID?: string;
 }
 
 /** Seconds until a namespace being deleted is looked at again (watch events usually come first). */
@@ -68,6 +76,8 @@ const CONFLICT_REQUEUE_SECONDS = 60;
 export interface NamespaceStepOptions {
   /** The plan's Pod Security level (`restricted` for an unknown plan: fail closed). */
   podSecurity: PodSecurityLevel;
+  /** Reserved namespace names and prefixes (`PlanContext.reservedNamespaces`). */
+  reserved: readonly string[];
 }
 
 /**
@@ -128,21 +138,49 @@ export function desiredNamespaceAnnotations(tenant: TenantView): Record<string, 
 }
 
 /**
- * Who owns `namespace`, judged only by the ownership annotation (a namespace without a uid, which
- * no API server returns, is never ours: it could not be deleted safely).
+ * Whose `namespace` is. It is this tenant's when it is the namespace `status.namespace` names
+ * and its uid is the recorded `status.namespaceUID`, whatever its labels and annotations say
+ * (they are restored). Without a recorded uid (a Tenant from a release that did not record it,
+ * or a create whose answer was lost after `status.namespace` was recorded), the namespace
+ * `status.namespace` names is accepted once, when it carries this tenant's annotation and
+ * ownership labels; its uid is then recorded. Anything else annotated with this tenant's uid is
+ * `unproven` and never adopted; a namespace without a uid (no API server sends one) is never ours.
  */
 export function namespaceOwnership(namespace: NamespaceView, tenant: TenantView): Ownership {
-  if (isOwned(namespace, tenant)) return { kind: "ours" };
+  const named = namespace.uid !== "" && namespace.name === tenant.statusNamespace;
+  const recorded = tenant.statusNamespaceUID;
+  if (named && recorded !== undefined && namespace.uid === recorded) return { kind: "ours" };
+  if (named && recorded === undefined && carriesOwnership(namespace, tenant)) {
+    return { kind: "ours" };
+  }
   const owner = namespace.annotations[TENANT_UID_ANNOTATION];
   if (owner === undefined || owner === "") return { kind: "foreign" };
+  if (owner === tenant.uid) return { kind: "unproven" };
   const other = namespace.labels[TENANT_LABEL];
   return other === undefined ? { kind: "otherTenant" } : { kind: "otherTenant", tenant: other };
+}
+
+/** Whether `namespace` carries `tenant`'s ownership annotation and labels. */
+function carriesOwnership(namespace: NamespaceView, tenant: TenantView): boolean {
+  return isOwned(namespace, tenant) && namespace.labels[TENANT_LABEL] === tenant.name &&
+    namespace.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
+}
+
+/** Says why a reserved namespace is refused, for conditions and events. */
+export function reservedMessage(name: string, entry: string): string {
+  return `namespace ${name} is reserved for the platform (${
+    entry === name ? "reserved" : `matches the reserved "${entry}"`
+  }): no tenant may have it, so it is never created, changed or deleted for this Tenant; ` +
+    `choose another spec.userId`;
 }
 
 /** Says why a namespace is not this tenant's, for conditions and events. */
 export function conflictMessage(namespace: NamespaceView, ownership: Ownership): string {
   const owner = ownership.kind === "otherTenant"
     ? `it belongs to another Tenant${ownership.tenant ? ` (${ownership.tenant})` : ""}`
+    : ownership.kind === "unproven"
+    ? `it carries this Tenant's ${TENANT_UID_ANNOTATION} annotation but is not the namespace ` +
+      `the operator created for it (its uid is not the one recorded in status.namespaceUID)`
     : `it exists without the ${TENANT_UID_ANNOTATION} annotation of this Tenant`;
   return `namespace ${namespace.name} cannot be used: ${owner}; it is never adopted or deleted${
     namespace.terminating ? " (it is being deleted; it will be created once it is gone)" : ""
@@ -163,7 +201,9 @@ export function terminationProgress(namespace: NamespaceView): string {
  * Decides the namespace of a Tenant that is not being deleted: create it when absent (recreate it
  * when deleted by hand), restore its managed labels and annotation, or report why it cannot be
  * used. `namespace` is the observed Namespace named by {@linkcode TenantView.statusNamespace} or
- * else `spec.userId`; an invalid spec or a changed `userId` writes nothing to any namespace.
+ * else `spec.userId`; an invalid spec, a reserved name or a changed `userId` writes nothing to any
+ * namespace. A create is preceded by recording its name in the status (unless recorded already)
+ * and records the new namespace's uid (see `RecordNamespaceAction`).
  */
 export function namespaceStep(
   tenant: TenantView,
@@ -172,12 +212,19 @@ export function namespaceStep(
 ): NamespaceStep {
   const spec = tenant.spec;
   const kept = tenant.statusNamespace;
+  const keptUid = tenant.statusNamespaceUID;
   if (spec === undefined) {
-    return invalid(kept, `invalid spec: ${tenant.problems.join("; ")}`);
+    return invalid(tenant, `invalid spec: ${tenant.problems.join("; ")}`);
+  }
+  for (const name of new Set([spec.userId, kept])) {
+    const entry = name === undefined ? undefined : reservedBy(name, options.reserved);
+    if (name !== undefined && entry !== undefined) {
+      return invalid(tenant, `spec.userId: ${reservedMessage(name, entry)}`);
+    }
   }
   if (kept !== undefined && kept !== spec.userId) {
     return invalid(
-      kept,
+      tenant,
       `spec.userId changed from ${kept} to ${spec.userId} after namespace ${kept} was created; ` +
         `userId is immutable: set it back to ${kept} (namespace ${kept} is kept, no other is created)`,
     );
@@ -187,21 +234,26 @@ export function namespaceStep(
   });
   const annotations = desiredNamespaceAnnotations(tenant);
   if (namespace === undefined) {
+    const claimed = kept === spec.userId && keptUid === undefined;
     return {
-      actions: [{
-        kind: "create",
-        resource: namespaces,
-        object: {
-          apiVersion: "v1",
-          kind: "Namespace",
-          metadata: { name: spec.userId, labels, annotations },
+      actions: [
+        ...(claimed ? [] : [recordNamespace(tenant, spec.userId)]),
+        {
+          kind: "create",
+          resource: namespaces,
+          object: {
+            apiVersion: "v1",
+            kind: "Namespace",
+            metadata: { name: spec.userId, labels, annotations },
+          },
+          recordUid: true,
         },
-      }],
+      ],
       condition: ready(spec.userId),
       events: [{
         type: "Normal",
         reason: EventReason.NamespaceCreated,
-        message: kept === undefined
+        message: keptUid === undefined
           ? `created namespace ${spec.userId}`
           : `recreated namespace ${spec.userId} (it had been deleted)`,
       }],
@@ -217,6 +269,7 @@ export function namespaceStep(
       events: [],
       requeue: { kind: "after", seconds: CONFLICT_REQUEUE_SECONDS },
       namespace: kept,
+      namespaceUID: keptUid,
     };
   }
   if (namespace.terminating) {
@@ -229,6 +282,7 @@ export function namespaceStep(
       events: [],
       requeue: { kind: "after", seconds: TERMINATING_REQUEUE_SECONDS },
       namespace: namespace.name,
+      namespaceUID: namespace.uid,
     };
   }
   const patch = metadataPatch(namespace, { labels, annotations });
@@ -242,16 +296,18 @@ export function namespaceStep(
     }],
     requeue: { kind: "none" },
     namespace: namespace.name,
+    namespaceUID: namespace.uid,
   };
 }
 
-function invalid(kept: string | undefined, message: string): NamespaceStep {
+function invalid(tenant: TenantView, message: string): NamespaceStep {
   return {
     actions: [],
     condition: notReady(Reason.InvalidSpec, message),
     events: [],
     requeue: { kind: "none" },
-    namespace: kept,
+    namespace: tenant.statusNamespace,
+    namespaceUID: tenant.statusNamespaceUID,
   };
 }
 

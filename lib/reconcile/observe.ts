@@ -2,7 +2,7 @@
 // of per-tenant objects in the tenant namespace and the tenant's cluster-scoped constraints.
 import { limitRanges, networkPolicies, resourceQuotas } from "../api/mod.ts";
 import type { ResourceDescriptor } from "../api/mod.ts";
-import { TENANT_LABEL } from "../api/mod.ts";
+import { reservedBy, TENANT_LABEL } from "../api/mod.ts";
 import { type PlanContext, servedKinds } from "./context.ts";
 import { namespaceOwnership, readNamespace } from "./namespace.ts";
 import { constraintName } from "./policies.ts";
@@ -26,8 +26,8 @@ export interface Observation {
 
 /**
  * The LISTs to run for `tenant` given its observed `namespace` (both untyped, as read). The
- * namespace's objects are listed only when it is this tenant's, Active, and either in use or,
- * being torn down with `Retain`, to be disowned. Constraints are listed whenever the tenant may
+ * namespace's objects are listed only when it is this tenant's, Active, not reserved, and either
+ * in use or, being torn down with `Retain`, to be disowned. Constraints are listed whenever the tenant may
  * have some: every served constraint kind (a kind dropped from the catalogue included, so its
  * constraints are pruned), each by its one name, made from the namespace name the tenant pins
  * (`status.namespace`, else `spec.userId`). A live tenant whose namespace exists but cannot be
@@ -44,7 +44,8 @@ export function observations(
   if (view.deleting ? !hasFinalizer(view) : view.spec === undefined) return [];
   const observedNamespace = readNamespace(namespace);
   const ours = observedNamespace !== undefined && !observedNamespace.terminating &&
-    namespaceOwnership(observedNamespace, view).kind === "ours";
+    namespaceOwnership(observedNamespace, view).kind === "ours" &&
+    reservedBy(observedNamespace.name, context.reservedNamespaces) === undefined;
   if (!view.deleting && observedNamespace !== undefined && !ours) return [];
   const served = servedKinds(context.integrations);
   const pinned = view.statusNamespace ?? view.userId;

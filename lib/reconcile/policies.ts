@@ -30,6 +30,7 @@ import {
   syncObjects,
 } from "./managed.ts";
 import type { TenantView } from "./spec.ts";
+import { firstOverlap, type HostClaim, type HostOverlap } from "./hosts.ts";
 
 /** Name of the tenant's NetworkPolicy. */
 export const NETWORK_POLICY_NAME = "kleff-isolation";
@@ -211,7 +212,7 @@ export function desiredAuthorizationPolicy(
         rules: [{ from: [{ source: { namespaces: [namespace, ingressNamespace] } }] }],
       },
     },
-    specFields: ["action", "rules", "selector"],
+    specFields: ["action", "rules", "selector", "targetRef", "targetRefs", "provider"],
   };
 }
 
@@ -250,9 +251,20 @@ export function desiredConstraint(
       metadata: ownedMetadata(tenant, constraintName(namespace, constraint.kind)),
       spec,
     },
-    specFields: ["match", ...Object.keys(spec).filter((key) => key !== "match")],
+    specFields: ["match", "parameters", "enforcementAction"],
   };
 }
+
+/**
+ * The network profile of a tenant whose plan is unknown (fail closed): isolated, with no egress
+ * outside the cluster.
+ */
+export const LOCKDOWN_NETWORK: NetworkProfile = {
+  isolation: true,
+  internetEgress: false,
+  clusterCIDRs: [],
+  https: false,
+};
 
 /** Options of {@linkcode policiesStep}. */
 export interface PoliciesStepOptions {
@@ -262,13 +274,17 @@ export interface PoliciesStepOptions {
   observed: readonly ObservedKind[];
   /** The cluster's integrations, ingress namespace and gateway host templates. */
   context: PlanContext;
+  /** Gateway hosts of the tenants that claimed theirs before this one (see `HostClaim`). */
+  hostClaims: readonly HostClaim[];
 }
 
 /**
  * Decides the isolation and policy objects of a tenant whose `namespace` is ready.
- * `options.plan` undefined = unknown plan: nothing is touched (PoliciesReady=False UnknownPlan; the
- * quota already admits no pods). Kinds the cluster does not serve are skipped and named in a
- * NotInstalled message.
+ * `options.plan` undefined = unknown plan, failed closed: `kleff-isolation` is created or restored
+ * with {@linkcode LOCKDOWN_NETWORK}, every other policy object is kept as it is, nothing is
+ * pruned (PoliciesReady=False UnknownPlan). Kinds the cluster does not serve are skipped and
+ * named in a NotInstalled message. A tenant whose gateway hosts overlap an earlier claim gets no
+ * Gateway (PoliciesReady=False HostConflict naming the other tenant).
  */
 export function policiesStep(
   tenant: TenantView,
@@ -278,23 +294,32 @@ export function policiesStep(
   const { plan, observed, context } = options;
   const type = ConditionType.PoliciesReady;
   if (plan === undefined) {
-    return {
-      actions: [],
+    const isolation = desiredNetworkPolicy(tenant, namespace, {
+      network: LOCKDOWN_NETWORK,
+      ingressNamespace: context.ingressNamespace,
+    });
+    const sync = syncObjects(tenant, [isolation], { observed, prune: [] });
+    return syncedStep(sync, {
       condition: {
         type,
         status: "False",
         reason: Reason.UnknownPlan,
         message:
-          "the tenant's plan is not in the plan catalogue: policy objects are left as they are",
+          `the tenant's plan is not in the plan catalogue: failed closed with ${
+            describeObject(networkPolicies, NETWORK_POLICY_NAME)
+          } isolating the namespace without internet egress; every other policy object is ` +
+          `kept as it was`,
       },
-      events: [],
-    };
+      reason: EventReason.PoliciesSynced,
+      where: `for namespace ${namespace}`,
+    });
   }
   const { integrations } = context;
   const desired: DesiredObject[] = [];
   const missing: string[] = [];
   const invalid: string[] = [];
   const placed: string[] = [];
+  let overlap: HostOverlap | undefined;
   if (plan.network.isolation) {
     desired.push(
       desiredNetworkPolicy(tenant, namespace, {
@@ -323,14 +348,17 @@ export function policiesStep(
       );
     } else {
       const unique = [...new Set(hosts.map((entry) => entry.host!))];
-      desired.push(
-        desiredGateway(tenant, namespace, {
-          resource: integrations.gateway,
-          hosts: unique,
-          https: plan.network.https,
-        }),
-      );
-      placed.push(describeObject(integrations.gateway, GATEWAY_NAME));
+      overlap = firstOverlap(unique, options.hostClaims);
+      if (overlap === undefined) {
+        desired.push(
+          desiredGateway(tenant, namespace, {
+            resource: integrations.gateway,
+            hosts: unique,
+            https: plan.network.https,
+          }),
+        );
+        placed.push(describeObject(integrations.gateway, GATEWAY_NAME));
+      }
     }
   } else missing.push(`${ISTIO_NETWORKING_GROUP} Gateway`);
   if (integrations.authorizationPolicy) {
@@ -359,6 +387,14 @@ export function policiesStep(
     ? "no policy object is needed"
     : `${placed.join(", ")} in place`;
   const condition: ConditionInput = blockedCondition(type, sync, { invalid }) ??
+    (overlap === undefined ? undefined : {
+      type,
+      status: "False",
+      reason: Reason.HostConflict,
+      message: `${GATEWAY_NAME} not created: host ${overlap.host} overlaps ${overlap.claimed} ` +
+        `of Tenant ${overlap.tenant}, which claimed it first; the first claimant keeps its ` +
+        `hosts, this tenant gets its Gateway once they no longer overlap`,
+    }) ??
     (missing.length === 0
       ? { type, status: "True", reason: Reason.PoliciesApplied, message: inPlace }
       : {

@@ -29,13 +29,20 @@ export const QUOTA_NAME = "kleff-quota";
 /** Name of the tenant's LimitRange. */
 export const LIMITS_NAME = "kleff-limits";
 
-/** `spec.hard` of the quota of a tenant whose plan is unknown: no pods, no compute. */
+/**
+ * `spec.hard` of the quota of a tenant whose plan is unknown (fail closed): no pods, no compute,
+ * no LoadBalancer or NodePort Services, no PersistentVolumeClaims, no storage.
+ */
 export const LOCKDOWN_QUOTA: Readonly<Record<string, string>> = {
   pods: "0",
   "requests.cpu": "0",
   "requests.memory": "0",
   "limits.cpu": "0",
   "limits.memory": "0",
+  "services.loadbalancers": "0",
+  "services.nodeports": "0",
+  persistentvolumeclaims: "0",
+  "requests.storage": "0",
 };
 
 /** Options of {@linkcode desiredQuota}. */
@@ -59,8 +66,12 @@ export function desiredQuota(
       metadata: ownedMetadata(tenant, QUOTA_NAME, { namespace }),
       spec: { hard: { ...hard } },
     },
-    specFields: ["hard"],
-    normalize: (spec) => ({ hard: quantities(spec.hard) }),
+    specFields: ["hard", "scopes", "scopeSelector"],
+    normalize: (spec) => ({
+      hard: quantities(spec.hard),
+      scopes: spec.scopes,
+      scopeSelector: spec.scopeSelector,
+    }),
   };
 }
 
@@ -187,8 +198,9 @@ export interface ResourcesStepOptions {
 
 /**
  * Decides the quota and limits of a tenant whose `namespace` is ready. `options.plan` undefined =
- * unknown plan: the quota is set to {@linkcode LOCKDOWN_QUOTA} and the LimitRange is left as it is
- * (removing guard rails would not fail closed); ResourcesReady=False UnknownPlan until it exists.
+ * unknown plan, failed closed: the quota is set to {@linkcode LOCKDOWN_QUOTA} and the LimitRange
+ * is left as it is (removing a guard rail would not fail closed); ResourcesReady=False UnknownPlan
+ * until the plan exists.
  */
 export function resourcesStep(
   tenant: TenantView,
@@ -227,8 +239,11 @@ function resourcesCondition(sync: SyncResult, options: ResourcesStepOptions): Co
       status: "False",
       reason: Reason.UnknownPlan,
       message: `plan "${options.planName}" is not in the plan catalogue (known: ${known}): ` +
-        `failed closed with ${describeObject(resourceQuotas, QUOTA_NAME)} admitting no pods; ` +
-        `fixed as soon as the plan exists`,
+        `failed closed: ${
+          describeObject(resourceQuotas, QUOTA_NAME)
+        } admits no pods, no CPU or memory, no LoadBalancer or NodePort Services, no ` +
+        `PersistentVolumeClaims and no storage; Pod Security restricted; every other guard ` +
+        `rail is kept as it was; lifted as soon as the plan exists`,
     };
   }
   const blocked = blockedCondition(type, sync);

@@ -39,6 +39,10 @@ export interface TenantView {
   deletionPolicy?: DeletionPolicy;
   /** `status.namespace` when it is a valid DNS-1123 label. */
   statusNamespace?: string;
+  /** `status.namespaceUID` when it is a non-empty string. */
+  statusNamespaceUID?: string;
+  /** `status.quota` when it is a string (kept by decisions that do not recompute it). */
+  statusQuota?: string;
   /** The well-formed conditions of the current status. */
   conditions: Condition[];
   /** The current `status` exactly as received (to decide whether a status write is needed). */
@@ -82,6 +86,7 @@ export function readTenant(raw: unknown): TenantReading {
   const resourceVersion = metadata.resourceVersion;
   const status = isRecord(raw.status) ? raw.status : {};
   const statusNamespace = status.namespace;
+  const statusNamespaceUID = status.namespaceUID;
   const problems: string[] = [];
   if (name.length > MAX_LABEL_LENGTH) {
     problems.push(
@@ -107,6 +112,10 @@ export function readTenant(raw: unknown): TenantReading {
       userId: spec.userId,
       deletionPolicy: spec.deletionPolicy,
       statusNamespace: isDnsLabel(statusNamespace) ? statusNamespace : undefined,
+      statusNamespaceUID: typeof statusNamespaceUID === "string" && statusNamespaceUID !== ""
+        ? statusNamespaceUID
+        : undefined,
+      statusQuota: typeof status.quota === "string" ? status.quota : undefined,
       conditions: readConditions(status.conditions),
       status: raw.status,
     },

@@ -9,6 +9,8 @@ import type { TenantView } from "./spec.ts";
 export interface TenantStatusOptions {
   /** `status.namespace`; left out when `undefined`. */
   namespace: string | undefined;
+  /** `status.namespaceUID`; left out when `undefined`. */
+  namespaceUID: string | undefined;
   /** `status.conditions`. */
   conditions: Condition[];
   /** `status.quota` (see `quotaSummary`); left out when `undefined`. */
@@ -20,10 +22,11 @@ export interface TenantStatusOptions {
  * with its generation.
  */
 export function tenantStatus(tenant: TenantView, options: TenantStatusOptions): TenantStatus {
-  const { namespace, conditions, quota } = options;
+  const { namespace, namespaceUID, conditions, quota } = options;
   const status: TenantStatus = {};
   if (tenant.generation !== undefined) status.observedGeneration = tenant.generation;
   if (namespace !== undefined) status.namespace = namespace;
+  if (namespaceUID !== undefined) status.namespaceUID = namespaceUID;
   if (quota !== undefined) status.quota = quota;
   status.conditions = conditions;
   return status;
@@ -40,7 +43,9 @@ export function unchanged(tenant: TenantView, requeue: Requeue): Decision {
     actions: [],
     status: tenantStatus(tenant, {
       namespace: tenant.statusNamespace,
+      namespaceUID: tenant.statusNamespaceUID,
       conditions: tenant.conditions,
+      quota: tenant.statusQuota,
     }),
     writeStatus: false,
     events: [],

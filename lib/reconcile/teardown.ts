@@ -8,6 +8,7 @@ import {
   ORPHANED_LABEL,
   OWNERSHIP_LABEL_KEYS,
   Reason,
+  reservedBy,
   TENANT_UID_ANNOTATION,
 } from "../api/mod.ts";
 import {
@@ -32,6 +33,7 @@ import {
   conflictMessage,
   namespaceOwnership,
   type NamespaceView,
+  reservedMessage,
   TERMINATING_REQUEUE_SECONDS,
   terminationProgress,
 } from "./namespace.ts";
@@ -53,17 +55,21 @@ export interface TeardownStep {
 export interface TeardownOptions {
   /** The tenant's observed objects (see `observations`): constraints, and with Retain the rest. */
   objects: readonly ObservedKind[];
+  /** Reserved namespace names and prefixes: such a namespace is released, never deleted. */
+  reserved: readonly string[];
 }
 
 /**
  * Decides the teardown of a Tenant with `deletionTimestamp` that still carries the finalizer.
  * `namespace` is the observed Namespace named by `status.namespace` or else `spec.userId`.
  * - no namespace (or none could be named): remove the finalizer;
- * - a namespace not owned by the Tenant: remove the finalizer, leave the namespace untouched;
+ * - a namespace not owned by the Tenant (see `namespaceOwnership`), or a reserved one: remove the
+ *   finalizer, leave the namespace untouched;
  * - `Retain` (or an invalid policy, the safe choice): strip the ownership annotation and managed
  *   labels, label it `kleff.io/orphaned: "true"`, then remove the finalizer;
- * - `Delete`: delete it (uid and resourceVersion preconditions), then wait, reporting what is
- *   still there, until it is gone; only then remove the finalizer.
+ * - `Delete`: delete it (preconditions: its uid, which is the recorded `status.namespaceUID`, and
+ *   its resourceVersion), then wait, reporting what is still there, until it is gone; only then
+ *   remove the finalizer.
  */
 export function teardownStep(
   tenant: TenantView,
@@ -72,6 +78,21 @@ export function teardownStep(
 ): TeardownStep {
   const owned = ownedObjects(options.objects, tenant);
   const constraints = owned.filter((item) => !item.resource.namespaced);
+  const reserved = namespace === undefined
+    ? undefined
+    : reservedBy(namespace.name, options.reserved);
+  if (namespace !== undefined && reserved !== undefined) {
+    if (constraints.length > 0) return deleting(tenant, undefined, constraints);
+    return {
+      actions: [removeFinalizer(tenant)],
+      events: [{
+        type: "Warning",
+        reason: EventReason.NamespaceReleased,
+        message: `released without touching it: ${reservedMessage(namespace.name, reserved)}`,
+      }],
+      requeue: { kind: "none" },
+    };
+  }
   const ownership = namespace === undefined ? undefined : namespaceOwnership(namespace, tenant);
   if (namespace !== undefined && ownership?.kind === "ours" && tenant.deletionPolicy !== "Delete") {
     return retain(tenant, namespace, owned);

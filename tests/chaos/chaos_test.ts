@@ -17,6 +17,9 @@ Deno.test({
     const text = formatReport(report);
     assert.ok((report.actions.get("create") ?? 0) >= 10, `too little workload\n${text}`);
     assert.ok(report.faults.size >= 3, `too few kinds of faults\n${text}`);
+    for (const move of ["disown", "collide", "crossLabel"]) {
+      assert.ok((report.actions.get(move) ?? 0) >= 1, `no hostile move ${move}\n${text}`);
+    }
     assert.equal(report.violations, 0, text);
   },
 });

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import type { Namespace } from "kubernetes-types/core/v1.d.ts";
 import { parseChaosOptions, Prng, replayCommand } from "../../tools/chaos/mod.ts";
 import { checkCluster, type ClusterState } from "../../tools/chaos/invariants.ts";
+import { checkHostClaims, checkSquatters } from "../../tools/chaos/isolation_invariants.ts";
 import { Ledger } from "../../tools/chaos/ledger.ts";
 import { checkSingleWriter } from "../../tools/chaos/processes.ts";
 import type { Tenant } from "../../lib/api/mod.ts";
@@ -83,4 +84,59 @@ Deno.test("checkCluster catches a touched foreign namespace and a leaked namespa
     violations.join(),
   );
   assert.ok(violations.some((v) => v.startsWith("Namespace u-1: owner uid")), violations.join());
+});
+
+Deno.test("the isolation checks catch a tenant sharing hosts and a reserved namespace given out", () => {
+  const tenant = (name: string, username: string, created: string, reason: string): Tenant => ({
+    metadata: { name, uid: `uid-${name}`, creationTimestamp: created },
+    spec: { userId: `ns-${name}`, username, plan: "free" },
+    status: {
+      namespace: `ns-${name}`,
+      namespaceUID: `nsuid-${name}`,
+      conditions: [
+        {
+          type: "NamespaceReady",
+          status: "True",
+          reason: "NamespaceActive",
+          message: "",
+          lastTransitionTime: created,
+        },
+        {
+          type: "PoliciesReady",
+          status: reason === "PoliciesApplied" ? "True" : "False",
+          reason,
+          message: reason === "HostConflict" ? "... of Tenant first, which claimed it first" : "",
+          lastTransitionTime: created,
+        },
+      ],
+    },
+  });
+  const state: ClusterState = {
+    tenants: new Map([
+      ["first", tenant("first", "alice", "2025-01-01T00:00:00Z", "PoliciesApplied")],
+      ["second", tenant("second", "ALICE", "2025-01-02T00:00:00Z", "PoliciesApplied")],
+      ["third", tenant("third", "x.alice", "2025-01-03T00:00:00Z", "HostConflict")],
+      ["bob", tenant("bob", "bob", "2025-01-04T00:00:00Z", "HostConflict")],
+    ]),
+    namespaces: new Map([[
+      "platform-1",
+      {
+        metadata: {
+          name: "platform-1",
+          uid: "p1",
+          annotations: { "kleff.io/tenant-uid": "uid-bob" },
+        },
+      },
+    ]]),
+    objects: new Map(),
+  };
+  const hosts = checkHostClaims(state);
+  assert.deepEqual(hosts.violations, [
+    "second: hosts overlap first's but PoliciesReady PoliciesApplied",
+    "bob: HostConflict without an earlier overlapping tenant",
+  ]);
+  const squatters = checkSquatters(new Ledger(), state);
+  assert.deepEqual(squatters.violations, [
+    "namespace platform-1 carries the annotation of tenant uid uid-bob",
+  ]);
 });

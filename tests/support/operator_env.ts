@@ -139,7 +139,8 @@ export class OperatorEnv implements AsyncDisposable {
   }
 
   /**
-   * Starts a server in RBAC mode, installs the CRD (or `crd`) and the RBAC objects of
+   * Starts a server in RBAC mode (with the operator's service-account token and any other
+   * `server.serviceAccountTokens`), installs the CRD (or `crd`) and the RBAC objects of
    * deploy/'s kustomize base (with `plansRole`, also the optional deploy/plans_role.yaml; with
    * `admissionPolicies`, also its ValidatingAdmissionPolicies), and (unless `operator: false`)
    * starts the operator as its service account, so every end-to-end test also proves the

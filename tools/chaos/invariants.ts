@@ -22,6 +22,7 @@ import {
 } from "../../lib/client/mod.ts";
 import { builtinCatalogue, type Plan, quantityKey } from "../../lib/plans/mod.ts";
 import { type Ledger, retrying, type TenantRecord } from "./ledger.ts";
+import { CHAOS_GATEWAYS } from "./hostile.ts";
 
 /** One invariant's outcome: how many cases were checked and what broke. */
 export interface InvariantResult {
@@ -39,7 +40,7 @@ export interface ClusterState {
   tenants: Map<string, Tenant>;
   /** Namespaces by name. */
   namespaces: Map<string, Namespace>;
-  /** ResourceQuotas, LimitRanges and NetworkPolicies, by `kind namespace/name`. */
+  /** ResourceQuotas, LimitRanges, NetworkPolicies and Gateways, by `kind namespace/name`. */
   objects: Map<string, KubeObjectBase & { spec?: Record<string, unknown> }>;
 }
 
@@ -48,7 +49,7 @@ export async function readCluster(client: KubeClient): Promise<ClusterState> {
   const list = async <T extends KubeObjectBase>(resource: Parameters<KubeClient["resource"]>[0]) =>
     (await retrying(() => client.resource<T>(resource).list()))?.items ?? [];
   const objects = new Map<string, KubeObjectBase & { spec?: Record<string, unknown> }>();
-  for (const resource of [resourceQuotas, limitRanges, networkPolicies]) {
+  for (const resource of [resourceQuotas, limitRanges, networkPolicies, CHAOS_GATEWAYS]) {
     for (const item of await list<KubeObjectBase & { spec?: Record<string, unknown> }>(resource)) {
       objects.set(`${resource.kind} ${item.metadata?.namespace}/${item.metadata?.name}`, item);
     }
@@ -75,9 +76,13 @@ function tenantSettled(record: TenantRecord, state: ClusterState): boolean {
   const tenant = state.tenants.get(record.name);
   if (!tenant || tenant.metadata?.deletionTimestamp) return false;
   if (tenant.status?.observedGeneration !== tenant.metadata?.generation) return false;
+  if (record.reserved) {
+    return condition(tenant, ConditionType.NamespaceReady)?.reason === Reason.InvalidSpec;
+  }
   const namespace = state.namespaces.get(record.userId);
   if (uidOf(namespace) === record.uid) {
-    return condition(tenant, ConditionType.TenantReady)?.status === "True";
+    const ready = condition(tenant, ConditionType.TenantReady);
+    return ready?.status === "True" || ready?.reason === Reason.HostConflict;
   }
   return namespace !== undefined &&
     condition(tenant, ConditionType.NamespaceReady)?.reason === Reason.NamespaceConflict;
@@ -100,7 +105,8 @@ export function unsettled(ledger: Ledger, state: ClusterState): string[] {
 /** Checks every cluster invariant against the ledger. */
 export function checkCluster(ledger: Ledger, state: ClusterState): InvariantResult[] {
   const ready: InvariantResult = {
-    name: "live tenant TenantReady=True with exactly its namespace (labels, uid annotation)",
+    name:
+      "live tenant TenantReady=True (or HostConflict) with exactly its namespace (labels, uid annotation)",
     checked: 0,
     violations: [],
   };
@@ -140,6 +146,11 @@ export function checkCluster(ledger: Ledger, state: ClusterState): InvariantResu
     violations: [],
   };
   const catalogue = builtinCatalogue();
+  const planted = new Set(
+    ledger.foreignObjects.map((record) =>
+      `${record.kind ?? "ResourceQuota"} ${record.namespace}/${record.name}`
+    ),
+  );
   const liveUids = new Set(
     [...state.tenants.values()].filter((t) => !t.metadata?.deletionTimestamp)
       .map((t) => t.metadata?.uid),
@@ -155,7 +166,9 @@ export function checkCluster(ledger: Ledger, state: ClusterState): InvariantResu
           `${record.name}: still there, finalizers ${JSON.stringify(tenant.metadata?.finalizers)}`,
         );
       }
-      const ours = [...state.objects.entries()].filter(([, o]) => uidOf(o) === record.uid);
+      const ours = [...state.objects.entries()].filter(([key, o]) =>
+        uidOf(o) === record.uid && !planted.has(key)
+      );
       if (record.policy === "Delete") {
         deleted.checked++;
         if (uidOf(namespace) === record.uid) {
@@ -185,6 +198,7 @@ export function checkCluster(ledger: Ledger, state: ClusterState): InvariantResu
       ready.violations.push(`${record.name}: ${tenant ? "being deleted" : "gone"}, never deleted`);
       continue;
     }
+    if (record.reserved) continue;
     const ownedByIt = uidOf(namespace) === record.uid;
     const summary = condition(tenant, ConditionType.TenantReady);
     if (!ownedByIt) {
@@ -202,7 +216,8 @@ export function checkCluster(ledger: Ledger, state: ClusterState): InvariantResu
     ready.checked++;
     const plan = catalogue.plans.get(record.plan);
     const problems: string[] = [];
-    if (summary?.status !== "True") {
+    // A HostConflict is checked against the other tenants' hosts by checkHostClaims.
+    if (summary?.status !== "True" && summary?.reason !== Reason.HostConflict) {
       problems.push(`TenantReady ${summary?.status} ${summary?.reason}`);
     }
     if (tenant.status?.observedGeneration !== tenant.metadata?.generation) {
@@ -227,7 +242,9 @@ export function checkCluster(ledger: Ledger, state: ClusterState): InvariantResu
     }
     if (problems.length) ready.violations.push(`${record.name}: ${problems.join(", ")}`);
     objects.checked++;
-    const found = plan ? checkPlanObjects(record, state, plan) : [`plan ${record.plan} unknown`];
+    const found = plan
+      ? checkPlanObjects(record, state, { plan, planted })
+      : [`plan ${record.plan} unknown`];
     if (found.length) objects.violations.push(`${record.name}: ${found.join(", ")}`);
   }
 
@@ -236,10 +253,11 @@ export function checkCluster(ledger: Ledger, state: ClusterState): InvariantResu
     const where = record.namespace ? `${record.namespace}/${record.name}` : record.name;
     if (record.namespace) {
       if (state.namespaces.get(record.namespace)?.metadata?.uid !== record.namespaceUid) continue;
-      const object = state.objects.get(`ResourceQuota ${record.namespace}/${record.name}`);
-      if (!object) foreign.violations.push(`ResourceQuota ${where}: deleted`);
+      const kind = record.kind ?? "ResourceQuota";
+      const object = state.objects.get(`${kind} ${record.namespace}/${record.name}`);
+      if (!object) foreign.violations.push(`${kind} ${where}: deleted`);
       else if (object.metadata?.resourceVersion !== record.resourceVersion) {
-        foreign.violations.push(`ResourceQuota ${where}: modified`);
+        foreign.violations.push(`${kind} ${where}: modified`);
       }
       continue;
     }
@@ -260,7 +278,7 @@ export function checkCluster(ledger: Ledger, state: ClusterState): InvariantResu
     ]
   ) {
     const uid = uidOf(object);
-    if (uid === undefined) continue;
+    if (uid === undefined || planted.has(key)) continue;
     leaks.checked++;
     if (!liveUids.has(uid)) leaks.violations.push(`${key}: owner uid ${uid} is not a live tenant`);
   }
@@ -275,8 +293,9 @@ export function checkCluster(ledger: Ledger, state: ClusterState): InvariantResu
 function checkPlanObjects(
   record: TenantRecord,
   state: ClusterState,
-  plan: Plan,
+  options: { plan: Plan; planted: ReadonlySet<string> },
 ): string[] {
+  const { plan, planted } = options;
   const problems: string[] = [];
   const at = (kind: string, name: string) => state.objects.get(`${kind} ${record.userId}/${name}`);
   const quota = at("ResourceQuota", "kleff-quota");
@@ -300,7 +319,7 @@ function checkPlanObjects(
   const isolation = at("NetworkPolicy", "kleff-isolation");
   if (!isolation || uidOf(isolation) !== record.uid) problems.push("kleff-isolation missing");
   for (const [key, object] of state.objects) {
-    const mine = uidOf(object) === record.uid;
+    const mine = uidOf(object) === record.uid && !planted.has(key);
     if (mine && object.metadata?.namespace !== record.userId) {
       problems.push(`${key} outside its namespace`);
     }

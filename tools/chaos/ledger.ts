@@ -29,10 +29,14 @@ export interface TenantRecord {
   state: "live" | "deleted";
   /** Whether its namespace was owned by it (our annotation, not terminating) just before its delete. */
   ownedAtDelete?: boolean;
+  /** Whether its userId is a reserved namespace (a squatter: refused with InvalidSpec). */
+  reserved?: boolean;
 }
 
 /** A namespace (or object) the driver made that the operator must never touch. */
 export interface ForeignRecord {
+  /** The object's kind (default `ResourceQuota`); unused for a namespace. */
+  kind?: string;
   /** Namespace of the object ("" for a namespace itself). */
   namespace: string;
   /** Name. */
@@ -64,7 +68,7 @@ export class Ledger {
   readonly tenants: Map<string, TenantRecord> = new Map();
   /** Foreign namespaces by name. */
   readonly foreignNamespaces: Map<string, ForeignRecord> = new Map();
-  /** Foreign objects planted in tenant namespaces (ResourceQuotas that look like ours). */
+  /** Foreign objects planted in tenant namespaces (look-alikes of ours, or labelled as another tenant's). */
   readonly foreignObjects: ForeignRecord[] = [];
   /** Finalizer holds not yet released. */
   readonly holds: HoldRecord[] = [];

@@ -21,6 +21,9 @@ import { Prng } from "./prng.ts";
 import type { RecordedWrite } from "./proxy.ts";
 import { type ReplicaRecord, ReplicaSupervisor } from "./supervisor.ts";
 import { releaseHold, Workload } from "./workload.ts";
+import { GuardMonitor } from "./guard_monitor.ts";
+import { CHAOS_GATEWAY_CRD } from "./hostile.ts";
+import { checkHostClaims, checkSquatters } from "./isolation_invariants.ts";
 
 /** The Lease the replicas elect a leader with. */
 const CHAOS_LEASE: LeaseRef = { namespace: "kleff-system", name: "kleff-tenant-operator" };
@@ -32,6 +35,17 @@ const CHAOS_HISTORY_LIMIT = 300;
 const STEP_MS = 150;
 /** Writes-free time after which the system counts as at rest. */
 const QUIET_MS = 3000;
+/**
+ * Longest a tenant namespace may go without its quota and isolation in force under the run's
+ * faults. Without faults the operator restores a disowned or deleted guard rail in milliseconds
+ * (`deno task bench isolation`). Here the worst case adds up: a SIGKILLed leader is replaced
+ * after the 3 s lease and its restart pause (up to 3 s); the new leader starts reconciling only
+ * once its watches have listed, and a watch refused by 429/500 bursts restarts with the client's
+ * backoff (up to 30 s); a tenant whose writes fail retries with its own backoff (0.5 s doubling).
+ * Runs show gaps up to about 50 s when several leader kills meet throttled watches. Anything
+ * that waited for the periodic resync (10 min) instead of an event breaks the bound.
+ */
+export const GUARD_GAP_BOUND_MS = 60_000;
 
 /** Everything a chaos run observed. */
 export interface ChaosReport {
@@ -80,11 +94,15 @@ export async function runChaos(
     leaseTimings: ["3s", "2s", "500ms"],
   });
   let report: ChaosReport | undefined;
+  let monitor: GuardMonitor | undefined;
   try {
     const crd = parse(
       await Deno.readTextFile(new URL("../../deploy/crd.yaml", import.meta.url)),
     ) as CustomResourceDefinition;
     await client.resource<CustomResourceDefinition>(customResourceDefinitions).create(crd);
+    await client.resource<CustomResourceDefinition>(customResourceDefinitions).create(
+      CHAOS_GATEWAY_CRD,
+    );
     await client.resource<Namespace>(namespaces).create({
       apiVersion: "v1",
       kind: "Namespace",
@@ -99,6 +117,8 @@ export async function runChaos(
       lease: CHAOS_LEASE,
     });
     await workload.prepare();
+    monitor = new GuardMonitor(client, GUARD_GAP_BOUND_MS);
+    monitor.start();
     await supervisor.start();
     progress(`${options.replicas} replica(s) started; logs in ${dir}`);
 
@@ -130,7 +150,14 @@ export async function runChaos(
       checked: 1,
       violations: pending.slice(0, 15),
     };
-    const cluster = checkCluster(ledger, await readCluster(client));
+    const guarded = await monitor.stop();
+    const state = await readCluster(client);
+    const cluster = [
+      ...checkCluster(ledger, state),
+      checkSquatters(ledger, state),
+      checkHostClaims(state),
+      guarded,
+    ];
     await supervisor.stop();
     const logs = await Promise.all(supervisor.records.map(scanLog));
     const invariants = [
@@ -153,6 +180,7 @@ export async function runChaos(
     };
     return report;
   } finally {
+    await monitor?.stop();
     await supervisor.stop();
     client.close();
     await server.close();

@@ -4,6 +4,7 @@
 import type { Kubeconfig } from "../../dev_apiserver/mod.ts";
 import { type RecordedWrite, type RecordingProxy, startRecordingProxy } from "./proxy.ts";
 import { operatorRunArgs } from "../operator_process.ts";
+import { CHAOS_RESERVED_NAMESPACES } from "./hostile.ts";
 
 /** One operator process, alive or gone. */
 export interface ReplicaRecord {
@@ -194,6 +195,8 @@ export class ReplicaSupervisor {
       "127.0.0.1:0",
       "--metrics-bind-address",
       "127.0.0.1:0",
+      "--reserved-namespaces",
+      CHAOS_RESERVED_NAMESPACES.join(","),
     ];
   }
 }

@@ -2,7 +2,9 @@
 // server, as customers and careless admins would act: tenants created,
 // re-planned, renamed and deleted, foreign namespaces planted with colliding
 // names, managed namespaces and objects edited or deleted by hand, and
-// finalizers that hold namespaces in Terminating for a while.
+// finalizers that hold namespaces in Terminating for a while; and as hostile
+// tenants would (hostile.ts): guard rails disowned, reserved namespaces
+// squatted, colliding user names, objects labelled as another tenant's.
 import type { ConfigMap, Namespace, ResourceQuota } from "kubernetes-types/core/v1.d.ts";
 import {
   MANAGED_BY_LABEL,
@@ -15,6 +17,7 @@ import { TENANT_RESOURCE } from "../../lib/api/mod.ts";
 import { sleep } from "../../lib/backoff.ts";
 import {
   configMaps,
+  InvalidError,
   isAlreadyExists,
   type KubeClient,
   limitRanges,
@@ -23,6 +26,7 @@ import {
   resourceQuotas,
 } from "../../lib/client/mod.ts";
 import { EXTRA_LABEL, HOLD_FINALIZER, type Ledger, retrying, type TenantRecord } from "./ledger.ts";
+import { collidingUsername, HostileMoves, isReservedUserId, SQUAT_PREFIX } from "./hostile.ts";
 import type { Prng } from "./prng.ts";
 
 /** The plans tenants are spread over (the built-in catalogue). */
@@ -43,7 +47,11 @@ type Action =
   | "tamper"
   | "impostor"
   | "hold"
-  | "release";
+  | "release"
+  | "disown"
+  | "squat"
+  | "collide"
+  | "crossLabel";
 
 /** Drives the workload one step at a time; every choice comes from its {@linkcode Prng}. */
 export class Workload {
@@ -51,6 +59,7 @@ export class Workload {
   readonly #ledger: Ledger;
   readonly #prng: Prng;
   readonly #target: number;
+  readonly #hostile: HostileMoves;
   #step = 0;
   #created = 0;
 
@@ -60,6 +69,7 @@ export class Workload {
     this.#ledger = ledger;
     this.#prng = prng;
     this.#target = target;
+    this.#hostile = new HostileMoves(client, ledger, prng.fork(3));
   }
 
   /** Runs one step every `stepMs` until `signal` aborts. */
@@ -95,6 +105,10 @@ export class Workload {
       impostor: live.length ? 0.3 : 0,
       hold: live.length ? 0.7 : 0,
       release: this.#ledger.holds.length ? 0.8 : 0,
+      disown: live.length ? 1.2 : 0,
+      squat: live.length < this.#target ? 0.3 : 0,
+      collide: live.length && live.length < this.#target ? 0.6 : 0,
+      crossLabel: live.length > 1 ? 0.4 : 0,
     });
     const tenant = live.length ? this.#prng.pick(live) : undefined;
     try {
@@ -110,13 +124,26 @@ export class Workload {
     if (action === "create") return await this.#create();
     if (action === "foreign") return void await this.#foreign();
     if (action === "release") return await this.#release();
+    if (action === "squat") {
+      const roll = this.#prng.next();
+      const userId = roll < 0.2
+        ? "istio-system"
+        : roll < 0.3
+        ? "kube-chaos"
+        : `${SQUAT_PREFIX}${this.#step}`;
+      if (userId.startsWith(SQUAT_PREFIX) && this.#prng.chance(0.3)) await this.#foreign(userId);
+      return await this.#create({ userId });
+    }
+    if (action === "collide" && tenant) {
+      return await this.#create({ username: collidingUsername(tenant.username, this.#prng) });
+    }
     if (!tenant) return;
     switch (action) {
       case "plan":
         tenant.plan = this.#prng.pick(WORKLOAD_PLANS.filter((plan) => plan !== tenant.plan));
         return await this.#patchSpec(tenant, { plan: tenant.plan });
       case "username":
-        tenant.username = `user${this.#step}`;
+        tenant.username = `user-${this.#step}`;
         return await this.#patchSpec(tenant, { username: tenant.username });
       case "policy":
         tenant.policy = tenant.policy === "Retain" ? "Delete" : "Retain";
@@ -133,17 +160,30 @@ export class Workload {
         return await this.#impostor(tenant);
       case "hold":
         return await this.#hold(tenant);
+      case "disown":
+        if (await this.#owned(tenant)) await this.#hostile.disown(tenant);
+        return;
+      case "crossLabel": {
+        const namespace = await this.#owned(tenant);
+        const others = this.#ledger.live().filter((other) => other !== tenant && other.uid);
+        if (namespace && others.length) {
+          await this.#hostile.crossLabel(tenant, namespace, this.#prng.pick(others));
+        }
+        return;
+      }
     }
   }
 
-  async #create(): Promise<void> {
+  /** Creates a tenant; `chosen` fixes its userId or username (squatting, colliding). */
+  async #create(chosen: { userId?: string; username?: string } = {}): Promise<void> {
     const index = this.#created++;
     const name = `t-${index}`;
     let userId = `u-${index}`;
     const foreign = [...this.#ledger.foreignNamespaces.keys()];
     const live = this.#ledger.live();
     const roll = this.#prng.next();
-    if (roll < 0.06) userId = await this.#foreign(userId);
+    if (chosen.userId !== undefined) userId = chosen.userId;
+    else if (roll < 0.06) userId = await this.#foreign(userId);
     else if (roll < 0.1 && foreign.length) userId = this.#prng.pick(foreign);
     else if (roll < 0.15 && live.length) userId = this.#prng.pick(live).userId;
     const record: TenantRecord = {
@@ -151,9 +191,10 @@ export class Workload {
       uid: "",
       userId,
       plan: this.#prng.pick(WORKLOAD_PLANS),
-      username: `user${index}`,
+      username: chosen.username ?? `user-${index}`,
       policy: this.#prng.chance(0.3) ? "Retain" : "Delete",
       state: "live",
+      ...(isReservedUserId(userId) ? { reserved: true } : {}),
     };
     const tenants = this.#client.resource<Tenant>(TENANT_RESOURCE);
     const created = await retrying(async () => {
@@ -171,9 +212,14 @@ export class Workload {
         });
       } catch (error) {
         if (isAlreadyExists(error)) return await tenants.get(name);
+        if (record.reserved && error instanceof InvalidError) return undefined;
         throw error;
       }
     });
+    if (created === undefined && record.reserved) {
+      this.#ledger.count("squat refused by the CRD");
+      return;
+    }
     record.uid = created?.metadata?.uid ?? "";
     this.#ledger.tenants.set(name, record);
   }

@@ -3,6 +3,9 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import {
+  ALWAYS_RESERVED_NAMESPACES,
+  DEFAULT_RESERVED_NAMESPACES,
+  reservedBy,
   TENANT_API_VERSION,
   TENANT_CRD_NAME,
   TENANT_GROUP,
@@ -13,6 +16,7 @@ import {
   TENANT_VERSION,
 } from "../../../lib/api/mod.ts";
 import { readTenant } from "../../../lib/reconcile/mod.ts";
+import { validate as serverValidate } from "../../../dev_apiserver/crd/schema.ts";
 
 type Schema = {
   type?: string;
@@ -132,9 +136,9 @@ Deno.test("the schema is structural and carries the spec and condition constrain
   const spec = schema.properties!.spec;
   assert.deepEqual(schema.required, ["spec"]);
   assert.deepEqual(spec.required, ["userId", "username", "plan"]);
-  assert.deepEqual(spec.properties!.userId["x-kubernetes-validations"], [
-    { rule: "self == oldSelf", message: "userId is immutable" },
-  ]);
+  const rules = spec.properties!.userId["x-kubernetes-validations"] as { rule: string }[];
+  assert.deepEqual(rules[0], { rule: "self == oldSelf", message: "userId is immutable" });
+  assert.equal(rules.length, 2, "immutable, and not a reserved namespace");
   assert.equal(spec.properties!.userId.pattern, "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$");
   for (const field of ["userId", "username", "plan"]) {
     assert.equal(spec.properties![field].maxLength, 63, field);
@@ -147,6 +151,7 @@ Deno.test("the schema is structural and carries the spec and condition constrain
   const status = schema.properties!.status.properties!;
   assert.equal(status.observedGeneration.type, "integer");
   assert.equal(status.namespace.type, "string");
+  assert.equal(status.namespaceUID.type, "string");
   const conditions = status.conditions;
   assert.equal(conditions["x-kubernetes-list-type"], "map");
   assert.deepEqual(conditions["x-kubernetes-list-map-keys"], ["type"]);
@@ -231,5 +236,38 @@ Deno.test("the CRD schema and the operator agree on which specs are valid", () =
     const reading = readTenant({ metadata: { name: "t", uid: "u" }, spec });
     assert.ok(reading.ok);
     assert.equal(reading.tenant.problems.length === 0, schemaValid, policy);
+  }
+});
+
+Deno.test("the CRD rejects exactly the built-in reserved namespaces as userId, with a clear message", () => {
+  const builtin = [...ALWAYS_RESERVED_NAMESPACES, ...DEFAULT_RESERVED_NAMESPACES];
+  const names = [
+    ...builtin.map((entry) => entry.replace("*", "system")),
+    "kube-public",
+    "kube-node-lease",
+    "kube-anything",
+    "kube",
+    "kubex-system",
+    "default-1",
+    "my-istio-system",
+    "istio-system-2",
+    "cert-manager-x",
+    "user-1",
+  ];
+  for (const name of names) {
+    const object = {
+      apiVersion: TENANT_API_VERSION,
+      kind: TENANT_KIND,
+      metadata: {},
+      spec: { userId: name, username: "u", plan: "basic" },
+    };
+    // The dev API server evaluates the CRD's x-kubernetes-validations (CEL) as kube-apiserver does.
+    const errors = serverValidate(schema as never, object);
+    const reserved = reservedBy(name, builtin) !== undefined;
+    assert.equal(errors.length > 0, reserved, `${name}: ${JSON.stringify(errors)}`);
+    if (reserved) {
+      assert.equal(errors[0].field, "spec.userId");
+      assert.match(errors[0].message, /reserved for the platform/);
+    }
   }
 });

@@ -200,4 +200,28 @@ Deno.test("metrics flags: secure by default, Go-style booleans, certificate file
   }
   assert.match(HELP, /--metrics-secure\[=false\]/);
   assert.match(HELP, /--metrics-cert-path DIR/);
+Deno.test("--reserved-namespaces replaces the default list; entries are names or prefixes", () => {
+  assert.deepEqual(parseOperatorOptions([]).reservedNamespaces, [
+    "kleff-system",
+    "istio-system",
+    "istio-ingress",
+    "gatekeeper-system",
+    "cert-manager",
+  ]);
+  assert.deepEqual(
+    parseOperatorOptions(["--reserved-namespaces", "monitoring, istio-*,,linkerd"])
+      .reservedNamespaces,
+    ["monitoring", "istio-*", "linkerd"],
+  );
+  assert.deepEqual(parseOperatorOptions(["--reserved-namespaces", ""]).reservedNamespaces, []);
+  for (const bad of ["*", "Bad_Name", "a*b", "-x*"]) {
+    assert.throws(
+      () => parseOperatorOptions([`--reserved-namespaces=${bad}`]),
+      (error: Error) =>
+        error instanceof OptionsError && error.message.includes("--reserved-namespaces") &&
+        error.message.includes(`"${bad}"`),
+      bad,
+    );
+  }
+  assert.match(HELP, /--reserved-namespaces LIST/);
 });

@@ -62,10 +62,25 @@ class World {
 
   /** Executes a decision as the I/O layer will; on failure executes decideFailure instead. */
   execute(decision: Decision, now: Date): Decision {
-    const observed = structuredClone(this.tenant);
+    let observed = structuredClone(this.tenant);
     for (const action of decision.actions) {
       try {
-        this.apply(action);
+        const uid = this.apply(action);
+        if (action.kind === "recordNamespace" || (action.kind === "create" && action.recordUid)) {
+          const status = {
+            ...(observed?.status as Json),
+            namespace: action.kind === "create" ? action.object.metadata?.name : action.namespace,
+          } as Json;
+          if (action.kind === "create") {
+            status.namespaceUID = uid;
+            decision = {
+              ...decision,
+              status: { ...decision.status, namespaceUID: uid },
+              writeStatus: true,
+            };
+          } else delete status.namespaceUID;
+          observed = { ...observed, status };
+        }
       } catch (error) {
         if (!(error instanceof SimulatedError)) throw error;
         const failure = decideFailure(observed, {
@@ -93,8 +108,17 @@ class World {
     this.meta(this.tenant).resourceVersion = this.nextRv();
   }
 
-  apply(action: Action): void {
+  /** Applies one write; a create answers the created object's uid. */
+  apply(action: Action): string | undefined {
     this.writes.push(action.kind);
+    if (action.kind === "recordNamespace") {
+      if (this.tenant === undefined) throw new SimulatedError(404, "NotFound", "tenant not found");
+      const status: Json = { ...(this.tenant.status as Json), namespace: action.namespace };
+      delete status.namespaceUID;
+      this.tenant.status = status;
+      this.meta(this.tenant).resourceVersion = this.nextRv();
+      return;
+    }
     if (action.kind === "addFinalizer" || action.kind === "removeFinalizer") {
       if (this.tenant === undefined) throw new SimulatedError(404, "NotFound", "tenant not found");
       const meta = this.meta(this.tenant);
@@ -118,7 +142,7 @@ class World {
       Object.assign(this.meta(object), { uid: `ns-uid-${name}`, resourceVersion: this.nextRv() });
       object.status = { phase: "Active" };
       this.namespaces.set(name, object);
-      return;
+      return `ns-uid-${name}`;
     }
     const current = this.namespaces.get(action.name);
     if (current === undefined) throw new SimulatedError(404, "NotFound", "namespace not found");
@@ -213,11 +237,15 @@ function assertFixedPoint(world: World, now: Date): void {
   assert.ok(statusEqual(world.tenant?.status, decision.status));
 }
 
-Deno.test("a new tenant gets finalizer, namespace and status in one reconcile (3 writes)", () => {
+Deno.test("a new tenant gets finalizer, claim, namespace and status in one reconcile (4 writes)", () => {
   const world = new World(tenantObject());
   const decision = world.reconcile(T0);
-  assert.deepEqual(decision.actions.map((action) => action.kind), ["addFinalizer", "create"]);
-  assert.deepEqual(world.writes, ["addFinalizer", "create", "status"]);
+  assert.deepEqual(decision.actions.map((action) => action.kind), [
+    "addFinalizer",
+    "recordNamespace",
+    "create",
+  ]);
+  assert.deepEqual(world.writes, ["addFinalizer", "recordNamespace", "create", "status"]);
   assert.deepEqual(world.meta(world.tenant!).finalizers, [TENANT_FINALIZER]);
   const namespace = world.namespaces.get("user-12345");
   assert.deepEqual(world.meta(namespace!).labels, MANAGED);
@@ -225,6 +253,7 @@ Deno.test("a new tenant gets finalizer, namespace and status in one reconcile (3
   assert.deepEqual(world.tenant!.status, {
     observedGeneration: 1,
     namespace: "user-12345",
+    namespaceUID: "ns-uid-user-12345",
     conditions: [
       {
         type: "NamespaceReady",
@@ -303,8 +332,10 @@ Deno.test("a tenant deleted between the finalizer patch and the create leaves no
   world.apply(decision.actions[0]);
   world.meta(world.tenant!).deletionTimestamp = "2025-01-01T00:00:01Z";
   world.apply(decision.actions[1]);
+  world.apply(decision.actions[2]);
   assert.ok(world.namespaces.has("user-12345"));
-  // The status write of that decision may or may not have happened; try the harder case: not.
+  // The status write of that decision may or may not have happened; try the harder case: not
+  // (the claim recorded before the create is what teardown goes by).
   const teardown = world.reconcile(later(1));
   assert.deepEqual(teardown.actions.map((action) => action.kind), ["delete"]);
   world.finishNamespaceDeletion("user-12345");
@@ -328,13 +359,13 @@ interface Case {
 
 const OURS = { [TENANT_UID_ANNOTATION]: "tenant-uid-1" };
 const WITH_FINALIZER = { finalizers: [TENANT_FINALIZER] };
-const READY_STATUS = { namespace: "user-12345" };
+const READY_STATUS = { namespace: "user-12345", namespaceUID: "ns-uid-user-12345" };
 
 const cases: Case[] = [
   {
     name: "new tenant",
     tenant: tenantObject(),
-    actions: ["addFinalizer", "create"],
+    actions: ["addFinalizer", "recordNamespace", "create"],
     reason: "NamespaceActive",
     ready: "True",
     events: ["NamespaceCreated", "Ready"],
@@ -344,7 +375,7 @@ const cases: Case[] = [
   {
     name: "namespace deleted by hand is recreated",
     tenant: { ...tenantObject({}, WITH_FINALIZER), status: READY_STATUS },
-    actions: ["create"],
+    actions: ["recordNamespace", "create"],
     reason: "NamespaceActive",
     ready: "True",
     events: ["NamespaceCreated", "Ready"],
@@ -352,8 +383,8 @@ const cases: Case[] = [
     requeue: "none",
   },
   {
-    name: "own namespace found without status (status write lost) is taken up",
-    tenant: tenantObject({}, WITH_FINALIZER),
+    name: "own namespace recorded without its uid (create answer lost, older release) is taken up",
+    tenant: { ...tenantObject({}, WITH_FINALIZER), status: { namespace: "user-12345" } },
     namespaces: [namespaceObject("user-12345", MANAGED, OURS)],
     actions: [],
     reason: "NamespaceActive",
@@ -363,8 +394,66 @@ const cases: Case[] = [
     requeue: "none",
   },
   {
-    name: "edited managed labels are restored, other labels kept",
+    name: "a namespace annotated with our uid that the tenant never recorded is not adopted",
     tenant: tenantObject({}, WITH_FINALIZER),
+    namespaces: [namespaceObject("user-12345", MANAGED, OURS)],
+    actions: [],
+    reason: "NamespaceConflict",
+    ready: "False",
+    events: ["NamespaceConflict"],
+    requeue: "after",
+  },
+  {
+    name: "a namespace annotated with our uid replacing the recorded one is not adopted",
+    tenant: {
+      ...tenantObject({}, WITH_FINALIZER),
+      status: { namespace: "user-12345", namespaceUID: "uid-of-the-deleted-one" },
+    },
+    namespaces: [namespaceObject("user-12345", MANAGED, OURS)],
+    actions: [],
+    reason: "NamespaceConflict",
+    ready: "False",
+    events: ["NamespaceConflict"],
+    statusNamespace: "user-12345",
+    requeue: "after",
+  },
+  {
+    name: "the recorded namespace stripped of annotation and labels is still ours: restored",
+    tenant: { ...tenantObject({}, WITH_FINALIZER), status: READY_STATUS },
+    namespaces: [namespaceObject("user-12345", { team: "web" }, {})],
+    actions: ["patch"],
+    reason: "NamespaceActive",
+    ready: "True",
+    events: ["NamespaceUpdated", "Ready"],
+    statusNamespace: "user-12345",
+    requeue: "none",
+  },
+  {
+    name: "a reserved userId is refused: nothing created",
+    tenant: tenantObject({ userId: "kube-tenant" }),
+    actions: ["addFinalizer"],
+    reason: "InvalidSpec",
+    ready: "False",
+    events: ["InvalidSpec"],
+    requeue: "none",
+  },
+  {
+    name: "a reserved namespace that exists and carries our records is not touched",
+    tenant: {
+      ...tenantObject({ userId: "istio-system" }, WITH_FINALIZER),
+      status: { namespace: "istio-system", namespaceUID: "ns-uid-istio-system" },
+    },
+    namespaces: [namespaceObject("istio-system", { team: "web" }, OURS)],
+    actions: [],
+    reason: "InvalidSpec",
+    ready: "False",
+    events: ["InvalidSpec"],
+    statusNamespace: "istio-system",
+    requeue: "none",
+  },
+  {
+    name: "edited managed labels are restored, other labels kept",
+    tenant: { ...tenantObject({}, WITH_FINALIZER), status: READY_STATUS },
     namespaces: [
       namespaceObject("user-12345", {
         ...MANAGED,
@@ -382,7 +471,10 @@ const cases: Case[] = [
   },
   {
     name: "plan and username change relabel",
-    tenant: tenantObject({ plan: "pro", username: "renamed" }, WITH_FINALIZER),
+    tenant: {
+      ...tenantObject({ plan: "pro", username: "renamed" }, WITH_FINALIZER),
+      status: READY_STATUS,
+    },
     namespaces: [namespaceObject("user-12345", MANAGED, OURS)],
     actions: ["patch"],
     reason: "NamespaceActive",
@@ -482,7 +574,7 @@ for (const testCase of cases) {
 }
 
 Deno.test("restoring labels patches only the managed keys that differ", () => {
-  const world = new World(tenantObject({}, WITH_FINALIZER));
+  const world = new World({ ...tenantObject({}, WITH_FINALIZER), status: READY_STATUS });
   const labels = { ...MANAGED, "team": "web" } as Record<string, string>;
   delete labels["kleff.io/tenant"];
   labels["istio-injection"] = "disabled";
@@ -512,13 +604,49 @@ Deno.test("restoring labels patches only the managed keys that differ", () => {
   });
 });
 
-Deno.test("a lost ownership annotation makes the namespace foreign, never re-adopted", () => {
-  const world = new World({ ...tenantObject({}, WITH_FINALIZER), status: READY_STATUS });
-  world.namespaces.set("user-12345", namespaceObject("user-12345", MANAGED, {}));
+Deno.test("a namespace forged with our annotation is never adopted, and released untouched", () => {
+  const world = new World(tenantObject({}, WITH_FINALIZER));
+  world.namespaces.set("user-12345", namespaceObject("user-12345", MANAGED, OURS));
+  const before = structuredClone(world.namespaces.get("user-12345"));
   const decision = world.reconcile(T0);
   assert.deepEqual(decision.actions, []);
+  assert.equal(decision.status.namespace, undefined);
   assert.equal(condition(decision, "NamespaceReady")?.reason, "NamespaceConflict");
-  assert.match(condition(decision, "NamespaceReady")!.message, /never adopted or deleted/);
+  assert.match(
+    condition(decision, "NamespaceReady")!.message,
+    /carries this Tenant's kleff.io\/tenant-uid annotation but is not the namespace the operator created for it/,
+  );
+  world.meta(world.tenant!).deletionTimestamp = "2025-01-01T00:00:05Z";
+  const teardown = world.reconcile(later(5));
+  assert.deepEqual(teardown.actions.map((action) => action.kind), ["removeFinalizer"]);
+  assert.deepEqual(world.namespaces.get("user-12345"), before);
+});
+
+Deno.test("a namespace appearing under the name just before the create withdraws the claim", () => {
+  const world = new World(tenantObject({}, WITH_FINALIZER));
+  const decision = world.decide(T0);
+  assert.deepEqual(decision.actions.map((action) => action.kind), ["recordNamespace", "create"]);
+  // Someone creates the namespace, annotated with this tenant's uid, between read and create.
+  world.namespaces.set("user-12345", namespaceObject("user-12345", MANAGED, OURS));
+  const outcome = world.execute(decision, T0);
+  assert.deepEqual(outcome.requeue, { kind: "retry" });
+  assert.equal(world.tenant!.status && (world.tenant!.status as Json).namespace, undefined);
+  const next = world.reconcile(later(1));
+  assert.equal(condition(next, "NamespaceReady")?.reason, "NamespaceConflict");
+});
+
+Deno.test("a create whose answer was lost is recognised by the recorded claim", () => {
+  const world = new World(tenantObject({}, WITH_FINALIZER));
+  const decision = world.decide(T0);
+  world.apply(decision.actions[0]);
+  world.apply(decision.actions[1]);
+  // The operator stops here: the status never learns the namespace's uid.
+  assert.deepEqual(world.tenant!.status, { namespace: "user-12345" });
+  const next = world.reconcile(later(1));
+  assert.deepEqual(next.actions, []);
+  assert.equal(next.status.namespaceUID, "ns-uid-user-12345");
+  assert.equal(condition(next, "TenantReady")?.status, "True");
+  assertFixedPoint(world, later(2));
 });
 
 Deno.test("userId change keeps pointing at the old namespace and never creates the new one", () => {
@@ -537,7 +665,7 @@ Deno.test("userId change keeps pointing at the old namespace and never creates t
   (world.tenant!.spec as Json).userId = "user-12345";
   world.meta(world.tenant!).generation = 2;
   const fixed = world.reconcile(later(60));
-  assert.deepEqual(fixed.actions.map((action) => action.kind), ["create"]);
+  assert.deepEqual(fixed.actions.map((action) => action.kind), ["recordNamespace", "create"]);
   assert.equal(condition(fixed, "TenantReady")?.status, "True");
   assert.equal(condition(fixed, "TenantReady")?.observedGeneration, 2);
   assert.equal(fixed.status.observedGeneration, 2);
@@ -549,14 +677,20 @@ Deno.test("a conflict resolved by removing the foreign namespace converges to re
   converge(world);
   world.namespaces.delete("user-12345");
   const decisions = converge(world, 100);
-  assert.deepEqual(decisions[0].actions.map((action) => action.kind), ["create"]);
+  assert.deepEqual(decisions[0].actions.map((action) => action.kind), [
+    "recordNamespace",
+    "create",
+  ]);
   assert.deepEqual(decisions[0].events.map((event) => event.reason), ["NamespaceCreated", "Ready"]);
   const ready = condition(decisions[0], "TenantReady")!;
   assert.equal(ready.lastTransitionTime, "2025-01-01T00:01:40Z");
 });
 
 Deno.test("a terminating own namespace is recreated once gone", () => {
-  const world = new World({ ...tenantObject({}, WITH_FINALIZER), status: READY_STATUS });
+  const world = new World({
+    ...tenantObject({}, WITH_FINALIZER),
+    status: { namespace: "user-12345", namespaceUID: "old-uid" },
+  });
   world.namespaces.set(
     "user-12345",
     namespaceObject("user-12345", MANAGED, OURS, {
@@ -585,7 +719,7 @@ Deno.test("a terminating own namespace is recreated once gone", () => {
   );
   world.finishNamespaceDeletion("user-12345");
   const recreated = world.reconcile(later(5));
-  assert.deepEqual(recreated.actions.map((action) => action.kind), ["create"]);
+  assert.deepEqual(recreated.actions.map((action) => action.kind), ["recordNamespace", "create"]);
   assert.equal(recreated.events[0].message, "recreated namespace user-12345 (it had been deleted)");
 });
 
@@ -616,7 +750,7 @@ Deno.test("an API error on create becomes ApiError, then recovers with one Ready
     code: 500,
     reason: "InternalError",
     message: "etcd timeout",
-    during: decision.actions[0],
+    during: decision.actions[1],
   }, { now: T0 });
   assert.deepEqual(failed.actions, []);
   assert.deepEqual(failed.requeue, { kind: "backoff" });
@@ -636,7 +770,7 @@ Deno.test("an API error on create becomes ApiError, then recovers with one Ready
 Deno.test("stale-view failures (404, 409) write and record nothing and retry", () => {
   const tenant = { ...tenantObject({}, WITH_FINALIZER), status: READY_STATUS };
   const during = decide(tenant, {}, { now: T0, context: NAMESPACE_ONLY }).actions[0];
-  for (const [code, reason] of [[409, "AlreadyExists"], [409, "Conflict"], [404, "NotFound"]]) {
+  for (const [code, reason] of [[409, "Conflict"], [404, "NotFound"]]) {
     const failed = decideFailure(tenant, {
       code: code as number,
       reason: reason as string,

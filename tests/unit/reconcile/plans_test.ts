@@ -43,7 +43,10 @@ const INTEGRATIONS: Integrations = {
 };
 const FULL: PlanContext = { ...BUILTIN, integrations: INTEGRATIONS };
 
-function tenant(spec: Json = {}, metadata: Json = {}): Json {
+/** The status of a tenant that created namespace ns-t (see `ourNamespace`). */
+const OWNS_NS_T = { namespace: "ns-t", namespaceUID: "uid-ns" };
+
+function tenant(spec: Json = {}, metadata: Json = {}, status: Json = OWNS_NS_T): Json {
   return {
     metadata: {
       name: "t",
@@ -54,6 +57,7 @@ function tenant(spec: Json = {}, metadata: Json = {}): Json {
       ...metadata,
     },
     spec: { userId: "ns-t", username: "alice", plan: "basic", ...spec },
+    status,
   };
 }
 
@@ -102,9 +106,10 @@ function condition(decision: Decision, type: string) {
 }
 
 Deno.test("a new tenant: every object created once in one decision, then a fixed point", () => {
-  const first = decide(tenant({}, { finalizers: [] }), {}, { now: NOW, context: FULL });
+  const first = decide(tenant({}, { finalizers: [] }, {}), {}, { now: NOW, context: FULL });
   assert.deepEqual(first.actions.map((action) => `${action.kind} ${action.resource.kind}`), [
     "addFinalizer Tenant",
+    "recordNamespace Tenant",
     "create Namespace",
     "create ResourceQuota",
     "create LimitRange",
@@ -119,7 +124,7 @@ Deno.test("a new tenant: every object created once in one decision, then a fixed
     "PoliciesSynced",
     "Ready",
   ]);
-  const namespaceCreate = first.actions[1] as Extract<Action, { kind: "create" }>;
+  const namespaceCreate = first.actions[2] as Extract<Action, { kind: "create" }>;
   assert.equal(
     namespaceCreate.object.metadata?.labels?.["pod-security.kubernetes.io/enforce"],
     "baseline",
@@ -132,7 +137,8 @@ Deno.test("a new tenant: every object created once in one decision, then a fixed
     "requests.cpu": "1000m",
     "limits.memory": "4096Mi",
   };
-  const again = decide({ ...tenant(), status: first.status }, {
+  // The executor records the created namespace's uid in the status it writes.
+  const again = decide({ ...tenant(), status: { ...first.status, namespaceUID: "uid-ns" } }, {
     namespace: ourNamespace(),
     objects,
   }, { now: NOW, context: FULL });
@@ -164,32 +170,65 @@ Deno.test("drift is restored with a patch replacing only the owned fields, locke
   const hard = (patch.spec as Json).hard as Json;
   assert.equal(hard.pods, "20");
   assert.equal(hard["count/secrets"], null, "keys we did not ask for are removed");
-  assert.equal((patch.spec as Json).scopes, undefined, "fields we do not own are left alone");
+  assert.equal((patch.spec as Json).scopes, null, "scopes would narrow the quota: removed");
 });
 
-Deno.test("an object with our name but not ours is a conflict, never touched", () => {
-  const foreign = {
-    metadata: { name: "kleff-quota", namespace: "ns-t", uid: "x", resourceVersion: "1" },
-    spec: { hard: { pods: "1" } },
+Deno.test("an object with our name in the tenant's namespace is ours whoever made it: taken back", () => {
+  const planted = {
+    metadata: {
+      name: "kleff-quota",
+      namespace: "ns-t",
+      uid: "x",
+      resourceVersion: "1",
+      labels: { team: "mine" },
+    },
+    spec: { hard: { pods: "1000" }, scopeSelector: { matchExpressions: [] } },
   };
   const objects: ObservedKind[] = [{
     resource:
       stored(decide(tenant(), { namespace: ourNamespace() }, { now: NOW, context: BUILTIN }))[0]
         .resource,
-    items: [foreign],
+    items: [planted],
   }];
   const decision = decide(tenant(), { namespace: ourNamespace(), objects }, {
     now: NOW,
     context: BUILTIN,
   });
-  assert.ok(!decision.actions.some((action) => action.resource.kind === "ResourceQuota"));
-  const resources = condition(decision, "ResourcesReady");
-  assert.equal(resources?.reason, "ObjectConflict");
-  assert.match(
-    resources?.message ?? "",
-    /ResourceQuota kleff-quota exists without the kleff\.io\/tenant-uid annotation/,
+  const patch = decision.actions.find((action) => action.resource.kind === "ResourceQuota");
+  assert.equal(patch?.kind, "patch");
+  const body = (patch as Extract<Action, { kind: "patch" }>).patch as Json;
+  assert.deepEqual(body.metadata, {
+    resourceVersion: "1",
+    labels: { "app.kubernetes.io/managed-by": "kleff-tenant-operator", "kleff.io/tenant": "t" },
+    annotations: { [TENANT_UID_ANNOTATION]: "uid-t" },
+  });
+  assert.equal(((body.spec as Json).hard as Json).pods, "20");
+  assert.equal((body.spec as Json).scopeSelector, null);
+  assert.equal(condition(decision, "ResourcesReady")?.status, "True");
+  assert.ok(
+    decision.events.some((event) =>
+      /took back ResourceQuota kleff-quota \(it lacked this tenant's kleff.io\/tenant-uid annotation\)/
+        .test(event.message)
+    ),
   );
-  assert.equal(condition(decision, "TenantReady")?.reason, "ObjectConflict");
+});
+
+Deno.test("a cluster-scoped constraint with our name but not ours is a conflict, never touched", () => {
+  const foreign = {
+    metadata: { name: "kleff-ns-t-k8sallowedrepos", uid: "x", resourceVersion: "1" },
+    spec: { match: { namespaces: ["ns-t"] } },
+  };
+  const decision = decide(tenant(), {
+    namespace: ourNamespace(),
+    objects: [{ resource: CONSTRAINT, items: [foreign] }],
+  }, { now: NOW, context: FULL });
+  assert.ok(!decision.actions.some((action) => action.resource.kind === "K8sAllowedRepos"));
+  const policies = condition(decision, "PoliciesReady");
+  assert.equal(policies?.reason, "ObjectConflict");
+  assert.match(
+    policies?.message ?? "",
+    /K8sAllowedRepos kleff-ns-t-k8sallowedrepos exists without the kleff\.io\/tenant-uid annotation/,
+  );
 });
 
 Deno.test("objects the plan no longer asks for are deleted with preconditions; unowned ones are kept", () => {
@@ -239,9 +278,22 @@ Deno.test("an unknown plan fails closed: lockdown quota, restricted Pod Security
   assert.deepEqual(kinds(decision.actions), [
     "patch Namespace ns-t",
     "patch ResourceQuota kleff-quota",
+    "patch NetworkPolicy kleff-isolation",
   ]);
   const quotaPatch = (decision.actions[1] as Extract<Action, { kind: "patch" }>).patch as Json;
-  assert.equal(((quotaPatch.spec as Json).hard as Json).pods, "0");
+  assert.deepEqual((quotaPatch.spec as Json).hard, {
+    pods: "0",
+    "requests.cpu": "0",
+    "requests.memory": "0",
+    "limits.cpu": "0",
+    "limits.memory": "0",
+    "services.loadbalancers": "0",
+    "services.nodeports": "0",
+    persistentvolumeclaims: "0",
+    "requests.storage": "0",
+  });
+  const isolation = (decision.actions[2] as Extract<Action, { kind: "patch" }>).patch as Json;
+  assert.equal(((isolation.spec as Json).egress as Json[]).length, 2, "no internet egress");
   const nsPatch = (decision.actions[0] as Extract<Action, { kind: "patch" }>).patch as Json;
   assert.deepEqual((nsPatch.metadata as Json).labels, podSecurityLabels("restricted"));
   assert.equal(condition(decision, "ResourcesReady")?.reason, "UnknownPlan");
@@ -432,4 +484,95 @@ Deno.test("AlreadyExists on a constraint create is an ObjectConflict on Policies
     during: first.actions.find((action) => action.resource.kind === "ResourceQuota")!,
   }, { now: NOW });
   assert.equal(condition(quotaFailure, "ResourcesReady")?.reason, "ApiError");
+  const planted = decideFailure({ ...tenant(), status: first.status }, {
+    code: 409,
+    reason: "AlreadyExists",
+    message: "exists",
+    during: first.actions.find((action) => action.resource.kind === "NetworkPolicy")!,
+  }, { now: NOW });
+  assert.deepEqual(planted.requeue, { kind: "retry" }, "in its namespace: taken back next time");
+  assert.deepEqual(planted.events, []);
+});
+
+Deno.test("a tenant on an unknown plan from the start gets the lockdown quota and isolation", () => {
+  const decision = decide(tenant({ plan: "gold" }), {
+    namespace: ourNamespace("gold", "restricted"),
+  }, {
+    now: NOW,
+    context: FULL,
+  });
+  assert.deepEqual(kinds(decision.actions), ["create ResourceQuota", "create NetworkPolicy"]);
+  const isolation = (decision.actions[1] as Extract<Action, { kind: "create" }>).object;
+  assert.deepEqual((isolation.spec as Json).policyTypes, ["Ingress", "Egress"]);
+  assert.equal(((isolation.spec as Json).egress as Json[]).length, 2, "no internet egress");
+  assert.match(
+    condition(decision, "ResourcesReady")?.message ?? "",
+    /no pods, no CPU or memory, no LoadBalancer or NodePort Services, no PersistentVolumeClaims and no storage/,
+  );
+  assert.match(condition(decision, "PoliciesReady")?.message ?? "", /without internet egress/);
+});
+
+Deno.test("gateway hosts overlapping an earlier claim: HostConflict naming it, no Gateway", () => {
+  const objects = stored(
+    decide(tenant(), { namespace: ourNamespace() }, { now: NOW, context: FULL }),
+  );
+  const claims = [{ tenant: "alice-first", hosts: ["*.alice.apps.example.com"] }];
+  const decision = decide(tenant(), { namespace: ourNamespace(), objects }, {
+    now: NOW,
+    context: FULL,
+    hostClaims: claims,
+  });
+  assert.deepEqual(kinds(decision.actions), ["delete Gateway kleff-gateway"]);
+  const policies = condition(decision, "PoliciesReady");
+  assert.equal(policies?.status, "False");
+  assert.equal(policies?.reason, "HostConflict");
+  assert.match(
+    policies?.message ?? "",
+    /host \*\.alice\.apps\.example\.com overlaps \*\.alice\.apps\.example\.com of Tenant alice-first, which claimed it first/,
+  );
+  const warning = decision.events.find((event) => event.reason === "HostConflict");
+  assert.equal(warning?.type, "Warning");
+  assert.match(warning?.message ?? "", /alice-first/);
+  assert.equal(condition(decision, "TenantReady")?.reason, "HostConflict");
+  const fresh = decide(tenant(), { namespace: ourNamespace() }, {
+    now: NOW,
+    context: FULL,
+    hostClaims: claims,
+  });
+  assert.ok(!kinds(fresh.actions).some((text) => text.includes("Gateway")), "never created");
+  const unrelated = decide(tenant(), { namespace: ourNamespace(), objects }, {
+    now: NOW,
+    context: FULL,
+    hostClaims: [{ tenant: "bob", hosts: ["*.bob.apps.example.com"] }],
+  });
+  assert.deepEqual(unrelated.actions, []);
+  assert.equal(condition(unrelated, "PoliciesReady")?.reason, "PoliciesApplied");
+});
+
+Deno.test("weakening fields outside the plan's (quota scopes, policy targets) are removed", () => {
+  const objects = stored(
+    decide(tenant(), { namespace: ourNamespace() }, { now: NOW, context: FULL }),
+  );
+  for (const kind of objects) {
+    for (const item of kind.items as Json[]) {
+      if (kind.resource.kind === "AuthorizationPolicy") {
+        (item.spec as Json).targetRefs = [{ kind: "Service", name: "nothing" }];
+      }
+      if (kind.resource.kind === "K8sAllowedRepos") {
+        (item.spec as Json).enforcementAction = "dryrun";
+      }
+    }
+  }
+  const decision = decide(tenant(), { namespace: ourNamespace(), objects }, {
+    now: NOW,
+    context: FULL,
+  });
+  assert.deepEqual(kinds(decision.actions), [
+    "patch AuthorizationPolicy kleff-authz",
+    "patch K8sAllowedRepos kleff-ns-t-k8sallowedrepos",
+  ]);
+  const specs = decision.actions.map((action) =>
+    (action as Extract<Action, { kind: "patch" }>).patch.spec as Json
+  );
+  assert.deepEqual(specs, [{ targetRefs: null }, { enforcementAction: null }]);
 });

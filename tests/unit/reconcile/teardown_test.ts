@@ -286,12 +286,46 @@ Deno.test("teardown of a tenant whose spec never named a namespace just removes 
   assert.deepEqual(kinds(decision), ["removeFinalizer"]);
 });
 
-Deno.test("teardown with an invalid spec still deletes the owned namespace by userId", () => {
-  const tenant = deletingTenant({ plan: "???" }, { status: {} });
+Deno.test("teardown with an invalid spec still deletes the namespace it created", () => {
+  const tenant = deletingTenant({ plan: "???" }, {
+    status: { namespace: "user-12345", namespaceUID: "ns-uid" },
+  });
   assert.equal(tenantNamespaceName(tenant), "user-12345");
   const decision = decide(tenant, { namespace: namespace(MANAGED, OURS) }, {
     now: NOW,
     context: NAMESPACE_ONLY,
   });
   assert.deepEqual(kinds(decision), ["delete"]);
+});
+
+Deno.test("teardown never deletes a namespace the tenant did not create, even annotated as its", () => {
+  const forged = deletingTenant({}, { status: {} });
+  const released = decide(forged, { namespace: namespace(MANAGED, OURS) }, {
+    now: NOW,
+    context: NAMESPACE_ONLY,
+  });
+  assert.deepEqual(kinds(released), ["removeFinalizer"]);
+  assert.equal(released.events[0]?.reason, "NamespaceReleased");
+  const replaced = deletingTenant({}, {
+    status: { namespace: "user-12345", namespaceUID: "uid-of-the-one-it-created" },
+  });
+  assert.deepEqual(
+    kinds(decide(replaced, { namespace: namespace(MANAGED, OURS) }, {
+      now: NOW,
+      context: NAMESPACE_ONLY,
+    })),
+    ["removeFinalizer"],
+  );
+});
+
+Deno.test("teardown never deletes a reserved namespace, even one the tenant recorded", () => {
+  const tenant = deletingTenant({ userId: "kube-tenant" }, {
+    status: { namespace: "kube-tenant", namespaceUID: "ns-uid" },
+  });
+  const decision = decide(tenant, {
+    namespace: namespace(MANAGED, OURS, { name: "kube-tenant" }),
+  }, { now: NOW, context: NAMESPACE_ONLY });
+  assert.deepEqual(kinds(decision), ["removeFinalizer"]);
+  assert.equal(decision.events[0]?.type, "Warning");
+  assert.match(decision.events[0]?.message ?? "", /kube-tenant is reserved for the platform/);
 });

@@ -200,6 +200,8 @@ Deno.test("metrics flags: secure by default, Go-style booleans, certificate file
   }
   assert.match(HELP, /--metrics-secure\[=false\]/);
   assert.match(HELP, /--metrics-cert-path DIR/);
+});
+
 Deno.test("--reserved-namespaces replaces the default list; entries are names or prefixes", () => {
   assert.deepEqual(parseOperatorOptions([]).reservedNamespaces, [
     "kleff-system",

@@ -68,12 +68,17 @@ Deno.test("planQuotaSummary: the plan's quota, the lockdown for an unknown plan,
     planQuotaSummary(plans.get("free")),
     "pods=4 cpu=250m/500m memory=256Mi/512Mi pvcs=1 storage=1Gi (+2 more)",
   );
-  assert.equal(planQuotaSummary(undefined), "pods=0 cpu=0/0 memory=0/0");
+  assert.equal(
+    planQuotaSummary(undefined),
+    "pods=0 cpu=0/0 memory=0/0 pvcs=0 storage=0 (+2 more)",
+  );
   assert.equal(planQuotaSummary({ ...plans.get("free")!, resourceQuota: undefined }), undefined);
 });
 
 Deno.test("decide writes status.quota once the namespace is ours, and not again when unchanged", () => {
-  const first = decide(tenant("basic"), {
+  // The tenant created the namespace: its uid is the one recorded in the status.
+  const created = { namespace: "ns-t", namespaceUID: "uid-ns" };
+  const first = decide(tenant("basic", created), {
     namespace: namespace({ [TENANT_UID_ANNOTATION]: "uid-t" }),
   }, {
     now: NOW,
@@ -96,7 +101,7 @@ Deno.test("decide writes status.quota once the namespace is ours, and not again 
     { namespace: namespace({ [TENANT_UID_ANNOTATION]: "uid-t" }, "gold") },
     { now: NOW, context: BUILTIN },
   );
-  assert.equal(unknown.status.quota, "pods=0 cpu=0/0 memory=0/0");
+  assert.equal(unknown.status.quota, "pods=0 cpu=0/0 memory=0/0 pvcs=0 storage=0 (+2 more)");
   assert.equal(unknown.writeStatus, true);
   const conflict = decide(tenant("basic"), { namespace: namespace({}) }, {
     now: NOW,

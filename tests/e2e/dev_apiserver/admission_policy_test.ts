@@ -65,7 +65,7 @@ Deno.test("a Deny binding refuses every kind of write with kube's Status", async
       status: "Failure",
       message: `configmaps "bad" is forbidden: ${why}`,
       reason: "Invalid",
-      details: { name: "bad", group: "", kind: "configmaps", causes: [{ message: why }] },
+      details: { name: "bad", kind: "configmaps", causes: [{ message: why }] },
       code: 422,
     });
     assert.equal(

@@ -53,7 +53,12 @@ Deno.test({
       wide.map(({ NAME, READY, REASON, QUOTA }) => ({ NAME, READY, REASON, QUOTA })),
       [
         { NAME: "clash", READY: "False", REASON: "NamespaceConflict", QUOTA: "" },
-        { NAME: "gold", READY: "False", REASON: "UnknownPlan", QUOTA: "pods=0 cpu=0/0 memory=0/0" },
+        {
+          NAME: "gold",
+          READY: "False",
+          REASON: "UnknownPlan",
+          QUOTA: "pods=0 cpu=0/0 memory=0/0 pvcs=0 storage=0 (+2 more)",
+        },
         {
           NAME: "good",
           READY: "True",

@@ -1,16 +1,21 @@
 // Operator-specific metrics next to controller-runtime's: how many tenants
-// stand in each condition status, and why watches restarted. Kept as small
-// counts per tenant name, never as cached objects.
+// stand in each condition status, why watches restarted and which events they
+// skipped. Kept as small counts per tenant name, never as cached objects.
 import type { TenantStatus } from "../api/mod.ts";
 import type { WatchHealth } from "../client/mod.ts";
 import { Counter, Gauge, type Registry } from "../metrics/mod.ts";
 
-/** Tracks `kleff_tenants{condition,status}` and `kleff_watch_restarts_total{watch,cause}`. */
+/**
+ * Tracks `kleff_tenants{condition,status}`, `kleff_watch_restarts_total{watch,cause}` and
+ * `kleff_watch_events_skipped_total{watch,reason}`.
+ */
 export class TenantMetrics {
   readonly #tenants: Gauge;
   readonly #restarts: Counter;
+  readonly #skipped: Counter;
   readonly #byTenant = new Map<string, string[]>();
   readonly #restartsSeen = new Map<string, number>();
+  readonly #skippedSeen = new Map<string, WatchHealth["skipped"]>();
 
   /** Registers the families in `registry`. */
   constructor(registry: Registry) {
@@ -19,6 +24,12 @@ export class TenantMetrics {
     );
     this.#restarts = registry.register(
       new Counter("kleff_watch_restarts_total", "Watch restarts by watch and cause"),
+    );
+    this.#skipped = registry.register(
+      new Counter(
+        "kleff_watch_events_skipped_total",
+        "Watch events skipped (then a relist) by watch and reason: oversize or undecodable",
+      ),
     );
   }
 
@@ -34,6 +45,7 @@ export class TenantMetrics {
   /** Notes that `watch` was replaced by a new watch object, which counts its restarts from 0. */
   watchReplaced(watch: string): void {
     this.#restartsSeen.delete(watch);
+    this.#skippedSeen.delete(watch);
   }
 
   /** Counts the restarts a watch reported since its last health update. */
@@ -46,6 +58,12 @@ export class TenantMetrics {
       );
     }
     this.#restartsSeen.set(watch, health.restarts);
+    const skippedBefore = this.#skippedSeen.get(watch);
+    for (const [reason, count] of Object.entries(health.skipped)) {
+      const before = skippedBefore?.[reason as keyof WatchHealth["skipped"]] ?? 0;
+      if (count > before) this.#skipped.inc({ watch, reason }, count - before);
+    }
+    this.#skippedSeen.set(watch, { ...health.skipped });
   }
 
   #add(key: string, by: number): void {

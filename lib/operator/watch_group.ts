@@ -76,7 +76,14 @@ export class WatchGroup {
           error: error instanceof Error ? (error.stack ?? error.message) : String(error),
           delay: Math.round(delay),
         });
-        const failed: WatchHealth = { synced: false, lastEventAt: 0, restarts: ++failures };
+        const failed: WatchHealth = {
+          synced: false,
+          lastEventAt: 0,
+          restarts: ++failures,
+          connected: false,
+          disconnectedSince: 0,
+          skipped: { oversize: 0, undecodable: 0 },
+        };
         this.#watches.set(name, { health: () => failed });
         await sleep(delay, signal).catch(() => {});
       }

@@ -31,10 +31,7 @@ export type WatchEvent<T extends KubeObjectBase> =
 export interface WatchHealth {
   /** True once the current state has been delivered (false again while relisting). */
   synced: boolean;
-  /**
-   * When bytes (events or bookmarks) last arrived, or a connection was established, or the watch
-   * was created; ms epoch.
-   */
+  /** When bytes (events or bookmarks) last arrived (or the watch was created), ms epoch. */
   lastEventAt: number;
   /** Whether a watch connection is open now (its response headers arrived). */
   connected: boolean;
@@ -413,7 +410,6 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
       });
       this.#health.connected = true;
       this.#health.disconnectedSince = undefined;
-      this.#health.lastEventAt = Date.now();
       this.#notify();
       const tap = new TransformStream<Uint8Array, Uint8Array>({
         transform: (chunk, controller) => {

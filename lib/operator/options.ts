@@ -9,6 +9,7 @@ import type { PlanSource } from "./plan_source.ts";
 import { DEFAULT_GATEWAY_HOSTS, DEFAULT_INGRESS_NAMESPACE } from "../reconcile/mod.ts";
 import { DEFAULT_DISCOVERY_INTERVAL_MS } from "./manager.ts";
 import { type BindAddress, parseBindAddress } from "./endpoints.ts";
+import { DEFAULT_REQUEST_TIMEOUT_MS } from "../client/mod.ts";
 
 /** Everything the operator can be told on its command line. */
 export interface OperatorOptions {
@@ -40,6 +41,8 @@ export interface OperatorOptions {
   healthProbeAddress?: BindAddress;
   /** Where `/metrics` is served; undefined when disabled. */
   metricsAddress?: BindAddress;
+  /** Deadline of each API request, in ms (`--request-timeout`). */
+  requestTimeoutMs: number;
 }
 
 /** Leader election settings from the `--leader-elect-*` flags (kube-controller-manager's names). */
@@ -118,6 +121,9 @@ Flags:
                             serve /healthz and /readyz here; "0" disables (default ${DEFAULTS.healthProbeAddress})
   --metrics-bind-address ADDRESS
                             serve Prometheus /metrics here; "0" disables (default ${DEFAULTS.metricsAddress})
+  --request-timeout DURATION
+                            deadline of each API request but watches; its connection is then
+                            discarded (default ${formatDuration(DEFAULT_REQUEST_TIMEOUT_MS)})
   --log-level LEVEL         trace, debug, info, warning, error (default info)
   --log-format FORMAT       json or pretty (default: json unless stderr is a terminal)
   -h, --help                print this help
@@ -151,6 +157,7 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
         "leader-elect-resource-name": { type: "string" },
         "health-probe-bind-address": { type: "string" },
         "metrics-bind-address": { type: "string" },
+        "request-timeout": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -197,6 +204,7 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
         values["metrics-bind-address"] ?? DEFAULTS.metricsAddress,
         "--metrics-bind-address",
       ),
+      requestTimeoutMs: requestTimeout(values["request-timeout"]),
     };
   } catch (error) {
     if (error instanceof OptionsError) throw error;
@@ -280,6 +288,15 @@ function gatewayHosts(value: string | undefined): string[] {
     if (problem !== undefined) throw new OptionsError(`--gateway-hosts: ${problem}`);
   }
   return templates;
+}
+
+function requestTimeout(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_REQUEST_TIMEOUT_MS;
+  const ms = parseDuration(value, "--request-timeout");
+  if (ms < 100) {
+    throw new OptionsError(`--request-timeout: must be at least 100ms, got "${value}"`);
+  }
+  return ms;
 }
 
 function discoveryInterval(value: string | undefined): number {

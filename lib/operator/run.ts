@@ -1,5 +1,7 @@
 // The operator process: flags, logging, connection, and the manager run until
-// SIGINT/SIGTERM, with exit codes a supervisor (kubelet, systemd) understands.
+// SIGINT/SIGTERM, with exit codes a supervisor (kubelet, systemd) understands. A
+// signal stops it at any moment (start-up, discovery, leader election, a sync, a
+// reconcile) within the shutdown budget: everything it waits on takes the signal.
 import type { Lease } from "kubernetes-types/coordination/v1.d.ts";
 import { connect, KubeconfigError, leases } from "../client/mod.ts";
 import { LeaderElector } from "../leader/mod.ts";
@@ -70,7 +72,7 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
   await setupLogging({ level: options.logLevel, format: options.logFormat });
   const stop = new AbortController();
   const onSignal = () => {
-    log("operator").info("signal received: finishing in-flight reconciles");
+    log("operator").info("signal received: stopping (in-flight requests are aborted)");
     stop.abort();
   };
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
@@ -85,6 +87,7 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
       kubeconfig: options.kubeconfig,
       context: options.context,
       metrics: registry,
+      timeoutMs: options.requestTimeoutMs,
     });
     try {
       log("operator").info("connected to {server}", { server: client.server });
@@ -98,11 +101,12 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
         ingressNamespace: options.ingressNamespace,
         gatewayHosts: options.gatewayHosts,
         discoveryIntervalMs: options.discoveryIntervalMs,
+        requestTimeoutMs: options.requestTimeoutMs,
       });
       if (options.healthProbeAddress) {
         endpoints.push(
           serve("health probes", options.healthProbeAddress, {
-            healthz: () => ({ ready: true, detail: "alive" }),
+            healthz: () => manager.liveness(),
             readyz: () => manager.readiness(),
           }),
         );
@@ -133,6 +137,10 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
       client.close();
     }
   } catch (error) {
+    if (stop.signal.aborted) {
+      log("operator").info("stopped during start-up");
+      return 0;
+    }
     if (
       error instanceof KubeconfigError || error instanceof CatalogueError ||
       error instanceof EndpointError

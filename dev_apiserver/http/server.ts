@@ -104,6 +104,7 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
     drop: () => core.hub.dropAll(),
     stall: (stalled) => core.hub.setStalled(stalled),
     compact: () => core.hub.compact(),
+    corrupt: (rule) => core.hub.corrupt(rule),
   });
   const settings: HandlerSettings = {
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
@@ -145,7 +146,10 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
         if (latency > 0) await sleep(latency, request.signal);
         const fault = faults.take(target);
         if (fault) throw fault;
-        response = await handleResource(request, route, { core, settings, identity });
+        response = faults.trickled(
+          target,
+          await handleResource(request, route, { core, settings, identity }),
+        );
       } else {
         if (identity) {
           authorizer.check(identity, {

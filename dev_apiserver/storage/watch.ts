@@ -123,6 +123,13 @@ export class WatchHub {
   #minResumableRv = 0;
   #watchers = new Map<string, Set<Watcher>>();
   #currentRv: () => number;
+  /** Fault injection: the next live events of a resource are sent corrupted. */
+  #corruptions: {
+    kind: "oversize" | "undecodable";
+    resource?: string;
+    remaining: number;
+    bytes: number;
+  }[] = [];
   stalled = false;
 
   /** Creates a hub keeping at most `historyLimit` events; `currentRv` reads the store's version. */
@@ -160,8 +167,59 @@ export class WatchHub {
       this.#minResumableRv = change.rv;
     }
     const watchers = this.#watchers.get(change.key);
-    if (!watchers) return;
+    if (!watchers || watchers.size === 0) return;
+    const corrupted = this.#corrupted(change);
+    if (corrupted) {
+      for (const watcher of watchers) if (!watcher.options.render) watcher.send(corrupted);
+      return;
+    }
     for (const watcher of watchers) deliver(watcher, event);
+  }
+
+  /**
+   * Queues a corruption of the next `count` live events of `resource` (fault injection);
+   * `undefined` clears every queued one.
+   */
+  corrupt(
+    rule:
+      | { kind: "oversize" | "undecodable"; resource?: string; count?: number; bytes?: number }
+      | undefined,
+  ): void {
+    if (rule === undefined) {
+      this.#corruptions = [];
+      return;
+    }
+    this.#corruptions.push({
+      kind: rule.kind,
+      resource: rule.resource,
+      remaining: rule.count ?? 1,
+      bytes: rule.bytes ?? 5 * 1024 * 1024,
+    });
+  }
+
+  /** The corrupted line for `change` when a queued corruption matches it (one use taken). */
+  #corrupted(change: ChangeEvent): Uint8Array | undefined {
+    const resource = change.key.slice(change.key.indexOf("/") + 1);
+    const index = this.#corruptions.findIndex((rule) =>
+      rule.resource === undefined || rule.resource === resource
+    );
+    if (index < 0) return undefined;
+    const rule = this.#corruptions[index];
+    if (--rule.remaining <= 0) this.#corruptions.splice(index, 1);
+    const object = change.entry.object;
+    if (rule.kind === "undecodable") {
+      const line = JSON.stringify({ type: change.type, object });
+      return encoder.encode(line.slice(0, Math.ceil(line.length / 2)) + "\n");
+    }
+    const metadata = object.metadata ?? {};
+    const padded = {
+      ...object,
+      metadata: {
+        ...metadata,
+        annotations: { ...metadata.annotations, "dev.kleff.io/padding": "x".repeat(rule.bytes) },
+      },
+    };
+    return encoder.encode(JSON.stringify({ type: change.type, object: padded }) + "\n");
   }
 
   /** True when changes after `rv` are no longer all in the history. */

@@ -43,8 +43,8 @@ export const CONTROLLER_NAME = "tenant";
 /** Default period of the integration discovery. */
 export const DEFAULT_DISCOVERY_INTERVAL_MS = 60_000;
 
-/** The watch inactivity timeout the watches use unless told otherwise (client-go's). */
-const DEFAULT_INACTIVITY_TIMEOUT_MS = 70_000;
+/** The watch inactivity timeout unless told otherwise (`--watch-inactivity-timeout`). */
+export const DEFAULT_WATCH_INACTIVITY_MS = 70_000;
 
 /**
  * The reconcile deadline, in request timeouts: a reconcile makes three rounds of requests in turn
@@ -180,7 +180,7 @@ export class Manager {
   readiness(now: number = Date.now()): Readiness {
     return this.#group.readiness(
       [TENANTS_WATCH, NAMESPACES_WATCH],
-      this.#options.watchTimings?.inactivityTimeoutMs ?? DEFAULT_INACTIVITY_TIMEOUT_MS,
+      this.#options.watchTimings?.inactivityTimeoutMs ?? DEFAULT_WATCH_INACTIVITY_MS,
       now,
     );
   }

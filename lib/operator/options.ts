@@ -7,7 +7,7 @@ import { isDnsLabel, isDnsSubdomain } from "../api/mod.ts";
 import { hostTemplateProblem } from "../plans/mod.ts";
 import type { PlanSource } from "./plan_source.ts";
 import { DEFAULT_GATEWAY_HOSTS, DEFAULT_INGRESS_NAMESPACE } from "../reconcile/mod.ts";
-import { DEFAULT_DISCOVERY_INTERVAL_MS } from "./manager.ts";
+import { DEFAULT_DISCOVERY_INTERVAL_MS, DEFAULT_WATCH_INACTIVITY_MS } from "./manager.ts";
 import { type BindAddress, parseBindAddress } from "./endpoints.ts";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../client/mod.ts";
 
@@ -43,6 +43,8 @@ export interface OperatorOptions {
   metricsAddress?: BindAddress;
   /** Deadline of each API request, in ms (`--request-timeout`). */
   requestTimeoutMs: number;
+  /** A watch silent this long reconnects on a fresh connection, in ms (`--watch-inactivity-timeout`). */
+  watchInactivityTimeoutMs: number;
 }
 
 /** Leader election settings from the `--leader-elect-*` flags (kube-controller-manager's names). */
@@ -124,6 +126,11 @@ Flags:
   --request-timeout DURATION
                             deadline of each API request but watches; its connection is then
                             discarded (default ${formatDuration(DEFAULT_REQUEST_TIMEOUT_MS)})
+  --watch-inactivity-timeout DURATION
+                            a watch without a byte this long (servers send bookmarks about once a
+                            minute) reconnects on a fresh connection (default ${
+  formatDuration(DEFAULT_WATCH_INACTIVITY_MS)
+})
   --log-level LEVEL         trace, debug, info, warning, error (default info)
   --log-format FORMAT       json or pretty (default: json unless stderr is a terminal)
   -h, --help                print this help
@@ -158,6 +165,7 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
         "health-probe-bind-address": { type: "string" },
         "metrics-bind-address": { type: "string" },
         "request-timeout": { type: "string" },
+        "watch-inactivity-timeout": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -205,6 +213,9 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
         "--metrics-bind-address",
       ),
       requestTimeoutMs: requestTimeout(values["request-timeout"]),
+      watchInactivityTimeoutMs: values["watch-inactivity-timeout"] === undefined
+        ? DEFAULT_WATCH_INACTIVITY_MS
+        : atLeastOneSecond(values["watch-inactivity-timeout"], "--watch-inactivity-timeout"),
     };
   } catch (error) {
     if (error instanceof OptionsError) throw error;
@@ -288,6 +299,12 @@ function gatewayHosts(value: string | undefined): string[] {
     if (problem !== undefined) throw new OptionsError(`--gateway-hosts: ${problem}`);
   }
   return templates;
+}
+
+function atLeastOneSecond(value: string, flag: string): number {
+  const ms = parseDuration(value, flag);
+  if (ms < 1000) throw new OptionsError(`${flag}: must be at least 1s, got "${value}"`);
+  return ms;
 }
 
 function requestTimeout(value: string | undefined): number {

@@ -69,7 +69,6 @@ function serve(what: string, address: BindAddress, handlers: EndpointHandlers): 
 
 /** Runs the operator with already parsed options until stopped; resolves to the exit code. */
 export async function runOperator(options: OperatorOptions, run: RunOptions = {}): Promise<number> {
-  await setupLogging({ level: options.logLevel, format: options.logFormat });
   const stop = new AbortController();
   const onSignal = () => {
     log("operator").info("signal received: stopping (in-flight requests are aborted)");
@@ -80,6 +79,7 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
     for (const name of signals) Deno.addSignalListener(name, onSignal);
   }
   run.signal?.addEventListener("abort", () => stop.abort(), { once: true });
+  await setupLogging({ level: options.logLevel, format: options.logFormat });
   const endpoints: EndpointServer[] = [];
   try {
     const registry = new Registry();
@@ -102,6 +102,7 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
         gatewayHosts: options.gatewayHosts,
         discoveryIntervalMs: options.discoveryIntervalMs,
         requestTimeoutMs: options.requestTimeoutMs,
+        watchTimings: { inactivityTimeoutMs: options.watchInactivityTimeoutMs },
       });
       if (options.healthProbeAddress) {
         endpoints.push(

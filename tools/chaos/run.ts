@@ -12,12 +12,14 @@ import { Ledger } from "./ledger.ts";
 import type { ChaosOptions } from "./options.ts";
 import {
   checkProcesses,
+  checkPromptExits,
   checkSingleWriter,
   isLeaseWrite,
   type LogSummary,
   scanLog,
 } from "./processes.ts";
 import { Prng } from "./prng.ts";
+import { WorkerSampler } from "./sampler.ts";
 import type { RecordedWrite } from "./proxy.ts";
 import { type ReplicaRecord, ReplicaSupervisor } from "./supervisor.ts";
 import { releaseHold, Workload } from "./workload.ts";
@@ -32,6 +34,13 @@ const CHAOS_HISTORY_LIMIT = 300;
 const STEP_MS = 150;
 /** Writes-free time after which the system counts as at rest. */
 const QUIET_MS = 3000;
+
+/** The replicas' request timeout: short, so that frozen connections cost little time. */
+const REQUEST_TIMEOUT_MS = 2000;
+/** The replicas' watch inactivity timeout (the dev server sends a bookmark every 2 s). */
+const WATCH_INACTIVITY_MS = 6000;
+/** A worker busy longer than this is stuck: the operator's own bound (5 request timeouts). */
+const STUCK_WORKER_MS = 5 * REQUEST_TIMEOUT_MS;
 
 /** Everything a chaos run observed. */
 export interface ChaosReport {
@@ -78,7 +87,16 @@ export async function runChaos(
     onWrite: (write) => writes.push(write),
     leaseNamespace: CHAOS_LEASE.namespace,
     leaseTimings: ["3s", "2s", "500ms"],
+    flags: [
+      "--request-timeout",
+      `${REQUEST_TIMEOUT_MS}ms`,
+      "--watch-inactivity-timeout",
+      `${WATCH_INACTIVITY_MS}ms`,
+    ],
   });
+  const sampler = new WorkerSampler(supervisor, STUCK_WORKER_MS);
+  const sampling = new AbortController();
+  let sampled: Promise<void> = Promise.resolve();
   let report: ChaosReport | undefined;
   try {
     const crd = parse(
@@ -101,6 +119,7 @@ export async function runChaos(
     await workload.prepare();
     await supervisor.start();
     progress(`${options.replicas} replica(s) started; logs in ${dir}`);
+    sampled = sampler.run(sampling.signal);
 
     const stop = new AbortController();
     const timer = setTimeout(() => stop.abort(), options.durationMs);
@@ -131,6 +150,8 @@ export async function runChaos(
       violations: pending.slice(0, 15),
     };
     const cluster = checkCluster(ledger, await readCluster(client));
+    sampling.abort();
+    await sampled;
     await supervisor.stop();
     const logs = await Promise.all(supervisor.records.map(scanLog));
     const invariants = [
@@ -138,6 +159,8 @@ export async function runChaos(
       ...cluster,
       checkSingleWriter(writes),
       ...checkProcesses(supervisor.records, logs),
+      checkPromptExits(supervisor.records),
+      sampler.check(),
     ];
     report = {
       options,
@@ -153,6 +176,8 @@ export async function runChaos(
     };
     return report;
   } finally {
+    sampling.abort();
+    await sampled;
     await supervisor.stop();
     client.close();
     await server.close();

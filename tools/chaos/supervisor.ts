@@ -1,9 +1,11 @@
 // The replica supervisor of a chaos run: operator processes in fixed slots,
-// each behind its own recording proxy and with its stderr in a log file,
-// restarted after an exit like a kubelet would, SIGKILLed on demand.
+// each behind its own recording proxy (and, in front of it, a TCP proxy that can
+// freeze its connections) and with its stderr in a log file, restarted after an
+// exit like a kubelet would, SIGKILLed or SIGTERMed on demand.
 import type { Kubeconfig } from "../../dev_apiserver/mod.ts";
 import { type RecordedWrite, type RecordingProxy, startRecordingProxy } from "./proxy.ts";
 import { operatorRunArgs } from "../operator_process.ts";
+import { type FreezeProxy, startFreezeProxy } from "./freeze_proxy.ts";
 
 /** One operator process, alive or gone. */
 export interface ReplicaRecord {
@@ -21,8 +23,17 @@ export interface ReplicaRecord {
   exitedAt?: number;
   /** Exit code and signal, once exited. */
   exit?: { code: number; signal: string | null };
-  /** Why the supervisor ended it, if it did: `kill` (SIGKILL fault) or `stop` (SIGTERM at the end). */
-  endedBy?: "kill" | "stop";
+  /**
+   * Why the supervisor ended it, if it did: `kill` (SIGKILL fault), `term` (SIGTERM fault) or
+   * `stop` (SIGTERM at the end).
+   */
+  endedBy?: "kill" | "term" | "stop";
+  /** When it was sent SIGTERM (ms since the epoch), for the prompt-exit invariant. */
+  termAt?: number;
+  /** Where it serves /metrics (`127.0.0.1:port`). */
+  metricsAddress: string;
+  /** Where it serves /healthz and /readyz. */
+  healthAddress: string;
 }
 
 /** Settings of a {@linkcode ReplicaSupervisor}. */
@@ -43,11 +54,18 @@ export interface SupervisorOptions {
   leaseNamespace: string;
   /** Lease duration, renew deadline and retry period (e.g. "3s", "2s", "500ms"). */
   leaseTimings: [string, string, string];
+  /** More operator flags (e.g. `--request-timeout 2s`). */
+  flags?: readonly string[];
 }
 
 interface Slot {
   generation: number;
-  current?: { record: ReplicaRecord; child: Deno.ChildProcess; proxy: RecordingProxy };
+  current?: {
+    record: ReplicaRecord;
+    child: Deno.ChildProcess;
+    proxy: RecordingProxy;
+    freezer: FreezeProxy;
+  };
   restart?: ReturnType<typeof setTimeout>;
 }
 
@@ -100,6 +118,27 @@ export class ReplicaSupervisor {
     return true;
   }
 
+  /** SIGTERMs replica `id` and restarts its slot after `pauseMs`; false if it is not running. */
+  terminate(id: string, pauseMs: number): boolean {
+    const slot = this.#slots.findIndex((s) => s.current?.record.id === id);
+    const current = this.#slots[slot]?.current;
+    if (!current) return false;
+    current.record.endedBy = "term";
+    current.record.termAt = Date.now();
+    try {
+      current.child.kill("SIGTERM");
+    } catch {
+      return false;
+    }
+    this.#scheduleRestart(slot, pauseMs);
+    return true;
+  }
+
+  /** Freezes every open connection of replica `id` (bytes stop, nothing closes); returns how many. */
+  freeze(id: string): number {
+    return this.#slots.find((s) => s.current?.record.id === id)?.current?.freezer.freezeOpen() ?? 0;
+  }
+
   /** Starts at once every slot that is waiting for a restart. */
   async ensureRunning(): Promise<void> {
     for (let slot = 0; slot < this.#slots.length; slot++) {
@@ -118,6 +157,7 @@ export class ReplicaSupervisor {
       clearTimeout(slot.restart);
       if (!slot.current) continue;
       slot.current.record.endedBy ??= "stop";
+      slot.current.record.termAt ??= Date.now();
       try {
         slot.current.child.kill("SIGTERM");
       } catch {
@@ -140,21 +180,38 @@ export class ReplicaSupervisor {
     const state = this.#slots[slot];
     const id = `r${slot}g${state.generation++}`;
     const proxy = startRecordingProxy(this.#options.upstream, id, this.#options.onWrite);
+    const freezer = startFreezeProxy(new URL(proxy.url).host);
     const kubeconfig = structuredClone(this.#options.kubeconfig);
-    for (const cluster of kubeconfig.clusters) cluster.cluster.server = proxy.url;
+    for (const cluster of kubeconfig.clusters) cluster.cluster.server = `http://${freezer.address}`;
     const kubeconfigPath = `${this.#options.dir}/${id}.kubeconfig`;
     const logPath = `${this.#options.dir}/${id}.log`;
     await Deno.writeTextFile(kubeconfigPath, JSON.stringify(kubeconfig));
+    const metricsAddress = `127.0.0.1:${freePort()}`;
+    const healthAddress = `127.0.0.1:${freePort()}`;
     const child = new Deno.Command(Deno.execPath(), {
-      args: operatorRunArgs(this.#flags(kubeconfigPath)),
+      args: operatorRunArgs([
+        ...this.#flags(kubeconfigPath),
+        "--metrics-bind-address",
+        metricsAddress,
+        "--health-probe-bind-address",
+        healthAddress,
+      ]),
       env: { POD_NAME: id, NO_COLOR: "1" },
       stdin: "null",
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    const record: ReplicaRecord = { id, slot, pid: child.pid, logPath, startedAt: Date.now() };
+    const record: ReplicaRecord = {
+      id,
+      slot,
+      pid: child.pid,
+      logPath,
+      startedAt: Date.now(),
+      metricsAddress,
+      healthAddress,
+    };
     this.#records.push(record);
-    state.current = { record, child, proxy };
+    state.current = { record, child, proxy, freezer };
     const file = await Deno.open(logPath, { write: true, create: true, truncate: true });
     const logged = child.stderr.pipeTo(file.writable).catch(() => {});
     this.#exits.push((async () => {
@@ -162,6 +219,7 @@ export class ReplicaSupervisor {
       await logged;
       record.exitedAt = Date.now();
       record.exit = { code: status.code, signal: status.signal };
+      await freezer.close();
       await proxy.close();
       if (state.current?.record === record) state.current = undefined;
       if (!this.#stopping && record.endedBy === undefined) {
@@ -190,10 +248,15 @@ export class ReplicaSupervisor {
       retry,
       "--leader-elect-resource-namespace",
       this.#options.leaseNamespace,
-      "--health-probe-bind-address",
-      "127.0.0.1:0",
-      "--metrics-bind-address",
-      "127.0.0.1:0",
+      ...this.#options.flags ?? [],
     ];
   }
+}
+
+/** A TCP port free right now on 127.0.0.1. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
 }

@@ -168,12 +168,8 @@ export class WatchHub {
     }
     const watchers = this.#watchers.get(change.key);
     if (!watchers || watchers.size === 0) return;
-    const corrupted = this.#corrupted(change);
-    if (corrupted) {
-      for (const watcher of watchers) if (!watcher.options.render) watcher.send(corrupted);
-      return;
-    }
-    for (const watcher of watchers) deliver(watcher, event);
+    const corrupt = this.#corruption(change);
+    for (const watcher of watchers) deliver(watcher, event, corrupt);
   }
 
   /**
@@ -197,8 +193,8 @@ export class WatchHub {
     });
   }
 
-  /** The corrupted line for `change` when a queued corruption matches it (one use taken). */
-  #corrupted(change: ChangeEvent): Uint8Array | undefined {
+  /** What corrupts the lines of `change` when a queued corruption matches it (one use taken). */
+  #corruption(change: ChangeEvent): ((line: Uint8Array) => Uint8Array) | undefined {
     const resource = change.key.slice(change.key.indexOf("/") + 1);
     const index = this.#corruptions.findIndex((rule) =>
       rule.resource === undefined || rule.resource === resource
@@ -206,20 +202,21 @@ export class WatchHub {
     if (index < 0) return undefined;
     const rule = this.#corruptions[index];
     if (--rule.remaining <= 0) this.#corruptions.splice(index, 1);
-    const object = change.entry.object;
     if (rule.kind === "undecodable") {
-      const line = JSON.stringify({ type: change.type, object });
-      return encoder.encode(line.slice(0, Math.ceil(line.length / 2)) + "\n");
+      return (line) => {
+        const half = line.subarray(0, Math.ceil(line.length / 2));
+        return new Uint8Array([...half, 10]);
+      };
     }
-    const metadata = object.metadata ?? {};
-    const padded = {
-      ...object,
-      metadata: {
-        ...metadata,
-        annotations: { ...metadata.annotations, "dev.kleff.io/padding": "x".repeat(rule.bytes) },
-      },
+    // Padding as a last field of the object: kind and name stay first, the line grows.
+    const padding = encoder.encode(`,"dev.kleff.io/padding":"${"x".repeat(rule.bytes)}"}}\n`);
+    return (line) => {
+      const head = line.subarray(0, line.lastIndexOf(125, line.length - 3));
+      const out = new Uint8Array(head.length + padding.length);
+      out.set(head);
+      out.set(padding, head.length);
+      return out;
     };
-    return encoder.encode(JSON.stringify({ type: change.type, object: padded }) + "\n");
   }
 
   /** True when changes after `rv` are no longer all in the history. */
@@ -317,7 +314,11 @@ export class WatchHub {
   }
 }
 
-function deliver(watcher: Watcher, event: HistoryEvent): void {
+function deliver(
+  watcher: Watcher,
+  event: HistoryEvent,
+  corrupt?: (line: Uint8Array) => Uint8Array,
+): void {
   const { change } = event;
   const options = watcher.options;
   if (options.namespace !== undefined && change.namespace !== options.namespace) return;
@@ -334,7 +335,8 @@ function deliver(watcher: Watcher, event: HistoryEvent): void {
     }
   }
   if (options.render) {
-    watcher.send(encodeEvent(type, change.entry.object, options));
+    const line = encodeEvent(type, change.entry.object, options);
+    watcher.send(corrupt ? corrupt(line) : line);
     return;
   }
   const cacheKey = `${type}|${options.apiVersion}`;
@@ -346,7 +348,7 @@ function deliver(watcher: Watcher, event: HistoryEvent): void {
     line = encoder.encode(`{"type":"${type}","object":${json}}\n`);
     event.lines.set(cacheKey, line);
   }
-  watcher.send(line);
+  watcher.send(corrupt ? corrupt(line) : line);
 }
 
 function encodeEvent(type: ChangeType, object: KubeObject, options: WatchOptions): Uint8Array {

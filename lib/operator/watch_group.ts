@@ -183,7 +183,7 @@ export class WatchGroup {
       };
       const timer = setTimeout(done, START_IN_TURN_TIMEOUT_MS);
       signal.addEventListener("abort", done, { once: true });
-      if (this.health(name)?.synced) done();
+      if (signal.aborted || this.health(name)?.synced) done();
       else this.#syncWaiters.set(name, done);
     });
   }

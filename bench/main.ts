@@ -2,6 +2,7 @@
 // assertions). Sections can be picked: `deno task bench apiserver operator`.
 import { benchApiServer } from "./apiserver_bench.ts";
 import { benchClient } from "./client_bench.ts";
+import { benchFaults } from "./faults_bench.ts";
 import { benchOperatorCreate } from "./operator_bench.ts";
 import { benchScale } from "./scale_bench.ts";
 
@@ -14,6 +15,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
     await benchOperatorCreate(1000, { integrations: true });
   },
   scale: () => benchScale(10_000),
+  faults: benchFaults,
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(SECTIONS);

@@ -79,7 +79,7 @@ Deno.test("a teardown blocked by a finalizer says which finalizer and which obje
   });
   assert.ok(condition);
   assert.match(message, /namespace user-held is being deleted/);
-  assert.match(message, /Some resources are remaining: configmaps\.? has 1 resource instances/);
+  assert.match(message, /Some resources are remaining: configmaps\. has 1 resource instances/);
   assert.match(
     message,
     /Some content in the namespace has finalizers remaining: example\.com\/hold in 1 resource instances/,

@@ -141,7 +141,8 @@ export class LeaderElector {
     const stop = () => leading.abort(signal.reason);
     signal.addEventListener("abort", stop, { once: true });
     const working = work(leading.signal).finally(() => leading.abort());
-    const lost = await this.#renewLoop(leading.signal);
+    // A renewal that failed while a stop was asked for is a stop: the process is going anyway.
+    const lost = (await this.#renewLoop(leading.signal)) && !signal.aborted;
     if (lost) {
       log("leader").error("lost leadership of lease {namespace}/{name}", { namespace, name });
       leading.abort(new Error("leadership lost"));

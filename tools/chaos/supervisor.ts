@@ -30,6 +30,8 @@ export interface ReplicaRecord {
   endedBy?: "kill" | "term" | "stop";
   /** When it was sent SIGTERM (ms since the epoch), for the prompt-exit invariant. */
   termAt?: number;
+  /** The pause before its slot restarts after a SIGKILL or SIGTERM fault, once it exited. */
+  restartPauseMs?: number;
   /** Where it serves /metrics (`127.0.0.1:port`). */
   metricsAddress: string;
   /** Where it serves /healthz and /readyz. */
@@ -109,12 +111,12 @@ export class ReplicaSupervisor {
     const current = this.#slots[slot]?.current;
     if (!current) return false;
     current.record.endedBy = "kill";
+    current.record.restartPauseMs = pauseMs;
     try {
       current.child.kill("SIGKILL");
     } catch {
       return false;
     }
-    this.#scheduleRestart(slot, pauseMs);
     return true;
   }
 
@@ -125,12 +127,12 @@ export class ReplicaSupervisor {
     if (!current) return false;
     current.record.endedBy = "term";
     current.record.termAt = Date.now();
+    current.record.restartPauseMs = pauseMs;
     try {
       current.child.kill("SIGTERM");
     } catch {
       return false;
     }
-    this.#scheduleRestart(slot, pauseMs);
     return true;
   }
 
@@ -222,8 +224,13 @@ export class ReplicaSupervisor {
       await freezer.close();
       await proxy.close();
       if (state.current?.record === record) state.current = undefined;
-      if (!this.#stopping && record.endedBy === undefined) {
-        this.#scheduleRestart(slot, this.#options.restartDelayMs ?? 1000);
+      // The slot restarts once the process is gone (a restart timer set at the kill could fire
+      // while it still runs, and then start nothing).
+      if (!this.#stopping && record.endedBy !== "stop") {
+        this.#scheduleRestart(
+          slot,
+          record.restartPauseMs ?? this.#options.restartDelayMs ?? 1000,
+        );
       }
     })());
   }

@@ -1,8 +1,8 @@
 // The chaos fault schedule: every second or two, one seeded fault through the
 // dev API server's injector (dropped watches, compaction, 500/429 bursts,
-// latency, 409s on patches, trickled answers, oversize or undecodable watch
-// events), the leader's connections frozen, or a SIGKILL or SIGTERM of a
-// replica, restarted after a pause.
+// latency, 409s on patches, oversize or undecodable watch events), the
+// leader's connections frozen or its answers trickled, or a SIGKILL or SIGTERM
+// of a replica, restarted after a pause.
 import type { Lease } from "kubernetes-types/coordination/v1.d.ts";
 import type { Faults } from "../../dev_apiserver/mod.ts";
 import { sleep } from "../../lib/backoff.ts";
@@ -61,7 +61,6 @@ export class FaultSchedule {
   /** How often each fault was injected (`killLeader` only when a leader was found). */
   readonly counts: Map<string, number> = new Map();
   #latencyTimer?: ReturnType<typeof setTimeout>;
-  #trickleTimer?: ReturnType<typeof setTimeout>;
 
   /** A schedule over the server's injector and the replicas. */
   constructor(
@@ -89,7 +88,6 @@ export class FaultSchedule {
   /** Removes every rule and latency. */
   clear(): void {
     clearTimeout(this.#latencyTimer);
-    clearTimeout(this.#trickleTimer);
     this.#faults.clear();
   }
 
@@ -159,10 +157,14 @@ export class FaultSchedule {
         break;
       }
       case "trickle": {
-        const forMs = this.#prng.between(500, 3000);
-        this.#faults.setTrickle({ bytesPerSecond: this.#prng.between(200, 5000), resource });
-        clearTimeout(this.#trickleTimer);
-        this.#trickleTimer = setTimeout(() => this.#faults.setTrickle(undefined), forMs);
+        const leader = await this.leader();
+        const bytesPerSecond = this.#prng.between(200, 5000);
+        if (
+          !leader ||
+          !this.#supervisor.trickle(leader, bytesPerSecond, this.#prng.between(500, 3000))
+        ) {
+          return;
+        }
         break;
       }
       case "oversize":

@@ -141,6 +141,15 @@ export class ReplicaSupervisor {
     return this.#slots.find((s) => s.current?.record.id === id)?.current?.freezer.freezeOpen() ?? 0;
   }
 
+  /** Trickles replica `id`'s answers for `forMs`; false if it is not running. */
+  trickle(id: string, bytesPerSecond: number, forMs: number): boolean {
+    const proxy = this.#slots.find((s) => s.current?.record.id === id)?.current?.proxy;
+    if (!proxy) return false;
+    proxy.trickle(bytesPerSecond);
+    setTimeout(() => proxy.trickle(undefined), forMs);
+    return true;
+  }
+
   /** Starts at once every slot that is waiting for a restart. */
   async ensureRunning(): Promise<void> {
     for (let slot = 0; slot < this.#slots.length; slot++) {

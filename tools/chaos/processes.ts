@@ -103,7 +103,8 @@ export function checkProcesses(
     if ((record.endedBy === "stop" || record.endedBy === "term") && (code === 0 || signalled)) {
       continue;
     }
-    if (record.endedBy === undefined && code === 1 && log?.lostLeadership) continue;
+    // A lost lease exits 1, also when a SIGTERM arrived while it was already on its way out.
+    if (record.endedBy !== "kill" && code === 1 && log?.lostLeadership) continue;
     exits.violations.push(
       `${record.id}: exit ${code ?? "none"}${
         record.exit?.signal ? ` (${record.exit.signal})` : ""

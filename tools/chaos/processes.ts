@@ -104,7 +104,7 @@ export function checkProcesses(
       continue;
     }
     // A lost lease exits 1, also when a SIGTERM arrived while it was already on its way out.
-    if (record.endedBy !== "kill" && code === 1 && log?.lostLeadership) continue;
+    if (code === 1 && log?.lostLeadership) continue;
     exits.violations.push(
       `${record.id}: exit ${code ?? "none"}${
         record.exit?.signal ? ` (${record.exit.signal})` : ""

@@ -125,6 +125,9 @@ async function frozen(dir: string): Promise<void> {
   const operator = new Operator(await kubeconfig(`http://${proxy.address}`, "frozen.kubeconfig"), [
     "--request-timeout",
     REQUEST_TIMEOUT,
+    // Each round freezes the watches too: they must see the next round's tenant in time.
+    "--watch-inactivity-timeout",
+    "5s",
   ]);
   try {
     await create("before");

@@ -99,10 +99,12 @@ Deno.test("SIGTERM of a standby and of a leader blocked in a reconcile exits at 
   await using env = await OperatorEnv.start({ operator: false });
   const args = ["--kubeconfig", env.operatorKubeconfigPath, "--request-timeout", "1m", ...ELECTION];
   const leader = new OperatorProcess(args);
-  const standby = new OperatorProcess(args);
+  let standby: OperatorProcess | undefined;
   try {
     await leader.waitForLog(/^became leader/);
-    await standby.waitForLog(/^serving health probes/);
+    // Started once the Lease is held, so that it stays the standby.
+    standby = new OperatorProcess(args);
+    await standby.waitForLog(/^tenant controller started/);
     assert.equal(await terminate(standby, "of a standby"), 0);
 
     env.server.faults.setLatency(60_000, { verb: "get", resource: "tenants" });
@@ -116,8 +118,8 @@ Deno.test("SIGTERM of a standby and of a leader blocked in a reconcile exits at 
     assert.equal(lease.spec?.holderIdentity, "", "the Lease was released");
   } finally {
     for (const operator of [leader, standby]) {
-      operator.kill("SIGKILL");
-      await operator.exited();
+      operator?.kill("SIGKILL");
+      await operator?.exited();
     }
   }
 });

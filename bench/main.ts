@@ -5,6 +5,7 @@ import { benchApiServer } from "./apiserver_bench.ts";
 import { benchClient } from "./client_bench.ts";
 import { benchMetrics } from "./metrics_bench.ts";
 import { benchIsolation } from "./isolation_bench.ts";
+import { benchFaults } from "./faults_bench.ts";
 import { benchOperatorCreate } from "./operator_bench.ts";
 import { benchScale } from "./scale_bench.ts";
 
@@ -20,6 +21,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   scale: () => benchScale(10_000),
   metrics: () => Promise.resolve(benchMetrics(10_000)),
   isolation: benchIsolation,
+  faults: benchFaults,
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(SECTIONS);

@@ -1,6 +1,6 @@
 // The /_dev/ HTTP endpoints: fault injection and counters for out-of-process tests (no auth, never faulted).
 import type { RequestCounters } from "./counters.ts";
-import type { FaultInjector, FaultRule } from "./faults.ts";
+import type { FaultInjector, FaultRule, Trickle, WatchCorruption } from "./faults.ts";
 import { ApiError, badRequest, statusResponse, unknownPath } from "./status.ts";
 import type { Verb } from "../types.ts";
 
@@ -68,6 +68,26 @@ export async function handleDev(
       case "POST /_dev/watches/stall": {
         const { stalled } = await body<{ stalled?: boolean }>(request);
         faults.stallWatches(stalled !== false);
+        return json({ ok: true });
+      }
+      case "POST /_dev/watches/corrupt":
+        try {
+          faults.corruptWatchEvents(await body<WatchCorruption>(request));
+        } catch (error) {
+          if (error instanceof RangeError) throw badRequest(error.message);
+          throw error;
+        }
+        return json({ ok: true }, 201);
+      case "POST /_dev/trickle": {
+        const trickle = await body<Partial<Trickle>>(request);
+        try {
+          faults.setTrickle(
+            trickle.bytesPerSecond === undefined ? undefined : trickle as Trickle,
+          );
+        } catch (error) {
+          if (error instanceof RangeError) throw badRequest(error.message);
+          throw error;
+        }
         return json({ ok: true });
       }
       case "POST /_dev/compact":

@@ -1,4 +1,5 @@
-// Fault injection: failing the next matching requests, latency, dropped or stalled watches, compaction.
+// Fault injection: failing the next matching requests, latency, trickled answers, dropped, stalled
+// or corrupted watches, compaction.
 import { ApiError } from "./status.ts";
 import type { Verb } from "../types.ts";
 
@@ -15,6 +16,26 @@ export interface FaultRule {
   message?: string;
 }
 
+/**
+ * Corrupt the next `count` (default 1) watch events of `resource` (plural; any when absent) on
+ * their way to every open watch: `oversize` pads the object with an annotation of `bytes`
+ * (default 5 MiB), `undecodable` cuts the line in half. Stored objects, lists and resumed watches
+ * are not affected, so a relist recovers.
+ */
+export interface WatchCorruption {
+  kind: "oversize" | "undecodable";
+  resource?: string;
+  count?: number;
+  bytes?: number;
+}
+
+/** Send matching answers (their bodies) at `bytesPerSecond`, in small chunks. */
+export interface Trickle {
+  bytesPerSecond: number;
+  verb?: Verb;
+  resource?: string;
+}
+
 /** The fault-injection handle of a dev API server. */
 export interface Faults {
   /** Queues a rule; rules apply in the order given. */
@@ -27,7 +48,11 @@ export interface Faults {
   stallWatches(stalled: boolean): void;
   /** Forgets watch history: resuming from any earlier version gets 410. */
   compact(): void;
-  /** Removes all rules, latency and stall. */
+  /** Corrupts the next matching watch events in transit. */
+  corruptWatchEvents(rule: WatchCorruption): void;
+  /** Trickles matching answers (`undefined` clears). */
+  setTrickle(trickle: Trickle | undefined): void;
+  /** Removes all rules, latency, trickle, corruption and stall. */
   clear(): void;
 }
 
@@ -62,11 +87,44 @@ export interface FaultTarget {
 export class FaultInjector implements Faults {
   #rules: (FaultRule & { remaining: number })[] = [];
   #latency: { ms: number; verb?: Verb; resource?: string } = { ms: 0 };
-  #hooks: { drop(): number; stall(stalled: boolean): void; compact(): void };
+  #trickle?: Trickle;
+  #hooks: WatchHooks;
 
   /** Creates an injector using the server's watch hooks. */
-  constructor(hooks: { drop(): number; stall(stalled: boolean): void; compact(): void }) {
+  constructor(hooks: WatchHooks) {
     this.#hooks = hooks;
+  }
+
+  /** Corrupts the next matching watch events in transit. */
+  corruptWatchEvents(rule: WatchCorruption): void {
+    if (rule.kind !== "oversize" && rule.kind !== "undecodable") {
+      throw new RangeError(`corruption kind must be oversize or undecodable, got ${rule.kind}`);
+    }
+    this.#hooks.corrupt(rule);
+  }
+
+  /** Trickles matching answers (`undefined` clears). */
+  setTrickle(trickle: Trickle | undefined): void {
+    if (trickle !== undefined && !(trickle.bytesPerSecond > 0)) {
+      throw new RangeError(
+        `trickle needs a positive bytesPerSecond, got ${trickle.bytesPerSecond}`,
+      );
+    }
+    this.#trickle = trickle;
+  }
+
+  /** The answer to send for `target`: `response` itself, or its body trickled. */
+  trickled(target: FaultTarget, response: Response): Response {
+    const t = this.#trickle;
+    if (!t || !response.body) return response;
+    if (t.verb !== undefined && t.verb !== target.verb) return response;
+    if (t.resource !== undefined && t.resource !== target.resource) return response;
+    const headers = new Headers(response.headers);
+    headers.delete("content-length");
+    return new Response(trickle(response.body, t.bytesPerSecond), {
+      status: response.status,
+      headers,
+    });
   }
 
   /** Queues a rule; rules apply in the order given. */
@@ -101,6 +159,8 @@ export class FaultInjector implements Faults {
   clear(): void {
     this.#rules = [];
     this.#latency = { ms: 0 };
+    this.#trickle = undefined;
+    this.#hooks.corrupt(undefined);
     this.#hooks.stall(false);
   }
 
@@ -130,4 +190,38 @@ export class FaultInjector implements Faults {
       : {};
     return new ApiError(rule.status, reason, rule.message ?? message, details);
   }
+}
+
+/** What the injector needs from the watch hub. */
+export interface WatchHooks {
+  drop(): number;
+  stall(stalled: boolean): void;
+  compact(): void;
+  /** Queues a corruption rule (`undefined` clears them). */
+  corrupt(rule: WatchCorruption | undefined): void;
+}
+
+/** Re-emits `body` in chunks of at most 64 bytes, at about `bytesPerSecond`. */
+function trickle(
+  body: ReadableStream<Uint8Array>,
+  bytesPerSecond: number,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let rest: Uint8Array = new Uint8Array(0);
+  const chunk = Math.max(1, Math.min(64, Math.floor(bytesPerSecond / 10)));
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (rest.length === 0) {
+        const { done, value } = await reader.read();
+        if (done) return controller.close();
+        rest = value;
+      }
+      await new Promise((resolve) => setTimeout(resolve, (chunk / bytesPerSecond) * 1000));
+      controller.enqueue(rest.slice(0, chunk));
+      rest = rest.subarray(chunk);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
 }

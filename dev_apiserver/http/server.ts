@@ -117,6 +117,7 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
     drop: () => core.hub.dropAll(),
     stall: (stalled) => core.hub.setStalled(stalled),
     compact: () => core.hub.compact(),
+    corrupt: (rule) => core.hub.corrupt(rule),
   });
   const settings: HandlerSettings = {
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
@@ -170,12 +171,15 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
         if (fault) throw fault;
         response = isReview(route.info)
           ? await answerReview(request, route.info, { authenticator: auth, authorizer })
-          : await handleResource(request, route, {
-            core,
-            settings,
-            identity,
-            admit: (write, warnings) => admission.validate(write, { identity, warnings }),
-          });
+          : faults.trickled(
+            target,
+            await handleResource(request, route, {
+              core,
+              settings,
+              identity,
+              admit: (write, warnings) => admission.validate(write, { identity, warnings }),
+            }),
+          );
       } else {
         if (identity) {
           authorizer.check(identity, {

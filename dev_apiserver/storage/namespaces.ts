@@ -2,7 +2,6 @@
 import type { ApiCore } from "./core.ts";
 import { clone, isDeleting, timestamp } from "./objects.ts";
 import { NAMESPACES } from "./resources.ts";
-import { qualifiedResource } from "../http/status.ts";
 import type { KubeObject } from "../types.ts";
 
 interface Condition {
@@ -81,7 +80,8 @@ export class NamespaceController {
       if (items.length === 0) continue;
       total += items.length;
       const [group, resource] = key.split("/");
-      byResource.set(qualifiedResource({ group, resource }), items.length);
+      // kube-apiserver's wording: "<resource>.<group>", so "configmaps." for the core group.
+      byResource.set(`${resource}.${group}`, items.length);
       for (const item of items) {
         for (const f of item.object.metadata?.finalizers ?? []) {
           byFinalizer.set(f, (byFinalizer.get(f) ?? 0) + 1);
@@ -107,7 +107,8 @@ export class NamespaceController {
       const since = prior && prior.status === status ? prior.lastTransitionTime : now;
       return { type, status, lastTransitionTime: since, reason, message };
     };
-    const resources = [...remaining.byResource].map(([r, n]) => `${r} has ${n} resource instances`);
+    const resources = [...remaining.byResource].map(([r, n]) => `${r} has ${n} resource instances`)
+      .sort();
     const finalizers = [...remaining.byFinalizer].map(([f, n]) =>
       `${f} in ${n} resource instances`
     );

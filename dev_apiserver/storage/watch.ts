@@ -123,6 +123,13 @@ export class WatchHub {
   #minResumableRv = 0;
   #watchers = new Map<string, Set<Watcher>>();
   #currentRv: () => number;
+  /** Fault injection: the next live events of a resource are sent corrupted. */
+  #corruptions: {
+    kind: "oversize" | "undecodable";
+    resource?: string;
+    remaining: number;
+    bytes: number;
+  }[] = [];
   stalled = false;
 
   /** Creates a hub keeping at most `historyLimit` events; `currentRv` reads the store's version. */
@@ -160,8 +167,56 @@ export class WatchHub {
       this.#minResumableRv = change.rv;
     }
     const watchers = this.#watchers.get(change.key);
-    if (!watchers) return;
-    for (const watcher of watchers) deliver(watcher, event);
+    if (!watchers || watchers.size === 0) return;
+    const corrupt = this.#corruption(change);
+    for (const watcher of watchers) deliver(watcher, event, corrupt);
+  }
+
+  /**
+   * Queues a corruption of the next `count` live events of `resource` (fault injection);
+   * `undefined` clears every queued one.
+   */
+  corrupt(
+    rule:
+      | { kind: "oversize" | "undecodable"; resource?: string; count?: number; bytes?: number }
+      | undefined,
+  ): void {
+    if (rule === undefined) {
+      this.#corruptions = [];
+      return;
+    }
+    this.#corruptions.push({
+      kind: rule.kind,
+      resource: rule.resource,
+      remaining: rule.count ?? 1,
+      bytes: rule.bytes ?? 5 * 1024 * 1024,
+    });
+  }
+
+  /** What corrupts the lines of `change` when a queued corruption matches it (one use taken). */
+  #corruption(change: ChangeEvent): ((line: Uint8Array) => Uint8Array) | undefined {
+    const resource = change.key.slice(change.key.indexOf("/") + 1);
+    const index = this.#corruptions.findIndex((rule) =>
+      rule.resource === undefined || rule.resource === resource
+    );
+    if (index < 0) return undefined;
+    const rule = this.#corruptions[index];
+    if (--rule.remaining <= 0) this.#corruptions.splice(index, 1);
+    if (rule.kind === "undecodable") {
+      return (line) => {
+        const half = line.subarray(0, Math.ceil(line.length / 2));
+        return new Uint8Array([...half, 10]);
+      };
+    }
+    // Padding as a last field of the object: kind and name stay first, the line grows.
+    const padding = encoder.encode(`,"dev.kleff.io/padding":"${"x".repeat(rule.bytes)}"}}\n`);
+    return (line) => {
+      const head = line.subarray(0, line.lastIndexOf(125, line.length - 3));
+      const out = new Uint8Array(head.length + padding.length);
+      out.set(head);
+      out.set(padding, head.length);
+      return out;
+    };
   }
 
   /** True when changes after `rv` are no longer all in the history. */
@@ -264,7 +319,11 @@ export class WatchHub {
   }
 }
 
-function deliver(watcher: Watcher, event: HistoryEvent): void {
+function deliver(
+  watcher: Watcher,
+  event: HistoryEvent,
+  corrupt?: (line: Uint8Array) => Uint8Array,
+): void {
   const { change } = event;
   const options = watcher.options;
   if (options.namespace !== undefined && change.namespace !== options.namespace) return;
@@ -281,7 +340,8 @@ function deliver(watcher: Watcher, event: HistoryEvent): void {
     }
   }
   if (options.render) {
-    watcher.send(encodeEvent(type, change.entry.object, options));
+    const line = encodeEvent(type, change.entry.object, options);
+    watcher.send(corrupt ? corrupt(line) : line);
     return;
   }
   const cacheKey = `${type}|${options.apiVersion}`;
@@ -293,7 +353,7 @@ function deliver(watcher: Watcher, event: HistoryEvent): void {
     line = encoder.encode(`{"type":"${type}","object":${json}}\n`);
     event.lines.set(cacheKey, line);
   }
-  watcher.send(line);
+  watcher.send(corrupt ? corrupt(line) : line);
 }
 
 function encodeEvent(type: ChangeType, object: KubeObject, options: WatchOptions): Uint8Array {

@@ -120,12 +120,53 @@ export class CredentialError extends Error {
   }
 }
 
-/** The watch stream held a line that is not a watch event, or one longer than allowed. */
-export class WatchStreamError extends Error {
+/**
+ * No complete answer within the request timeout (`--request-timeout`). The connection it used
+ * was discarded; a safe request is retried with backoff on a fresh connection.
+ */
+export class RequestTimeoutError extends ConnectionError {
+  /** The timeout that passed, in ms. */
+  readonly timeoutMs: number;
+  /** Builds the error naming the request and the timeout. */
+  constructor(context: string, timeoutMs: number) {
+    super(
+      `${context}: no complete answer within ${
+        timeoutMs / 1000
+      } s (request timeout): connection discarded`,
+    );
+    this.name = "RequestTimeoutError";
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * An answer went past one of the client's size limits (a response body, or a paged list that does
+ * not end): reading stopped there and the connection was discarded. Not retried: the same request
+ * would get the same answer.
+ */
+export class ResponseLimitError extends Error {
   /** Builds the error. */
   constructor(message: string) {
     super(message);
+    this.name = "ResponseLimitError";
+  }
+}
+
+/** Why a watch event was skipped: too long a line, or a line that is not a watch event. */
+export type WatchSkipReason = "oversize" | "undecodable";
+
+/** The watch stream held a line that is not a watch event, or one longer than allowed. */
+export class WatchStreamError extends Error {
+  /** Whether the line was too long or could not be decoded. */
+  readonly reason: WatchSkipReason;
+  /** The object the line was about (`Kind name`, from its first bytes), when it can be named. */
+  readonly object?: string;
+  /** Builds the error. */
+  constructor(message: string, options: { reason?: WatchSkipReason; object?: string } = {}) {
+    super(message);
     this.name = "WatchStreamError";
+    this.reason = options.reason ?? "undecodable";
+    this.object = options.object;
   }
 }
 

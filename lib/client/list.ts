@@ -1,5 +1,8 @@
-// Lists a collection across all pages (limit/continue), restarting without paging when a continue token expires.
-import { GoneError } from "./errors.ts";
+// Lists a collection across all pages (limit/continue), restarting without paging when a continue
+// token expires, and cutting off a list that does not end (a repeated token, too many pages, items
+// or bytes) with a clear error instead of growing without bound.
+import { formatBytes } from "./body.ts";
+import { GoneError, ResponseLimitError } from "./errors.ts";
 import type { Requester } from "./request.ts";
 import type { KubeObjectBase, ObjectList } from "./types.ts";
 
@@ -17,7 +20,29 @@ export interface ListQuery {
   signal?: AbortSignal;
   /** Ask for `PartialObjectMetadataList` (metadata only) instead of whole objects. */
   metadataOnly?: boolean;
+  /** Bounds of the whole list (default {@linkcode DEFAULT_LIST_LIMITS}). */
+  limits?: ListLimits;
 }
+
+/** Bounds of one list across its pages. */
+export interface ListLimits {
+  /** Most pages (requests). */
+  maxPages: number;
+  /** Most objects. */
+  maxItems: number;
+  /** Most bytes of JSON over all pages. */
+  maxBytes: number;
+}
+
+/**
+ * 1,000 pages, 100,000 objects, 64 MiB: ten times the operator's largest measured scale (10,000
+ * tenants) and memory for the parsed objects well inside the Deployment's 256 MiB.
+ */
+export const DEFAULT_LIST_LIMITS: Readonly<ListLimits> = {
+  maxPages: 1_000,
+  maxItems: 100_000,
+  maxBytes: 64 * 1024 * 1024,
+};
 
 /** The `Accept` header of metadata-only lists and watches (whole objects as fallback). */
 const METADATA_ONLY_ACCEPT =
@@ -27,18 +52,31 @@ const METADATA_ONLY_ACCEPT =
 export const METADATA_ONLY_WATCH_ACCEPT =
   "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
 
-/** Lists every object (a consistent read: `resourceVersion` unset) and returns the list's resourceVersion. */
+/**
+ * Lists every object (a consistent read: `resourceVersion` unset) and returns the list's
+ * resourceVersion. A list past its {@linkcode ListLimits}, or whose server hands back a continue
+ * token it gave before (no progress), throws a {@linkcode ResponseLimitError}.
+ */
 export async function listAll<T extends KubeObjectBase>(
   requester: Requester,
   query: ListQuery,
 ): Promise<ObjectList<T>> {
+  const limits = query.limits ?? DEFAULT_LIST_LIMITS;
   let limit: number | undefined = query.limit ?? 500;
   for (;;) {
     const items: T[] = [];
     let next: string | undefined;
+    const tokens = new Set<string>();
+    let pages = 0;
+    let bytes = 0;
+    const cutOff = (problem: string) =>
+      new ResponseLimitError(`listing ${query.path}: ${problem}; list cut off`);
     try {
       for (;;) {
-        const page = await requester.request<
+        if (++pages > limits.maxPages) {
+          throw cutOff(`more than ${limits.maxPages} pages (the server keeps sending continue)`);
+        }
+        const answer = await requester.requestMeasured<
           { items?: T[]; metadata?: { resourceVersion?: string; continue?: string } }
         >({
           path: query.path,
@@ -51,8 +89,22 @@ export async function listAll<T extends KubeObjectBase>(
           signal: query.signal,
           accept: query.metadataOnly ? METADATA_ONLY_ACCEPT : undefined,
         });
+        const page = answer.value;
+        bytes += answer.bytes;
         next = page?.metadata?.continue || undefined;
-        const pageItems = page?.items ?? [];
+        const pageItems = Array.isArray(page?.items) ? page.items : [];
+        if (bytes > limits.maxBytes) {
+          throw cutOff(`more than ${formatBytes(limits.maxBytes)} over ${pages} pages`);
+        }
+        if (items.length + pageItems.length > limits.maxItems) {
+          throw cutOff(`more than ${limits.maxItems} objects`);
+        }
+        if (next !== undefined) {
+          if (tokens.has(next)) {
+            throw cutOff(`page ${pages} repeats a continue token (no progress)`);
+          }
+          tokens.add(next);
+        }
         // The only page is returned as is; otherwise items are appended one at a time, since
         // spreading a large page into push() exceeds the engine's argument limit.
         if (!next && items.length === 0) {

@@ -32,6 +32,9 @@ export {
 } from "./resource.ts";
 export * from "../api/mod.ts";
 export { Discovery, preferredResource, type ServedResource } from "./discovery.ts";
+export { DEFAULT_LIST_LIMITS, type ListLimits } from "./list.ts";
+export { DEFAULT_MAX_RESPONSE_BYTES } from "./body.ts";
+export { DEFAULT_REQUEST_TIMEOUT_MS } from "./request.ts";
 export {
   ResumableWatch,
   type WatchEvent,

@@ -1,4 +1,5 @@
-// The single request function: credentials, bounded concurrency, retries of safe requests, typed errors, AbortSignal.
+// The single request function: credentials, bounded concurrency, a deadline per attempt (after which
+// the connection pool is replaced), size-limited bodies, retries of safe requests, typed errors.
 import { log } from "../log.ts";
 import { backoffDelay, type BackoffPolicy, sleep } from "../backoff.ts";
 import {
@@ -10,10 +11,12 @@ import {
   ApiError,
   apiErrorFromResponse,
   ConnectionError,
+  RequestTimeoutError,
   ServerError,
   TooManyRequestsError,
   UnauthorizedError,
 } from "./errors.ts";
+import { DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES, readBodyText } from "./body.ts";
 import type { ConnectionConfig } from "./connection.ts";
 import { redactUrl } from "./kubeconfig.ts";
 import { isLoopbackHost } from "../ip.ts";
@@ -36,9 +39,12 @@ export interface RequestOptions {
   accept?: string;
   /** Aborts the request (and a streamed body). */
   signal?: AbortSignal;
-  /** Retry on 429, 5xx and connection errors (default: only for GET, HEAD and OPTIONS). */
+  /** Retry on 429, 5xx, connection errors and timeouts (default: only for GET, HEAD and OPTIONS). */
   retry?: boolean;
 }
+
+/** The default request timeout (`--request-timeout`): 30 s, as kubectl's and client-go's. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /** Tuning of a {@linkcode Requester}; the defaults suit production. */
 export interface RequesterOptions {
@@ -56,6 +62,22 @@ export interface RequesterOptions {
   credentials?: CredentialProviderOptions;
   /** Registry receiving client-go's `rest_client_requests_total{code,method,host}`. */
   metrics?: Registry;
+  /**
+   * Longest time one attempt may take, from sending to the last byte of its answer (for streams,
+   * to the response headers); then it is aborted with a {@linkcode RequestTimeoutError} and the
+   * connection pool is replaced (default 30 s).
+   */
+  timeoutMs?: number;
+  /** Largest response body read (default {@linkcode DEFAULT_MAX_RESPONSE_BYTES}). */
+  maxResponseBytes?: number;
+}
+
+/** A parsed JSON answer and the size of its body. */
+export interface MeasuredAnswer<T> {
+  /** The parsed body (`undefined` for an empty one). */
+  value: T;
+  /** The body's size in bytes. */
+  bytes: number;
 }
 
 /** What one attempt gave: the read answer, or the error that may be retried. */
@@ -113,16 +135,29 @@ export class Requester implements Disposable {
       maxRetries: options.maxRetries ?? 5,
       backoff: options.backoff ?? { initialMs: 200, maxMs: 10_000 },
       maxRetryAfterSeconds: options.maxRetryAfterSeconds ?? 60,
+      timeoutMs: options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     };
   }
 
   /** Sends a request and parses the JSON answer; HTTP errors become typed {@linkcode ApiError}s. */
-  request<T>(options: RequestOptions): Promise<T> {
+  async request<T>(options: RequestOptions): Promise<T> {
+    return (await this.requestMeasured<T>(options)).value;
+  }
+
+  /**
+   * {@linkcode request}, also telling the size of the answer (paged lists bound their total).
+   * An answer over the response limit throws a `ResponseLimitError`.
+   */
+  requestMeasured<T>(options: RequestOptions): Promise<MeasuredAnswer<T>> {
     return this.#send(options, true, async (response) => {
-      const text = await response.text();
-      if (!text) return undefined as T;
+      const { text, bytes } = await readBodyText(response, {
+        maxBytes: this.#options.maxResponseBytes,
+        context: describe(options),
+      });
+      if (!text) return { value: undefined as T, bytes };
       try {
-        return JSON.parse(text) as T;
+        return { value: JSON.parse(text) as T, bytes };
       } catch {
         throw new ServerError({
           kind: "Status",
@@ -148,8 +183,9 @@ export class Requester implements Disposable {
 
   /**
    * Sends with credentials and retries, and hands a 2xx response to `read`; throws typed errors.
-   * With `limited`, each attempt holds an in-flight slot from sending until its body is read,
-   * never while waiting to retry, so a throttled burst cannot starve other requests of slots.
+   * With `limited` (a whole answer, not a stream), each attempt holds an in-flight slot from
+   * sending until its body is read, never while waiting to retry, so a throttled burst cannot
+   * starve other requests of slots; and its deadline covers the body, not only the headers.
    */
   async #send<R>(
     options: RequestOptions,
@@ -177,6 +213,7 @@ export class Requester implements Disposable {
           request: { method, headers, body, signal: options.signal },
           credentials,
           context: describe(options),
+          whole: limited,
         }, read);
       } finally {
         if (limited) this.#release();
@@ -200,7 +237,11 @@ export class Requester implements Disposable {
       logger.debug("{method} {path} failed ({reason}); retry {attempt} in {delay} ms", {
         method,
         path: options.path,
-        reason: error instanceof ApiError ? error.code : "connection",
+        reason: error instanceof ApiError
+          ? error.code
+          : error instanceof RequestTimeoutError
+          ? "timeout"
+          : "connection",
         attempt: attempt + 1,
         delay: Math.round(delay),
       });
@@ -208,28 +249,93 @@ export class Requester implements Disposable {
     }
   }
 
-  /** One send and, for a 2xx answer, its `read`; an error answer or a network failure is returned. */
+  /**
+   * One send and, for a 2xx answer, its `read`; an error answer, a network failure or the
+   * deadline passing is returned. The deadline covers the whole answer when `whole`, else (a
+   * stream) the response headers. A timed-out or failed attempt retires its transport: its
+   * connection may be dead but open (a frozen peer), and a pool would hand it out again.
+   */
   async #attempt<R>(
-    attempt: { url: URL; request: TransportRequest; credentials: Credentials; context: string },
+    attempt: {
+      url: URL;
+      request: TransportRequest;
+      credentials: Credentials;
+      context: string;
+      whole: boolean;
+    },
     read: (response: Response) => Promise<R>,
   ): Promise<Outcome<R>> {
-    const { url, request, credentials, context } = attempt;
-    let response: Response;
+    const { url, request, credentials, context, whole } = attempt;
+    const caller = request.signal;
+    const timeoutMs = this.#options.timeoutMs;
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(new RequestTimeoutError(context, timeoutMs)),
+      timeoutMs,
+    );
+    const signal = caller ? AbortSignal.any([caller, deadline.signal]) : deadline.signal;
+    const transport = this.#transportFor(credentials);
+    const timedOut = (): Outcome<R> | undefined => {
+      if (caller?.aborted || !deadline.signal.aborted) return undefined;
+      this.#retire(transport);
+      this.#count("<timeout>", request.method);
+      return { error: deadline.signal.reason };
+    };
     try {
-      response = await this.#transportFor(credentials).send(url, request);
-    } catch (cause) {
-      if (request.signal?.aborted) throw request.signal.reason;
-      this.#count("<error>", request.method);
-      return {
-        error: new ConnectionError(
-          `${context}: cannot reach ${this.server} (${networkMessage(cause)})`,
-          { cause },
-        ),
-      };
+      let response: Response;
+      try {
+        response = await transport.send(url, { ...request, signal });
+      } catch (cause) {
+        if (caller?.aborted) throw caller.reason;
+        const timeout = timedOut();
+        if (timeout) return timeout;
+        this.#retire(transport);
+        this.#count("<error>", request.method);
+        return {
+          error: new ConnectionError(
+            `${context}: cannot reach ${this.server} (${networkMessage(cause)})`,
+            { cause },
+          ),
+        };
+      }
+      this.#count(String(response.status), request.method);
+      if (response.ok && !whole) {
+        clearTimeout(timer);
+        return { value: await read(response) };
+      }
+      try {
+        if (response.ok) return { value: await read(response) };
+        const { text } = await readBodyText(response, {
+          maxBytes: MAX_ERROR_BODY_BYTES,
+          context,
+          truncate: true,
+        });
+        const answer = new Response(text, {
+          status: response.status,
+          statusText: response.statusText,
+          headers: response.headers,
+        });
+        return { error: await apiErrorFromResponse(answer, context) };
+      } catch (error) {
+        if (caller?.aborted) throw caller.reason;
+        const timeout = timedOut();
+        if (timeout) return timeout;
+        if (error instanceof TypeError || error instanceof DOMException) {
+          this.#retire(transport);
+          return {
+            error: new ConnectionError(
+              `${context}: the connection broke while reading the answer (${
+                networkMessage(error)
+              })`,
+              { cause: error },
+            ),
+          };
+        }
+        throw error;
+      }
+    } finally {
+      clearTimeout(timer);
     }
-    this.#count(String(response.status), request.method);
-    if (response.ok) return { value: await read(response) };
-    return { error: await apiErrorFromResponse(response, context) };
   }
 
   #count(code: string, method: string): void {
@@ -266,6 +372,26 @@ export class Requester implements Disposable {
     });
     this.#transport = { transport, certPem, keyPem };
     return transport;
+  }
+
+  /**
+   * Closes `transport`'s pool if it is still the current one, so that the next request opens a
+   * fresh connection; requests still running on it keep their connections until they end.
+   */
+  #retire(transport: Transport): void {
+    if (this.#transport?.transport !== transport) return;
+    logger.debug("discarding the connection pool to {server}", { server: this.server });
+    transport.close();
+    this.#transport = undefined;
+  }
+
+  /**
+   * Replaces the connection pool: the next request opens a fresh connection. Watches call it
+   * when a connection went silent, since the pool may hold more connections to the same dead
+   * peer.
+   */
+  discardConnections(): void {
+    if (this.#transport) this.#retire(this.#transport.transport);
   }
 
   async #acquire(signal?: AbortSignal): Promise<void> {

@@ -3,7 +3,7 @@ import type { ResourceDescriptor } from "../api/mod.ts";
 import type { Requester } from "./request.ts";
 
 export type { ResourceDescriptor };
-import { listAll } from "./list.ts";
+import { listAll, type ListLimits } from "./list.ts";
 import type { KubeObjectBase, ObjectList, Status } from "./types.ts";
 import { ResumableWatch, type WatchHealth, type WatchTimings } from "./watch.ts";
 
@@ -19,6 +19,8 @@ export interface ListOptions {
   limit?: number;
   /** Aborts the list. */
   signal?: AbortSignal;
+  /** Bounds of the whole list across pages (default `DEFAULT_LIST_LIMITS`). */
+  limits?: ListLimits;
 }
 
 /** Options of a watch. */

@@ -28,7 +28,12 @@ export interface TransportRequest {
   signal?: AbortSignal;
 }
 
-/** Something that turns requests into responses over one TLS setup. */
+/**
+ * Something that turns requests into responses over one TLS setup and its own connection pool.
+ * A request aborted before its body was read never gives its connection back to the pool; the
+ * requester replaces a whole transport after a timeout (see `request.ts`), since Deno's HTTP client
+ * has no TCP keep-alive or HTTP/2 ping setting that would find a dead pooled connection.
+ */
 export interface Transport extends Disposable {
   /** Sends one request; network failures reject (the caller maps them to ConnectionError). */
   send(url: URL, request: TransportRequest): Promise<Response>;
@@ -81,6 +86,8 @@ class FetchTransport implements Transport {
 
 class NodeTransport implements Transport {
   #agent: https.Agent;
+  /** Plain-HTTP URLs (no TLS settings apply): a pool of their own, closed with this one. */
+  #plain?: FetchTransport;
 
   constructor(options: TransportOptions) {
     this.#agent = new https.Agent({
@@ -95,12 +102,8 @@ class NodeTransport implements Transport {
 
   send(url: URL, request: TransportRequest): Promise<Response> {
     if (url.protocol !== "https:") {
-      return fetch(url, {
-        method: request.method,
-        headers: request.headers,
-        body: request.body,
-        signal: request.signal,
-      });
+      this.#plain ??= new FetchTransport({});
+      return this.#plain.send(url, request);
     }
     return new Promise((resolve, reject) => {
       const req = https.request(url, {
@@ -133,6 +136,8 @@ class NodeTransport implements Transport {
     for (const sockets of Object.values(this.#agent.freeSockets)) {
       for (const socket of sockets ?? []) socket.destroy();
     }
+    this.#plain?.close();
+    this.#plain = undefined;
   }
 
   [Symbol.dispose](): void {

@@ -11,7 +11,10 @@ import {
   ConnectionError,
   GoneError,
   InvalidError,
+  RequestTimeoutError,
+  ResponseLimitError,
   TooManyRequestsError,
+  type WatchSkipReason,
   WatchStreamError,
 } from "./errors.ts";
 import { listAll, METADATA_ONLY_WATCH_ACCEPT } from "./list.ts";
@@ -30,6 +33,12 @@ export interface WatchHealth {
   synced: boolean;
   /** When bytes (events or bookmarks) last arrived (or the watch was created), ms epoch. */
   lastEventAt: number;
+  /** Whether a watch connection is open now (its response headers arrived). */
+  connected: boolean;
+  /** Since when no connection has been open (ms epoch), while {@linkcode connected} is false. */
+  disconnectedSince?: number;
+  /** Events skipped because their line was too long or could not be decoded, by reason. */
+  skipped: Record<WatchSkipReason, number>;
   /** How many times the connection was restarted after a failure or a normal end. */
   restarts: number;
   /** Why the last restart happened. */
@@ -41,8 +50,9 @@ export interface WatchHealth {
 /**
  * Why a watch restarted: `closed` (normal end or server timeout), `expired` (410: relist),
  * `fallback` (streaming list unsupported: list + watch), `throttled` (429), `api-error`
- * (other error answers), `malformed` (garbage on the stream), `inactive` (no bytes for the
- * inactivity timeout), `connection` (network failure).
+ * (other error answers), `malformed` (an event line too long or not decodable: skipped, relist),
+ * `inactive` (no bytes for the inactivity timeout), `timeout` (no answer within the request
+ * timeout), `limit` (a relist past the client's list limits), `connection` (network failure).
  */
 export type WatchRestartCause =
   | "closed"
@@ -52,6 +62,8 @@ export type WatchRestartCause =
   | "api-error"
   | "malformed"
   | "inactive"
+  | "timeout"
+  | "limit"
   | "connection";
 
 /** Timings of a resumable watch; the defaults are client-go's. Tests shorten them. */
@@ -66,7 +78,7 @@ export interface WatchTimings {
   initialEventsTimeoutMs?: number;
   /** Backoff after failures (default 800 ms to 30 s, jitter 1, reset after 120 s of health). */
   backoff?: BackoffPolicy;
-  /** Longest accepted event line (default 4 MiB). */
+  /** Longest accepted event line (default 4 MiB); a longer one is skipped, then a relist. */
   maxLineBytes?: number;
 }
 
@@ -112,7 +124,16 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
   #requester: Requester;
   #options: ResumableWatchOptions;
   #timings: Required<WatchTimings>;
-  #health: WatchHealth = { synced: false, lastEventAt: Date.now(), restarts: 0 };
+  #health: WatchHealth = {
+    synced: false,
+    lastEventAt: Date.now(),
+    restarts: 0,
+    connected: false,
+    disconnectedSince: Date.now(),
+    skipped: { oversize: 0, undecodable: 0 },
+  };
+  /** After a skipped event: relist with a plain list, which does not carry events as lines. */
+  #plainListOnce = false;
   /** Object key -> resourceVersion of every object the caller was told about. */
   #known = new Map<string, string>();
   #resourceVersion?: string;
@@ -139,7 +160,7 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
 
   /** A snapshot of the watch's health. */
   health(): WatchHealth {
-    return { ...this.#health };
+    return { ...this.#health, skipped: { ...this.#health.skipped } };
   }
 
   /** Iterates the events; may be called once. */
@@ -157,7 +178,10 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
       let reason: string;
       let cause: WatchRestartCause = "closed";
       try {
-        if (this.#resourceVersion === undefined && !this.#streamingList) yield* this.#list();
+        if (this.#resourceVersion === undefined && (!this.#streamingList || this.#plainListOnce)) {
+          yield* this.#list();
+          this.#plainListOnce = false;
+        }
         yield* this.#watchOnce();
         reason = "watch ended";
       } catch (error) {
@@ -232,10 +256,24 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
       };
     }
     if (error instanceof WatchStreamError) {
+      this.#health.skipped[error.reason]++;
+      logger.error("watch {path}: skipped an event{object}: {error}; relisting", {
+        path: this.#options.path,
+        object: error.object ? ` about ${error.object}` : "",
+        error: error.message,
+      });
+      this.#resourceVersion = undefined;
+      this.#plainListOnce = true;
       return { reason: error.message, cause: "malformed", immediate: false };
     }
     if (error instanceof InactivityError) {
       return { reason: error.message, cause: "inactive", immediate: false };
+    }
+    if (error instanceof RequestTimeoutError) {
+      return { reason: error.message, cause: "timeout", immediate: false };
+    }
+    if (error instanceof ResponseLimitError) {
+      return { reason: error.message, cause: "limit", immediate: false };
     }
     if (error instanceof QuickCloseError) {
       return { reason: error.message, cause: "closed", immediate: false };
@@ -336,10 +374,11 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
         timer = setTimeout(check, remaining);
         return;
       }
+      if (!inInitial) this.#requester.discardConnections();
       connection.abort(
-        inInitial
-          ? new InitialEventsTimeoutError()
-          : new InactivityError(`no bytes for ${timings.inactivityTimeoutMs} ms: reconnecting`),
+        inInitial ? new InitialEventsTimeoutError() : new InactivityError(
+          `no bytes for ${timings.inactivityTimeoutMs} ms: reconnecting on a fresh connection`,
+        ),
       );
     };
     const arm = () => {
@@ -369,6 +408,9 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
         retry: false,
         accept: this.#options.metadataOnly ? METADATA_ONLY_WATCH_ACCEPT : undefined,
       });
+      this.#health.connected = true;
+      this.#health.disconnectedSince = undefined;
+      this.#notify();
       const tap = new TransformStream<Uint8Array, Uint8Array>({
         transform: (chunk, controller) => {
           activeAt = this.#health.lastEventAt = Date.now();
@@ -420,6 +462,10 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
         throw new QuickCloseError("watch closed in under a second without events");
       }
     } finally {
+      if (this.#health.connected) {
+        this.#health.connected = false;
+        this.#health.disconnectedSince = Date.now();
+      }
       this.#lastConnectionHealthy = events > 0 || Date.now() - started >= 1000;
       clearTimeout(timer);
       connection.abort();

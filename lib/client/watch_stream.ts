@@ -14,7 +14,11 @@ export interface WatchStreamOptions {
   maxLineBytes?: number;
 }
 
-/** The default cap on one watch event line: 4 MiB (etcd stores objects of up to 1.5 MiB). */
+/**
+ * The default cap on one watch event line: 4 MiB. etcd stores objects of up to 1.5 MiB and
+ * kube-apiserver takes request bodies of up to 3 MiB, so no object a real server stores is longer
+ * as a line of JSON.
+ */
 export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
 
 const EVENT_TYPES = new Set(["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"]);
@@ -34,6 +38,11 @@ export function parseWatchStream<T extends KubeObjectBase = KubeObject>(
 function watchEventTransform<T extends KubeObjectBase>(
   maxLineBytes: number,
 ): TransformStream<Uint8Array, WatchStreamEvent<T>> {
+  const oversize = (number: number, head: string) =>
+    new WatchStreamError(`watch event line ${number} is longer than ${maxLineBytes} bytes`, {
+      reason: "oversize",
+      object: nameObject(head),
+    });
   const decoder = new TextDecoder();
   let pending = "";
   let pendingBytes = 0;
@@ -43,11 +52,7 @@ function watchEventTransform<T extends KubeObjectBase>(
     controller: TransformStreamDefaultController<WatchStreamEvent<T>>,
   ) => {
     lineNumber++;
-    if (line.length > maxLineBytes) {
-      throw new WatchStreamError(
-        `watch event line ${lineNumber} is longer than ${maxLineBytes} bytes`,
-      );
-    }
+    if (line.length > maxLineBytes) throw oversize(lineNumber, line);
     if (line.trim() === "") return;
     controller.enqueue(parseEvent<T>(line, lineNumber));
   };
@@ -56,11 +61,7 @@ function watchEventTransform<T extends KubeObjectBase>(
       const lastNewline = chunk.lastIndexOf(10);
       if (lastNewline === -1) {
         pendingBytes += chunk.length;
-        if (pendingBytes > maxLineBytes) {
-          throw new WatchStreamError(
-            `watch event line ${lineNumber + 1} is longer than ${maxLineBytes} bytes`,
-          );
-        }
+        if (pendingBytes > maxLineBytes) throw oversize(lineNumber + 1, pending);
         pending += decoder.decode(chunk, { stream: true });
         return;
       }
@@ -69,11 +70,7 @@ function watchEventTransform<T extends KubeObjectBase>(
       pending = lines.pop()!;
       pendingBytes = chunk.length - lastNewline - 1;
       for (const line of lines) emit(line, controller);
-      if (pendingBytes > maxLineBytes) {
-        throw new WatchStreamError(
-          `watch event line ${lineNumber + 1} is longer than ${maxLineBytes} bytes`,
-        );
-      }
+      if (pendingBytes > maxLineBytes) throw oversize(lineNumber + 1, pending);
     },
     flush(controller) {
       const rest = pending + decoder.decode();
@@ -90,7 +87,10 @@ function parseEvent<T extends KubeObjectBase>(
   try {
     event = JSON.parse(line);
   } catch {
-    throw new WatchStreamError(`watch event line ${lineNumber} is not JSON (${line.length} bytes)`);
+    throw new WatchStreamError(
+      `watch event line ${lineNumber} is not JSON (${line.length} bytes)`,
+      { object: nameObject(line) },
+    );
   }
   if (typeof event !== "object" || event === null || Array.isArray(event)) {
     throw new WatchStreamError(`watch event line ${lineNumber} is not a JSON object`);
@@ -107,4 +107,27 @@ function parseEvent<T extends KubeObjectBase>(
     throw new WatchStreamError(`watch event line ${lineNumber} (${type}) has no object`);
   }
   return { type, object } as WatchStreamEvent<T>;
+}
+
+/** How far into a line the object's kind and name are looked for. */
+const NAME_SEARCH_CHARS = 4096;
+
+/**
+ * `Kind namespace/name` of the object a broken or oversized line is about, read from its first
+ * bytes (servers write `kind` and `metadata.name` first), or undefined. Only characters a
+ * Kubernetes name or kind may hold are kept, so a hostile line cannot forge log text.
+ */
+export function nameObject(line: string): string | undefined {
+  const head = line.slice(0, NAME_SEARCH_CHARS);
+  const field = (key: string) =>
+    new RegExp(`"${key}"\\s*:\\s*"([A-Za-z0-9.-]{1,253})"`).exec(head)?.[1];
+  const metadata = head.indexOf('"metadata"');
+  if (metadata < 0) return undefined;
+  const inMetadata = (key: string) =>
+    new RegExp(`"${key}"\\s*:\\s*"([a-z0-9.-]{1,253})"`).exec(head.slice(metadata))?.[1];
+  const name = inMetadata("name");
+  if (name === undefined) return undefined;
+  const namespace = inMetadata("namespace");
+  const kind = field("kind");
+  return `${kind ? `${kind} ` : ""}${namespace ? `${namespace}/` : ""}${name}`;
 }

@@ -1,11 +1,20 @@
-// Records Kubernetes Events on Tenants, aggregated the way kubectl describe
-// expects: the same event again bumps `count` and `lastTimestamp` on one
-// object (deterministically named) instead of piling up new ones.
+// Records Kubernetes Events on Tenants off the reconcile's critical path: `record` only queues, a
+// few writers send, a write that meets a 429, a 5xx or a broken connection is retried with backoff
+// (12 tries, as client-go), the buffer is bounded and every Event given up is counted. Events are
+// aggregated the way kubectl describe expects: the same event again bumps `count` and
+// `lastTimestamp` on one object (deterministically named) instead of piling up new ones.
 import type { Event, ObjectReference } from "kubernetes-types/core/v1.d.ts";
-import { isAlreadyExists } from "../client/mod.ts";
+import {
+  ConnectionError,
+  isAlreadyExists,
+  ServerError,
+  TooManyRequestsError,
+} from "../client/mod.ts";
 import { formatTime } from "../api/mod.ts";
+import { backoffDelay, type BackoffPolicy, sleep } from "../backoff.ts";
 import { fnv1a64 } from "../hash.ts";
 import { log } from "../log.ts";
+import { Counter, Registry } from "../metrics/mod.ts";
 
 /** Normal for progress, Warning for conflicts and errors. */
 export type EventType = "Normal" | "Warning";
@@ -33,16 +42,24 @@ export interface EventSubject {
 /** The three calls the recorder needs from the Events API. */
 export interface EventApi {
   /** Creates an Event in `namespace`. */
-  create(event: Event, options: { namespace: string }): Promise<Event>;
+  create(event: Event, options: { namespace: string; signal?: AbortSignal }): Promise<Event>;
   /** Reads an Event by name. */
-  get(name: string, options: { namespace: string }): Promise<Event>;
+  get(name: string, options: { namespace: string; signal?: AbortSignal }): Promise<Event>;
   /** Applies a JSON merge patch to an Event. */
   patch(
     name: string,
     patch: unknown,
-    options: { namespace: string; type: "merge" },
+    options: { namespace: string; type: "merge"; signal?: AbortSignal },
   ): Promise<Event>;
 }
+
+/**
+ * Why an Event was given up (`kleff_events_dropped_total{reason}`): `buffer-full` (more Events
+ * waiting than the buffer holds), `retries-exhausted` (still failing after every try),
+ * `rejected` (an answer that retrying cannot change, e.g. 403 or 422), `shutdown` (still
+ * unwritten when the flush at shutdown ran out of time).
+ */
+export type EventDropReason = "buffer-full" | "retries-exhausted" | "rejected" | "shutdown";
 
 /** Options of {@linkcode EventRecorder}. */
 export interface EventRecorderOptions {
@@ -54,20 +71,56 @@ export interface EventRecorderOptions {
   clusterScopedNamespace?: string;
   /** Clock, for tests. */
   now?: () => Date;
+  /** Registry receiving `kleff_events_dropped_total{reason}`. */
+  metrics?: Registry;
+  /** Most Events waiting or being written (default 1,000); more are dropped. */
+  maxPending?: number;
+  /** Tries per Event (default 12, as client-go). */
+  maxTries?: number;
+  /** Delay between tries (default 500 ms doubling to 10 s; a 429's `Retry-After` wins). */
+  backoff?: BackoffPolicy;
+  /** Writes at the same time (default 4). */
+  concurrency?: number;
+}
+
+/** One Event waiting to be written: its object's name, and how many repeats it stands for. */
+interface Pending {
+  name: string;
+  namespace: string;
+  subject: EventSubject;
+  event: EventRecord;
+  /** Occurrences not yet written (a repeat while waiting only bumps this). */
+  count: number;
+  /** When the first of them happened. */
+  first: string;
+  /** When the last of them happened. */
+  last: string;
 }
 
 /**
- * Writes aggregated core/v1 Events. Failures are logged, never thrown: an
- * event that cannot be written must not fail a reconcile.
+ * Writes aggregated core/v1 Events in the background. Nothing is thrown to the caller: an Event
+ * that cannot be written must not fail or slow down a reconcile.
  */
 export class EventRecorder {
   readonly #api: EventApi;
   readonly #options: EventRecorderOptions;
+  readonly #dropped: Counter;
+  /** Events not yet written, by Event object name (a repeat aggregates into its entry). */
+  readonly #pending = new Map<string, Pending>();
+  /** Names ready to be written, in order. */
+  #ready: string[] = [];
+  #writers = 0;
+  #closed = false;
+  readonly #stop = new AbortController();
+  #idle: (() => void)[] = [];
 
   /** Creates a recorder over an Events API. */
   constructor(api: EventApi, options: EventRecorderOptions) {
     this.#api = api;
     this.#options = options;
+    this.#dropped = (options.metrics ?? new Registry()).register(
+      new Counter("kleff_events_dropped_total", "Events given up without being written, by reason"),
+    );
   }
 
   /** The deterministic name of the Event object for (subject, event). */
@@ -79,12 +132,103 @@ export class EventRecorder {
     return `${name.slice(0, 253 - 17)}.${hash}`;
   }
 
-  /** Records `event` about `subject`, bumping the count of an identical one. */
-  async record(subject: EventSubject, event: EventRecord): Promise<void> {
+  /** Events waiting or being written. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** Queues `event` about `subject` (bumping the count of an identical one); returns at once. */
+  record(subject: EventSubject, event: EventRecord): void {
     const namespace = subject.metadata?.namespace ||
       (this.#options.clusterScopedNamespace ?? "default");
     const name = EventRecorder.eventName(subject, event);
     const now = formatTime(this.#options.now?.() ?? new Date());
+    if (this.#closed) return this.#drop("shutdown", { name, subject, event });
+    const waiting = this.#pending.get(name);
+    if (waiting) {
+      waiting.count++;
+      waiting.last = now;
+      waiting.subject = subject;
+      return;
+    }
+    if (this.#pending.size >= (this.#options.maxPending ?? 1000)) {
+      return this.#drop("buffer-full", { name, subject, event });
+    }
+    this.#pending.set(name, { name, namespace, subject, event, count: 1, first: now, last: now });
+    this.#ready.push(name);
+    this.#pump();
+  }
+
+  /**
+   * Stops taking Events and waits up to `timeoutMs` for those still waiting to be written; the
+   * rest are aborted and counted as dropped (`shutdown`).
+   */
+  async flush(timeoutMs: number): Promise<void> {
+    this.#closed = true;
+    if (this.#pending.size > 0) {
+      const idle = new Promise<void>((resolve) => this.#idle.push(resolve));
+      await Promise.race([idle, sleep(timeoutMs)]);
+    }
+    this.#stop.abort(new Error("event recorder stopped"));
+    for (const pending of this.#pending.values()) this.#drop("shutdown", pending);
+    this.#pending.clear();
+    this.#ready = [];
+    for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  #pump(): void {
+    while (this.#writers < (this.#options.concurrency ?? 4) && this.#ready.length > 0) {
+      const name = this.#ready.shift()!;
+      this.#writers++;
+      this.#write(name).finally(() => {
+        this.#writers--;
+        this.#pump();
+        if (this.#pending.size === 0) { for (const resolve of this.#idle.splice(0)) resolve(); }
+      });
+    }
+  }
+
+  /** Writes one pending Event, retrying; it leaves the buffer once written or given up. */
+  async #write(name: string): Promise<void> {
+    const maxTries = this.#options.maxTries ?? 12;
+    const policy = this.#options.backoff ?? { initialMs: 500, maxMs: 10_000 };
+    for (let attempt = 0;; attempt++) {
+      const pending = this.#pending.get(name);
+      if (!pending || this.#stop.signal.aborted) return;
+      const count = pending.count;
+      try {
+        await this.#send(pending);
+        // Repeats that arrived while writing stay pending with the rest of the count.
+        pending.count -= count;
+        if (pending.count === 0) this.#pending.delete(name);
+        else this.#ready.push(name);
+        return;
+      } catch (error) {
+        if (this.#stop.signal.aborted) return;
+        const retryable = error instanceof ConnectionError || error instanceof ServerError ||
+          error instanceof TooManyRequestsError;
+        if (!retryable || attempt + 1 >= maxTries) {
+          this.#pending.delete(name);
+          this.#drop(retryable ? "retries-exhausted" : "rejected", pending, error);
+          return;
+        }
+        let delay = backoffDelay(policy, attempt);
+        if (error instanceof TooManyRequestsError && error.retryAfterSeconds) {
+          delay = Math.max(delay, error.retryAfterSeconds * 1000);
+        }
+        try {
+          await sleep(delay, this.#stop.signal);
+        } catch {
+          return;
+        }
+      }
+    }
+  }
+
+  /** Creates the Event, or bumps the count of the one already there by `pending.count`. */
+  async #send(pending: Pending): Promise<void> {
+    const { name, namespace, subject, event } = pending;
+    const signal = this.#stop.signal;
     const involvedObject: ObjectReference = {
       apiVersion: subject.apiVersion,
       kind: subject.kind,
@@ -94,37 +238,43 @@ export class EventRecorder {
       resourceVersion: subject.metadata?.resourceVersion,
     };
     try {
-      try {
-        await this.#api.create({
-          apiVersion: "v1",
-          kind: "Event",
-          metadata: { name, namespace },
-          involvedObject,
-          type: event.type,
-          reason: event.reason,
-          message: event.message,
-          source: { component: this.#options.component },
-          reportingComponent: this.#options.component,
-          reportingInstance: this.#options.instance,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-        }, { namespace });
-      } catch (error) {
-        if (!isAlreadyExists(error)) throw error;
-        const existing = await this.#api.get(name, { namespace });
-        await this.#api.patch(name, {
-          count: (existing.count ?? 1) + 1,
-          lastTimestamp: now,
-          involvedObject: { resourceVersion: involvedObject.resourceVersion },
-        }, { namespace, type: "merge" });
-      }
-    } catch (error) {
-      log("events").warn("could not record event {reason} on {name}: {error}", {
+      await this.#api.create({
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { name, namespace },
+        involvedObject,
+        type: event.type,
         reason: event.reason,
-        name: subject.metadata?.name,
-        error: error instanceof Error ? error.message : String(error),
-      });
+        message: event.message,
+        source: { component: this.#options.component },
+        reportingComponent: this.#options.component,
+        reportingInstance: this.#options.instance,
+        firstTimestamp: pending.first,
+        lastTimestamp: pending.last,
+        count: pending.count,
+      }, { namespace, signal });
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+      const existing = await this.#api.get(name, { namespace, signal });
+      await this.#api.patch(name, {
+        count: (existing.count ?? 1) + pending.count,
+        lastTimestamp: pending.last,
+        involvedObject: { resourceVersion: involvedObject.resourceVersion },
+      }, { namespace, type: "merge", signal });
     }
+  }
+
+  #drop(
+    reason: EventDropReason,
+    what: { name: string; subject: EventSubject; event: EventRecord },
+    error?: unknown,
+  ): void {
+    this.#dropped.inc({ reason });
+    log("events").warn("dropped event {reason} on {name} ({why}){error}", {
+      reason: what.event.reason,
+      name: what.subject.metadata?.name,
+      why: reason,
+      error: error === undefined ? "" : `: ${error instanceof Error ? error.message : error}`,
+    });
   }
 }

@@ -2,6 +2,7 @@
 // Event recorder.
 export {
   type EventApi,
+  type EventDropReason,
   type EventRecord,
   EventRecorder,
   type EventRecorderOptions,

@@ -180,7 +180,8 @@ export class TenantController {
       finalizerRemoved ? undefined : decision.status,
       namespaceName,
     );
-    for (const event of decision.events) await this.#options.recorder.record(tenant, event);
+    // Queued, not awaited: Events are written in the background (and retried) by the recorder.
+    for (const event of decision.events) this.#options.recorder.record(tenant, event);
     switch (decision.requeue.kind) {
       case "none":
         return {};

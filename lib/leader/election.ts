@@ -33,6 +33,8 @@ export interface LeaderElectionOptions {
   retryPeriodMs?: number;
   /** Clear the holder on shutdown so a successor need not wait (default true). */
   releaseOnCancel?: boolean;
+  /** Longest wait for that release, within the shutdown budget (default 1 s). */
+  releaseTimeoutMs?: number;
   /** Registry receiving `leader_election_master_status{name}`. */
   metrics?: Registry;
   /** Clock, for tests. */
@@ -74,6 +76,7 @@ export class LeaderElector {
       renewDeadlineMs: 10_000,
       retryPeriodMs: 2_000,
       releaseOnCancel: true,
+      releaseTimeoutMs: 1000,
       now: Date.now,
       ...options,
     };
@@ -138,7 +141,8 @@ export class LeaderElector {
     const stop = () => leading.abort(signal.reason);
     signal.addEventListener("abort", stop, { once: true });
     const working = work(leading.signal).finally(() => leading.abort());
-    const lost = await this.#renewLoop(leading.signal);
+    // A renewal that failed while a stop was asked for is a stop: the process is going anyway.
+    const lost = (await this.#renewLoop(leading.signal)) && !signal.aborted;
     if (lost) {
       log("leader").error("lost leadership of lease {namespace}/{name}", { namespace, name });
       leading.abort(new Error("leadership lost"));
@@ -284,7 +288,7 @@ export class LeaderElector {
           acquireTime: time,
           renewTime: time,
         },
-      }, { namespace, signal: AbortSignal.timeout(5000) });
+      }, { namespace, signal: AbortSignal.timeout(this.#options.releaseTimeoutMs) });
       log("leader").info("released lease {namespace}/{name}", { namespace, name });
     } catch (error) {
       log("leader").warn("could not release lease {namespace}/{name}: {error}", {

@@ -52,7 +52,7 @@ export function followCatalogue(
         log("manager").error("{error}; the last good plan catalogue stays in force", {
           error: update.error.message,
         });
-        await recorder.record(
+        recorder.record(
           { apiVersion: "v1", kind: "ConfigMap", ...update.configMap },
           {
             type: "Warning",

@@ -8,6 +8,7 @@ import {
   MANAGED_BY_VALUE,
 } from "../api/mod.ts";
 import {
+  DEFAULT_REQUEST_TIMEOUT_MS,
   events,
   type KubeClient,
   type ResourceDescriptor,
@@ -38,11 +39,31 @@ import { TenantIndex } from "./tenant_index.ts";
 import { TenantMetrics } from "./tenant_metrics.ts";
 import { WatchGroup, type WatchStart } from "./watch_group.ts";
 
+/** How long Events still buffered at shutdown may take to be written. */
+const EVENT_FLUSH_MS = 400;
+
 /** The controller name used in logs and metric labels. */
 export const CONTROLLER_NAME = "tenant";
 
 /** Default period of the integration discovery. */
 export const DEFAULT_DISCOVERY_INTERVAL_MS = 60_000;
+
+/** The watch inactivity timeout unless told otherwise (`--watch-inactivity-timeout`). */
+export const DEFAULT_WATCH_INACTIVITY_MS = 70_000;
+
+/**
+ * The reconcile deadline, in request timeouts: a reconcile makes three rounds of requests in turn
+ * (reads, writes, status), each normally far under one request timeout; past four it is aborted
+ * and retried with backoff.
+ */
+export const RECONCILE_TIMEOUT_FACTOR = 4;
+
+/**
+ * A worker busy for this many request timeouts is stuck (its reconcile did not stop at the
+ * deadline, one request timeout earlier): `/healthz` fails so that the kubelet restarts the
+ * process.
+ */
+export const STUCK_WORKER_FACTOR = 5;
 
 /** What the manager needs besides the client. */
 export interface ManagerOptions {
@@ -69,6 +90,10 @@ export interface ManagerOptions {
    * (default `DEFAULT_RESERVED_NAMESPACES`): `--reserved-namespaces` and the operator's own.
    */
   reservedNamespaces?: readonly string[];
+   * The client's request timeout, in ms (default 30 s): the reconcile deadline and the stuck
+   * worker bound of {@linkcode Manager.liveness} are multiples of it.
+   */
+  requestTimeoutMs?: number;
 }
 
 /** Options of {@linkcode Manager.run}. */
@@ -102,6 +127,7 @@ export class Manager {
       name: CONTROLLER_NAME,
       concurrency: options.concurrency,
       metrics: options.metrics,
+      timeoutMs: RECONCILE_TIMEOUT_FACTOR * this.#requestTimeoutMs,
       onError: (key, error, retryInMs) =>
         log("controller").warn("tenant {tenant}: {error}; retrying in {delay} ms", {
           tenant: key,
@@ -112,6 +138,7 @@ export class Manager {
     this.#recorder = new EventRecorder(client.resource(events), {
       component: MANAGED_BY_VALUE,
       instance: options.instance,
+      metrics: options.metrics,
     });
     this.#index = new TenantIndex({
       gatewayHosts: options.gatewayHosts ?? DEFAULT_GATEWAY_HOSTS,
@@ -166,24 +193,39 @@ export class Manager {
     return this.#queue;
   }
 
+  get #requestTimeoutMs(): number {
+    return this.#options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
   /**
-   * Ready when the Tenant and Namespace watches have delivered their initial
-   * state and received bytes within twice the inactivity timeout (servers send
-   * bookmarks about once a minute, so a healthy watch is never that quiet).
+   * Ready while every watch can deliver: the Tenant and Namespace watches have started, and each
+   * running watch is synced (not listing or relisting, e.g. after a skipped event), has had a
+   * connection within the inactivity timeout, and bytes within twice that.
    */
   readiness(now: number = Date.now()): Readiness {
-    const window = 2 * (this.#options.watchTimings?.inactivityTimeoutMs ?? 70_000);
-    for (const name of [TENANTS_WATCH, NAMESPACES_WATCH]) {
-      const health = this.#group.health(name);
-      if (!health?.synced) return { ready: false, detail: `${name} watch not synced` };
-      if (now - health.lastEventAt > window) {
-        return {
-          ready: false,
-          detail: `${name} watch silent for ${Math.round((now - health.lastEventAt) / 1000)} s`,
-        };
-      }
+    return this.#group.readiness(
+      [TENANTS_WATCH, NAMESPACES_WATCH],
+      this.#options.watchTimings?.inactivityTimeoutMs ?? DEFAULT_WATCH_INACTIVITY_MS,
+      now,
+    );
+  }
+
+  /**
+   * Alive unless a worker is stuck: a reconcile has run for {@linkcode STUCK_WORKER_FACTOR}
+   * request timeouts, one past the reconcile deadline that should have aborted it.
+   */
+  liveness(now: number = performance.now()): Readiness {
+    const bound = STUCK_WORKER_FACTOR * this.#requestTimeoutMs;
+    const oldest = this.#queue.oldestRunning(now);
+    if (oldest && oldest.ageMs > bound) {
+      return {
+        ready: false,
+        detail: `reconcile of tenant ${oldest.key} running for ${
+          Math.round(oldest.ageMs / 1000)
+        } s (a stuck worker: the bound is ${bound / 1000} s)`,
+      };
     }
-    return { ready: true, detail: "watches synced" };
+    return { ready: true, detail: "alive" };
   }
 
   /**
@@ -194,7 +236,8 @@ export class Manager {
    */
   async run(signal: AbortSignal, options: ManagerRunOptions = {}): Promise<"stopped" | "lost"> {
     const watches = new AbortController();
-    const stopping = watches.signal;
+    // Everything of start-up (discovery, each watch's initial state) ends at once on `signal`.
+    const stopping = AbortSignal.any([signal, watches.signal]);
     await this.#discovery.discover(stopping);
     const resync = setInterval(() => this.#resync(stopping), this.#options.resyncPeriodMs);
     const discovery = setInterval(
@@ -240,10 +283,16 @@ export class Manager {
     // tenants already queued instead of reconciling each tenant twice.
     const work = async (leading: AbortSignal) => {
       await starting;
-      await this.#queue.run(
-        (name, workerSignal) => this.#controller.reconcile(name, workerSignal),
-        leading,
-      );
+      try {
+        await this.#queue.run(
+          (name, workerSignal) => this.#controller.reconcile(name, workerSignal),
+          leading,
+        );
+      } finally {
+        // Events still being written get what is left of the shutdown budget, while the Lease
+        // is still held.
+        await this.#recorder.flush(EVENT_FLUSH_MS);
+      }
     };
     try {
       if (!options.election) {

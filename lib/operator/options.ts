@@ -12,9 +12,10 @@ import {
 import { hostTemplateProblem } from "../plans/mod.ts";
 import type { PlanSource } from "./plan_source.ts";
 import { DEFAULT_GATEWAY_HOSTS, DEFAULT_INGRESS_NAMESPACE } from "../reconcile/mod.ts";
-import { DEFAULT_DISCOVERY_INTERVAL_MS } from "./manager.ts";
+import { DEFAULT_DISCOVERY_INTERVAL_MS, DEFAULT_WATCH_INACTIVITY_MS } from "./manager.ts";
 import { type BindAddress, parseBindAddress } from "./endpoints.ts";
 import type { CertificateFiles } from "./metrics_server.ts";
+import { DEFAULT_REQUEST_TIMEOUT_MS } from "../client/mod.ts";
 
 /** Everything the operator can be told on its command line. */
 export interface OperatorOptions {
@@ -52,6 +53,10 @@ export interface OperatorOptions {
   metricsSecure: boolean;
   /** The metrics serving certificate (`--metrics-cert-path`); undefined = self-signed. */
   metricsCertificate?: CertificateFiles;
+  /** Deadline of each API request, in ms (`--request-timeout`). */
+  requestTimeoutMs: number;
+  /** A watch silent this long reconnects on a fresh connection, in ms (`--watch-inactivity-timeout`). */
+  watchInactivityTimeoutMs: number;
 }
 
 /** Leader election settings from the `--leader-elect-*` flags (kube-controller-manager's names). */
@@ -143,6 +148,14 @@ Flags:
                             (default: a self-signed certificate made at start)
   --metrics-cert-name NAME  certificate file in --metrics-cert-path (default ${DEFAULTS.metricsCertName})
   --metrics-cert-key NAME   key file in --metrics-cert-path (default ${DEFAULTS.metricsCertKey})
+  --request-timeout DURATION
+                            deadline of each API request but watches; its connection is then
+                            discarded (default ${formatDuration(DEFAULT_REQUEST_TIMEOUT_MS)})
+  --watch-inactivity-timeout DURATION
+                            a watch without a byte this long (servers send bookmarks about once a
+                            minute) reconnects on a fresh connection (default ${
+  formatDuration(DEFAULT_WATCH_INACTIVITY_MS)
+})
   --log-level LEVEL         trace, debug, info, warning, error (default info)
   --log-format FORMAT       json or pretty (default: json unless stderr is a terminal)
   -h, --help                print this help
@@ -181,6 +194,8 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
         "metrics-cert-path": { type: "string" },
         "metrics-cert-name": { type: "string" },
         "metrics-cert-key": { type: "string" },
+        "request-timeout": { type: "string" },
+        "watch-inactivity-timeout": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -229,6 +244,10 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
         "--metrics-bind-address",
       ),
       ...metricsServing(values),
+      requestTimeoutMs: requestTimeout(values["request-timeout"]),
+      watchInactivityTimeoutMs: values["watch-inactivity-timeout"] === undefined
+        ? DEFAULT_WATCH_INACTIVITY_MS
+        : atLeastOneSecond(values["watch-inactivity-timeout"], "--watch-inactivity-timeout"),
     };
   } catch (error) {
     if (error instanceof OptionsError) throw error;
@@ -374,6 +393,19 @@ function reservedNamespaces(value: string | undefined): string[] {
     }
   }
   return entries;
+function atLeastOneSecond(value: string, flag: string): number {
+  const ms = parseDuration(value, flag);
+  if (ms < 1000) throw new OptionsError(`${flag}: must be at least 1s, got "${value}"`);
+  return ms;
+}
+
+function requestTimeout(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_REQUEST_TIMEOUT_MS;
+  const ms = parseDuration(value, "--request-timeout");
+  if (ms < 100) {
+    throw new OptionsError(`--request-timeout: must be at least 100ms, got "${value}"`);
+  }
+  return ms;
 }
 
 function discoveryInterval(value: string | undefined): number {

@@ -1,5 +1,7 @@
 // The operator process: flags, logging, connection, and the manager run until
-// SIGINT/SIGTERM, with exit codes a supervisor (kubelet, systemd) understands.
+// SIGINT/SIGTERM, with exit codes a supervisor (kubelet, systemd) understands. A
+// signal stops it at any moment (start-up, discovery, leader election, a sync, a
+// reconcile) within the shutdown budget: everything it waits on takes the signal.
 import type { Lease } from "kubernetes-types/coordination/v1.d.ts";
 import { connect, KubeconfigError, leases } from "../client/mod.ts";
 import { LeaderElector } from "../leader/mod.ts";
@@ -82,10 +84,9 @@ function serve(what: string, address: BindAddress, handlers: EndpointHandlers): 
 
 /** Runs the operator with already parsed options until stopped; resolves to the exit code. */
 export async function runOperator(options: OperatorOptions, run: RunOptions = {}): Promise<number> {
-  await setupLogging({ level: options.logLevel, format: options.logFormat });
   const stop = new AbortController();
   const onSignal = () => {
-    log("operator").info("signal received: finishing in-flight reconciles");
+    log("operator").info("signal received: stopping (in-flight requests are aborted)");
     stop.abort();
   };
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
@@ -93,6 +94,7 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
     for (const name of signals) Deno.addSignalListener(name, onSignal);
   }
   run.signal?.addEventListener("abort", () => stop.abort(), { once: true });
+  await setupLogging({ level: options.logLevel, format: options.logFormat });
   const endpoints: EndpointServer[] = [];
   try {
     const registry = new Registry();
@@ -101,6 +103,7 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
       kubeconfig: options.kubeconfig,
       context: options.context,
       metrics: registry,
+      timeoutMs: options.requestTimeoutMs,
     });
     try {
       log("operator").info("connected to {server}", { server: client.server });
@@ -118,11 +121,13 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
           ...operatorNamespaces(options, client.namespace),
         ],
         discoveryIntervalMs: options.discoveryIntervalMs,
+        requestTimeoutMs: options.requestTimeoutMs,
+        watchTimings: { inactivityTimeoutMs: options.watchInactivityTimeoutMs },
       });
       if (options.healthProbeAddress) {
         endpoints.push(
           serve("health probes", options.healthProbeAddress, {
-            healthz: () => ({ ready: true, detail: "alive" }),
+            healthz: () => manager.liveness(),
             readyz: () => manager.readiness(),
           }),
         );
@@ -159,6 +164,10 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
       client.close();
     }
   } catch (error) {
+    if (stop.signal.aborted) {
+      log("operator").info("stopped during start-up");
+      return 0;
+    }
     if (
       error instanceof KubeconfigError || error instanceof CatalogueError ||
       error instanceof EndpointError || error instanceof MetricsServingError

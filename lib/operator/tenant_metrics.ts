@@ -1,7 +1,8 @@
 // Operator-specific metrics next to controller-runtime's: how many tenants
 // stand in each condition status, each tenant's conditions (kube-state-metrics
-// style, so that an alert can name the tenant), and why watches restarted.
-// Kept as a few shared strings per tenant name, never as cached objects.
+// style, so that an alert can name the tenant), why watches restarted and which
+// events they skipped. Kept as a few shared strings per tenant name, never as
+// cached objects.
 import type { TenantStatus } from "../api/mod.ts";
 import type { WatchHealth } from "../client/mod.ts";
 import {
@@ -56,13 +57,18 @@ class TenantConditionFamily implements Metric {
  * `kleff_tenant_condition` has one series per tenant and condition type (four per tenant), always
  * 1; a change of status or reason replaces the series. Its cardinality is bounded by the number of
  * Tenants, and its label values by the condition vocabulary of lib/api.
+/**
+ * Tracks `kleff_tenants{condition,status}`, `kleff_watch_restarts_total{watch,cause}` and
+ * `kleff_watch_events_skipped_total{watch,reason}`.
  */
 export class TenantMetrics {
   readonly #tenants: Gauge;
   readonly #restarts: Counter;
   readonly #byTenant = new Map<string, ConditionState[]>();
   readonly #states = new Map<string, ConditionState>();
+  readonly #skipped: Counter;
   readonly #restartsSeen = new Map<string, number>();
+  readonly #skippedSeen = new Map<string, WatchHealth["skipped"]>();
 
   /** Registers the families in `registry`. */
   constructor(registry: Registry) {
@@ -73,6 +79,12 @@ export class TenantMetrics {
       new Counter("kleff_watch_restarts_total", "Watch restarts by watch and cause"),
     );
     registry.register(new TenantConditionFamily(this.#byTenant));
+    this.#skipped = registry.register(
+      new Counter(
+        "kleff_watch_events_skipped_total",
+        "Watch events skipped (then a relist) by watch and reason: oversize or undecodable",
+      ),
+    );
   }
 
   /** Records a tenant's status after a reconcile (`undefined`: the tenant is gone). */
@@ -89,6 +101,7 @@ export class TenantMetrics {
   /** Notes that `watch` was replaced by a new watch object, which counts its restarts from 0. */
   watchReplaced(watch: string): void {
     this.#restartsSeen.delete(watch);
+    this.#skippedSeen.delete(watch);
   }
 
   /** Counts the restarts a watch reported since its last health update. */
@@ -101,6 +114,12 @@ export class TenantMetrics {
       );
     }
     this.#restartsSeen.set(watch, health.restarts);
+    const skippedBefore = this.#skippedSeen.get(watch);
+    for (const [reason, count] of Object.entries(health.skipped)) {
+      const before = skippedBefore?.[reason as keyof WatchHealth["skipped"]] ?? 0;
+      if (count > before) this.#skipped.inc({ watch, reason }, count - before);
+    }
+    this.#skippedSeen.set(watch, { ...health.skipped });
   }
 
   /** The shared state object of a condition type, status and reason. */

@@ -4,6 +4,7 @@
 import type { WatchHealth } from "../client/mod.ts";
 import { Backoff, sleep } from "../backoff.ts";
 import { log } from "../log.ts";
+import type { Readiness } from "./endpoints.ts";
 import type { TenantMetrics } from "./tenant_metrics.ts";
 
 /** A watch loop running this long without failing restarts its backoff from the start. */
@@ -38,6 +39,49 @@ export class WatchGroup {
     return this.#watches.get(name)?.health();
   }
 
+  /**
+   * Whether every watch can deliver events: each of `required` has started, and every watch
+   * is synced (not listing or relisting), has not been without a connection for longer than
+   * `inactivityMs`, and has not been silent for twice that (servers send bookmarks about once a
+   * minute, so a healthy watch is never that quiet).
+   */
+  readiness(
+    required: readonly string[],
+    inactivityMs: number,
+    now: number = Date.now(),
+  ): Readiness {
+    for (const name of required) {
+      if (!this.#watches.has(name)) return { ready: false, detail: `${name} watch not started` };
+    }
+    for (const [name, source] of this.#watches) {
+      const health = source.health();
+      if (!health.synced) {
+        return {
+          ready: false,
+          detail: `${name} watch not synced${
+            health.lastRestartReason ? ` (last restart: ${health.lastRestartReason})` : ""
+          }`,
+        };
+      }
+      const down = health.connected ? 0 : now - (health.disconnectedSince ?? now);
+      if (down > inactivityMs) {
+        return {
+          ready: false,
+          detail: `${name} watch without a connection for ${Math.round(down / 1000)} s${
+            health.lastRestartReason ? ` (${health.lastRestartReason})` : ""
+          }`,
+        };
+      }
+      if (now - health.lastEventAt > 2 * inactivityMs) {
+        return {
+          ready: false,
+          detail: `${name} watch silent for ${Math.round((now - health.lastEventAt) / 1000)} s`,
+        };
+      }
+    }
+    return { ready: true, detail: "watches synced" };
+  }
+
   /** Registers the live watch behind loop `name` (a restarted loop registers its new watch). */
   register(name: string, watch: HealthSource): void {
     this.#watches.set(name, watch);
@@ -63,7 +107,21 @@ export class WatchGroup {
       maxMs: 30_000,
       resetAfterMs: LOOP_BACKOFF_RESET_MS,
     });
-    let failures = 0;
+    try {
+      await this.#loop(name, signal, loop, { backoff, failures: 0 });
+    } finally {
+      this.#watches.delete(name);
+    }
+  }
+
+  /** The restart loop of {@linkcode consume}. */
+  async #loop(
+    name: string,
+    signal: AbortSignal,
+    loop: () => Promise<void>,
+    state: { backoff: Backoff; failures: number },
+  ): Promise<void> {
+    const { backoff } = state;
     while (!signal.aborted) {
       this.#metrics.watchReplaced(name);
       try {
@@ -76,7 +134,14 @@ export class WatchGroup {
           error: error instanceof Error ? (error.stack ?? error.message) : String(error),
           delay: Math.round(delay),
         });
-        const failed: WatchHealth = { synced: false, lastEventAt: 0, restarts: ++failures };
+        const failed: WatchHealth = {
+          synced: false,
+          lastEventAt: 0,
+          restarts: ++state.failures,
+          connected: false,
+          disconnectedSince: 0,
+          skipped: { oversize: 0, undecodable: 0 },
+        };
         this.#watches.set(name, { health: () => failed });
         await sleep(delay, signal).catch(() => {});
       }
@@ -118,7 +183,7 @@ export class WatchGroup {
       };
       const timer = setTimeout(done, START_IN_TURN_TIMEOUT_MS);
       signal.addEventListener("abort", done, { once: true });
-      if (this.health(name)?.synced) done();
+      if (signal.aborted || this.health(name)?.synced) done();
       else this.#syncWaiters.set(name, done);
     });
   }

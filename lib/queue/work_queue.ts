@@ -1,9 +1,12 @@
 // The work queue between watches and reconciles: one reconcile per key at a
 // time, adds during a reconcile coalesce into one rerun, bounded concurrency,
 // per-key backoff on failure and delayed requeues (controller-runtime's
-// workqueue semantics, without an informer cache behind it).
+// workqueue semantics, without an informer cache behind it), a deadline per
+// reconcile, and the age of the work in flight for liveness and metrics.
 import { backoffDelay, type BackoffPolicy } from "../backoff.ts";
 import { Counter, Gauge, Histogram, Registry } from "../metrics/mod.ts";
+
+type Labels = Record<string, string>;
 
 /** What a reconcile asks the queue to do next with its key. */
 export interface WorkResult {
@@ -35,6 +38,44 @@ export interface WorkQueueOptions {
   metrics?: Registry;
   /** Called with the error when a handler throws (for logging). */
   onError?: (key: string, error: unknown, retryInMs: number) => void;
+  /**
+   * Deadline of one handler call, in ms: its signal aborts then, and the call counts as failed
+   * (default none). A handler still running well past it ignores its signal: a stuck worker.
+   */
+  timeoutMs?: number;
+}
+
+/** A handler call that ran past {@linkcode WorkQueueOptions.timeoutMs}: it was aborted. */
+export class WorkTimeoutError extends Error {
+  /** Builds the error naming the key and the deadline. */
+  constructor(key: string, timeoutMs: number) {
+    super(`${key}: aborted after ${timeoutMs / 1000} s (the reconcile deadline)`);
+    this.name = "WorkTimeoutError";
+  }
+}
+
+/** The oldest handler call in flight. */
+export interface RunningWork {
+  /** Its key. */
+  key: string;
+  /** How long it has been running, in ms. */
+  ageMs: number;
+}
+
+/** A gauge sampled when exposed (the age of work in flight changes without events). */
+class SampledGauge extends Gauge {
+  readonly #sample: () => [Labels, number];
+
+  constructor(name: string, help: string, sample: () => [Labels, number]) {
+    super(name, help);
+    this.#sample = sample;
+  }
+
+  override expose(): string {
+    const [labels, value] = this.#sample();
+    this.set(labels, value);
+    return super.expose();
+  }
 }
 
 /** The default per-key failure backoff. */
@@ -57,8 +98,26 @@ class QueueMetrics {
   /** Labels of the `controller_runtime_*` series. */
   readonly controller: { controller: string };
 
-  constructor(registry: Registry, name: string) {
+  constructor(
+    registry: Registry,
+    name: string,
+    inFlight: { longestMs: () => number; totalMs: () => number },
+  ) {
     this.queue = { name };
+    registry.register(
+      new SampledGauge(
+        "workqueue_longest_running_processor_seconds",
+        "How many seconds has the longest running processor for workqueue been running.",
+        () => [this.queue, inFlight.longestMs() / 1000],
+      ),
+    );
+    registry.register(
+      new SampledGauge(
+        "workqueue_unfinished_work_seconds",
+        "How many seconds of work has been done that is in progress and hasn't been observed by work_duration. Large values indicate stuck threads. One can deduce the number of stuck threads by observing the rate at which this increases.",
+        () => [this.queue, inFlight.totalMs() / 1000],
+      ),
+    );
     this.controller = { controller: name };
     this.reconciles = registry.register(
       new Counter(
@@ -123,7 +182,8 @@ export class WorkQueue {
   readonly #waiting: string[] = [];
   #head = 0;
   readonly #addedAt = new Map<string, number>();
-  readonly #processing = new Set<string>();
+  /** Keys being processed, with when their handler call started (performance.now()). */
+  readonly #processing = new Map<string, number>();
   readonly #failures = new Map<string, number>();
   readonly #timers = new Map<string, { due: number; id: ReturnType<typeof setTimeout> }>();
   readonly #metrics: QueueMetrics;
@@ -137,7 +197,15 @@ export class WorkQueue {
     }
     this.#options = options;
     this.#backoff = options.backoff ?? DEFAULT_WORK_BACKOFF;
-    this.#metrics = new QueueMetrics(options.metrics ?? new Registry(), options.name);
+    this.#metrics = new QueueMetrics(options.metrics ?? new Registry(), options.name, {
+      longestMs: () => this.oldestRunning()?.ageMs ?? 0,
+      totalMs: () => {
+        const now = performance.now();
+        let total = 0;
+        for (const started of this.#processing.values()) total += now - started;
+        return total;
+      },
+    });
     this.#metrics.maxConcurrent.set(this.#metrics.controller, options.concurrency);
   }
 
@@ -149,6 +217,16 @@ export class WorkQueue {
   /** Keys being processed right now. */
   get active(): number {
     return this.#processing.size;
+  }
+
+  /** The handler call running longest right now, if any. */
+  oldestRunning(now: number = performance.now()): RunningWork | undefined {
+    let oldest: RunningWork | undefined;
+    for (const [key, started] of this.#processing) {
+      const ageMs = now - started;
+      if (!oldest || ageMs > oldest.ageMs) oldest = { key, ageMs };
+    }
+    return oldest;
   }
 
   /** Queues `key` now (coalescing with a waiting or running copy). */
@@ -258,13 +336,15 @@ export class WorkQueue {
     const { queue, controller } = m;
     const addedAt = this.#addedAt.get(key)!;
     this.#addedAt.delete(key);
-    this.#processing.add(key);
-    m.depth.set(queue, this.#addedAt.size);
-    m.queueDuration.observe(queue, (performance.now() - addedAt) / 1000);
-    m.workers.set(controller, this.#processing.size);
     const started = performance.now();
+    this.#processing.set(key, started);
+    m.depth.set(queue, this.#addedAt.size);
+    m.queueDuration.observe(queue, (started - addedAt) / 1000);
+    m.workers.set(controller, this.#processing.size);
+    const timeoutMs = this.#options.timeoutMs;
+    const deadline = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
     try {
-      const result = await handler(key, signal);
+      const result = await handler(key, deadline ? AbortSignal.any([signal, deadline]) : signal);
       if (result?.retry) {
         if (!signal.aborted) this.addRateLimited(key);
         m.reconciles.inc({ ...controller, result: "requeue" });
@@ -275,10 +355,11 @@ export class WorkQueue {
       if (requeue !== undefined) this.addAfter(key, requeue);
       const outcome = requeue === undefined ? "success" : requeue > 0 ? "requeue_after" : "requeue";
       m.reconciles.inc({ ...controller, result: outcome });
-    } catch (error) {
+    } catch (thrown) {
       m.reconciles.inc({ ...controller, result: "error" });
       m.reconcileErrors.inc(controller);
       if (!signal.aborted) {
+        const error = deadline?.aborted ? new WorkTimeoutError(key, timeoutMs!) : thrown;
         const delay = this.addRateLimited(key);
         this.#options.onError?.(key, error, delay);
       }

@@ -1,6 +1,8 @@
 // The chaos fault schedule: every second or two, one seeded fault through the
 // dev API server's injector (dropped watches, compaction, 500/429 bursts,
-// latency, 409s on patches) or a SIGKILL of the leader, restarted after a pause.
+// latency, 409s on patches, oversize or undecodable watch events), the
+// leader's connections frozen or its answers trickled, or a SIGKILL or SIGTERM
+// of a replica, restarted after a pause.
 import type { Lease } from "kubernetes-types/coordination/v1.d.ts";
 import type { Faults } from "../../dev_apiserver/mod.ts";
 import { sleep } from "../../lib/backoff.ts";
@@ -24,7 +26,21 @@ type Fault =
   | "burst429"
   | "latency"
   | "conflict409"
-  | "killLeader";
+  | "killLeader"
+  | "freeze"
+  | "trickle"
+  | "oversize"
+  | "undecodable"
+  | "sigterm";
+
+/** Watched kinds whose events the corruption faults hit. */
+const CORRUPTED_RESOURCES: readonly string[] = [
+  "tenants",
+  "namespaces",
+  "resourcequotas",
+  "limitranges",
+  "networkpolicies",
+];
 
 const BURST_RESOURCES: readonly (string | undefined)[] = [
   undefined,
@@ -85,6 +101,11 @@ export class FaultSchedule {
       latency: 1,
       conflict409: 1.5,
       killLeader: 1,
+      freeze: 1.5,
+      trickle: 1,
+      oversize: 1,
+      undecodable: 1,
+      sigterm: 1,
     });
     const resource = this.#prng.pick(BURST_RESOURCES);
     const count = this.#prng.between(3, 25);
@@ -128,6 +149,37 @@ export class FaultSchedule {
         const pauseMs = this.#prng.between(500, 3000);
         const leader = await this.leader();
         if (!leader || !this.#supervisor.kill(leader, pauseMs)) return;
+        break;
+      }
+      case "freeze": {
+        const leader = await this.leader();
+        if (!leader || this.#supervisor.freeze(leader) === 0) return;
+        break;
+      }
+      case "trickle": {
+        const leader = await this.leader();
+        const bytesPerSecond = this.#prng.between(200, 5000);
+        if (
+          !leader ||
+          !this.#supervisor.trickle(leader, bytesPerSecond, this.#prng.between(500, 3000))
+        ) {
+          return;
+        }
+        break;
+      }
+      case "oversize":
+      case "undecodable":
+        this.#faults.corruptWatchEvents({
+          kind: fault,
+          resource: this.#prng.pick(CORRUPTED_RESOURCES),
+          count: this.#prng.between(1, 2),
+        });
+        break;
+      case "sigterm": {
+        const running = this.#supervisor.runningIds();
+        if (running.length === 0) return;
+        const target = this.#prng.pick(running);
+        if (!this.#supervisor.terminate(target, this.#prng.between(300, 2000))) return;
         break;
       }
     }

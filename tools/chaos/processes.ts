@@ -60,6 +60,24 @@ export async function scanLog(record: ReplicaRecord): Promise<LogSummary> {
   return summary;
 }
 
+/** The longest a replica may take to exit after SIGTERM. */
+export const SIGTERM_EXIT_BOUND_MS = 2000;
+
+/** Every SIGTERM (faults and the final stop) followed by an exit within {@linkcode SIGTERM_EXIT_BOUND_MS}. */
+export function checkPromptExits(records: readonly ReplicaRecord[]): InvariantResult {
+  const termed = records.filter((record) => record.termAt !== undefined);
+  return {
+    name: `every SIGTERM exits within ${SIGTERM_EXIT_BOUND_MS / 1000} s (worst ${
+      Math.max(0, ...termed.map((r) => (r.exitedAt ?? Infinity) - r.termAt!))
+    } ms)`,
+    checked: termed.length,
+    violations: termed.flatMap((record) => {
+      const took = (record.exitedAt ?? Infinity) - record.termAt!;
+      return took <= SIGTERM_EXIT_BOUND_MS ? [] : [`${record.id}: exit ${took} ms after SIGTERM`];
+    }),
+  };
+}
+
 /** Crash-free logs and only expected exits: our SIGKILLs, lease loss (code 1), clean SIGTERM (0). */
 export function checkProcesses(
   records: readonly ReplicaRecord[],
@@ -79,16 +97,18 @@ export function checkProcesses(
     const log = logs.find((l) => l.id === record.id);
     const code = record.exit?.code;
     if (record.endedBy === "kill") continue;
-    if (record.endedBy === "stop" && code === 0) continue;
-    if (record.endedBy === undefined && code === 1 && log?.lostLeadership) continue;
+    // A SIGTERM that lands before the operator installed its handler (while Deno loads the
+    // modules) ends it by the signal's default action: as prompt, and as clean for a kubelet.
+    const signalled = record.exit?.signal === "SIGTERM";
+    if ((record.endedBy === "stop" || record.endedBy === "term") && (code === 0 || signalled)) {
+      continue;
+    }
+    // A lost lease exits 1, also when a SIGTERM arrived while it was already on its way out.
+    if (code === 1 && log?.lostLeadership) continue;
     exits.violations.push(
       `${record.id}: exit ${code ?? "none"}${
         record.exit?.signal ? ` (${record.exit.signal})` : ""
-      }${
-        record.endedBy
-          ? ` after ${record.endedBy === "stop" ? "SIGTERM" : "SIGKILL"}`
-          : " on its own"
-      }`,
+      }${record.endedBy ? " after SIGTERM" : " on its own"}`,
     );
   }
   return [clean, exits];

@@ -1,6 +1,7 @@
 // A recording HTTP proxy in front of the dev API server, one per operator
 // process, so that every write can be attributed to the process that sent it
-// (the single-active-replica invariant) without trusting the operator's logs.
+// (the single-active-replica invariant) without trusting the operator's logs;
+// it can also trickle that process's answers (a slow server for it alone).
 
 /** One write request seen by a proxy. */
 export interface RecordedWrite {
@@ -20,6 +21,8 @@ export interface RecordedWrite {
 export interface RecordingProxy {
   /** Base URL to give the operator instead of the API server's. */
   readonly url: string;
+  /** Sends answers' bodies at about `bytesPerSecond` (`undefined`: at full speed). */
+  trickle(bytesPerSecond: number | undefined): void;
   /** Stops listening and aborts the requests still open (watches). */
   close(): Promise<void>;
 }
@@ -34,6 +37,7 @@ export function startRecordingProxy(
   record: (write: RecordedWrite) => void,
 ): RecordingProxy {
   const closing = new AbortController();
+  let trickle: number | undefined;
   const server = Deno.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -59,7 +63,8 @@ export function startRecordingProxy(
       if (write) record({ ...write, status: response.status });
       const out = new Headers(response.headers);
       for (const name of DROPPED_HEADERS) out.delete(name);
-      return new Response(response.body, { status: response.status, headers: out });
+      const answer = trickle && response.body ? slowly(response.body, trickle) : response.body;
+      return new Response(answer, { status: response.status, headers: out });
     } catch (error) {
       if (write) record(write);
       return new Response(`proxy: ${error instanceof Error ? error.message : error}`, {
@@ -69,9 +74,33 @@ export function startRecordingProxy(
   });
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
+    trickle: (bytesPerSecond) => trickle = bytesPerSecond,
     close: async () => {
       closing.abort();
       await server.finished.catch(() => {});
     },
   };
+}
+
+/** Re-emits `body` in chunks of at most 64 bytes at about `bytesPerSecond`. */
+function slowly(
+  body: ReadableStream<Uint8Array>,
+  bytesPerSecond: number,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let rest: Uint8Array = new Uint8Array(0);
+  const size = Math.max(1, Math.min(64, Math.floor(bytesPerSecond / 10)));
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (rest.length === 0) {
+        const { done, value } = await reader.read();
+        if (done) return controller.close();
+        rest = value;
+      }
+      await new Promise((resolve) => setTimeout(resolve, (size / bytesPerSecond) * 1000));
+      controller.enqueue(rest.slice(0, size));
+      rest = rest.subarray(size);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
 }

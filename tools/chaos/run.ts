@@ -12,12 +12,14 @@ import { Ledger } from "./ledger.ts";
 import type { ChaosOptions } from "./options.ts";
 import {
   checkProcesses,
+  checkPromptExits,
   checkSingleWriter,
   isLeaseWrite,
   type LogSummary,
   scanLog,
 } from "./processes.ts";
 import { Prng } from "./prng.ts";
+import { WorkerSampler } from "./sampler.ts";
 import type { RecordedWrite } from "./proxy.ts";
 import { type ReplicaRecord, ReplicaSupervisor } from "./supervisor.ts";
 import { releaseHold, Workload } from "./workload.ts";
@@ -46,6 +48,13 @@ const QUIET_MS = 3000;
  * that waited for the periodic resync (10 min) instead of an event breaks the bound.
  */
 export const GUARD_GAP_BOUND_MS = 60_000;
+
+/** The replicas' request timeout: short, so that frozen connections cost little time. */
+const REQUEST_TIMEOUT_MS = 2000;
+/** The replicas' watch inactivity timeout (the dev server sends a bookmark every 2 s). */
+const WATCH_INACTIVITY_MS = 6000;
+/** A worker busy longer than this is stuck: the operator's own bound (5 request timeouts). */
+const STUCK_WORKER_MS = 5 * REQUEST_TIMEOUT_MS;
 
 /** Everything a chaos run observed. */
 export interface ChaosReport {
@@ -92,7 +101,16 @@ export async function runChaos(
     onWrite: (write) => writes.push(write),
     leaseNamespace: CHAOS_LEASE.namespace,
     leaseTimings: ["3s", "2s", "500ms"],
+    flags: [
+      "--request-timeout",
+      `${REQUEST_TIMEOUT_MS}ms`,
+      "--watch-inactivity-timeout",
+      `${WATCH_INACTIVITY_MS}ms`,
+    ],
   });
+  const sampler = new WorkerSampler(supervisor, STUCK_WORKER_MS);
+  const sampling = new AbortController();
+  let sampled: Promise<void> = Promise.resolve();
   let report: ChaosReport | undefined;
   let monitor: GuardMonitor | undefined;
   try {
@@ -121,6 +139,7 @@ export async function runChaos(
     monitor.start();
     await supervisor.start();
     progress(`${options.replicas} replica(s) started; logs in ${dir}`);
+    sampled = sampler.run(sampling.signal);
 
     const stop = new AbortController();
     const timer = setTimeout(() => stop.abort(), options.durationMs);
@@ -158,6 +177,8 @@ export async function runChaos(
       checkHostClaims(state),
       guarded,
     ];
+    sampling.abort();
+    await sampled;
     await supervisor.stop();
     const logs = await Promise.all(supervisor.records.map(scanLog));
     const invariants = [
@@ -165,6 +186,8 @@ export async function runChaos(
       ...cluster,
       checkSingleWriter(writes),
       ...checkProcesses(supervisor.records, logs),
+      checkPromptExits(supervisor.records),
+      sampler.check(),
     ];
     report = {
       options,
@@ -181,6 +204,8 @@ export async function runChaos(
     return report;
   } finally {
     await monitor?.stop();
+    sampling.abort();
+    await sampled;
     await supervisor.stop();
     client.close();
     await server.close();

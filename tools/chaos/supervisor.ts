@@ -1,10 +1,12 @@
 // The replica supervisor of a chaos run: operator processes in fixed slots,
-// each behind its own recording proxy and with its stderr in a log file,
-// restarted after an exit like a kubelet would, SIGKILLed on demand.
+// each behind its own recording proxy (and, in front of it, a TCP proxy that can
+// freeze its connections) and with its stderr in a log file, restarted after an
+// exit like a kubelet would, SIGKILLed or SIGTERMed on demand.
 import type { Kubeconfig } from "../../dev_apiserver/mod.ts";
 import { type RecordedWrite, type RecordingProxy, startRecordingProxy } from "./proxy.ts";
 import { operatorRunArgs } from "../operator_process.ts";
 import { CHAOS_RESERVED_NAMESPACES } from "./hostile.ts";
+import { type FreezeProxy, startFreezeProxy } from "./freeze_proxy.ts";
 
 /** One operator process, alive or gone. */
 export interface ReplicaRecord {
@@ -22,8 +24,19 @@ export interface ReplicaRecord {
   exitedAt?: number;
   /** Exit code and signal, once exited. */
   exit?: { code: number; signal: string | null };
-  /** Why the supervisor ended it, if it did: `kill` (SIGKILL fault) or `stop` (SIGTERM at the end). */
-  endedBy?: "kill" | "stop";
+  /**
+   * Why the supervisor ended it, if it did: `kill` (SIGKILL fault), `term` (SIGTERM fault) or
+   * `stop` (SIGTERM at the end).
+   */
+  endedBy?: "kill" | "term" | "stop";
+  /** When it was sent SIGTERM (ms since the epoch), for the prompt-exit invariant. */
+  termAt?: number;
+  /** The pause before its slot restarts after a SIGKILL or SIGTERM fault, once it exited. */
+  restartPauseMs?: number;
+  /** Where it serves /metrics (`127.0.0.1:port`). */
+  metricsAddress: string;
+  /** Where it serves /healthz and /readyz. */
+  healthAddress: string;
 }
 
 /** Settings of a {@linkcode ReplicaSupervisor}. */
@@ -44,11 +57,18 @@ export interface SupervisorOptions {
   leaseNamespace: string;
   /** Lease duration, renew deadline and retry period (e.g. "3s", "2s", "500ms"). */
   leaseTimings: [string, string, string];
+  /** More operator flags (e.g. `--request-timeout 2s`). */
+  flags?: readonly string[];
 }
 
 interface Slot {
   generation: number;
-  current?: { record: ReplicaRecord; child: Deno.ChildProcess; proxy: RecordingProxy };
+  current?: {
+    record: ReplicaRecord;
+    child: Deno.ChildProcess;
+    proxy: RecordingProxy;
+    freezer: FreezeProxy;
+  };
   restart?: ReturnType<typeof setTimeout>;
 }
 
@@ -92,12 +112,42 @@ export class ReplicaSupervisor {
     const current = this.#slots[slot]?.current;
     if (!current) return false;
     current.record.endedBy = "kill";
+    current.record.restartPauseMs = pauseMs;
     try {
       current.child.kill("SIGKILL");
     } catch {
       return false;
     }
-    this.#scheduleRestart(slot, pauseMs);
+    return true;
+  }
+
+  /** SIGTERMs replica `id` and restarts its slot after `pauseMs`; false if it is not running. */
+  terminate(id: string, pauseMs: number): boolean {
+    const slot = this.#slots.findIndex((s) => s.current?.record.id === id);
+    const current = this.#slots[slot]?.current;
+    if (!current) return false;
+    current.record.endedBy = "term";
+    current.record.termAt = Date.now();
+    current.record.restartPauseMs = pauseMs;
+    try {
+      current.child.kill("SIGTERM");
+    } catch {
+      return false;
+    }
+    return true;
+  }
+
+  /** Freezes every open connection of replica `id` (bytes stop, nothing closes); returns how many. */
+  freeze(id: string): number {
+    return this.#slots.find((s) => s.current?.record.id === id)?.current?.freezer.freezeOpen() ?? 0;
+  }
+
+  /** Trickles replica `id`'s answers for `forMs`; false if it is not running. */
+  trickle(id: string, bytesPerSecond: number, forMs: number): boolean {
+    const proxy = this.#slots.find((s) => s.current?.record.id === id)?.current?.proxy;
+    if (!proxy) return false;
+    proxy.trickle(bytesPerSecond);
+    setTimeout(() => proxy.trickle(undefined), forMs);
     return true;
   }
 
@@ -119,6 +169,7 @@ export class ReplicaSupervisor {
       clearTimeout(slot.restart);
       if (!slot.current) continue;
       slot.current.record.endedBy ??= "stop";
+      slot.current.record.termAt ??= Date.now();
       try {
         slot.current.child.kill("SIGTERM");
       } catch {
@@ -141,21 +192,39 @@ export class ReplicaSupervisor {
     const state = this.#slots[slot];
     const id = `r${slot}g${state.generation++}`;
     const proxy = startRecordingProxy(this.#options.upstream, id, this.#options.onWrite);
+    const freezer = startFreezeProxy(new URL(proxy.url).host);
     const kubeconfig = structuredClone(this.#options.kubeconfig);
-    for (const cluster of kubeconfig.clusters) cluster.cluster.server = proxy.url;
+    for (const cluster of kubeconfig.clusters) cluster.cluster.server = `http://${freezer.address}`;
     const kubeconfigPath = `${this.#options.dir}/${id}.kubeconfig`;
     const logPath = `${this.#options.dir}/${id}.log`;
     await Deno.writeTextFile(kubeconfigPath, JSON.stringify(kubeconfig));
+    const metricsAddress = `127.0.0.1:${freePort()}`;
+    const healthAddress = `127.0.0.1:${freePort()}`;
     const child = new Deno.Command(Deno.execPath(), {
-      args: operatorRunArgs(this.#flags(kubeconfigPath)),
+      args: operatorRunArgs([
+        ...this.#flags(kubeconfigPath),
+        "--metrics-secure=false",
+        "--metrics-bind-address",
+        metricsAddress,
+        "--health-probe-bind-address",
+        healthAddress,
+      ]),
       env: { POD_NAME: id, NO_COLOR: "1" },
       stdin: "null",
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    const record: ReplicaRecord = { id, slot, pid: child.pid, logPath, startedAt: Date.now() };
+    const record: ReplicaRecord = {
+      id,
+      slot,
+      pid: child.pid,
+      logPath,
+      startedAt: Date.now(),
+      metricsAddress,
+      healthAddress,
+    };
     this.#records.push(record);
-    state.current = { record, child, proxy };
+    state.current = { record, child, proxy, freezer };
     const file = await Deno.open(logPath, { write: true, create: true, truncate: true });
     const logged = child.stderr.pipeTo(file.writable).catch(() => {});
     this.#exits.push((async () => {
@@ -163,10 +232,16 @@ export class ReplicaSupervisor {
       await logged;
       record.exitedAt = Date.now();
       record.exit = { code: status.code, signal: status.signal };
+      await freezer.close();
       await proxy.close();
       if (state.current?.record === record) state.current = undefined;
-      if (!this.#stopping && record.endedBy === undefined) {
-        this.#scheduleRestart(slot, this.#options.restartDelayMs ?? 1000);
+      // The slot restarts once the process is gone (a restart timer set at the kill could fire
+      // while it still runs, and then start nothing).
+      if (!this.#stopping && record.endedBy !== "stop") {
+        this.#scheduleRestart(
+          slot,
+          record.restartPauseMs ?? this.#options.restartDelayMs ?? 1000,
+        );
       }
     })());
   }
@@ -191,12 +266,17 @@ export class ReplicaSupervisor {
       retry,
       "--leader-elect-resource-namespace",
       this.#options.leaseNamespace,
-      "--health-probe-bind-address",
-      "127.0.0.1:0",
-      "--metrics-bind-address",
-      "127.0.0.1:0",
       "--reserved-namespaces",
       CHAOS_RESERVED_NAMESPACES.join(","),
+      ...this.#options.flags ?? [],
     ];
   }
+}
+
+/** A TCP port free right now on 127.0.0.1. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
 }

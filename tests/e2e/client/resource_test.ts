@@ -38,10 +38,14 @@ Deno.test("lists far larger than the engine's argument limit work, in one page o
     if (url.pathname.endsWith("/one")) return page(0, big);
     return url.searchParams.get("continue") === "p2" ? page(big, big) : page(0, big, "p2");
   }, async (kube) => {
-    const one = await kube.resource<ConfigMap>({ ...configMaps, plural: "one" }).list();
+    // Above the default list limits (100,000 objects), which a caller may raise.
+    const limits = { maxPages: 10, maxItems: 2 * big, maxBytes: 256 * 1024 * 1024 };
+    const one = await kube.resource<ConfigMap>({ ...configMaps, plural: "one" }).list({ limits });
     assert.equal(one.items.length, big);
     assert.equal(one.resourceVersion, "42");
-    const paged = await kube.resource<ConfigMap>({ ...configMaps, plural: "two" }).list();
+    const paged = await kube.resource<ConfigMap>({ ...configMaps, plural: "two" }).list({
+      limits,
+    });
     assert.equal(paged.items.length, 2 * big);
     assert.equal(paged.items[big].metadata?.name, `cm-${big}`);
     assert.equal(paged.items.at(-1)?.metadata?.name, `cm-${2 * big - 1}`);

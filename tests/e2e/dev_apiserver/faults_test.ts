@@ -192,3 +192,77 @@ Deno.test("faults: a dropped watch is not logged as a failed response", async ()
   }
   assert.deepEqual(records.map((r) => r.message.join("")), []);
 });
+
+/** Reads raw lines of a watch response until `count` have arrived. */
+async function rawLines(response: Response, count: number): Promise<string[]> {
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (text.split("\n").length - 1 < count) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  await reader.cancel();
+  return text.split("\n").slice(0, count);
+}
+
+Deno.test("faults: corrupted watch events (oversize, undecodable) reach open watches only; objects stay intact", async () => {
+  await withServer(async (server) => {
+    const watch = await fetch(`${server.url}${CM}?watch=1`);
+    server.faults.corruptWatchEvents({ kind: "undecodable", resource: "configmaps" });
+    server.faults.corruptWatchEvents({ kind: "oversize", resource: "configmaps", bytes: 100_000 });
+    assert.equal((await api(server, "POST", CM, { metadata: { name: "a" } })).status, 201);
+    assert.equal((await api(server, "POST", CM, { metadata: { name: "b" } })).status, 201);
+    assert.equal((await api(server, "POST", CM, { metadata: { name: "c" } })).status, 201);
+    const [cut, padded, plain] = await rawLines(watch, 3);
+    assert.throws(() => JSON.parse(cut));
+    assert.ok(cut.startsWith('{"type":"ADDED","object":{'), cut);
+    assert.ok(padded.length > 100_000);
+    assert.equal(JSON.parse(padded).object.metadata.name, "b");
+    assert.equal(JSON.parse(plain).object.metadata.name, "c");
+    const list = await api(server, "GET", CM);
+    assert.deepEqual(
+      list.body.items.map((item: { metadata: { name: string } }) => item.metadata.name),
+      [
+        "a",
+        "b",
+        "c",
+      ],
+    );
+    assert.equal(list.body.items[1].metadata.annotations, undefined);
+    const bad = await fetch(`${server.url}/_dev/watches/corrupt`, {
+      method: "POST",
+      body: JSON.stringify({ kind: "garbled" }),
+    });
+    assert.equal(bad.status, 400);
+    await bad.body?.cancel();
+  });
+});
+
+Deno.test("faults: trickled answers arrive whole, slowly; /_dev/trickle sets and clears", async () => {
+  await withServer(async (server) => {
+    const set = await fetch(`${server.url}/_dev/trickle`, {
+      method: "POST",
+      body: JSON.stringify({ bytesPerSecond: 2000, verb: "list", resource: "configmaps" }),
+    });
+    assert.equal(set.status, 200);
+    await set.body?.cancel();
+    const response = await fetch(`${server.url}${CM}`);
+    const reader = response.body!.getReader();
+    let chunks = 0;
+    let text = "";
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks++;
+      text += new TextDecoder().decode(value);
+    }
+    assert.ok(chunks > 1, `the body came in ${chunks} chunks`);
+    assert.equal(JSON.parse(text).kind, "ConfigMapList");
+    const clear = await fetch(`${server.url}/_dev/trickle`, { method: "POST", body: "{}" });
+    assert.equal(clear.status, 200);
+    await clear.body?.cancel();
+    const fast = await api(server, "GET", CM);
+    assert.equal(fast.status, 200);
+  });
+});

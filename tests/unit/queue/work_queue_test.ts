@@ -201,3 +201,47 @@ Deno.test("a retry result runs the key again with backoff but is not an error", 
   assert.doesNotMatch(text, /controller_runtime_reconcile_errors_total\{controller="t"\} [1-9]/);
   assert.equal(queue.failures("k"), 0);
 });
+
+Deno.test("a handler past the deadline gets an aborted signal and counts as a failure; a stuck one shows its age", async () => {
+  const registry = new Registry();
+  const errors: unknown[] = [];
+  const queue = new WorkQueue({
+    name: "t",
+    concurrency: 2,
+    metrics: registry,
+    timeoutMs: 50,
+    backoff: { initialMs: 60_000, maxMs: 60_000 },
+    onError: (_key, error) => errors.push(error),
+  });
+  const controller = new AbortController();
+  let releaseStuck!: () => void;
+  const stuck = new Promise<void>((resolve) => releaseStuck = resolve);
+  queue.add("polite");
+  queue.add("stuck");
+  const running = queue.run(async (key, signal) => {
+    if (key === "stuck") return await stuck;
+    await new Promise<void>((_, reject) =>
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true })
+    );
+  }, controller.signal);
+  await eventually("the polite handler aborted", () => errors.length === 1, POLL);
+  assert.match(String(errors[0]), /polite: aborted after 0.05 s \(the reconcile deadline\)/);
+  await eventually("the stuck one older than 100 ms", () => {
+    return (queue.oldestRunning()?.ageMs ?? 0) > 100;
+  }, POLL);
+  assert.equal(queue.oldestRunning()?.key, "stuck");
+  const exposed = registry.expose();
+  const longest = Number(
+    /^workqueue_longest_running_processor_seconds\{name="t"\} (\S+)$/m.exec(exposed)?.[1],
+  );
+  const unfinished = Number(
+    /^workqueue_unfinished_work_seconds\{name="t"\} (\S+)$/m.exec(exposed)?.[1],
+  );
+  assert.ok(longest > 0.1, `longest running ${longest} s`);
+  assert.ok(unfinished >= longest);
+  releaseStuck();
+  controller.abort();
+  await running;
+  assert.equal(queue.oldestRunning(), undefined);
+  assert.match(registry.expose(), /^workqueue_longest_running_processor_seconds\{name="t"\} 0$/m);
+});

@@ -1,0 +1,80 @@
+// Reads response bodies under a size limit, so that no answer of a server, hostile or broken, can
+// grow the process past its memory limit: reading stops at the limit and the body is cancelled.
+import { ResponseLimitError } from "./errors.ts";
+
+/**
+ * The largest response body read whole, 32 MiB: kube-apiserver refuses request bodies over 3 MiB
+ * and etcd stores objects of at most 1.5 MiB, so this holds a page of 20 objects of the largest
+ * size, or about 30,000 typical metadata-only objects.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+/** The part of an error answer kept (a `Status` is a few hundred bytes): the rest is dropped. */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** A body as text, and how many bytes it had. */
+export interface BodyText {
+  /** The body decoded as UTF-8. */
+  text: string;
+  /** Its size in bytes. */
+  bytes: number;
+}
+
+/**
+ * Reads `response`'s body as UTF-8 text. Past `maxBytes` (announced by `Content-Length` or
+ * found while reading) it cancels the body and throws a {@linkcode ResponseLimitError} naming
+ * `context`, or with `truncate` returns the first `maxBytes` bytes.
+ */
+export async function readBodyText(
+  response: Response,
+  options: { maxBytes: number; context: string; truncate?: boolean },
+): Promise<BodyText> {
+  const { maxBytes, context, truncate } = options;
+  const tooLarge = (bytes: string) =>
+    new ResponseLimitError(
+      `${context}: the answer is larger than ${formatBytes(maxBytes)} (${bytes}); not read`,
+    );
+  const announced = Number(response.headers.get("content-length") ?? NaN);
+  if (!truncate && announced > maxBytes) {
+    await response.body?.cancel().catch(() => {});
+    throw tooLarge(`Content-Length ${formatBytes(announced)}`);
+  }
+  if (!response.body) return { text: "", bytes: 0 };
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (bytes + value.length > maxBytes) {
+        if (!truncate) throw tooLarge("more was coming");
+        chunks.push(value.subarray(0, maxBytes - bytes));
+        bytes = maxBytes;
+        break;
+      }
+      chunks.push(value);
+      bytes += value.length;
+    }
+  } catch (error) {
+    await reader.cancel().catch(() => {});
+    throw error;
+  }
+  if (truncate && bytes === maxBytes) await reader.cancel().catch(() => {});
+  const decoder = new TextDecoder();
+  let text = "";
+  for (let i = 0; i < chunks.length; i++) {
+    text += decoder.decode(chunks[i], { stream: true });
+    chunks[i] = EMPTY;
+  }
+  return { text: text + decoder.decode(), bytes };
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** `32 MiB`, `1.5 KiB`, `12 B`. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
+  if (bytes >= 1024) return `${Math.round((bytes / 1024) * 10) / 10} KiB`;
+  return `${bytes} B`;
+}

@@ -1,0 +1,113 @@
+// The Event recorder off the reconcile's path: record returns at once, throttled writes are retried,
+// repeats aggregate into one count, a full buffer and shutdown drop Events and count them.
+import assert from "node:assert/strict";
+import type { Event } from "kubernetes-types/core/v1.d.ts";
+import { type EventApi, EventRecorder } from "../../../lib/controller/mod.ts";
+import {
+  AlreadyExistsError,
+  ForbiddenError,
+  TooManyRequestsError,
+} from "../../../lib/client/mod.ts";
+import { Registry } from "../../../lib/metrics/mod.ts";
+import { eventually } from "../../support/wait.ts";
+
+/** An in-memory Events API failing the first `throttle` creates with 429. */
+function fakeApi(options: { throttle?: number; reject?: boolean; hang?: boolean } = {}) {
+  const stored = new Map<string, Event>();
+  let throttle = options.throttle ?? 0;
+  const api: EventApi = {
+    create(event) {
+      if (options.hang) return new Promise(() => {});
+      if (options.reject) {
+        return Promise.reject(
+          new ForbiddenError({ code: 403, reason: "Forbidden", message: "no" }),
+        );
+      }
+      if (throttle-- > 0) {
+        return Promise.reject(
+          new TooManyRequestsError({ code: 429, reason: "TooManyRequests", message: "slow down" }),
+        );
+      }
+      const name = event.metadata!.name!;
+      if (stored.has(name)) {
+        return Promise.reject(
+          new AlreadyExistsError({ code: 409, reason: "AlreadyExists", message: "exists" }),
+        );
+      }
+      stored.set(name, structuredClone(event));
+      return Promise.resolve(event);
+    },
+    get: (name) => Promise.resolve(structuredClone(stored.get(name)!)),
+    patch(name, patch) {
+      Object.assign(stored.get(name)!, patch as Partial<Event>);
+      return Promise.resolve(stored.get(name)!);
+    },
+  };
+  return { api, stored };
+}
+
+const subject = { kind: "Tenant", metadata: { name: "t", uid: "u1" } };
+const ready = { type: "Normal" as const, reason: "Ready", message: "ready" };
+
+function dropped(registry: Registry, reason: string): number {
+  const match = new RegExp(`^kleff_events_dropped_total\\{reason="${reason}"\\} (\\S+)$`, "m")
+    .exec(registry.expose());
+  return Number(match?.[1] ?? 0);
+}
+
+Deno.test("throttled writes are retried until they land; repeats while waiting add to the count", async () => {
+  const { api, stored } = fakeApi({ throttle: 3 });
+  const registry = new Registry();
+  const recorder = new EventRecorder(api, {
+    component: "c",
+    instance: "i",
+    metrics: registry,
+    backoff: { initialMs: 5, maxMs: 20 },
+  });
+  recorder.record(subject, ready);
+  recorder.record(subject, ready);
+  assert.equal(recorder.pending, 1, "the repeat joined the waiting Event");
+  await eventually("written", () => recorder.pending === 0);
+  assert.equal(stored.size, 1);
+  assert.equal([...stored.values()][0].count, 2);
+  recorder.record(subject, ready);
+  await eventually("bumped", () => [...stored.values()][0].count === 3);
+  assert.equal(dropped(registry, "retries-exhausted"), 0);
+  await recorder.flush(100);
+});
+
+Deno.test("a full buffer, a rejection, exhausted tries and shutdown each drop and count", async () => {
+  const registry = new Registry();
+  const hanging = new EventRecorder(fakeApi({ hang: true }).api, {
+    component: "c",
+    instance: "i",
+    metrics: registry,
+    maxPending: 2,
+  });
+  for (const reason of ["A", "B", "C"]) {
+    hanging.record(subject, { type: "Normal", reason, message: reason });
+  }
+  assert.equal(dropped(registry, "buffer-full"), 1);
+  await hanging.flush(20);
+  assert.equal(dropped(registry, "shutdown"), 2);
+  hanging.record(subject, ready);
+  assert.equal(dropped(registry, "shutdown"), 3);
+
+  const rejecting = new EventRecorder(fakeApi({ reject: true }).api, {
+    component: "c",
+    instance: "i",
+    metrics: registry,
+  });
+  rejecting.record(subject, ready);
+  await eventually("rejected", () => dropped(registry, "rejected") === 1);
+
+  const throttled = new EventRecorder(fakeApi({ throttle: 100 }).api, {
+    component: "c",
+    instance: "i",
+    metrics: registry,
+    maxTries: 3,
+    backoff: { initialMs: 1, maxMs: 2 },
+  });
+  throttled.record(subject, ready);
+  await eventually("given up", () => dropped(registry, "retries-exhausted") === 1);
+});

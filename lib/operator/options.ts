@@ -393,6 +393,8 @@ function reservedNamespaces(value: string | undefined): string[] {
     }
   }
   return entries;
+}
+
 function atLeastOneSecond(value: string, flag: string): number {
   const ms = parseDuration(value, flag);
   if (ms < 1000) throw new OptionsError(`${flag}: must be at least 1s, got "${value}"`);

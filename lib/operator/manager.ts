@@ -90,6 +90,7 @@ export interface ManagerOptions {
    * (default `DEFAULT_RESERVED_NAMESPACES`): `--reserved-namespaces` and the operator's own.
    */
   reservedNamespaces?: readonly string[];
+  /**
    * The client's request timeout, in ms (default 30 s): the reconcile deadline and the stuck
    * worker bound of {@linkcode Manager.liveness} are multiples of it.
    */

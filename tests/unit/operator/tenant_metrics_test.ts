@@ -2,6 +2,7 @@
 // follows status and reason and leaves with the tenant, and watch restarts by cause.
 import assert from "node:assert/strict";
 import type { Condition } from "kubernetes-types/meta/v1.d.ts";
+import type { WatchHealth, WatchRestartCause } from "../../../lib/client/mod.ts";
 import { Registry } from "../../../lib/metrics/mod.ts";
 import { TenantMetrics } from "../../../lib/operator/tenant_metrics.ts";
 import { parseMetrics } from "../../support/operator_process.ts";
@@ -50,34 +51,26 @@ Deno.test("kleff_tenant_condition: one series per tenant and condition, replaced
   );
 });
 
+/** A watch's health with `restarts` and the cause of the last one. */
+function health(restarts: number, cause: WatchRestartCause): WatchHealth {
+  return {
+    synced: true,
+    connected: true,
+    lastEventAt: 0,
+    restarts,
+    lastRestartCause: cause,
+    skipped: { oversize: 0, undecodable: 0 },
+  };
+}
+
 Deno.test("kleff_watch_restarts_total counts each restart once, by its cause", () => {
   const registry = new Registry();
   const metrics = new TenantMetrics(registry);
-  metrics.watchHealth("tenants", {
-    synced: true,
-    lastEventAt: 0,
-    restarts: 2,
-    lastRestartCause: "expired",
-  });
-  metrics.watchHealth("tenants", {
-    synced: true,
-    lastEventAt: 0,
-    restarts: 2,
-    lastRestartCause: "expired",
-  });
-  metrics.watchHealth("tenants", {
-    synced: true,
-    lastEventAt: 0,
-    restarts: 3,
-    lastRestartCause: "inactive",
-  });
+  metrics.watchHealth("tenants", health(2, "expired"));
+  metrics.watchHealth("tenants", health(2, "expired"));
+  metrics.watchHealth("tenants", health(3, "inactive"));
   metrics.watchReplaced("tenants");
-  metrics.watchHealth("tenants", {
-    synced: true,
-    lastEventAt: 0,
-    restarts: 1,
-    lastRestartCause: "inactive",
-  });
+  metrics.watchHealth("tenants", health(1, "inactive"));
   assert.deepEqual(series(registry, "kleff_watch_restarts_total{"), {
     'kleff_watch_restarts_total{cause="expired",watch="tenants"}': 2,
     'kleff_watch_restarts_total{cause="inactive",watch="tenants"}': 2,

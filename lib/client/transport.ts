@@ -106,12 +106,17 @@ class NodeTransport implements Transport {
       return this.#plain.send(url, request);
     }
     return new Promise((resolve, reject) => {
+      const signal = request.signal;
+      if (signal?.aborted) return reject(signal.reason);
+      let response: { destroy(error?: Error): void } | undefined;
       const req = https.request(url, {
         method: request.method,
         headers: request.headers,
         agent: this.#agent,
-        signal: request.signal,
       }, (res) => {
+        response = res;
+        // Once the body is done the socket may serve another request: a late abort must not reach it.
+        res.on("close", () => signal?.removeEventListener("abort", onAbort));
         const headers = new Headers();
         for (const [name, value] of Object.entries(res.headers)) {
           if (value !== undefined) {
@@ -123,6 +128,20 @@ class NodeTransport implements Transport {
         if (nullBody) res.resume();
         const body = nullBody ? null : Readable.toWeb(res) as ReadableStream<Uint8Array>;
         resolve(new Response(body, { status, statusText: res.statusMessage, headers }));
+      });
+      // The abort is handled here rather than through https.request's `signal` option, which does
+      // not settle a request still waiting for its response headers: the socket is destroyed (never
+      // returned to the pool) and the promise rejects at once, also on a connection that froze.
+      const onAbort = () => {
+        const reason = signal!.reason;
+        const error = reason instanceof Error ? reason : new Error(String(reason));
+        response?.destroy(error);
+        req.destroy(error);
+        reject(reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      req.on("close", () => {
+        if (response === undefined) signal?.removeEventListener("abort", onAbort);
       });
       req.on("error", reject);
       req.end(request.body);

@@ -35,6 +35,8 @@ for (const setup of SETUPS) {
       }, client);
       await env.createTenant("before", spec("user-before"));
       await env.waitForCondition("before", "TenantReady", "True");
+      // Nothing else in flight: the reconcile awaited below is the new tenant's.
+      await env.settled();
 
       // A reconcile waits on a slow GET (slower than the timeout) when every connection freezes.
       env.server.faults.setLatency(3000, { verb: "get", resource: "tenants" });

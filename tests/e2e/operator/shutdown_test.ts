@@ -91,6 +91,7 @@ const ELECTION = [
   "kleff-system",
   "--health-probe-bind-address",
   "127.0.0.1:0",
+  "--metrics-secure=false",
   "--metrics-bind-address",
   "127.0.0.1:0",
 ];

@@ -1,11 +1,13 @@
 // `deno task bench`: every benchmark in one run, printing numbers only (no
-// assertions). Sections can be picked: `deno task bench apiserver operator`.
+// assertions). Sections can be picked: `deno task bench apiserver operator`; flags after the
+// section names go to the sections (`deno task bench peer --full`).
 import { benchApiServer } from "./apiserver_bench.ts";
 import { benchClient } from "./client_bench.ts";
 import { benchOperatorCreate } from "./operator_bench.ts";
+import { benchPeer } from "./peer_bench.ts";
 import { benchScale } from "./scale_bench.ts";
 
-const SECTIONS: Record<string, () => Promise<void>> = {
+const SECTIONS: Record<string, (flags: string[]) => Promise<void>> = {
   apiserver: benchApiServer,
   client: benchClient,
   operator: async () => {
@@ -14,9 +16,13 @@ const SECTIONS: Record<string, () => Promise<void>> = {
     await benchOperatorCreate(1000, { integrations: true });
   },
   scale: () => benchScale(10_000),
+  peer: benchPeer,
 };
 
-const wanted = Deno.args.length ? Deno.args : Object.keys(SECTIONS);
+const firstFlag = Deno.args.findIndex((arg) => arg.startsWith("-"));
+const names = firstFlag < 0 ? Deno.args : Deno.args.slice(0, firstFlag);
+const flags = firstFlag < 0 ? [] : Deno.args.slice(firstFlag);
+const wanted = names.length ? names : Object.keys(SECTIONS);
 const unknown = wanted.filter((name) => !(name in SECTIONS));
 if (unknown.length) {
   console.error(
@@ -29,5 +35,5 @@ console.log(
 );
 for (const name of wanted) {
   console.log(`\n== ${name}`);
-  await SECTIONS[name]();
+  await SECTIONS[name](flags);
 }

@@ -29,30 +29,17 @@ export const WRITE_VERBS: readonly string[] = [
 const QUIET_MS = 2000;
 
 /**
- * The operator as a child process, with the V8 flags of `deno task start` and the image, its
- * error logs on the bench's stderr; `await using` stops it however the benchmark ends.
+ * A process under measurement (an operator, the peer, the write-only floor), its error logs on
+ * the bench's stderr; `await using` stops it however the benchmark ends.
  */
-export class BenchOperator implements AsyncDisposable {
+export class BenchProcess implements AsyncDisposable {
   readonly #child: Deno.ChildProcess;
   #exit?: Promise<number>;
 
-  /** Starts the operator against `kubeconfig` with `concurrency` workers. */
-  constructor(kubeconfig: string, concurrency: number) {
+  /** Starts `Deno.execPath()` with `args`. */
+  constructor(args: readonly string[]) {
     this.#child = new Deno.Command(Deno.execPath(), {
-      args: operatorRunArgs([
-        "--kubeconfig",
-        kubeconfig,
-        "--concurrency",
-        String(concurrency),
-        "--log-level",
-        "error",
-        "--log-format",
-        "json",
-        "--metrics-bind-address",
-        "0",
-        "--health-probe-bind-address",
-        "0",
-      ]),
+      args: [...args],
       stdout: "null",
       stderr: "inherit",
     }).spawn();
@@ -93,6 +80,34 @@ export class BenchOperator implements AsyncDisposable {
   }
 }
 
+/** Options of {@linkcode BenchOperator}. */
+export interface BenchOperatorOptions {
+  /** More operator flags (`--plans FILE`, `--resync-period 30s`, ...). */
+  flags?: readonly string[];
+}
+
+/** The operator as a child process, with the V8 flags of `deno task start` and the image. */
+export class BenchOperator extends BenchProcess {
+  /** Starts the operator against `kubeconfig` with `concurrency` workers. */
+  constructor(kubeconfig: string, concurrency: number, options: BenchOperatorOptions = {}) {
+    super(operatorRunArgs([
+      "--kubeconfig",
+      kubeconfig,
+      "--concurrency",
+      String(concurrency),
+      "--log-level",
+      "error",
+      "--log-format",
+      "json",
+      "--metrics-bind-address",
+      "0",
+      "--health-probe-bind-address",
+      "0",
+      ...options.flags ?? [],
+    ]));
+  }
+}
+
 /** Counts server requests by verb, minus what the bench itself sent. */
 export function operatorRequests(
   server: DevApiServer,
@@ -117,8 +132,17 @@ export async function waitQuiet(server: DevApiServer, quietMs: number): Promise<
       last = total;
       since = Date.now();
     } else if (Date.now() - since >= quietMs) return;
-    await sleep(100);
+    await sleep(Math.min(100, quietMs / 5));
   }
+}
+
+/**
+ * Resolves, with its `performance.now()`, at the first request the server answered since its
+ * counters were reset: a process's start-up (loading its code) ends there.
+ */
+export async function waitFirstRequest(server: DevApiServer): Promise<number> {
+  while (server.counters.count() === 0) await sleep(1);
+  return performance.now();
 }
 
 /** Creates tenants t0..t(n-1) starting at `from`, `parallel` at a time. */
@@ -270,7 +294,7 @@ export function formatWrites(counts: WriteCounts, tenants: number): string {
 export interface RestartResult {
   /** Tenants the restarted operator found. */
   count: number;
-  /** Seconds from the start to the last request before quiet. */
+  /** Seconds from the first request to the last before quiet. */
   seconds: number;
   /** The operator's requests by verb. */
   byVerb: Map<string, number>;
@@ -280,18 +304,30 @@ export interface RestartResult {
   memory: { rssMiB: number; peakMiB: number };
 }
 
+/** Options of {@linkcode restart}. */
+export interface RestartOptions {
+  /** The operator's workers. */
+  concurrency: number;
+  /** How long without requests counts as done, in ms. */
+  quietMs: number;
+  /** Starts what restarts (default: the operator with `concurrency` workers). */
+  start?: () => BenchProcess;
+}
+
 /**
- * Starts a fresh operator over `count` ready tenants (none running) and measures it until the
- * server is quiet for `quietMs`: seconds, requests, writes and memory; then stops it.
+ * Starts a fresh operator (or what `options.start` starts) over `count` ready tenants (none
+ * running) and measures it from its first request until the server is quiet for `quietMs`:
+ * seconds, requests, writes and memory; then stops it.
  */
 export async function restart(
   env: BenchEnv,
   count: number,
-  options: { concurrency: number; quietMs: number },
+  options: RestartOptions,
 ): Promise<RestartResult> {
   env.server.counters.reset();
-  const start = performance.now();
-  await using operator = new BenchOperator(env.kubeconfig, options.concurrency);
+  await using operator = options.start?.() ??
+    new BenchOperator(env.kubeconfig, options.concurrency);
+  const start = await waitFirstRequest(env.server);
   await waitQuiet(env.server, options.quietMs);
   const seconds = (performance.now() - start - options.quietMs) / 1000;
   const byVerb = operatorRequests(env.server, new Map());

@@ -1,0 +1,439 @@
+// `deno task bench peer`: our operator side by side with a peer built the usual way on
+// client-node informers and with the write-only floor, through the same workloads in one run
+// against the in-process dev API server, with its latency fault and without. Each contender runs
+// as its own process (8 workers each), so its requests and RSS are its own. Prints every figure
+// of the request-bill comparison as one table: requests per new tenant (pending at start and
+// arriving one by one), pending tenants to all Ready (and the ratio to the floor), restarts and
+// periodic resyncs over ready tenants, RSS after a restart versus tenant count, and create →
+// Ready latency. `--full` adds the 10,000-tenant restart, resync and RSS figures.
+import { parseArgs } from "node:util";
+import { createTenants, restart, setup, waitFirstRequest, waitQuiet } from "./operator_bench.ts";
+import {
+  type Contender,
+  CONTENDER_KEYS,
+  type ContenderKey,
+  contenders,
+  SEED_PLANS_YAML,
+} from "./contenders.ts";
+import { ReadyWatch } from "./ready_watch.ts";
+import {
+  formatPerTenant,
+  formatTotals,
+  requestCount,
+  type RequestTally,
+  tallyRequests,
+} from "./request_tally.ts";
+import { sleep } from "../lib/backoff.ts";
+
+/** What `deno task bench peer` is asked to run. */
+export interface PeerBenchOptions {
+  /** Tenants pending when a contender starts (`--tenants`, default 1,000). */
+  tenants: number;
+  /** Tenants then created one at a time (`--one-by-one`, default 50). */
+  oneByOne: number;
+  /** The latency fault of the second pass, in ms (`--latency-ms`, default 5; 0 = one pass). */
+  latencyMs: number;
+  /** Workers of every contender (`--concurrency`, default 8). */
+  concurrency: number;
+  /** Also the large figures (`--full`): restart, resync and RSS over `large` ready tenants. */
+  full: boolean;
+  /** Ready tenants of the large figures (`--large`, default 10,000). */
+  large: number;
+  /** The contenders to run (`--only ours,peer`; default all). */
+  only?: readonly ContenderKey[];
+}
+
+/** Ready tenants of the RSS baseline. */
+const SMALL = 100;
+/** Time without requests after which a contender counts as done, in ms. */
+const QUIET_MS = 2000;
+/** Between tenants created one at a time: time without requests (the follow-up work done), in ms. */
+const SETTLE_MS = 50;
+/** Longest wait for tenants to become Ready, in ms. */
+const READY_TIMEOUT_MS = 600_000;
+/** After a resync is due: time for the contender to start it, before waiting for quiet, in ms. */
+const RESYNC_GRACE_MS = 3000;
+
+/** Parses the section's flags (`deno task bench peer --full --latency-ms 5`). */
+export function parsePeerBenchArgs(args: string[]): PeerBenchOptions {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      tenants: { type: "string", default: "1000" },
+      "one-by-one": { type: "string", default: "50" },
+      "latency-ms": { type: "string", default: "5" },
+      concurrency: { type: "string", default: "8" },
+      full: { type: "boolean", default: false },
+      large: { type: "string", default: "10000" },
+      only: { type: "string" },
+    },
+  });
+  const only = values.only?.split(",").map((key) => key.trim());
+  const unknown = only?.filter((key) => !CONTENDER_KEYS.includes(key as ContenderKey)) ?? [];
+  if (unknown.length) {
+    throw new RangeError(
+      `--only: unknown contender(s) ${unknown.join(", ")}; known: ${CONTENDER_KEYS.join(", ")}`,
+    );
+  }
+  const number = (flag: string, text: string, min: number) => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min) {
+      throw new RangeError(`--${flag}: expected an integer of at least ${min}, got "${text}"`);
+    }
+    return value;
+  };
+  return {
+    tenants: number("tenants", values.tenants, 1),
+    oneByOne: number("one-by-one", values["one-by-one"], 1),
+    latencyMs: number("latency-ms", values["latency-ms"], 0),
+    concurrency: number("concurrency", values.concurrency, 1),
+    full: values.full,
+    large: number("large", values.large, 1),
+    ...(only ? { only: only as ContenderKey[] } : {}),
+  };
+}
+
+/** New tenants: N pending at start, then some created one at a time. */
+interface NewTenants {
+  /** Pending tenants. */
+  count: number;
+  /** From the contender's first answered request to all Ready, in s. */
+  seconds: number;
+  /** Requests until quiet. */
+  tally: RequestTally;
+  /** Peak RSS of the contender, in MiB. */
+  peakMiB: number;
+}
+
+/** Tenants created one at a time, each once the previous was Ready and the server quiet. */
+interface OneByOne {
+  /** Tenants created. */
+  count: number;
+  /** Requests of the whole series. */
+  tally: RequestTally;
+  /** Create answered → TenantReady seen, in ms, sorted. */
+  latenciesMs: number[];
+}
+
+/** A fresh contender over ready tenants. */
+interface Restart {
+  /** Ready tenants. */
+  count: number;
+  /** To quiet, in s. */
+  seconds: number;
+  /** Requests. */
+  tally: RequestTally;
+  /** RSS at rest afterwards, in MiB. */
+  rssMiB: number;
+}
+
+/** One periodic resync over ready tenants. */
+interface Resync {
+  /** Ready tenants. */
+  count: number;
+  /** The `--resync-period` used, in ms. */
+  periodMs: number;
+  /** Requests from the end of the start-up to quiet after the resync. */
+  tally: RequestTally;
+  /** Set when the start-up was still going when the resync was due (the figure is then mixed). */
+  overlapped: boolean;
+}
+
+/** Everything measured for one contender. */
+interface Measured {
+  /** By `tenants@latency`. */
+  pending: Map<string, NewTenants>;
+  /** By latency in ms. */
+  oneByOne: Map<number, OneByOne>;
+  /** By `tenants@latency`. */
+  restarts: Map<string, Restart>;
+  /** By tenants. */
+  resyncs: Map<number, Resync>;
+}
+
+/** What one pass over a fresh dev server does with a contender. */
+interface Pass {
+  /** Tenants pending at start. */
+  count: number;
+  /** Latency fault, in ms. */
+  latencyMs: number;
+  /** Tenants created one at a time afterwards (0: none). */
+  oneByOne: number;
+  /** Measure a periodic resync (no latency passes only). */
+  resync: boolean;
+}
+
+/** The `p`th percentile (nearest rank) of sorted `values`. */
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** Runs one pass of `contender`, adding what it measured to `measured`. */
+async function runPass(
+  contender: Contender,
+  { pass, options, measured }: { pass: Pass; options: PeerBenchOptions; measured: Measured },
+): Promise<void> {
+  const { count, latencyMs } = pass;
+  const start = (resyncPeriod?: string) =>
+    contender.start(env.kubeconfig, { concurrency: options.concurrency, resyncPeriod });
+  const label = `${contender.title}, ${latencyMs} ms`;
+  const env = await setup((count + pass.oneByOne) * 20);
+  try {
+    await createTenants(env.tenants, 0, count, 64);
+    await using ready = await ReadyWatch.open(env.client);
+    env.server.faults.setLatency(latencyMs);
+
+    // 1. `count` tenants pending when the contender starts.
+    env.server.counters.reset();
+    {
+      await using running = start();
+      const first = await waitFirstRequest(env.server);
+      await ready.count(count, READY_TIMEOUT_MS);
+      const seconds = (performance.now() - first) / 1000;
+      await waitQuiet(env.server, QUIET_MS);
+      const tally = tallyRequests(env.server);
+      const { peakMiB } = await running.memory();
+      measured.pending.set(`${count}@${latencyMs}`, { count, seconds, tally, peakMiB });
+      console.log(
+        `  ${label}: ${count} pending → all Ready in ${seconds.toFixed(2)} s; per tenant ${
+          formatPerTenant(tally, count)
+        }; peak RSS ${peakMiB.toFixed(1)} MiB`,
+      );
+    }
+
+    // 2. A restart over the ready tenants.
+    let restartSeconds = 0;
+    if (contender.restarts) {
+      const result = await restart(env, count, {
+        concurrency: options.concurrency,
+        quietMs: QUIET_MS,
+        start: () => start(),
+      });
+      const tally = tallyRequests(env.server);
+      restartSeconds = result.seconds;
+      measured.restarts.set(`${count}@${latencyMs}`, {
+        count,
+        seconds: result.seconds,
+        tally,
+        rssMiB: result.memory.rssMiB,
+      });
+      console.log(
+        `  ${label}: restart over ${count} ready: ${result.seconds.toFixed(2)} s to quiet, ${
+          formatTotals(tally)
+        }; RSS at rest ${result.memory.rssMiB.toFixed(1)} MiB`,
+      );
+    }
+
+    if (!pass.resync && pass.oneByOne === 0) return;
+    // 3. Started again (with a resync period short enough to see one resync), then quiet.
+    const periodMs = Math.max(10_000, Math.ceil(2 * restartSeconds + QUIET_MS / 1000 + 2) * 1000);
+    env.server.counters.reset();
+    const started = performance.now();
+    await using running = start(pass.resync ? `${periodMs / 1000}s` : undefined);
+    await waitFirstRequest(env.server);
+    await waitQuiet(env.server, QUIET_MS);
+    if (pass.resync) {
+      const overlapped = performance.now() - started - QUIET_MS >= periodMs;
+      env.server.counters.reset();
+      await sleep(Math.max(0, started + periodMs + RESYNC_GRACE_MS - performance.now()));
+      await waitQuiet(env.server, QUIET_MS);
+      const tally = tallyRequests(env.server);
+      measured.resyncs.set(count, { count, periodMs, tally, overlapped });
+      console.log(
+        `  ${label}: one resync over ${count} ready (--resync-period ${periodMs / 1000}s): ${
+          formatTotals(tally)
+        }${overlapped ? " (start-up still running when it was due: mixed figure)" : ""}`,
+      );
+    }
+
+    // 4. Tenants created one at a time.
+    if (pass.oneByOne > 0) {
+      env.server.counters.reset();
+      const latenciesMs: number[] = [];
+      for (let i = count; i < count + pass.oneByOne; i++) {
+        await createTenants(env.tenants, i, 1, 1);
+        const created = performance.now();
+        latenciesMs.push(await ready.readyAt(`bench-${i}`, READY_TIMEOUT_MS) - created);
+        await waitQuiet(env.server, SETTLE_MS);
+      }
+      latenciesMs.sort((a, b) => a - b);
+      const tally = tallyRequests(env.server, new Map([["create tenants", pass.oneByOne]]));
+      measured.oneByOne.set(latencyMs, { count: pass.oneByOne, tally, latenciesMs });
+      console.log(
+        `  ${label}: ${pass.oneByOne} created one at a time: per tenant ${
+          formatPerTenant(tally, pass.oneByOne)
+        }; create → Ready p50 ${percentile(latenciesMs, 50).toFixed(1)} ms, p90 ${
+          percentile(latenciesMs, 90).toFixed(1)
+        } ms`,
+      );
+    }
+    await running.stop();
+  } finally {
+    env.server.faults.clear();
+    await env.close();
+  }
+}
+
+/** A table row: the figure's name and one cell per contender (absent: not measured). */
+type Row = [string, Partial<Record<ContenderKey, string>>];
+
+/** The table of every figure, one column per contender. */
+function figures(
+  all: readonly Contender[],
+  { measured, options }: { measured: Map<ContenderKey, Measured>; options: PeerBenchOptions },
+): Row[] {
+  const latencies = [...new Set([options.latencyMs, 0])];
+  const of =
+    <T>(pick: (m: Measured) => T | undefined) =>
+    (render: (value: T, key: ContenderKey) => string) =>
+      Object.fromEntries(all.flatMap((contender) => {
+        const value = pick(measured.get(contender.key)!);
+        return value === undefined ? [] : [[contender.key, render(value, contender.key)]];
+      })) as Partial<Record<ContenderKey, string>>;
+  const rows: Row[] = [];
+  const n = options.tenants.toLocaleString("en-US");
+  for (const latency of latencies) {
+    rows.push([
+      `requests per new tenant, ${n} pending, ${latency} ms`,
+      of((m) => m.pending.get(`${options.tenants}@${latency}`))((r) =>
+        formatPerTenant(r.tally, r.count)
+      ),
+    ]);
+    rows.push([
+      `requests per new tenant, one by one, ${latency} ms`,
+      of((m) => m.oneByOne.get(latency))((r) => formatPerTenant(r.tally, r.count)),
+    ]);
+  }
+  const sizes = [options.tenants, ...(options.full ? [options.large] : [])];
+  for (const size of sizes) {
+    for (const latency of latencies) {
+      const key = `${size}@${latency}`;
+      const floor = measured.get("floor")?.pending.get(key)?.seconds;
+      rows.push([
+        `${size.toLocaleString("en-US")} pending → all Ready, ${latency} ms`,
+        of((m) => m.pending.get(key))((r) =>
+          `${r.seconds.toFixed(2)} s${floor ? ` (${(r.seconds / floor).toFixed(2)}× floor)` : ""}`
+        ),
+      ]);
+    }
+  }
+  for (const size of sizes) {
+    for (const latency of latencies) {
+      rows.push([
+        `restart over ${size.toLocaleString("en-US")} ready, ${latency} ms`,
+        of((m) => m.restarts.get(`${size}@${latency}`))((r) =>
+          `${formatTotals(r.tally)}; ${r.seconds.toFixed(2)} s`
+        ),
+      ]);
+    }
+    rows.push([
+      `periodic resync over ${size.toLocaleString("en-US")} ready`,
+      of((m) => m.resyncs.get(size))((r) =>
+        `${formatTotals(r.tally)}${r.overlapped ? " (mixed with start-up)" : ""}`
+      ),
+    ]);
+    rows.push([
+      `RSS after restart, ${size.toLocaleString("en-US")} vs ${SMALL} tenants`,
+      of((m) => {
+        const big = m.restarts.get(`${size}@0`);
+        const small = m.restarts.get(`${SMALL}@0`);
+        return big && small ? { big, small } : undefined;
+      })(({ big, small }) =>
+        `${big.rssMiB.toFixed(1)} / ${small.rssMiB.toFixed(1)} MiB = ${
+          (big.rssMiB / small.rssMiB).toFixed(2)
+        }×`
+      ),
+    ]);
+  }
+  for (const latency of latencies) {
+    rows.push([
+      `create → Ready one at a time, p50 / p90, ${latency} ms`,
+      of((m) => m.oneByOne.get(latency))((r) =>
+        `${percentile(r.latenciesMs, 50).toFixed(1)} / ${
+          percentile(r.latenciesMs, 90).toFixed(1)
+        } ms`
+      ),
+    ]);
+  }
+  return rows.filter(([, cells]) => Object.keys(cells).length > 0);
+}
+
+/** Prints `rows` as a Markdown table. */
+function printTable(all: readonly Contender[], rows: readonly Row[]): void {
+  const header = ["figure", ...all.map((contender) => contender.title)];
+  const lines = [
+    header,
+    header.map(() => "---"),
+    ...rows.map(([figure, cells]) => [figure, ...all.map((c) => cells[c.key] ?? "—")]),
+  ];
+  for (const line of lines) console.log(`| ${line.join(" | ")} |`);
+}
+
+/** The `peer` section: every figure for every contender, then the table. */
+export async function benchPeer(args: readonly string[] = []): Promise<void> {
+  const options = parsePeerBenchArgs([...args]);
+  const dir = await Deno.makeTempDir({ prefix: "kleff-bench-peer-" });
+  try {
+    const seedPlans = `${dir}/seed_plans.yaml`;
+    await Deno.writeTextFile(seedPlans, SEED_PLANS_YAML);
+    const all = contenders(seedPlans).filter((contender) =>
+      options.only?.includes(contender.key) ?? true
+    );
+    const measured = new Map<ContenderKey, Measured>(all.map((contender) => [contender.key, {
+      pending: new Map(),
+      oneByOne: new Map(),
+      restarts: new Map(),
+      resyncs: new Map(),
+    }]));
+    console.log(
+      `peer: ${options.tenants} pending tenants, ${options.oneByOne} more one at a time, ${options.concurrency} workers each, latency ${options.latencyMs} ms and 0 ms${
+        options.full ? `; restart, resync and RSS over ${options.large} ready` : ""
+      }`,
+    );
+    const run = (contender: Contender, pass: Pass) =>
+      runPass(contender, { pass, options, measured: measured.get(contender.key)! });
+    for (const latencyMs of [...new Set([options.latencyMs, 0])]) {
+      for (const contender of all) {
+        await run(contender, {
+          count: options.tenants,
+          latencyMs,
+          oneByOne: options.oneByOne,
+          resync: latencyMs === 0 && (contender.key === "ours" || contender.key === "peer"),
+        });
+      }
+    }
+    const rssContenders = all.filter((contender) =>
+      contender.key === "ours" || contender.key === "peer"
+    );
+    for (const contender of options.tenants === SMALL ? [] : rssContenders) {
+      await run(contender, { count: SMALL, latencyMs: 0, oneByOne: 0, resync: false });
+    }
+    if (options.full) {
+      for (const contender of all.filter((contender) => contender.key !== "ours-seed")) {
+        await run(contender, {
+          count: options.large,
+          latencyMs: 0,
+          oneByOne: 0,
+          resync: contender.key !== "floor",
+        });
+      }
+    }
+    console.log("");
+    printTable(all, figures(all, { measured, options }));
+    const peerResync = measured.get("peer")?.resyncs.get(options.tenants)?.tally;
+    if (peerResync) {
+      console.log(
+        `\nThe peer's resync re-enqueues every Tenant from its cache: ${
+          requestCount(peerResync)
+        } requests in that window${
+          peerResync.watch ? " (watch re-opens: client-node ends a watch silent for 30 s)" : ""
+        }.`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) await benchPeer(Deno.args);

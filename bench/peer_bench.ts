@@ -7,7 +7,15 @@
 // periodic resyncs over ready tenants, RSS after a restart versus tenant count, and create →
 // Ready latency. `--full` adds the 10,000-tenant restart, resync and RSS figures.
 import { parseArgs } from "node:util";
-import { createTenants, restart, setup, waitFirstRequest, waitQuiet } from "./operator_bench.ts";
+import {
+  type BenchEnv,
+  type BenchProcess,
+  createTenants,
+  restart,
+  setup,
+  waitFirstRequest,
+  waitQuiet,
+} from "./operator_bench.ts";
 import {
   type Contender,
   CONTENDER_KEYS,
@@ -169,106 +177,144 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-/** Runs one pass of `contender`, adding what it measured to `measured`. */
+/** One pass under way: its dev server, readiness watch and how to start the contender. */
+interface PassRun {
+  /** What the pass does. */
+  pass: Pass;
+  /** The pass's dev server and client. */
+  env: BenchEnv;
+  /** Readiness of every tenant, watched since before the contender started. */
+  ready: ReadyWatch;
+  /** `contender, N ms`, for the progress lines. */
+  label: string;
+  /** Starts the contender (with a `--resync-period` when given). */
+  start(resyncPeriod?: string): BenchProcess;
+}
+
+/** `pass.count` tenants pending when the contender starts, until all are Ready and it is quiet. */
+async function measurePending(run: PassRun): Promise<NewTenants> {
+  const { env, pass: { count } } = run;
+  env.server.counters.reset();
+  await using running = run.start();
+  const first = await waitFirstRequest(env.server);
+  await run.ready.count(count, READY_TIMEOUT_MS);
+  const seconds = (performance.now() - first) / 1000;
+  await waitQuiet(env.server, QUIET_MS);
+  const tally = tallyRequests(env.server);
+  const { peakMiB } = await running.memory();
+  console.log(
+    `  ${run.label}: ${count} pending → all Ready in ${seconds.toFixed(2)} s; per tenant ${
+      formatPerTenant(tally, count)
+    }; peak RSS ${peakMiB.toFixed(1)} MiB`,
+  );
+  return { count, seconds, tally, peakMiB };
+}
+
+/** A fresh contender over the ready tenants, until quiet. */
+async function measureRestart(run: PassRun, concurrency: number): Promise<Restart> {
+  const { env, pass: { count } } = run;
+  const result = await restart(env, count, {
+    concurrency,
+    quietMs: QUIET_MS,
+    start: () => run.start(),
+  });
+  const tally = tallyRequests(env.server);
+  console.log(
+    `  ${run.label}: restart over ${count} ready: ${result.seconds.toFixed(2)} s to quiet, ${
+      formatTotals(tally)
+    }; RSS at rest ${result.memory.rssMiB.toFixed(1)} MiB`,
+  );
+  return { count, seconds: result.seconds, tally, rssMiB: result.memory.rssMiB };
+}
+
+/**
+ * A fresh contender with a resync period longer than its start-up (twice the measured restart
+ * time plus margins, at least 10 s): requests from the end of its start-up until it is quiet
+ * after its first resync.
+ */
+async function measureResync(run: PassRun, restartSeconds: number): Promise<Resync> {
+  const { env, pass: { count } } = run;
+  const periodMs = Math.max(10_000, Math.ceil(2 * restartSeconds + QUIET_MS / 1000 + 2) * 1000);
+  env.server.counters.reset();
+  const started = performance.now();
+  await using _running = run.start(`${periodMs / 1000}s`);
+  await waitFirstRequest(env.server);
+  await waitQuiet(env.server, QUIET_MS);
+  const overlapped = performance.now() - started - QUIET_MS >= periodMs;
+  env.server.counters.reset();
+  await sleep(Math.max(0, started + periodMs + RESYNC_GRACE_MS - performance.now()));
+  await waitQuiet(env.server, QUIET_MS);
+  const tally = tallyRequests(env.server);
+  console.log(
+    `  ${run.label}: one resync over ${count} ready (--resync-period ${periodMs / 1000}s): ${
+      formatTotals(tally)
+    }${overlapped ? " (start-up still running when it was due: mixed figure)" : ""}`,
+  );
+  return { count, periodMs, tally, overlapped };
+}
+
+/**
+ * A fresh contender, once quiet, gets `pass.oneByOne` tenants one at a time: each is created
+ * when the previous one is Ready and the server has been quiet for {@linkcode SETTLE_MS}.
+ */
+async function measureOneByOne(run: PassRun): Promise<OneByOne> {
+  const { env, pass: { count, oneByOne } } = run;
+  env.server.counters.reset();
+  await using _running = run.start();
+  await waitFirstRequest(env.server);
+  await waitQuiet(env.server, QUIET_MS);
+  env.server.counters.reset();
+  const latenciesMs: number[] = [];
+  for (let i = count; i < count + oneByOne; i++) {
+    await createTenants(env.tenants, i, 1, 1);
+    const created = performance.now();
+    latenciesMs.push(await run.ready.readyAt(`bench-${i}`, READY_TIMEOUT_MS) - created);
+    await waitQuiet(env.server, SETTLE_MS);
+  }
+  latenciesMs.sort((a, b) => a - b);
+  const tally = tallyRequests(env.server, new Map([["create tenants", oneByOne]]));
+  console.log(
+    `  ${run.label}: ${oneByOne} created one at a time: per tenant ${
+      formatPerTenant(tally, oneByOne)
+    }; create → Ready p50 ${percentile(latenciesMs, 50).toFixed(1)} ms, p90 ${
+      percentile(latenciesMs, 90).toFixed(1)
+    } ms`,
+  );
+  return { count: oneByOne, tally, latenciesMs };
+}
+
+/**
+ * Runs one pass of `contender` on a fresh dev server holding `pass.count` pending tenants,
+ * latency on: pending to Ready, a restart, a resync, tenants one at a time (as `pass` says),
+ * adding what it measured to `measured`.
+ */
 async function runPass(
   contender: Contender,
   { pass, options, measured }: { pass: Pass; options: PeerBenchOptions; measured: Measured },
 ): Promise<void> {
-  const { count, latencyMs } = pass;
-  const start = (resyncPeriod?: string) =>
-    contender.start(env.kubeconfig, { concurrency: options.concurrency, resyncPeriod });
-  const label = `${contender.title}, ${latencyMs} ms`;
-  const env = await setup((count + pass.oneByOne) * 20);
+  const key = `${pass.count}@${pass.latencyMs}`;
+  const env = await setup((pass.count + pass.oneByOne) * 20);
   try {
-    await createTenants(env.tenants, 0, count, 64);
+    await createTenants(env.tenants, 0, pass.count, 64);
     await using ready = await ReadyWatch.open(env.client);
-    env.server.faults.setLatency(latencyMs);
-
-    // 1. `count` tenants pending when the contender starts.
-    env.server.counters.reset();
-    {
-      await using running = start();
-      const first = await waitFirstRequest(env.server);
-      await ready.count(count, READY_TIMEOUT_MS);
-      const seconds = (performance.now() - first) / 1000;
-      await waitQuiet(env.server, QUIET_MS);
-      const tally = tallyRequests(env.server);
-      const { peakMiB } = await running.memory();
-      measured.pending.set(`${count}@${latencyMs}`, { count, seconds, tally, peakMiB });
-      console.log(
-        `  ${label}: ${count} pending → all Ready in ${seconds.toFixed(2)} s; per tenant ${
-          formatPerTenant(tally, count)
-        }; peak RSS ${peakMiB.toFixed(1)} MiB`,
-      );
-    }
-
-    // 2. A restart over the ready tenants.
-    let restartSeconds = 0;
+    env.server.faults.setLatency(pass.latencyMs);
+    const run: PassRun = {
+      pass,
+      env,
+      ready,
+      label: `${contender.title}, ${pass.latencyMs} ms`,
+      start: (resyncPeriod) =>
+        contender.start(env.kubeconfig, { concurrency: options.concurrency, resyncPeriod }),
+    };
+    measured.pending.set(key, await measurePending(run));
     if (contender.restarts) {
-      const result = await restart(env, count, {
-        concurrency: options.concurrency,
-        quietMs: QUIET_MS,
-        start: () => start(),
-      });
-      const tally = tallyRequests(env.server);
-      restartSeconds = result.seconds;
-      measured.restarts.set(`${count}@${latencyMs}`, {
-        count,
-        seconds: result.seconds,
-        tally,
-        rssMiB: result.memory.rssMiB,
-      });
-      console.log(
-        `  ${label}: restart over ${count} ready: ${result.seconds.toFixed(2)} s to quiet, ${
-          formatTotals(tally)
-        }; RSS at rest ${result.memory.rssMiB.toFixed(1)} MiB`,
-      );
-    }
-
-    if (!pass.resync && pass.oneByOne === 0) return;
-    // 3. Started again (with a resync period short enough to see one resync), then quiet.
-    const periodMs = Math.max(10_000, Math.ceil(2 * restartSeconds + QUIET_MS / 1000 + 2) * 1000);
-    env.server.counters.reset();
-    const started = performance.now();
-    await using running = start(pass.resync ? `${periodMs / 1000}s` : undefined);
-    await waitFirstRequest(env.server);
-    await waitQuiet(env.server, QUIET_MS);
-    if (pass.resync) {
-      const overlapped = performance.now() - started - QUIET_MS >= periodMs;
-      env.server.counters.reset();
-      await sleep(Math.max(0, started + periodMs + RESYNC_GRACE_MS - performance.now()));
-      await waitQuiet(env.server, QUIET_MS);
-      const tally = tallyRequests(env.server);
-      measured.resyncs.set(count, { count, periodMs, tally, overlapped });
-      console.log(
-        `  ${label}: one resync over ${count} ready (--resync-period ${periodMs / 1000}s): ${
-          formatTotals(tally)
-        }${overlapped ? " (start-up still running when it was due: mixed figure)" : ""}`,
-      );
-    }
-
-    // 4. Tenants created one at a time.
-    if (pass.oneByOne > 0) {
-      env.server.counters.reset();
-      const latenciesMs: number[] = [];
-      for (let i = count; i < count + pass.oneByOne; i++) {
-        await createTenants(env.tenants, i, 1, 1);
-        const created = performance.now();
-        latenciesMs.push(await ready.readyAt(`bench-${i}`, READY_TIMEOUT_MS) - created);
-        await waitQuiet(env.server, SETTLE_MS);
+      const restarted = await measureRestart(run, options.concurrency);
+      measured.restarts.set(key, restarted);
+      if (pass.resync) {
+        measured.resyncs.set(pass.count, await measureResync(run, restarted.seconds));
       }
-      latenciesMs.sort((a, b) => a - b);
-      const tally = tallyRequests(env.server, new Map([["create tenants", pass.oneByOne]]));
-      measured.oneByOne.set(latencyMs, { count: pass.oneByOne, tally, latenciesMs });
-      console.log(
-        `  ${label}: ${pass.oneByOne} created one at a time: per tenant ${
-          formatPerTenant(tally, pass.oneByOne)
-        }; create → Ready p50 ${percentile(latenciesMs, 50).toFixed(1)} ms, p90 ${
-          percentile(latenciesMs, 90).toFixed(1)
-        } ms`,
-      );
     }
-    await running.stop();
+    if (pass.oneByOne > 0) measured.oneByOne.set(pass.latencyMs, await measureOneByOne(run));
   } finally {
     env.server.faults.clear();
     await env.close();

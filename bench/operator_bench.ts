@@ -50,15 +50,27 @@ export class BenchProcess implements AsyncDisposable {
    * --allow-all to read /proc/<pid> directly, --allow-run suffices this way).
    */
   async memory(): Promise<{ rssMiB: number; peakMiB: number }> {
-    const output = await new Deno.Command("cat", {
-      args: [`/proc/${this.#child.pid}/status`],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    const status = new TextDecoder().decode(output.stdout);
+    const status = await this.#proc("status");
     const kib = (field: string) =>
       Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(status)?.[1]);
     return { rssMiB: kib("VmRSS") / 1024, peakMiB: kib("VmHWM") / 1024 };
+  }
+
+  /** CPU time used so far (user and system), in ms, from /proc/<pid>/stat. */
+  async cpuMs(): Promise<number> {
+    const stat = await this.#proc("stat");
+    // After "pid (comm) ": state is field 3, utime field 14, stime field 15, in USER_HZ (100/s).
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  }
+
+  async #proc(file: string): Promise<string> {
+    const output = await new Deno.Command("cat", {
+      args: [`/proc/${this.#child.pid}/${file}`],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return new TextDecoder().decode(output.stdout);
   }
 
   /** SIGTERM (once) and wait for the exit code. */
@@ -133,6 +145,34 @@ export async function waitQuiet(server: DevApiServer, quietMs: number): Promise<
       since = Date.now();
     } else if (Date.now() - since >= quietMs) return;
     await sleep(Math.min(100, quietMs / 5));
+  }
+}
+
+/** Share of one core below which a process counts as idle. */
+const IDLE_CPU_SHARE = 0.05;
+
+/**
+ * Resolves once `process` is idle: for `quietMs` the server has seen no request and the process
+ * has used at most 5% of a core (a streaming list or work from a cache sends no request for a
+ * while; its CPU time shows it). Returns the `performance.now()` at which that stretch began.
+ */
+export async function waitIdle(
+  process: BenchProcess,
+  { server, quietMs }: { server: DevApiServer; quietMs: number },
+): Promise<number> {
+  let mark = { requests: server.counters.count(), cpuMs: await process.cpuMs(), at: 0 };
+  mark.at = performance.now();
+  for (;;) {
+    await sleep(Math.min(100, quietMs / 5));
+    const requests = server.counters.count();
+    const now = performance.now();
+    if (requests !== mark.requests) {
+      mark = { requests, cpuMs: await process.cpuMs(), at: now };
+    } else if (now - mark.at >= quietMs) {
+      const cpuMs = await process.cpuMs();
+      if (cpuMs - mark.cpuMs <= (now - mark.at) * IDLE_CPU_SHARE) return mark.at;
+      mark = { requests, cpuMs, at: now };
+    }
   }
 }
 
@@ -294,7 +334,7 @@ export function formatWrites(counts: WriteCounts, tenants: number): string {
 export interface RestartResult {
   /** Tenants the restarted operator found. */
   count: number;
-  /** Seconds from the first request to the last before quiet. */
+  /** Seconds from the first request until it went idle. */
   seconds: number;
   /** The operator's requests by verb. */
   byVerb: Map<string, number>;
@@ -308,7 +348,7 @@ export interface RestartResult {
 export interface RestartOptions {
   /** The operator's workers. */
   concurrency: number;
-  /** How long without requests counts as done, in ms. */
+  /** How long without requests or CPU counts as done, in ms. */
   quietMs: number;
   /** Starts what restarts (default: the operator with `concurrency` workers). */
   start?: () => BenchProcess;
@@ -316,8 +356,8 @@ export interface RestartOptions {
 
 /**
  * Starts a fresh operator (or what `options.start` starts) over `count` ready tenants (none
- * running) and measures it from its first request until the server is quiet for `quietMs`:
- * seconds, requests, writes and memory; then stops it.
+ * running) and measures it from its first request until it is idle for `quietMs` (no request,
+ * no CPU): seconds, requests, writes and memory; then stops it.
  */
 export async function restart(
   env: BenchEnv,
@@ -328,8 +368,8 @@ export async function restart(
   await using operator = options.start?.() ??
     new BenchOperator(env.kubeconfig, options.concurrency);
   const start = await waitFirstRequest(env.server);
-  await waitQuiet(env.server, options.quietMs);
-  const seconds = (performance.now() - start - options.quietMs) / 1000;
+  const idle = await waitIdle(operator, { server: env.server, quietMs: options.quietMs });
+  const seconds = (idle - start) / 1000;
   const byVerb = operatorRequests(env.server, new Map());
   const { writes } = writeCounts(env.server, byVerb);
   const memory = await operator.memory();

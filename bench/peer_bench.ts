@@ -14,6 +14,7 @@ import {
   restart,
   setup,
   waitFirstRequest,
+  waitIdle,
   waitQuiet,
 } from "./operator_bench.ts";
 import {
@@ -53,7 +54,7 @@ export interface PeerBenchOptions {
 
 /** Ready tenants of the RSS baseline. */
 const SMALL = 100;
-/** Time without requests after which a contender counts as done, in ms. */
+/** Time without requests or CPU after which a contender counts as done, in ms. */
 const QUIET_MS = 2000;
 /** Between tenants created one at a time: time without requests (the follow-up work done), in ms. */
 const SETTLE_MS = 50;
@@ -199,7 +200,7 @@ async function measurePending(run: PassRun): Promise<NewTenants> {
   const first = await waitFirstRequest(env.server);
   await run.ready.count(count, READY_TIMEOUT_MS);
   const seconds = (performance.now() - first) / 1000;
-  await waitQuiet(env.server, QUIET_MS);
+  await waitIdle(running, { server: env.server, quietMs: QUIET_MS });
   const tally = tallyRequests(env.server);
   const { peakMiB } = await running.memory();
   console.log(
@@ -229,7 +230,7 @@ async function measureRestart(run: PassRun, concurrency: number): Promise<Restar
 
 /**
  * A fresh contender with a resync period longer than its start-up (twice the measured restart
- * time plus margins, at least 10 s): requests from the end of its start-up until it is quiet
+ * time plus margins, at least 10 s): requests from the end of its start-up until it is idle
  * after its first resync.
  */
 async function measureResync(run: PassRun, restartSeconds: number): Promise<Resync> {
@@ -237,13 +238,13 @@ async function measureResync(run: PassRun, restartSeconds: number): Promise<Resy
   const periodMs = Math.max(10_000, Math.ceil(2 * restartSeconds + QUIET_MS / 1000 + 2) * 1000);
   env.server.counters.reset();
   const started = performance.now();
-  await using _running = run.start(`${periodMs / 1000}s`);
+  await using running = run.start(`${periodMs / 1000}s`);
   await waitFirstRequest(env.server);
-  await waitQuiet(env.server, QUIET_MS);
-  const overlapped = performance.now() - started - QUIET_MS >= periodMs;
+  const overlapped =
+    await waitIdle(running, { server: env.server, quietMs: QUIET_MS }) - started >= periodMs;
   env.server.counters.reset();
   await sleep(Math.max(0, started + periodMs + RESYNC_GRACE_MS - performance.now()));
-  await waitQuiet(env.server, QUIET_MS);
+  await waitIdle(running, { server: env.server, quietMs: QUIET_MS });
   const tally = tallyRequests(env.server);
   console.log(
     `  ${run.label}: one resync over ${count} ready (--resync-period ${periodMs / 1000}s): ${
@@ -260,9 +261,9 @@ async function measureResync(run: PassRun, restartSeconds: number): Promise<Resy
 async function measureOneByOne(run: PassRun): Promise<OneByOne> {
   const { env, pass: { count, oneByOne } } = run;
   env.server.counters.reset();
-  await using _running = run.start();
+  await using running = run.start();
   await waitFirstRequest(env.server);
-  await waitQuiet(env.server, QUIET_MS);
+  await waitIdle(running, { server: env.server, quietMs: QUIET_MS });
   env.server.counters.reset();
   const latenciesMs: number[] = [];
   for (let i = count; i < count + oneByOne; i++) {

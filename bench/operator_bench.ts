@@ -151,18 +151,36 @@ export async function waitQuiet(server: DevApiServer, quietMs: number): Promise<
 /** Share of one core below which a process counts as idle. */
 const IDLE_CPU_SHARE = 0.05;
 
+/** Thrown when a process does not go idle in time. */
+export class NotIdleError extends Error {
+  /** Builds the error saying how long the bench waited. */
+  constructor(timeoutMs: number) {
+    super(`the process under measurement was still busy after ${timeoutMs / 1000} s`);
+    this.name = "NotIdleError";
+  }
+}
+
+/** Options of {@linkcode waitIdle}. */
+export interface WaitIdleOptions {
+  /** The server the process talks to. */
+  server: DevApiServer;
+  /** How long without requests or CPU counts as idle, in ms. */
+  quietMs: number;
+  /** Give up with a {@linkcode NotIdleError} after this long (default 10 min). */
+  timeoutMs?: number;
+}
+
 /**
  * Resolves once `process` is idle: for `quietMs` the server has seen no request and the process
  * has used at most 5% of a core (a streaming list or work from a cache sends no request for a
  * while; its CPU time shows it). Returns the `performance.now()` at which that stretch began.
  */
-export async function waitIdle(
-  process: BenchProcess,
-  { server, quietMs }: { server: DevApiServer; quietMs: number },
-): Promise<number> {
-  let mark = { requests: server.counters.count(), cpuMs: await process.cpuMs(), at: 0 };
-  mark.at = performance.now();
-  for (;;) {
+export async function waitIdle(process: BenchProcess, options: WaitIdleOptions): Promise<number> {
+  const { server, quietMs, timeoutMs = 600_000 } = options;
+  const deadline = performance.now() + timeoutMs;
+  const cpuMs = await process.cpuMs();
+  let mark = { requests: server.counters.count(), cpuMs, at: performance.now() };
+  while (performance.now() < deadline) {
     await sleep(Math.min(100, quietMs / 5));
     const requests = server.counters.count();
     const now = performance.now();
@@ -174,6 +192,7 @@ export async function waitIdle(
       mark = { requests, cpuMs, at: now };
     }
   }
+  throw new NotIdleError(timeoutMs);
 }
 
 /**

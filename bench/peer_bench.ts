@@ -24,14 +24,18 @@ import {
   contenders,
   SEED_PLANS_YAML,
 } from "./contenders.ts";
-import { ReadyWatch } from "./ready_watch.ts";
 import {
-  formatPerTenant,
-  formatTotals,
-  requestCount,
-  type RequestTally,
-  tallyRequests,
-} from "./request_tally.ts";
+  figures,
+  type Measured,
+  type NewTenants,
+  type OneByOne,
+  percentile,
+  printTable,
+  type Restart,
+  type Resync,
+} from "./peer_figures.ts";
+import { ReadyWatch } from "./ready_watch.ts";
+import { formatPerTenant, formatTotals, requestCount, tallyRequests } from "./request_tally.ts";
 import { sleep } from "../lib/backoff.ts";
 
 /** What `deno task bench peer` is asked to run. */
@@ -63,32 +67,48 @@ const READY_TIMEOUT_MS = 600_000;
 /** After a resync is due: time for the contender to start it, before waiting for quiet, in ms. */
 const RESYNC_GRACE_MS = 3000;
 
+/** Thrown for a bad flag of the section; its message names the flag. */
+export class PeerBenchOptionsError extends Error {
+  /** Builds the error from what was wrong. */
+  constructor(problem: string) {
+    super(`deno task bench peer: ${problem}`);
+    this.name = "PeerBenchOptionsError";
+  }
+}
+
 /** Parses the section's flags (`deno task bench peer --full --latency-ms 5`). */
 export function parsePeerBenchArgs(args: string[]): PeerBenchOptions {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    options: {
-      tenants: { type: "string", default: "1000" },
-      "one-by-one": { type: "string", default: "50" },
-      "latency-ms": { type: "string", default: "5" },
-      concurrency: { type: "string", default: "8" },
-      full: { type: "boolean", default: false },
-      large: { type: "string", default: "10000" },
-      only: { type: "string" },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      options: {
+        tenants: { type: "string", default: "1000" },
+        "one-by-one": { type: "string", default: "50" },
+        "latency-ms": { type: "string", default: "5" },
+        concurrency: { type: "string", default: "8" },
+        full: { type: "boolean", default: false },
+        large: { type: "string", default: "10000" },
+        only: { type: "string" },
+      },
+    }));
+  } catch (error) {
+    throw new PeerBenchOptionsError(error instanceof Error ? error.message : String(error));
+  }
   const only = values.only?.split(",").map((key) => key.trim());
   const unknown = only?.filter((key) => !CONTENDER_KEYS.includes(key as ContenderKey)) ?? [];
   if (unknown.length) {
-    throw new RangeError(
+    throw new PeerBenchOptionsError(
       `--only: unknown contender(s) ${unknown.join(", ")}; known: ${CONTENDER_KEYS.join(", ")}`,
     );
   }
   const number = (flag: string, text: string, min: number) => {
     const value = Number(text);
     if (!Number.isInteger(value) || value < min) {
-      throw new RangeError(`--${flag}: expected an integer of at least ${min}, got "${text}"`);
+      throw new PeerBenchOptionsError(
+        `--${flag}: expected an integer of at least ${min}, got "${text}"`,
+      );
     }
     return value;
   };
@@ -103,64 +123,6 @@ export function parsePeerBenchArgs(args: string[]): PeerBenchOptions {
   };
 }
 
-/** New tenants: N pending at start, then some created one at a time. */
-interface NewTenants {
-  /** Pending tenants. */
-  count: number;
-  /** From the contender's first answered request to all Ready, in s. */
-  seconds: number;
-  /** Requests until quiet. */
-  tally: RequestTally;
-  /** Peak RSS of the contender, in MiB. */
-  peakMiB: number;
-}
-
-/** Tenants created one at a time, each once the previous was Ready and the server quiet. */
-interface OneByOne {
-  /** Tenants created. */
-  count: number;
-  /** Requests of the whole series. */
-  tally: RequestTally;
-  /** Create answered → TenantReady seen, in ms, sorted. */
-  latenciesMs: number[];
-}
-
-/** A fresh contender over ready tenants. */
-interface Restart {
-  /** Ready tenants. */
-  count: number;
-  /** To quiet, in s. */
-  seconds: number;
-  /** Requests. */
-  tally: RequestTally;
-  /** RSS at rest afterwards, in MiB. */
-  rssMiB: number;
-}
-
-/** One periodic resync over ready tenants. */
-interface Resync {
-  /** Ready tenants. */
-  count: number;
-  /** The `--resync-period` used, in ms. */
-  periodMs: number;
-  /** Requests from the end of the start-up to quiet after the resync. */
-  tally: RequestTally;
-  /** Set when the start-up was still going when the resync was due (the figure is then mixed). */
-  overlapped: boolean;
-}
-
-/** Everything measured for one contender. */
-interface Measured {
-  /** By `tenants@latency`. */
-  pending: Map<string, NewTenants>;
-  /** By latency in ms. */
-  oneByOne: Map<number, OneByOne>;
-  /** By `tenants@latency`. */
-  restarts: Map<string, Restart>;
-  /** By tenants. */
-  resyncs: Map<number, Resync>;
-}
-
 /** What one pass over a fresh dev server does with a contender. */
 interface Pass {
   /** Tenants pending at start. */
@@ -169,13 +131,8 @@ interface Pass {
   latencyMs: number;
   /** Tenants created one at a time afterwards (0: none). */
   oneByOne: number;
-  /** Measure a periodic resync (no latency passes only). */
+  /** Also measure one periodic resync. */
   resync: boolean;
-}
-
-/** The `p`th percentile (nearest rank) of sorted `values`. */
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 /** One pass under way: its dev server, readiness watch and how to start the contender. */
@@ -322,101 +279,6 @@ async function runPass(
   }
 }
 
-/** A table row: the figure's name and one cell per contender (absent: not measured). */
-type Row = [string, Partial<Record<ContenderKey, string>>];
-
-/** The table of every figure, one column per contender. */
-function figures(
-  all: readonly Contender[],
-  { measured, options }: { measured: Map<ContenderKey, Measured>; options: PeerBenchOptions },
-): Row[] {
-  const latencies = [...new Set([options.latencyMs, 0])];
-  const of =
-    <T>(pick: (m: Measured) => T | undefined) =>
-    (render: (value: T, key: ContenderKey) => string) =>
-      Object.fromEntries(all.flatMap((contender) => {
-        const value = pick(measured.get(contender.key)!);
-        return value === undefined ? [] : [[contender.key, render(value, contender.key)]];
-      })) as Partial<Record<ContenderKey, string>>;
-  const rows: Row[] = [];
-  const n = options.tenants.toLocaleString("en-US");
-  for (const latency of latencies) {
-    rows.push([
-      `requests per new tenant, ${n} pending, ${latency} ms`,
-      of((m) => m.pending.get(`${options.tenants}@${latency}`))((r) =>
-        formatPerTenant(r.tally, r.count)
-      ),
-    ]);
-    rows.push([
-      `requests per new tenant, one by one, ${latency} ms`,
-      of((m) => m.oneByOne.get(latency))((r) => formatPerTenant(r.tally, r.count)),
-    ]);
-  }
-  const sizes = [options.tenants, ...(options.full ? [options.large] : [])];
-  for (const size of sizes) {
-    for (const latency of latencies) {
-      const key = `${size}@${latency}`;
-      const floor = measured.get("floor")?.pending.get(key)?.seconds;
-      rows.push([
-        `${size.toLocaleString("en-US")} pending → all Ready, ${latency} ms`,
-        of((m) => m.pending.get(key))((r) =>
-          `${r.seconds.toFixed(2)} s${floor ? ` (${(r.seconds / floor).toFixed(2)}× floor)` : ""}`
-        ),
-      ]);
-    }
-  }
-  for (const size of sizes) {
-    for (const latency of latencies) {
-      rows.push([
-        `restart over ${size.toLocaleString("en-US")} ready, ${latency} ms`,
-        of((m) => m.restarts.get(`${size}@${latency}`))((r) =>
-          `${formatTotals(r.tally)}; ${r.seconds.toFixed(2)} s`
-        ),
-      ]);
-    }
-    rows.push([
-      `periodic resync over ${size.toLocaleString("en-US")} ready`,
-      of((m) => m.resyncs.get(size))((r) =>
-        `${formatTotals(r.tally)}${r.overlapped ? " (mixed with start-up)" : ""}`
-      ),
-    ]);
-    rows.push([
-      `RSS after restart, ${size.toLocaleString("en-US")} vs ${SMALL} tenants`,
-      of((m) => {
-        const big = m.restarts.get(`${size}@0`);
-        const small = m.restarts.get(`${SMALL}@0`);
-        return big && small ? { big, small } : undefined;
-      })(({ big, small }) =>
-        `${big.rssMiB.toFixed(1)} / ${small.rssMiB.toFixed(1)} MiB = ${
-          (big.rssMiB / small.rssMiB).toFixed(2)
-        }×`
-      ),
-    ]);
-  }
-  for (const latency of latencies) {
-    rows.push([
-      `create → Ready one at a time, p50 / p90, ${latency} ms`,
-      of((m) => m.oneByOne.get(latency))((r) =>
-        `${percentile(r.latenciesMs, 50).toFixed(1)} / ${
-          percentile(r.latenciesMs, 90).toFixed(1)
-        } ms`
-      ),
-    ]);
-  }
-  return rows.filter(([, cells]) => Object.keys(cells).length > 0);
-}
-
-/** Prints `rows` as a Markdown table. */
-function printTable(all: readonly Contender[], rows: readonly Row[]): void {
-  const header = ["figure", ...all.map((contender) => contender.title)];
-  const lines = [
-    header,
-    header.map(() => "---"),
-    ...rows.map(([figure, cells]) => [figure, ...all.map((c) => cells[c.key] ?? "—")]),
-  ];
-  for (const line of lines) console.log(`| ${line.join(" | ")} |`);
-}
-
 /** The `peer` section: every figure for every contender, then the table. */
 export async function benchPeer(args: readonly string[] = []): Promise<void> {
   const options = parsePeerBenchArgs([...args]);
@@ -467,7 +329,16 @@ export async function benchPeer(args: readonly string[] = []): Promise<void> {
       }
     }
     console.log("");
-    printTable(all, figures(all, { measured, options }));
+    printTable(
+      all,
+      figures(all, {
+        measured,
+        tenants: options.tenants,
+        sizes: [options.tenants, ...(options.full ? [options.large] : [])],
+        latencies: [...new Set([options.latencyMs, 0])],
+        baseline: SMALL,
+      }),
+    );
     const peerResync = measured.get("peer")?.resyncs.get(options.tenants)?.tally;
     if (peerResync) {
       console.log(

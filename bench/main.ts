@@ -4,7 +4,7 @@
 import { benchApiServer } from "./apiserver_bench.ts";
 import { benchClient } from "./client_bench.ts";
 import { benchOperatorCreate } from "./operator_bench.ts";
-import { benchPeer } from "./peer_bench.ts";
+import { benchPeer, PeerBenchOptionsError } from "./peer_bench.ts";
 import { benchScale } from "./scale_bench.ts";
 
 const SECTIONS: Record<string, (flags: string[]) => Promise<void>> = {
@@ -35,5 +35,11 @@ console.log(
 );
 for (const name of wanted) {
   console.log(`\n== ${name}`);
-  await SECTIONS[name](flags);
+  try {
+    await SECTIONS[name](flags);
+  } catch (error) {
+    if (!(error instanceof PeerBenchOptionsError)) throw error;
+    console.error(error.message);
+    Deno.exit(2);
+  }
 }

@@ -1,5 +1,6 @@
 // `deno task bench`: every benchmark in one run, printing numbers only (no
-// assertions). Sections can be picked: `deno task bench apiserver operator`.
+// assertions). Sections can be picked: `deno task bench apiserver operator`; flags after the
+// section names go to the sections (`deno task bench peer --full`).
 import { benchAdmission } from "./admission_bench.ts";
 import { benchApiServer } from "./apiserver_bench.ts";
 import { benchClient } from "./client_bench.ts";
@@ -7,9 +8,10 @@ import { benchMetrics } from "./metrics_bench.ts";
 import { benchIsolation } from "./isolation_bench.ts";
 import { benchFaults } from "./faults_bench.ts";
 import { benchOperatorCreate } from "./operator_bench.ts";
+import { benchPeer, PeerBenchOptionsError } from "./peer_bench.ts";
 import { benchScale } from "./scale_bench.ts";
 
-const SECTIONS: Record<string, () => Promise<void>> = {
+const SECTIONS: Record<string, (flags: string[]) => Promise<void>> = {
   apiserver: benchApiServer,
   admission: benchAdmission,
   client: benchClient,
@@ -22,9 +24,13 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   metrics: () => Promise.resolve(benchMetrics(10_000)),
   isolation: benchIsolation,
   faults: benchFaults,
+  peer: benchPeer,
 };
 
-const wanted = Deno.args.length ? Deno.args : Object.keys(SECTIONS);
+const firstFlag = Deno.args.findIndex((arg) => arg.startsWith("-"));
+const names = firstFlag < 0 ? Deno.args : Deno.args.slice(0, firstFlag);
+const flags = firstFlag < 0 ? [] : Deno.args.slice(firstFlag);
+const wanted = names.length ? names : Object.keys(SECTIONS);
 const unknown = wanted.filter((name) => !(name in SECTIONS));
 if (unknown.length) {
   console.error(
@@ -37,5 +43,11 @@ console.log(
 );
 for (const name of wanted) {
   console.log(`\n== ${name}`);
-  await SECTIONS[name]();
+  try {
+    await SECTIONS[name](flags);
+  } catch (error) {
+    if (!(error instanceof PeerBenchOptionsError)) throw error;
+    console.error(error.message);
+    Deno.exit(2);
+  }
 }

@@ -29,30 +29,17 @@ export const WRITE_VERBS: readonly string[] = [
 const QUIET_MS = 2000;
 
 /**
- * The operator as a child process, with the V8 flags of `deno task start` and the image, its
- * error logs on the bench's stderr; `await using` stops it however the benchmark ends.
+ * A process under measurement (an operator, the peer, the write-only floor), its error logs on
+ * the bench's stderr; `await using` stops it however the benchmark ends.
  */
-export class BenchOperator implements AsyncDisposable {
+export class BenchProcess implements AsyncDisposable {
   readonly #child: Deno.ChildProcess;
   #exit?: Promise<number>;
 
-  /** Starts the operator against `kubeconfig` with `concurrency` workers. */
-  constructor(kubeconfig: string, concurrency: number) {
+  /** Starts `Deno.execPath()` with `args`. */
+  constructor(args: readonly string[]) {
     this.#child = new Deno.Command(Deno.execPath(), {
-      args: operatorRunArgs([
-        "--kubeconfig",
-        kubeconfig,
-        "--concurrency",
-        String(concurrency),
-        "--log-level",
-        "error",
-        "--log-format",
-        "json",
-        "--metrics-bind-address",
-        "0",
-        "--health-probe-bind-address",
-        "0",
-      ]),
+      args: [...args],
       stdout: "null",
       stderr: "inherit",
     }).spawn();
@@ -63,15 +50,27 @@ export class BenchOperator implements AsyncDisposable {
    * --allow-all to read /proc/<pid> directly, --allow-run suffices this way).
    */
   async memory(): Promise<{ rssMiB: number; peakMiB: number }> {
-    const output = await new Deno.Command("cat", {
-      args: [`/proc/${this.#child.pid}/status`],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    const status = new TextDecoder().decode(output.stdout);
+    const status = await this.#proc("status");
     const kib = (field: string) =>
       Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(status)?.[1]);
     return { rssMiB: kib("VmRSS") / 1024, peakMiB: kib("VmHWM") / 1024 };
+  }
+
+  /** CPU time used so far (user and system), in ms, from /proc/<pid>/stat. */
+  async cpuMs(): Promise<number> {
+    const stat = await this.#proc("stat");
+    // After "pid (comm) ": state is field 3, utime field 14, stime field 15, in USER_HZ (100/s).
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  }
+
+  async #proc(file: string): Promise<string> {
+    const output = await new Deno.Command("cat", {
+      args: [`/proc/${this.#child.pid}/${file}`],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return new TextDecoder().decode(output.stdout);
   }
 
   /** SIGTERM (once) and wait for the exit code. */
@@ -90,6 +89,34 @@ export class BenchOperator implements AsyncDisposable {
   /** Same as {@linkcode stop}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+}
+
+/** Options of {@linkcode BenchOperator}. */
+export interface BenchOperatorOptions {
+  /** More operator flags (`--plans FILE`, `--resync-period 30s`, ...). */
+  flags?: readonly string[];
+}
+
+/** The operator as a child process, with the V8 flags of `deno task start` and the image. */
+export class BenchOperator extends BenchProcess {
+  /** Starts the operator against `kubeconfig` with `concurrency` workers. */
+  constructor(kubeconfig: string, concurrency: number, options: BenchOperatorOptions = {}) {
+    super(operatorRunArgs([
+      "--kubeconfig",
+      kubeconfig,
+      "--concurrency",
+      String(concurrency),
+      "--log-level",
+      "error",
+      "--log-format",
+      "json",
+      "--metrics-bind-address",
+      "0",
+      "--health-probe-bind-address",
+      "0",
+      ...options.flags ?? [],
+    ]));
   }
 }
 
@@ -117,8 +144,64 @@ export async function waitQuiet(server: DevApiServer, quietMs: number): Promise<
       last = total;
       since = Date.now();
     } else if (Date.now() - since >= quietMs) return;
-    await sleep(100);
+    await sleep(Math.min(100, quietMs / 5));
   }
+}
+
+/** Share of one core below which a process counts as idle. */
+const IDLE_CPU_SHARE = 0.05;
+
+/** Thrown when a process does not go idle in time. */
+export class NotIdleError extends Error {
+  /** Builds the error saying how long the bench waited. */
+  constructor(timeoutMs: number) {
+    super(`the process under measurement was still busy after ${timeoutMs / 1000} s`);
+    this.name = "NotIdleError";
+  }
+}
+
+/** Options of {@linkcode waitIdle}. */
+export interface WaitIdleOptions {
+  /** The server the process talks to. */
+  server: DevApiServer;
+  /** How long without requests or CPU counts as idle, in ms. */
+  quietMs: number;
+  /** Give up with a {@linkcode NotIdleError} after this long (default 10 min). */
+  timeoutMs?: number;
+}
+
+/**
+ * Resolves once `process` is idle: for `quietMs` the server has seen no request and the process
+ * has used at most 5% of a core (a streaming list or work from a cache sends no request for a
+ * while; its CPU time shows it). Returns the `performance.now()` at which that stretch began.
+ */
+export async function waitIdle(process: BenchProcess, options: WaitIdleOptions): Promise<number> {
+  const { server, quietMs, timeoutMs = 600_000 } = options;
+  const deadline = performance.now() + timeoutMs;
+  const cpuMs = await process.cpuMs();
+  let mark = { requests: server.counters.count(), cpuMs, at: performance.now() };
+  while (performance.now() < deadline) {
+    await sleep(Math.min(100, quietMs / 5));
+    const requests = server.counters.count();
+    const now = performance.now();
+    if (requests !== mark.requests) {
+      mark = { requests, cpuMs: await process.cpuMs(), at: now };
+    } else if (now - mark.at >= quietMs) {
+      const cpuMs = await process.cpuMs();
+      if (cpuMs - mark.cpuMs <= (now - mark.at) * IDLE_CPU_SHARE) return mark.at;
+      mark = { requests, cpuMs, at: now };
+    }
+  }
+  throw new NotIdleError(timeoutMs);
+}
+
+/**
+ * Resolves, with its `performance.now()`, at the first request the server answered since its
+ * counters were reset: a process's start-up (loading its code) ends there.
+ */
+export async function waitFirstRequest(server: DevApiServer): Promise<number> {
+  while (server.counters.count() === 0) await sleep(1);
+  return performance.now();
 }
 
 /** Creates tenants t0..t(n-1) starting at `from`, `parallel` at a time. */
@@ -270,7 +353,7 @@ export function formatWrites(counts: WriteCounts, tenants: number): string {
 export interface RestartResult {
   /** Tenants the restarted operator found. */
   count: number;
-  /** Seconds from the start to the last request before quiet. */
+  /** Seconds from the first request until it went idle. */
   seconds: number;
   /** The operator's requests by verb. */
   byVerb: Map<string, number>;
@@ -280,20 +363,32 @@ export interface RestartResult {
   memory: { rssMiB: number; peakMiB: number };
 }
 
+/** Options of {@linkcode restart}. */
+export interface RestartOptions {
+  /** The operator's workers. */
+  concurrency: number;
+  /** How long without requests or CPU counts as done, in ms. */
+  quietMs: number;
+  /** Starts what restarts (default: the operator with `concurrency` workers). */
+  start?: () => BenchProcess;
+}
+
 /**
- * Starts a fresh operator over `count` ready tenants (none running) and measures it until the
- * server is quiet for `quietMs`: seconds, requests, writes and memory; then stops it.
+ * Starts a fresh operator (or what `options.start` starts) over `count` ready tenants (none
+ * running) and measures it from its first request until it is idle for `quietMs` (no request,
+ * no CPU): seconds, requests, writes and memory; then stops it.
  */
 export async function restart(
   env: BenchEnv,
   count: number,
-  options: { concurrency: number; quietMs: number },
+  options: RestartOptions,
 ): Promise<RestartResult> {
   env.server.counters.reset();
-  const start = performance.now();
-  await using operator = new BenchOperator(env.kubeconfig, options.concurrency);
-  await waitQuiet(env.server, options.quietMs);
-  const seconds = (performance.now() - start - options.quietMs) / 1000;
+  await using operator = options.start?.() ??
+    new BenchOperator(env.kubeconfig, options.concurrency);
+  const start = await waitFirstRequest(env.server);
+  const idle = await waitIdle(operator, { server: env.server, quietMs: options.quietMs });
+  const seconds = (idle - start) / 1000;
   const byVerb = operatorRequests(env.server, new Map());
   const { writes } = writeCounts(env.server, byVerb);
   const memory = await operator.memory();

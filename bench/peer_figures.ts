@@ -1,0 +1,172 @@
+// The results of `deno task bench peer` (bench/peer_bench.ts) and the table they print: one row per
+// figure of the request-bill comparison, one column per contender.
+import type { Contender, ContenderKey } from "./contenders.ts";
+import { formatPerTenant, formatTotals, type RequestTally } from "./request_tally.ts";
+
+/** Tenants pending when the contender starts, until all are Ready. */
+export interface NewTenants {
+  /** Pending tenants. */
+  count: number;
+  /** From the contender's first answered request to all Ready, in s. */
+  seconds: number;
+  /** Requests until idle. */
+  tally: RequestTally;
+  /** Peak RSS of the contender, in MiB. */
+  peakMiB: number;
+}
+
+/** Tenants created one at a time, each once the previous was Ready and the server quiet. */
+export interface OneByOne {
+  /** Tenants created. */
+  count: number;
+  /** Requests of the whole series. */
+  tally: RequestTally;
+  /** Create answered → TenantReady seen, in ms, sorted. */
+  latenciesMs: number[];
+}
+
+/** A fresh contender over ready tenants. */
+export interface Restart {
+  /** Ready tenants. */
+  count: number;
+  /** From its first request until idle, in s. */
+  seconds: number;
+  /** Requests. */
+  tally: RequestTally;
+  /** RSS at rest afterwards, in MiB. */
+  rssMiB: number;
+}
+
+/** One periodic resync over ready tenants. */
+export interface Resync {
+  /** Ready tenants. */
+  count: number;
+  /** The `--resync-period` used, in ms. */
+  periodMs: number;
+  /** Requests from the end of the start-up until idle after the resync. */
+  tally: RequestTally;
+  /** Set when the start-up was still going when the resync was due (the figure is then mixed). */
+  overlapped: boolean;
+}
+
+/** Everything measured for one contender. */
+export interface Measured {
+  /** By `tenants@latency`. */
+  pending: Map<string, NewTenants>;
+  /** By latency in ms. */
+  oneByOne: Map<number, OneByOne>;
+  /** By `tenants@latency`. */
+  restarts: Map<string, Restart>;
+  /** By tenants. */
+  resyncs: Map<number, Resync>;
+}
+
+/** The `p`th percentile (nearest rank) of sorted `values`. */
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** A table row: the figure's name and one cell per contender (absent: not measured). */
+export type Row = [string, Partial<Record<ContenderKey, string>>];
+
+/** What {@linkcode figures} tabulates. */
+export interface FigureOptions {
+  /** What was measured, by contender. */
+  measured: Map<ContenderKey, Measured>;
+  /** Pending tenants of the per-tenant figures. */
+  tenants: number;
+  /** Tenant counts of the restart, resync and RSS figures (`tenants`, then the large count). */
+  sizes: readonly number[];
+  /** Latencies measured, in ms. */
+  latencies: readonly number[];
+  /** Tenant count of the RSS baseline. */
+  baseline: number;
+}
+
+/** The table of every figure, one column per contender; rows nothing was measured for are left out. */
+export function figures(
+  all: readonly Contender[],
+  { measured, tenants, sizes, latencies, baseline }: FigureOptions,
+): Row[] {
+  const of =
+    <T>(pick: (m: Measured) => T | undefined) =>
+    (render: (value: T, key: ContenderKey) => string) =>
+      Object.fromEntries(all.flatMap((contender) => {
+        const value = pick(measured.get(contender.key)!);
+        return value === undefined ? [] : [[contender.key, render(value, contender.key)]];
+      })) as Partial<Record<ContenderKey, string>>;
+  const rows: Row[] = [];
+  const n = tenants.toLocaleString("en-US");
+  for (const latency of latencies) {
+    rows.push([
+      `requests per new tenant, ${n} pending, ${latency} ms`,
+      of((m) => m.pending.get(`${tenants}@${latency}`))((r) => formatPerTenant(r.tally, r.count)),
+    ]);
+    rows.push([
+      `requests per new tenant, one by one, ${latency} ms`,
+      of((m) => m.oneByOne.get(latency))((r) => formatPerTenant(r.tally, r.count)),
+    ]);
+  }
+  for (const size of sizes) {
+    for (const latency of latencies) {
+      const key = `${size}@${latency}`;
+      const floor = measured.get("floor")?.pending.get(key)?.seconds;
+      rows.push([
+        `${size.toLocaleString("en-US")} pending → all Ready, ${latency} ms`,
+        of((m) => m.pending.get(key))((r) =>
+          `${r.seconds.toFixed(2)} s${floor ? ` (${(r.seconds / floor).toFixed(2)}× floor)` : ""}`
+        ),
+      ]);
+    }
+  }
+  for (const size of sizes) {
+    for (const latency of latencies) {
+      rows.push([
+        `restart over ${size.toLocaleString("en-US")} ready, ${latency} ms`,
+        of((m) => m.restarts.get(`${size}@${latency}`))((r) =>
+          `${formatTotals(r.tally)}; ${r.seconds.toFixed(2)} s`
+        ),
+      ]);
+    }
+    rows.push([
+      `periodic resync over ${size.toLocaleString("en-US")} ready`,
+      of((m) => m.resyncs.get(size))((r) =>
+        `${formatTotals(r.tally)}${r.overlapped ? " (mixed with start-up)" : ""}`
+      ),
+    ]);
+    rows.push([
+      `RSS after restart, ${size.toLocaleString("en-US")} vs ${baseline} tenants`,
+      of((m) => {
+        const big = m.restarts.get(`${size}@0`);
+        const small = m.restarts.get(`${baseline}@0`);
+        return big && small ? { big, small } : undefined;
+      })(({ big, small }) =>
+        `${big.rssMiB.toFixed(1)} / ${small.rssMiB.toFixed(1)} MiB = ${
+          (big.rssMiB / small.rssMiB).toFixed(2)
+        }×`
+      ),
+    ]);
+  }
+  for (const latency of latencies) {
+    rows.push([
+      `create → Ready one at a time, p50 / p90, ${latency} ms`,
+      of((m) => m.oneByOne.get(latency))((r) =>
+        `${percentile(r.latenciesMs, 50).toFixed(1)} / ${
+          percentile(r.latenciesMs, 90).toFixed(1)
+        } ms`
+      ),
+    ]);
+  }
+  return rows.filter(([, cells]) => Object.keys(cells).length > 0);
+}
+
+/** Prints `rows` as a Markdown table. */
+export function printTable(all: readonly Contender[], rows: readonly Row[]): void {
+  const header = ["figure", ...all.map((contender) => contender.title)];
+  const lines = [
+    header,
+    header.map(() => "---"),
+    ...rows.map(([figure, cells]) => [figure, ...all.map((c) => cells[c.key] ?? "—")]),
+  ];
+  for (const line of lines) console.log(`| ${line.join(" | ")} |`);
+}

@@ -1,0 +1,26 @@
+// How to start the peer operator (peer_operator.ts) as its own process under this folder's
+// deno.json and frozen lockfile. No imports, so the root package (the bench, tests) can use it
+// without pulling in client-node.
+
+const HERE = new URL("./", import.meta.url);
+
+/**
+ * The arguments of `Deno.execPath()` that run the peer with `flags`, with the operator's V8 flag
+ * (`--optimize-for-size`) so that memory compares designs, not runtime settings.
+ */
+export function peerRunArgs(flags: readonly string[]): string[] {
+  return [
+    "run",
+    "--config",
+    new URL("deno.json", HERE).pathname,
+    "--lock",
+    new URL("deno.lock", HERE).pathname,
+    "--frozen",
+    "--allow-net",
+    "--allow-read",
+    "--allow-env",
+    "--v8-flags=--optimize-for-size",
+    new URL("peer_operator.ts", HERE).pathname,
+    ...flags,
+  ];
+}

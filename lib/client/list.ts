@@ -52,22 +52,38 @@ const METADATA_ONLY_ACCEPT =
 export const METADATA_ONLY_WATCH_ACCEPT =
   "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
 
+/** One page of a list, with the list's resourceVersion as of that page. */
+export interface ListPage<T> {
+  /** The page's objects. */
+  items: T[];
+  /** The list's resourceVersion. */
+  resourceVersion: string;
+  /**
+   * Whether this page starts the list: the first page, or the first of a list started over
+   * after its continue token expired (whose objects then come again).
+   */
+  first: boolean;
+}
+
 /**
- * Lists every object (a consistent read: `resourceVersion` unset) and returns the list's
- * resourceVersion. A list past its {@linkcode ListLimits}, or whose server hands back a continue
- * token it gave before (no progress), throws a {@linkcode ResponseLimitError}.
+ * Lists every object (a consistent read: `resourceVersion` unset) page by page, yielding each
+ * page as it arrives so that a caller that looks at objects one at a time never holds more than a
+ * page. A list past its {@linkcode ListLimits}, or whose server hands back a continue token it gave
+ * before (no progress), throws a {@linkcode ResponseLimitError}. When a continue token expires,
+ * the list starts over in one piece (as client-go does): objects of pages already yielded are
+ * yielded again.
  */
-export async function listAll<T extends KubeObjectBase>(
+export async function* listPages<T extends KubeObjectBase>(
   requester: Requester,
   query: ListQuery,
-): Promise<ObjectList<T>> {
+): AsyncGenerator<ListPage<T>> {
   const limits = query.limits ?? DEFAULT_LIST_LIMITS;
   let limit: number | undefined = query.limit ?? 500;
   for (;;) {
-    const items: T[] = [];
     let next: string | undefined;
     const tokens = new Set<string>();
     let pages = 0;
+    let items = 0;
     let bytes = 0;
     const cutOff = (problem: string) =>
       new ResponseLimitError(`listing ${query.path}: ${problem}; list cut off`);
@@ -96,22 +112,20 @@ export async function listAll<T extends KubeObjectBase>(
         if (bytes > limits.maxBytes) {
           throw cutOff(`more than ${formatBytes(limits.maxBytes)} over ${pages} pages`);
         }
-        if (items.length + pageItems.length > limits.maxItems) {
-          throw cutOff(`more than ${limits.maxItems} objects`);
-        }
+        items += pageItems.length;
+        if (items > limits.maxItems) throw cutOff(`more than ${limits.maxItems} objects`);
         if (next !== undefined) {
           if (tokens.has(next)) {
             throw cutOff(`page ${pages} repeats a continue token (no progress)`);
           }
           tokens.add(next);
         }
-        // The only page is returned as is; otherwise items are appended one at a time, since
-        // spreading a large page into push() exceeds the engine's argument limit.
-        if (!next && items.length === 0) {
-          return { items: pageItems, resourceVersion: page?.metadata?.resourceVersion ?? "" };
-        }
-        for (const item of pageItems) items.push(item);
-        if (!next) return { items, resourceVersion: page?.metadata?.resourceVersion ?? "" };
+        yield {
+          items: pageItems,
+          resourceVersion: page?.metadata?.resourceVersion ?? "",
+          first: pages === 1,
+        };
+        if (!next) return;
       }
     } catch (error) {
       // An expired continue token: list again in one piece, as client-go does.
@@ -122,4 +136,24 @@ export async function listAll<T extends KubeObjectBase>(
       throw error;
     }
   }
+}
+
+/**
+ * Lists every object (a consistent read: `resourceVersion` unset) across its pages (see
+ * {@linkcode listPages}) and returns them with the list's resourceVersion.
+ */
+export async function listAll<T extends KubeObjectBase>(
+  requester: Requester,
+  query: ListQuery,
+): Promise<ObjectList<T>> {
+  let items: T[] = [];
+  let resourceVersion = "";
+  for await (const page of listPages<T>(requester, query)) {
+    resourceVersion = page.resourceVersion;
+    // A page starting the list (again) replaces what was gathered; later pages are appended one
+    // item at a time, since spreading a large page into push() exceeds the engine's argument limit.
+    if (page.first) items = page.items;
+    else for (const item of page.items) items.push(item);
+  }
+  return { items, resourceVersion };
 }

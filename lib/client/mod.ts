@@ -32,7 +32,8 @@ export {
 } from "./resource.ts";
 export * from "../api/mod.ts";
 export { Discovery, preferredResource, type ServedResource } from "./discovery.ts";
-export { DEFAULT_LIST_LIMITS, type ListLimits } from "./list.ts";
+export { DEFAULT_LIST_LIMITS, type ListLimits, type ListPage } from "./list.ts";
+export { compareResourceVersions } from "./resource_version.ts";
 export { DEFAULT_MAX_RESPONSE_BYTES } from "./body.ts";
 export { DEFAULT_REQUEST_TIMEOUT_MS } from "./request.ts";
 export {

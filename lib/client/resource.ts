@@ -3,7 +3,7 @@ import type { ResourceDescriptor } from "../api/mod.ts";
 import type { Requester } from "./request.ts";
 
 export type { ResourceDescriptor };
-import { listAll, type ListLimits } from "./list.ts";
+import { listAll, type ListLimits, type ListPage, listPages } from "./list.ts";
 import type { KubeObjectBase, ObjectList, Status } from "./types.ts";
 import { ResumableWatch, type WatchHealth, type WatchTimings } from "./watch.ts";
 
@@ -88,6 +88,17 @@ export class ResourceClient<T extends KubeObjectBase> {
   /** Lists every matching object across all pages, with the list's resourceVersion. */
   list(options: ListOptions = {}): Promise<ObjectList<T>> {
     return listAll<T>(this.#requester, {
+      ...options,
+      path: this.#collectionPath(options.namespace),
+    });
+  }
+
+  /**
+   * Lists every matching object page by page (`options.limit` per page, default 500), yielding
+   * each page as it arrives: a caller looking at one object at a time holds one page at most.
+   */
+  listPages(options: ListOptions & { metadataOnly?: boolean } = {}): AsyncGenerator<ListPage<T>> {
+    return listPages<T>(this.#requester, {
       ...options,
       path: this.#collectionPath(options.namespace),
     });

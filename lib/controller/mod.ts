@@ -1,5 +1,5 @@
-// The public face of the controller layer: the tenant controller that executes decisions, and the
-// Event recorder.
+// The public face of the controller layer: the tenant controller that executes decisions, the
+// record of its own writes (whose watch echoes need no reconcile), and the Event recorder.
 export {
   type EventApi,
   type EventDropReason,
@@ -10,7 +10,15 @@ export {
   type EventType,
 } from "./event_recorder.ts";
 export {
+  OWN_WRITE_TTL_MS,
+  OwnWrites,
+  type OwnWritesOptions,
+  ownWriteKey,
+  type Provenance,
+} from "./own_writes.ts";
+export {
   ReconcileError,
   TenantController,
   type TenantControllerOptions,
+  tenantWriteKey,
 } from "./tenant_controller.ts";

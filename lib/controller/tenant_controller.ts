@@ -1,7 +1,9 @@
-// The thin I/O layer around the pure tenant decision: read the Tenant, its
-// namespace and the per-tenant objects `observations` names fresh from the API
-// server, ask `decide`, carry out the writes in order, write status only when
-// it changed, record Events, and tell the work queue when to look again.
+// The thin I/O layer around the pure tenant decision: take the Tenant the watch
+// delivered (or read it when that one may predate an own write), read its
+// namespace and the per-tenant objects `observations` names (nothing for a new
+// tenant, whose objects are all created now), ask `decide`, carry out the writes
+// stage by stage, each noted in the own-writes record, write status only when it
+// changed, record Events, and tell the work queue when to look again.
 import type { Namespace } from "kubernetes-types/core/v1.d.ts";
 import { type Tenant, TENANT_RESOURCE, type TenantStatus } from "../api/mod.ts";
 import {
@@ -14,11 +16,14 @@ import {
 } from "../client/mod.ts";
 import {
   type Action,
+  actionStages,
   decide,
   decideFailure,
   type Decision,
   describeAction,
   type HostClaim,
+  isNewTenant,
+  observationKey,
   observations,
   type ObservedKind,
   type PlanContext,
@@ -26,7 +31,31 @@ import {
 } from "../reconcile/mod.ts";
 import type { WorkResult } from "../queue/mod.ts";
 import type { EventRecorder } from "./event_recorder.ts";
+import { type OwnWrites, ownWriteKey } from "./own_writes.ts";
 import { log } from "../log.ts";
+
+/** The {@linkcode OwnWrites} key of Tenant `name`. */
+export function tenantWriteKey(name: string): string {
+  return ownWriteKey(observationKey(TENANT_RESOURCE), undefined, name);
+}
+
+/** The {@linkcode OwnWrites} key of the object an action writes. */
+function actionWriteKey(action: Action): string {
+  const name = action.kind === "create" ? action.object.metadata?.name ?? "" : action.name;
+  const namespace = action.kind === "create" || action.kind === "patch" ||
+      action.kind === "delete"
+    ? action.namespace
+    : undefined;
+  return ownWriteKey(observationKey(action.resource), namespace, name);
+}
+
+/** The resourceVersion of the object a write answered with (none for a `Status`). */
+function answeredVersion(answer: unknown): string | undefined {
+  if (typeof answer !== "object" || answer === null) return undefined;
+  const object = answer as KubeObjectBase;
+  if (object.kind === "Status") return undefined;
+  return object.metadata?.resourceVersion;
+}
 
 /** Thrown to make the work queue retry a tenant with backoff. */
 export class ReconcileError extends Error {
@@ -60,6 +89,8 @@ export interface TenantControllerOptions {
    * none when absent.
    */
   hostClaims?: (tenant: Tenant, context: PlanContext) => readonly HostClaim[];
+  /** Where every write is noted, so that its watch echo causes no reconcile (none: not noted). */
+  ownWrites?: OwnWrites;
 }
 
 /** Summarises an error from the client for {@linkcode decideFailure}. */
@@ -75,10 +106,18 @@ function failureOf(error: unknown): { code: number; reason: string; message: str
   return undefined;
 }
 
-/** Reconciles one Tenant per call, from fresh API state. */
+/**
+ * Reconciles one Tenant per call, from the Tenant its watch delivered when that one is at least as
+ * new as every own write to it, else from fresh API state.
+ */
 export class TenantController {
   readonly #client: KubeClient;
   readonly #options: TenantControllerOptions;
+  /**
+   * Tenants whose last reconcile did not end well (a stale view, a failed write, an error): the
+   * next one reads the Tenant, its namespace and its objects afresh, whatever it was given.
+   */
+  readonly #rereads = new Set<string>();
 
   /** Creates the controller over a connected client. */
   constructor(client: KubeClient, options: TenantControllerOptions) {
@@ -87,24 +126,47 @@ export class TenantController {
   }
 
   /**
-   * Reconciles the Tenant named `name`: the work queue's handler. Throws
+   * Reconciles the Tenant named `name`: the work queue's handler. `carried` is the Tenant as its
+   * watch last delivered it, if the queue held one: it replaces a GET when it is at least as new
+   * as every own write to the Tenant (see `OwnWrites.covers`). Throws
    * {@linkcode ReconcileError} when the tenant must be retried with backoff.
    */
-  async reconcile(name: string, signal: AbortSignal): Promise<WorkResult> {
-    const tenants = this.#client.resource<Tenant>(TENANT_RESOURCE);
+  async reconcile(name: string, signal: AbortSignal, carried?: Tenant): Promise<WorkResult> {
+    const reread = this.#rereads.has(name);
+    this.#rereads.add(name);
+    const result = await this.#reconcile(name, signal, reread ? undefined : carried);
+    if (result.retry === undefined) this.#rereads.delete(name);
+    return result;
+  }
+
+  /** {@linkcode reconcile}; without `carried`, everything is read. */
+  async #reconcile(name: string, signal: AbortSignal, carried?: Tenant): Promise<WorkResult> {
+    const ownWrites = this.#options.ownWrites;
+    const usable = carried !== undefined &&
+      (ownWrites?.covers(tenantWriteKey(name), carried.metadata?.resourceVersion) ?? true);
     let tenant: Tenant;
-    try {
-      tenant = await tenants.get(name, { signal });
-    } catch (error) {
-      if (isNotFound(error)) {
-        this.#options.onStatus?.(name, undefined);
-        return {};
+    if (usable) tenant = carried;
+    else {
+      try {
+        tenant = await this.#client.resource<Tenant>(TENANT_RESOURCE).get(name, { signal });
+      } catch (error) {
+        if (isNotFound(error)) {
+          this.#options.onStatus?.(name, undefined);
+          ownWrites?.forget(tenantWriteKey(name));
+          return {};
+        }
+        throw new ReconcileError(name, `reading the tenant: ${errorText(error)}`, {
+          cause: error,
+        });
       }
-      throw new ReconcileError(name, `reading the tenant: ${errorText(error)}`, { cause: error });
     }
+    const context = this.#options.context();
+    // A new tenant's namespace is created without a read (a 409 says someone else has it: the
+    // retry reads everything), and nothing is listed in it: it is created in this reconcile.
+    const fresh = usable && isNewTenant(tenant);
     const namespaceName = tenantNamespaceName(tenant);
     let namespace: Namespace | undefined;
-    if (namespaceName !== undefined) {
+    if (namespaceName !== undefined && !fresh) {
       try {
         namespace = await this.#client.resource<Namespace>(namespaces).get(namespaceName, {
           signal,
@@ -121,8 +183,7 @@ export class TenantController {
         }
       }
     }
-    const context = this.#options.context();
-    const objects = await this.#observe(name, tenant, namespace, context, signal);
+    const objects = fresh ? [] : await this.#observe(name, tenant, namespace, context, signal);
     const now = this.#options.now ?? (() => new Date());
     let decision = decide(tenant, { namespace, objects }, {
       now: now(),
@@ -139,14 +200,24 @@ export class TenantController {
     let finalizerRemoved = false;
     let failed: string | undefined;
     let held = tenant;
-    for (const action of decision.actions) {
-      try {
-        const created = await this.#execute(action, signal);
+    for (const stage of actionStages(decision.actions)) {
+      const outcomes = await Promise.allSettled(
+        stage.map((action) => this.#execute(action, signal)),
+      );
+      let failure: { action: Action; code: number; reason: string; message: string } | undefined;
+      for (const [index, action] of stage.entries()) {
+        const outcome = outcomes[index];
+        if (outcome.status === "rejected") {
+          const summary = failureOf(outcome.reason);
+          if (!summary || signal.aborted) throw outcome.reason;
+          failure ??= { action, ...summary };
+          continue;
+        }
         if (action.kind === "recordNamespace") {
           held = withRecorded(held, { namespace: action.namespace });
         }
         if (action.kind === "create" && action.recordUid) {
-          const uid = created?.metadata?.uid;
+          const uid = outcome.value?.metadata?.uid;
           held = withRecorded(held, { namespace: held.status?.namespace, namespaceUID: uid });
           decision = {
             ...decision,
@@ -159,16 +230,16 @@ export class TenantController {
           action: describeAction(action),
         });
         if (action.kind === "removeFinalizer") finalizerRemoved = true;
-      } catch (error) {
-        const failure = failureOf(error);
-        if (!failure || signal.aborted) throw error;
-        decision = decideFailure(held, { ...failure, during: action }, { now: now() });
-        failed = `${describeAction(action)}: ${failure.message}`;
+      }
+      if (failure !== undefined) {
+        const { action, ...summary } = failure;
+        decision = decideFailure(held, { ...summary, during: action }, { now: now() });
+        failed = `${describeAction(action)}: ${summary.message}`;
         if (decision.requeue.kind !== "retry") {
           log("controller").warn("tenant {tenant}: {action} failed: {error}", {
             tenant: name,
             action: describeAction(action),
-            error: failure.message,
+            error: summary.message,
           });
         }
         break;
@@ -239,42 +310,58 @@ export class TenantController {
     for (const key of Object.keys(tenant.status ?? {})) {
       if (status[key] === undefined) status[key] = null;
     }
+    const answered = this.#options.ownWrites?.begin(tenantWriteKey(name));
     try {
-      await this.#client.resource<Tenant>(TENANT_RESOURCE).patchStatus(name, { status }, {
-        type: "merge",
-        signal,
-      });
+      const written = await this.#client.resource<Tenant>(TENANT_RESOURCE).patchStatus(
+        name,
+        { status },
+        { type: "merge", signal },
+      );
+      answered?.(answeredVersion(written));
     } catch (error) {
+      answered?.(undefined);
       if (isNotFound(error) && tenant.metadata?.deletionTimestamp) return;
       throw new ReconcileError(name, `writing status: ${errorText(error)}`, { cause: error });
     }
   }
 
-  /** Runs one write; a create resolves to the created object. */
+  /** Runs one write, noted in the own-writes record; resolves to the object it answered with. */
   async #execute(action: Action, signal: AbortSignal): Promise<KubeObjectBase | undefined> {
+    const answered = this.#options.ownWrites?.begin(actionWriteKey(action));
+    try {
+      const written = await this.#send(action, signal);
+      answered?.(answeredVersion(written));
+      return written;
+    } catch (error) {
+      answered?.(undefined);
+      throw error;
+    }
+  }
+
+  /** Sends one write; resolves to what the API server answered. */
+  async #send(action: Action, signal: AbortSignal): Promise<KubeObjectBase | undefined> {
     const resource = this.#client.resource(action.resource);
     switch (action.kind) {
       case "addFinalizer":
       case "removeFinalizer":
       case "patch":
-        await resource.patch(action.name, action.patch, {
+        return await resource.patch(action.name, action.patch, {
           type: "merge",
           namespace: action.kind === "patch" ? action.namespace : undefined,
           signal,
         });
-        return;
       case "recordNamespace":
-        await resource.patchStatus(action.name, action.patch, { type: "merge", signal });
-        return;
+        return await resource.patchStatus(action.name, action.patch, { type: "merge", signal });
       case "create":
         return await resource.create(action.object, { namespace: action.namespace, signal });
-      case "delete":
-        await resource.delete(action.name, {
+      case "delete": {
+        const answer = await resource.delete(action.name, {
           namespace: action.namespace,
           preconditions: action.preconditions,
           signal,
         });
-        return;
+        return answer.kind === "Status" ? undefined : answer as KubeObjectBase;
+      }
     }
   }
 }

@@ -1,6 +1,6 @@
 // Follows the plan catalogue ConfigMap: a valid edit takes effect (with its new constraint kinds
-// discovered first) and reconciles every tenant; an invalid one is refused with a log line and a
-// Warning Event on the ConfigMap, the last good catalogue staying in force.
+// discovered first) and every tenant is audited against it; an invalid one is refused with a log
+// line and a Warning Event on the ConfigMap, the last good catalogue staying in force.
 import { EventReason } from "../api/mod.ts";
 import type { KubeClient, WatchTimings } from "../client/mod.ts";
 import type { EventRecorder } from "../controller/mod.ts";
@@ -23,8 +23,11 @@ export interface FollowCatalogueOptions {
   recorder: EventRecorder;
   /** Holds the catalogue in force and discovers new constraint kinds. */
   discovery: IntegrationDiscovery;
-  /** Queues every tenant (after a change). */
-  requeueAll: () => void;
+  /**
+   * Audits every tenant (after a change): those the new catalogue changes are reconciled, every
+   * tenant when the audit cannot list.
+   */
+  audit: () => void;
   /** Watch timing overrides (tests). */
   timings?: WatchTimings;
   /** Stops following. */
@@ -36,7 +39,7 @@ export function followCatalogue(
   client: KubeClient,
   options: FollowCatalogueOptions,
 ): Promise<void> {
-  const { source, group, recorder, discovery, requeueAll, timings, signal } = options;
+  const { source, group, recorder, discovery, audit, timings, signal } = options;
   return group.consume(PLANS_WATCH, signal, async () => {
     const updates = watchPlans(client, source, {
       signal,
@@ -74,9 +77,9 @@ export function followCatalogue(
           // together with them (reconciles never see its kinds as not installed meanwhile).
           await discovery.discover(signal, update.catalogue);
         } else discovery.setCatalogue(update.catalogue);
-        // Every tenant, not just those of the changed plans: no I/O that could fail and lose
-        // the change, and the queue merges these with pending work.
-        requeueAll();
+        // Every tenant is compared with its plan, not just those of the changed plans (a plan's
+        // tenants are not known without a list); an audit that cannot list queues them all.
+        audit();
       }
     }
   });

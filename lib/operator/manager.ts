@@ -1,7 +1,9 @@
 // Wires the operator together (controller-runtime's "manager"): the watch sources feeding the work
-// queue, the tenant controller as the queue's handler, integration discovery on a timer, the plan
-// catalogue (and its ConfigMap), the periodic resync, start-up in turn and shutdown, and the
-// readiness verdict from the watches' health.
+// queue, the tenant controller as the queue's handler, the record of its own writes between them,
+// integration discovery on a timer, the plan catalogue (and its ConfigMap), the audits (of the
+// watches' initial state at start-up; over listed pages at each resync and after a catalogue or
+// integration change), start-up in turn and shutdown, and the readiness verdict from the
+// watches' health.
 import {
   ALWAYS_RESERVED_NAMESPACES,
   DEFAULT_RESERVED_NAMESPACES,
@@ -11,7 +13,11 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   events,
   type KubeClient,
+  type KubeObjectBase,
+  namespaces,
   type ResourceDescriptor,
+  type Tenant,
+  TENANT_RESOURCE,
   type WatchTimings,
 } from "../client/mod.ts";
 import { builtinCatalogue } from "../plans/mod.ts";
@@ -25,16 +31,22 @@ import {
   tenantHosts,
 } from "../reconcile/mod.ts";
 import type { LeaderElector } from "../leader/mod.ts";
-import { EventRecorder } from "../controller/mod.ts";
-import { TenantController } from "../controller/mod.ts";
+import { EventRecorder, OwnWrites, TenantController } from "../controller/mod.ts";
 import type { Registry } from "../metrics/mod.ts";
 import { WorkQueue } from "../queue/mod.ts";
 import { log } from "../log.ts";
+import { Audit, type AuditSummary } from "./audit.ts";
 import { followCatalogue } from "./catalogue_watch.ts";
 import type { Readiness } from "./endpoints.ts";
 import { IntegrationDiscovery } from "./integrations.ts";
 import { describeSource, type LoadedPlans, type PlanSource } from "./plan_source.ts";
-import { BUILTIN_OBJECT_KINDS, NAMESPACES_WATCH, TENANTS_WATCH, WatchSources } from "./sources.ts";
+import {
+  BUILTIN_OBJECT_KINDS,
+  MANAGED_SELECTOR,
+  NAMESPACES_WATCH,
+  TENANTS_WATCH,
+  WatchSources,
+} from "./sources.ts";
 import { TenantIndex } from "./tenant_index.ts";
 import { TenantMetrics } from "./tenant_metrics.ts";
 import { WatchGroup, type WatchStart } from "./watch_group.ts";
@@ -69,7 +81,7 @@ export const STUCK_WORKER_FACTOR = 5;
 export interface ManagerOptions {
   /** Tenants reconciled at the same time. */
   concurrency: number;
-  /** Period of the safety-net resync, in ms. */
+  /** Period of the safety-net resync (an audit over listed pages), in ms. */
   resyncPeriodMs: number;
   /** Metrics registry. */
   metrics: Registry;
@@ -97,6 +109,14 @@ export interface ManagerOptions {
   requestTimeoutMs?: number;
 }
 
+/** The audit passes a manager finished (see {@linkcode Manager.audits}). */
+export interface AuditRecord {
+  /** Passes finished: the start-up one, then one per resync, catalogue or integration change. */
+  count: number;
+  /** What the latest one found. */
+  last?: AuditSummary;
+}
+
 /** Options of {@linkcode Manager.run}. */
 export interface ManagerRunOptions {
   /** Reconcile only while holding this Lease (watches run on every replica). */
@@ -107,8 +127,10 @@ export interface ManagerRunOptions {
 export class Manager {
   readonly #client: KubeClient;
   readonly #options: ManagerOptions;
-  readonly #queue: WorkQueue;
+  readonly #queue: WorkQueue<Tenant>;
   readonly #controller: TenantController;
+  readonly #ownWrites = new OwnWrites();
+  readonly #metrics: TenantMetrics;
   readonly #recorder: EventRecorder;
   readonly #source: PlanSource;
   readonly #index: TenantIndex;
@@ -119,12 +141,20 @@ export class Manager {
   #kindSignal?: AbortSignal;
   /** Every reserved namespace entry (see {@linkcode context}), computed once. */
   #reserved?: readonly string[];
+  /** Whether queued tenants carry their watched Tenant: once this replica reconciles. */
+  #carry = false;
+  /** The audit pass running (resync, catalogue or integration change), if any. */
+  #auditing?: Promise<void>;
+  /** Whether another pass was asked for while one ran (or, during start-up, once it is done). */
+  #auditAgain = false;
+  /** Audit passes finished, and the latest one's summary. */
+  #audits: AuditRecord = { count: 0 };
 
   /** Builds the manager; nothing runs until {@linkcode run}. */
   constructor(client: KubeClient, options: ManagerOptions) {
     this.#client = client;
     this.#options = options;
-    this.#queue = new WorkQueue({
+    this.#queue = new WorkQueue<Tenant>({
       name: CONTROLLER_NAME,
       concurrency: options.concurrency,
       metrics: options.metrics,
@@ -146,12 +176,14 @@ export class Manager {
     });
     const plans = options.plans ?? { catalogue: builtinCatalogue(), source: { kind: "builtin" } };
     this.#source = plans.source;
-    const metrics = new TenantMetrics(options.metrics);
+    const metrics = this.#metrics = new TenantMetrics(options.metrics);
     this.#group = new WatchGroup(metrics);
     this.#sources = new WatchSources(client, {
       queue: this.#queue,
       index: this.#index,
       group: this.#group,
+      ownWrites: this.#ownWrites,
+      carry: () => this.#carry,
       timings: options.watchTimings,
     });
     this.#discovery = new IntegrationDiscovery(client, {
@@ -168,6 +200,7 @@ export class Manager {
       onNamespace: (name, namespace) => this.#index.claimNamespace(name, namespace),
       hostClaims: (tenant, context) =>
         this.#index.hostClaims(tenant, tenantHosts(tenant, context.gatewayHosts) ?? []),
+      ownWrites: this.#ownWrites,
     });
   }
 
@@ -189,8 +222,13 @@ export class Manager {
     };
   }
 
+  /** The audit passes finished so far (for logs and tests). */
+  get audits(): AuditRecord {
+    return this.#audits;
+  }
+
   /** The work queue (for metrics and tests). */
-  get queue(): WorkQueue {
+  get queue(): WorkQueue<Tenant> {
     return this.#queue;
   }
 
@@ -240,7 +278,19 @@ export class Manager {
     // Everything of start-up (discovery, each watch's initial state) ends at once on `signal`.
     const stopping = AbortSignal.any([signal, watches.signal]);
     await this.#discovery.discover(stopping);
+    // What the first discovery found is what the start-up audit compares with.
+    this.#auditAgain = false;
     const resync = setInterval(() => this.#resync(stopping), this.#options.resyncPeriodMs);
+    // Without leader election this replica reconciles from the start: the tenants the start-up
+    // audit queues carry the Tenant as watched.
+    this.#carry = options.election === undefined;
+    const startup = new Audit({
+      index: this.#index,
+      context: () => this.context,
+      queue: (name, tenant) => this.#queue.add(name, this.#carry ? tenant : undefined),
+      audited: (tenant) => this.#metrics.tenantStatus(tenant.metadata?.name ?? "", tenant.status),
+    });
+    this.#sources.startAudit(startup);
     const discovery = setInterval(
       () => this.#discovery.discover(stopping),
       this.#options.discoveryIntervalMs ?? DEFAULT_DISCOVERY_INTERVAL_MS,
@@ -252,7 +302,7 @@ export class Manager {
         group: this.#group,
         recorder: this.#recorder,
         discovery: this.#discovery,
-        requeueAll: () => this.#requeueAll(),
+        audit: () => this.#audit(stopping),
         timings: this.#options.watchTimings,
         signal: stopping,
       }));
@@ -268,8 +318,18 @@ export class Manager {
         () => this.#stillServed(resource) ? this.#sources.kind(resource, stopping) : undefined,
       ]),
     ], { loops, signal: stopping }).then(() => {
+      this.#sources.endAudit();
+      const summary = startup.close();
+      this.#audits = { count: this.#audits.count + 1, last: summary };
+      const { tenants, queued } = summary;
+      log("manager").info("start-up audit: {queued} of {tenants} tenants need a reconcile", {
+        tenants,
+        queued,
+      });
       this.#kindSignal = stopping;
       this.#sources.syncKinds(servedKinds(this.#discovery.integrations), stopping);
+      // Integrations changed during start-up: its audit saw some tenants before the change.
+      if (this.#auditAgain) this.#audit(stopping);
     });
     log("manager").info(
       "tenant controller started with {concurrency} workers, {plans} plans from {source}",
@@ -280,13 +340,14 @@ export class Manager {
       },
     );
     // Workers start once every watch has delivered its initial state (as controller-runtime
-    // waits for its caches): the initial events of the later watches then coalesce with the
-    // tenants already queued instead of reconciling each tenant twice.
+    // waits for its caches) and the start-up audit has queued the tenants that need a
+    // reconcile.
     const work = async (leading: AbortSignal) => {
+      this.#carry = true;
       await starting;
       try {
         await this.#queue.run(
-          (name, workerSignal) => this.#controller.reconcile(name, workerSignal),
+          (name, workerSignal, tenant) => this.#controller.reconcile(name, workerSignal, tenant),
           leading,
         );
       } finally {
@@ -306,7 +367,12 @@ export class Manager {
       clearInterval(discovery);
       watches.abort();
       await starting;
-      await Promise.allSettled([...loops, this.#discovery.settled(), this.#sources.stopKinds()]);
+      await Promise.allSettled([
+        ...loops,
+        this.#discovery.settled(),
+        this.#sources.stopKinds(),
+        this.#auditing,
+      ]);
       log("manager").info("tenant controller stopped");
     }
   }
@@ -317,19 +383,88 @@ export class Manager {
     return servedKinds(this.#discovery.integrations).some((kind) => JSON.stringify(kind) === key);
   }
 
-  /** New integrations: watch exactly their kinds (once start-up got there) and reconcile all. */
+  /**
+   * New integrations: watch exactly their kinds (once start-up got there) and audit every
+   * tenant against them (after start-up: its own audit runs with them).
+   */
   #integrationsChanged(integrations: Integrations): void {
     this.#sources.syncKinds(servedKinds(integrations), this.#kindSignal);
-    this.#requeueAll();
+    if (this.#kindSignal !== undefined) this.#audit(this.#kindSignal);
+    else this.#auditAgain = true;
   }
 
   #requeueAll(): void {
     for (const name of this.#index.names()) this.#queue.add(name);
   }
 
+  /** The safety net: discovery, and an audit of every tenant over freshly listed pages. */
   #resync(signal: AbortSignal): void {
     log("manager").debug("resync of {count} tenants", { count: this.#index.size });
-    this.#requeueAll();
     this.#discovery.discover(signal);
+    this.#audit(signal);
+  }
+
+  /** Starts an audit pass, or asks for one more after the pass running now. */
+  #audit(signal: AbortSignal): void {
+    if (this.#auditing !== undefined) {
+      this.#auditAgain = true;
+      return;
+    }
+    this.#auditing = (async () => {
+      do {
+        this.#auditAgain = false;
+        await this.#auditOnce(signal);
+      } while (this.#auditAgain && !signal.aborted);
+    })().finally(() => this.#auditing = undefined);
+  }
+
+  /**
+   * One audit over listed pages: the Tenants, the managed namespaces, each watched per-tenant
+   * kind (one paged LIST each, 500 objects a page, looked at as they arrive). When a list fails,
+   * every tenant is queued instead: nothing is left unchecked.
+   */
+  async #auditOnce(signal: AbortSignal): Promise<void> {
+    const started = performance.now();
+    const audit = new Audit({
+      index: this.#index,
+      context: () => this.context,
+      queue: (name) => this.#queue.add(name),
+    });
+    try {
+      const tenants = this.#client.resource<Tenant>(TENANT_RESOURCE).listPages({ signal });
+      for await (const page of tenants) for (const item of page.items) await audit.tenant(item);
+      audit.tenantsDone();
+      const kinds = [
+        namespaces,
+        ...BUILTIN_OBJECT_KINDS,
+        ...servedKinds(this.#discovery.integrations),
+      ];
+      for (const resource of kinds) {
+        const pages = this.#client.resource<KubeObjectBase>(resource).listPages({
+          signal,
+          labelSelector: MANAGED_SELECTOR,
+          metadataOnly: resource === namespaces,
+        });
+        for await (const page of pages) {
+          for (const item of page.items) await audit.object(resource, item);
+        }
+        audit.kindDone(resource);
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      log("manager").warn("audit failed: {error}; reconciling every tenant instead", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      this.#requeueAll();
+    } finally {
+      const summary = audit.close();
+      this.#audits = { count: this.#audits.count + 1, last: summary };
+      const { tenants, queued } = summary;
+      log("manager").debug("audit: {queued} of {tenants} tenants need a reconcile ({ms} ms)", {
+        tenants,
+        queued,
+        ms: Math.round(performance.now() - started),
+      });
+    }
   }
 }

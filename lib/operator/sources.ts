@@ -2,11 +2,13 @@
 // Tenants by name (and the tenants whose gateway hosts theirs overlap), managed Namespaces and
 // per-tenant objects by the namespace they are in, mapped to its owner from the operator's own
 // records, never from a label someone in that namespace can set (plus, for a namespace, the
-// tenants waiting for it), integration kinds for as long as the cluster serves them.
+// tenants waiting for it), integration kinds for as long as the cluster serves them. The echo of
+// an own write queues nothing; a watch's initial state goes to the start-up audit instead.
 import {
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   OBJECT_NAME_PREFIX,
+  type Tenant,
   TENANT_RESOURCE,
 } from "../api/mod.ts";
 import {
@@ -19,8 +21,10 @@ import {
   resourceQuotas,
   type WatchTimings,
 } from "../client/mod.ts";
+import { type OwnWrites, ownWriteKey, tenantWriteKey } from "../controller/mod.ts";
 import { observationKey } from "../reconcile/mod.ts";
-import type { TenantIndex, WatchedTenant } from "./tenant_index.ts";
+import type { Audit } from "./audit.ts";
+import type { TenantIndex } from "./tenant_index.ts";
 import type { WatchGroup } from "./watch_group.ts";
 
 /** Per-tenant object kinds always served, watched for drift and deletion. */
@@ -30,19 +34,37 @@ export const BUILTIN_OBJECT_KINDS: readonly ResourceDescriptor[] = [
   networkPolicies,
 ];
 
+/** The label selector of every watch but the Tenants': objects the operator manages. */
+export const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
+
 /** The name of the Tenant watch (logs, metrics, readiness). */
 export const TENANTS_WATCH = "tenants";
 /** The name of the managed-Namespace watch. */
 export const NAMESPACES_WATCH = "namespaces";
 
+/** Where tenants go to be reconciled (the work queue). */
+export interface TenantQueue {
+  /** Queues tenant `name`, with the Tenant its watch delivered when given. */
+  add(name: string, tenant?: Tenant): void;
+  /** Replaces the Tenant a waiting `name` carries, without queueing it. */
+  carry(name: string, tenant: Tenant): void;
+}
+
 /** What the watch sources need. */
 export interface WatchSourcesOptions {
   /** Where tenant names go to be reconciled. */
-  queue: { add(key: string): void };
+  queue: TenantQueue;
   /** Tenant names and uids, waiters. */
   index: TenantIndex;
   /** Runs the loops and tracks their health. */
   group: WatchGroup;
+  /** The operator's own writes: their echoes queue nothing. */
+  ownWrites: OwnWrites;
+  /**
+   * Whether queued tenants carry the Tenant their watch delivered (while this replica
+   * reconciles; a standby keeps names only).
+   */
+  carry: () => boolean;
   /** Watch timing overrides (tests). */
   timings?: WatchTimings;
 }
@@ -57,6 +79,8 @@ export class WatchSources {
    */
   readonly #kindWatches = new Map<string, AbortController>();
   readonly #kindLoops = new Set<Promise<void>>();
+  /** The start-up audit, while watches deliver their initial state. */
+  #audit?: Audit;
 
   /** Creates the sources; nothing runs until a watch is started. */
   constructor(client: KubeClient, options: WatchSourcesOptions) {
@@ -65,25 +89,54 @@ export class WatchSources {
   }
 
   /**
+   * Hands the initial state of every watch started from now on to `audit` (start-up: only the
+   * tenants it finds unsettled are queued), until {@linkcode endAudit}.
+   */
+  startAudit(audit: Audit): void {
+    this.#audit = audit;
+  }
+
+  /** Initial states of watches started from now on queue their tenants as any event does. */
+  endAudit(): void {
+    this.#audit = undefined;
+  }
+
+  /**
    * Watches Tenants (whole objects, of which the index keeps names, namespaces and hosts only):
-   * every event queues the tenant, and the tenants whose gateway hosts its change overlaps.
+   * an event queues the tenant, carrying it (unless it is the echo of an own write, which only
+   * refreshes what a waiting tenant carries), and the tenants whose gateway hosts its change
+   * overlaps; a deletion always queues it.
    */
   tenants(signal: AbortSignal): Promise<void> {
     const { group, index, queue, timings } = this.#options;
     return group.consume(TENANTS_WATCH, signal, async () => {
-      const watch = this.#client.resource<WatchedTenant>(TENANT_RESOURCE).watch({
+      const watch = this.#client.resource<Tenant>(TENANT_RESOURCE).watch({
         signal,
         timings,
         onHealth: group.onHealth(TENANTS_WATCH),
       });
       group.register(TENANTS_WATCH, watch);
+      const audit = this.#audit;
+      let initial = true;
       for await (const event of watch) {
-        if (event.type === "SYNCED") continue;
-        const name = event.object.metadata?.name;
+        if (event.type === "SYNCED") {
+          if (initial) audit?.tenantsDone();
+          initial = false;
+          continue;
+        }
+        const tenant = event.object;
+        const name = tenant.metadata?.name;
         if (!name) continue;
-        const affected = event.type === "DELETED" ? index.remove(name) : index.update(event.object);
-        queue.add(name);
+        const affected = event.type === "DELETED" ? index.remove(name) : index.update(tenant);
         for (const other of affected) queue.add(other);
+        if (event.type === "DELETED") {
+          queue.add(name);
+          continue;
+        }
+        // Nothing decides from them, and they are most of a fresh Tenant's bytes.
+        if (tenant.metadata) delete tenant.metadata.managedFields;
+        if (initial && audit) await audit.tenant(tenant);
+        else this.#tenantChanged(name, tenant);
       }
     });
   }
@@ -94,32 +147,58 @@ export class WatchSources {
    * as DELETED (it left the selection), which queues its tenant just the same.
    */
   namespaces(signal: AbortSignal): Promise<void> {
-    const { index, queue } = this.#options;
+    const { index, queue, ownWrites } = this.#options;
+    const kind = observationKey(namespaces);
     return this.#watchManaged(namespaces, NAMESPACES_WATCH, signal, (object) => {
       const name = object.metadata?.name ?? "";
-      for (const tenant of index.tenantsIn(name)) queue.add(tenant);
-      for (const waiter of index.waitersOf(name)) queue.add(waiter);
+      ownWrites.observe(ownWriteKey(kind, undefined, name), object.metadata?.resourceVersion, () => {
+        for (const tenant of index.tenantsIn(name)) queue.add(tenant);
+        for (const waiter of index.waitersOf(name)) queue.add(waiter);
+      });
     });
   }
 
   /**
-   * Watches managed per-tenant objects of one kind. An object in a namespace queues only the
-   * tenant owning that namespace, and only when it has one of the operator's names (`kleff-*`):
-   * its labels are ignored, so objects in one namespace never wake another tenant. A
-   * cluster-scoped object (a constraint: only platform admins and the operator write those)
-   * queues the tenant its label or annotation names.
+   * Watches managed per-tenant objects of one kind (whole objects, compared with what their
+   * tenant's plan wants by the start-up audit). An object in a namespace queues only the tenant
+   * owning that namespace, and only when it has one of the operator's names (`kleff-*`): its
+   * labels are ignored, so objects in one namespace never wake another tenant. A cluster-scoped
+   * object (a constraint: only platform admins and the operator write those) queues the tenant
+   * its label or annotation names.
    */
   objects(resource: ResourceDescriptor, signal: AbortSignal): Promise<void> {
-    const { index, queue } = this.#options;
-    return this.#watchManaged(resource, observationKey(resource), signal, (object) => {
+    const { index, queue, ownWrites } = this.#options;
+    const kind = observationKey(resource);
+    return this.#watchManaged(resource, kind, signal, (object) => {
+      const metadata = object.metadata;
+      const key = ownWriteKey(kind, metadata?.namespace, metadata?.name ?? "");
       if (!resource.namespaced) {
         const owner = index.ownerOf(object);
-        if (owner) queue.add(owner);
+        if (owner) ownWrites.observe(key, metadata?.resourceVersion, () => queue.add(owner));
         return;
       }
-      if (!object.metadata?.name?.startsWith(OBJECT_NAME_PREFIX)) return;
-      for (const tenant of index.tenantsIn(object.metadata.namespace ?? "")) queue.add(tenant);
+      if (!metadata?.name?.startsWith(OBJECT_NAME_PREFIX)) return;
+      ownWrites.observe(key, metadata.resourceVersion, () => {
+        for (const tenant of index.tenantsIn(metadata.namespace ?? "")) queue.add(tenant);
+      });
     });
+  }
+
+  /**
+   * A Tenant event after the initial state: a waiting tenant carries it from now on; unless it is
+   * the echo of an own write, the tenant is queued (carrying it, when the event is decided at
+   * once; when it is held until an own write's answer, without: that write is newer).
+   */
+  #tenantChanged(name: string, tenant: Tenant): void {
+    const { queue, ownWrites } = this.#options;
+    const carry = this.#options.carry();
+    if (carry) queue.carry(name, tenant);
+    let now = true;
+    ownWrites.observe(tenantWriteKey(name), tenant.metadata?.resourceVersion, () => {
+      if (now && carry) queue.add(name, tenant);
+      else queue.add(name);
+    });
+    now = false;
   }
 
   /**
@@ -161,7 +240,11 @@ export class WatchSources {
     await Promise.allSettled([...this.#kindLoops]);
   }
 
-  /** Watches objects of `resource` labelled as managed by the operator (metadata only). */
+  /**
+   * Watches objects of `resource` labelled as managed by the operator (namespaces as metadata
+   * only): the initial state goes to the start-up audit if one is running, every other event to
+   * `onEvent`.
+   */
   #watchManaged(
     resource: ResourceDescriptor,
     name: string,
@@ -172,14 +255,21 @@ export class WatchSources {
     return group.consume(name, signal, async () => {
       const watch = this.#client.resource<KubeObjectBase>(resource).watch({
         signal,
-        metadataOnly: true,
-        labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+        metadataOnly: resource === namespaces,
+        labelSelector: MANAGED_SELECTOR,
         timings,
         onHealth: group.onHealth(name),
       });
       group.register(name, watch);
+      const audit = this.#audit;
+      let initial = true;
       for await (const event of watch) {
-        if (event.type !== "SYNCED") onEvent(event.object);
+        if (event.type === "SYNCED") {
+          if (initial) audit?.kindDone(resource);
+          initial = false;
+        } else if (initial && audit && event.type !== "DELETED") {
+          await audit.object(resource, event.object);
+        } else onEvent(event.object);
       }
     });
   }

@@ -157,6 +157,22 @@ export class TenantIndex {
   }
 
   /**
+   * Whether a gateway host of tenant `name` overlaps one a tenant claimed before it (older, then
+   * by name): its decision then depends on that claim (see {@linkcode hostClaims}).
+   */
+  claimedBefore(name: string): boolean {
+    const entry = this.#tenants.get(name);
+    if (entry === undefined) return false;
+    for (const host of entry.hosts) {
+      for (const other of this.#hosts.overlapping(host)) {
+        const claim = other === name ? undefined : this.#tenants.get(other);
+        if (claim !== undefined && claim.order < entry.order) return true;
+      }
+    }
+    return false;
+  }
+
+  /**
    * Notes a tenant's status after a reconcile and the namespace it observed: a tenant in
    * NamespaceConflict over `namespace` is remembered as waiting for it, so that an event on that
    * namespace (its owner deleting it) wakes it at once instead of at its next conflict requeue.

@@ -1,8 +1,10 @@
 // The work queue between watches and reconciles: one reconcile per key at a
 // time, adds during a reconcile coalesce into one rerun, bounded concurrency,
 // per-key backoff on failure and delayed requeues (controller-runtime's
-// workqueue semantics, without an informer cache behind it), a deadline per
-// reconcile, and the age of the work in flight for liveness and metrics.
+// workqueue semantics, without an informer cache behind it), the latest item a
+// watch delivered for a waiting key (handed to its reconcile, then forgotten),
+// a deadline per reconcile, and the age of the work in flight for liveness and
+// metrics.
 import { backoffDelay, type BackoffPolicy } from "../backoff.ts";
 import { Counter, Gauge, Histogram, Registry } from "../metrics/mod.ts";
 
@@ -21,10 +23,15 @@ export interface WorkResult {
 }
 
 /**
- * The function the queue runs for each key. Throwing means "this reconcile failed": counted in
+ * The function the queue runs for each key, with the latest item added for it since its last run
+ * (`undefined` when none was). Throwing means "this reconcile failed": counted in
  * `controller_runtime_reconcile_errors_total`, reported to `onError`, retried with backoff.
  */
-export type WorkHandler = (key: string, signal: AbortSignal) => Promise<WorkResult | void>;
+export type WorkHandler<T> = (
+  key: string,
+  signal: AbortSignal,
+  item: T | undefined,
+) => Promise<WorkResult | void>;
 
 /** Options of {@linkcode WorkQueue}. */
 export interface WorkQueueOptions {
@@ -175,13 +182,18 @@ class QueueMetrics {
  * A keyed work queue. Keys are strings (for tenants, the Tenant name). A key is
  * never processed by two workers at once; adding a key that is waiting is a
  * no-op, and adding one that is being processed makes it run once more after.
+ * An add may carry an item (for tenants, the Tenant as the watch delivered it):
+ * a waiting key keeps the latest one, its handler gets it, and the queue then
+ * forgets it, so the items held are bounded by the keys waiting.
  */
-export class WorkQueue {
+export class WorkQueue<T = never> {
   readonly #options: WorkQueueOptions;
   readonly #backoff: BackoffPolicy;
   readonly #waiting: string[] = [];
   #head = 0;
   readonly #addedAt = new Map<string, number>();
+  /** The latest item of each waiting key that was added with one. */
+  readonly #items = new Map<string, T>();
   /** Keys being processed, with when their handler call started (performance.now()). */
   readonly #processing = new Map<string, number>();
   readonly #failures = new Map<string, number>();
@@ -229,9 +241,14 @@ export class WorkQueue {
     return oldest;
   }
 
-  /** Queues `key` now (coalescing with a waiting or running copy). */
-  add(key: string): void {
-    if (this.#stopped || this.#addedAt.has(key)) return;
+  /**
+   * Queues `key` now (coalescing with a waiting or running copy). With `item`, it replaces the
+   * item the key waits with; without, the key keeps the one it has, if any.
+   */
+  add(key: string, item?: T): void {
+    if (this.#stopped) return;
+    if (item !== undefined) this.#items.set(key, item);
+    if (this.#addedAt.has(key)) return;
     this.#metrics.adds.inc(this.#metrics.queue);
     this.#addedAt.set(key, performance.now());
     this.#metrics.depth.set(this.#metrics.queue, this.#addedAt.size);
@@ -239,6 +256,14 @@ export class WorkQueue {
       this.#waiting.push(key);
       this.#wake?.();
     }
+  }
+
+  /**
+   * Replaces the item of `key` if the key is waiting (or waits to run again), without queueing
+   * it: a newer version of what it waits with, which by itself needs no reconcile.
+   */
+  carry(key: string, item: T): void {
+    if (!this.#stopped && this.#addedAt.has(key)) this.#items.set(key, item);
   }
 
   /** Queues `key` after `delayMs`; an earlier pending delay for it wins. */
@@ -281,7 +306,7 @@ export class WorkQueue {
    * `signal` aborts; then stops taking work, waits for running handlers to
    * finish, drops delayed keys and resolves.
    */
-  async run(handler: WorkHandler, signal: AbortSignal): Promise<void> {
+  async run(handler: WorkHandler<T>, signal: AbortSignal): Promise<void> {
     const stop = () => {
       this.#stopped = true;
       this.#wake?.();
@@ -301,7 +326,7 @@ export class WorkQueue {
     }
   }
 
-  async #worker(handler: WorkHandler, signal: AbortSignal): Promise<void> {
+  async #worker(handler: WorkHandler<T>, signal: AbortSignal): Promise<void> {
     while (!this.#stopped) {
       const key = this.#next();
       if (key === undefined) {
@@ -331,11 +356,13 @@ export class WorkQueue {
     return undefined;
   }
 
-  async #process(key: string, handler: WorkHandler, signal: AbortSignal): Promise<void> {
+  async #process(key: string, handler: WorkHandler<T>, signal: AbortSignal): Promise<void> {
     const m = this.#metrics;
     const { queue, controller } = m;
     const addedAt = this.#addedAt.get(key)!;
     this.#addedAt.delete(key);
+    const item = this.#items.get(key);
+    this.#items.delete(key);
     const started = performance.now();
     this.#processing.set(key, started);
     m.depth.set(queue, this.#addedAt.size);
@@ -344,7 +371,11 @@ export class WorkQueue {
     const timeoutMs = this.#options.timeoutMs;
     const deadline = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
     try {
-      const result = await handler(key, deadline ? AbortSignal.any([signal, deadline]) : signal);
+      const result = await handler(
+        key,
+        deadline ? AbortSignal.any([signal, deadline]) : signal,
+        item,
+      );
       if (result?.retry) {
         if (!signal.aborted) this.addRateLimited(key);
         m.reconciles.inc({ ...controller, result: "requeue" });

@@ -2,7 +2,7 @@
 // Events it records and when to look again. The executor's whole contract is documented here.
 import type { ResourceDescriptor } from "../api/mod.ts";
 import type { KubeObject } from "../api/mod.ts";
-import { TENANT_FINALIZER, TENANT_RESOURCE, type TenantStatus } from "../api/mod.ts";
+import { namespaces, TENANT_FINALIZER, TENANT_RESOURCE, type TenantStatus } from "../api/mod.ts";
 import type { TenantView } from "./spec.ts";
 
 /** A JSON merge patch (RFC 7386) body: `null` values delete keys. */
@@ -148,10 +148,11 @@ export type Requeue =
 
 /**
  * What to do for one Tenant. The executor:
- * 1. runs `actions` in order and stops at the first failure (then it executes
- *    `decideFailure(tenant, failure, options)` instead of the rest of this decision, with the
- *    Tenant as the actions that succeeded left it: see {@linkcode RecordNamespaceAction} and
- *    {@linkcode CreateAction.recordUid});
+ * 1. runs `actions` stage by stage (see {@linkcode actionStages}: the actions of a stage at the
+ *    same time) and stops after a stage in which one failed (then it executes
+ *    `decideFailure(tenant, failure, options)` for the first failed action of the stage, in
+ *    order, instead of the rest of this decision, with the Tenant as the actions that succeeded
+ *    left it: see {@linkcode RecordNamespaceAction} and {@linkcode CreateAction.recordUid});
  * 2. if `writeStatus`, merge-patches the status subresource to `{ status }`, top-level fields
  *    `status` lacks set to null (no lock needed: one reconcile per tenant runs at a time, and a
  *    Tenant carrying the finalizer cannot be replaced);
@@ -211,6 +212,29 @@ export function recordNamespace(tenant: TenantView, namespace: string): RecordNa
     namespace,
     patch: { status: { namespace, namespaceUID: null } },
   };
+}
+
+/**
+ * `actions` as the executor runs them: stages one after the other, the actions of one stage at
+ * the same time, in the decision's order. A write to the Tenant (finalizer, recorded namespace)
+ * or to the namespace is a stage of its own, since every later write depends on it; consecutive
+ * writes of other objects (quota, limits, policies, constraints: each depends only on the
+ * namespace, none on another) share one.
+ */
+export function actionStages(actions: readonly Action[]): Action[][] {
+  const stages: Action[][] = [];
+  let shared: Action[] | undefined;
+  for (const action of actions) {
+    const alone = action.resource.group === TENANT_RESOURCE.group &&
+        action.resource.kind === TENANT_RESOURCE.kind ||
+      action.resource.group === namespaces.group && action.resource.kind === namespaces.kind;
+    if (alone) {
+      stages.push([action]);
+      shared = undefined;
+    } else if (shared === undefined) stages.push(shared = [action]);
+    else shared.push(action);
+  }
+  return stages;
 }
 
 /** Names an action for logs and messages, e.g. `create Namespace user-1`. */

@@ -7,11 +7,11 @@ import { buildConditions, type ConditionInput, summarize } from "./conditions.ts
 import type { PlanContext } from "./context.ts";
 import type { HostClaim } from "./hosts.ts";
 import { transitionEvents } from "./events.ts";
-import type { ObservedKind, PlanStep } from "./managed.ts";
+import type { DesiredObject, ObservedKind, PlanStep } from "./managed.ts";
 import { namespaceStep, readNamespace } from "./namespace.ts";
 import { policiesStep } from "./policies.ts";
 import { planQuotaSummary, resourcesStep } from "./resources.ts";
-import { hasFinalizer, readTenant } from "./spec.ts";
+import { hasFinalizer, readTenant, type TenantView } from "./spec.ts";
 import { ignored, tenantStatus, unchanged, withStatus } from "./status.ts";
 import { teardownStep } from "./teardown.ts";
 
@@ -64,20 +64,49 @@ export function tenantNamespaceName(tenant: unknown): string | undefined {
  * A Tenant already correct gets zero actions, zero events and an identical status.
  */
 export function decide(tenant: unknown, observed: Observed, options: DecideOptions): Decision {
+  return decideAndPlan(tenant, observed, options).decision;
+}
+
+/** A {@linkcode decide} decision with the per-tenant objects the Tenant's plan wants. */
+export interface PlannedDecision {
+  /** The decision. */
+  decision: Decision;
+  /**
+   * The per-tenant objects (besides the namespace) the plan wants in place, whether or not they
+   * are; none for a Tenant being deleted or whose namespace cannot be used.
+   */
+  desired: readonly DesiredObject[];
+}
+
+/**
+ * {@linkcode decide}, and the objects the Tenant's plan wants: what restarts and resyncs compare
+ * the cluster's objects with (see `auditTenant`).
+ */
+export function decideAndPlan(
+  tenant: unknown,
+  observed: Observed,
+  options: DecideOptions,
+): PlannedDecision {
   const reading = readTenant(tenant);
-  if (!reading.ok) return ignored(reading.problem);
-  const view = reading.tenant;
+  if (!reading.ok) return { decision: ignored(reading.problem), desired: [] };
+  return decideFor(reading.tenant, observed, options);
+}
+
+function decideFor(view: TenantView, observed: Observed, options: DecideOptions): PlannedDecision {
   const namespace = readNamespace(observed.namespace);
   const build = { generation: view.generation, now: options.now };
   const objects = observed.objects ?? [];
   if (view.deleting) {
-    if (!hasFinalizer(view)) return unchanged(view, { kind: "none" });
+    if (!hasFinalizer(view)) return { decision: unchanged(view, { kind: "none" }), desired: [] };
     const step = teardownStep(view, namespace, {
       objects,
       reserved: options.context.reservedNamespaces,
     });
     if (step.conditions === undefined) {
-      return { ...unchanged(view, step.requeue), actions: step.actions, events: step.events };
+      return {
+        decision: { ...unchanged(view, step.requeue), actions: step.actions, events: step.events },
+        desired: [],
+      };
     }
     const conditions = buildConditions(view.conditions, step.conditions, build);
     const status = tenantStatus(view, {
@@ -86,12 +115,15 @@ export function decide(tenant: unknown, observed: Observed, options: DecideOptio
       conditions,
       quota: view.statusQuota,
     });
-    return withStatus(view, {
-      actions: step.actions,
-      events: step.events,
-      requeue: step.requeue,
-      status,
-    });
+    return {
+      decision: withStatus(view, {
+        actions: step.actions,
+        events: step.events,
+        requeue: step.requeue,
+        status,
+      }),
+      desired: [],
+    };
   }
   const plan = view.spec === undefined
     ? undefined
@@ -123,7 +155,7 @@ export function decide(tenant: unknown, observed: Observed, options: DecideOptio
   ];
   const conditions = buildConditions(view.conditions, [...inputs, summarize(inputs)], build);
   const actions = [...step.actions, ...steps.flatMap((item) => item.actions)];
-  return withStatus(view, {
+  const decision = withStatus(view, {
     actions: hasFinalizer(view) ? actions : [addFinalizer(view), ...actions],
     events: [
       ...step.events,
@@ -141,6 +173,7 @@ export function decide(tenant: unknown, observed: Observed, options: DecideOptio
       quota: steps.length > 0 ? planQuotaSummary(plan) : undefined,
     }),
   });
+  return { decision, desired: steps.flatMap((item) => item.desired) };
 }
 
 /** ResourcesReady and PoliciesReady while the namespace cannot be used. */

@@ -51,8 +51,26 @@ export interface ObservedKind {
   items: unknown[];
 }
 
+/**
+ * What the operator owns of an object, whichever object it is compared on: the label and
+ * annotation keys it sets, and the owned `spec` fields in normalised form. Two objects agree on
+ * it exactly when {@linkcode ownedContent} gives both the same string.
+ */
+export interface OwnedShape {
+  /** The label keys the operator sets. */
+  labels: readonly string[];
+  /** The annotation keys the operator sets. */
+  annotations: readonly string[];
+  /** The owned `spec` fields (see {@linkcode DesiredObject.specFields}). */
+  specFields: readonly string[];
+  /** Brings a spec to a comparable form (see {@linkcode DesiredObject.normalize}). */
+  normalize?: (spec: Record<string, unknown>) => Record<string, unknown>;
+}
+
 /** The outcome of {@linkcode syncObjects}. */
 export interface SyncResult {
+  /** The objects wanted (the `desired` given). */
+  desired: readonly DesiredObject[];
   /** Creates, patches and deletes, in order. */
   actions: Action[];
   /** What was done, for Events: `created ResourceQuota kleff-quota`. */
@@ -81,6 +99,8 @@ export interface PlanStep {
   events: TenantEvent[];
   /** Seconds until a look again (objects of ours being deleted), if any. */
   requeueSeconds?: number;
+  /** The objects the step wants in place (whether or not they are). */
+  desired: readonly DesiredObject[];
 }
 
 /** Seconds until an object of ours that is being deleted is looked at again. */
@@ -140,7 +160,7 @@ export function ownedMetadata(
  */
 export function isOwned(
   object: Pick<ObjectView, "annotations" | "uid">,
-  tenant: TenantView,
+  tenant: Pick<TenantView, "uid">,
 ): boolean {
   return object.annotations[TENANT_UID_ANNOTATION] === tenant.uid && object.uid !== "";
 }
@@ -149,9 +169,62 @@ export function isOwned(
  * Whether `object` is one the operator made for this tenant and may delete when no longer
  * wanted: our annotation, our tenant label and one of our names.
  */
-function isPrunable(object: ObjectView, tenant: TenantView): boolean {
+export function isPrunable(
+  object: Pick<ObjectView, "annotations" | "uid" | "labels" | "name">,
+  tenant: Pick<TenantView, "uid" | "name">,
+): boolean {
   return isOwned(object, tenant) && object.labels[TENANT_LABEL] === tenant.name &&
     object.name.startsWith(OBJECT_NAME_PREFIX);
+}
+
+/** The {@linkcode OwnedShape} of a desired object: what of it the operator compares and owns. */
+export function ownedShape(item: DesiredObject): OwnedShape {
+  const metadata = item.object.metadata ?? {};
+  return {
+    labels: Object.keys(metadata.labels ?? {}),
+    annotations: Object.keys(metadata.annotations ?? {}),
+    specFields: item.specFields,
+    ...(item.normalize ? { normalize: item.normalize } : {}),
+  };
+}
+
+/**
+ * What `raw` (an object as the API server sent it, or a desired one) holds of `shape`, in
+ * canonical form: equal strings for two objects exactly when restoring one into the other
+ * needs no patch (the comparison `syncObjects` makes; object key order does not count, array
+ * order does).
+ */
+export function ownedContent(shape: OwnedShape, raw: unknown): string {
+  const object = readObject(raw);
+  return contentOf(shape, object ?? { labels: {}, annotations: {}, spec: {} });
+}
+
+function contentOf(
+  shape: OwnedShape,
+  object: Pick<ObjectView, "labels" | "annotations" | "spec">,
+): string {
+  const spec = (shape.normalize ?? ((value: Record<string, unknown>) => value))(object.spec);
+  return canonical({
+    labels: Object.fromEntries(shape.labels.map((key) => [key, object.labels[key]])),
+    annotations: Object.fromEntries(shape.annotations.map((key) => [key, object.annotations[key]])),
+    spec: Object.fromEntries(shape.specFields.map((field) => [field, spec[field]])),
+  });
+}
+
+/**
+ * JSON with object keys sorted and `undefined` properties left out (as `statusEqual` compares),
+ * `undefined` elsewhere written `~` so that it never equals `null`.
+ */
+function canonical(value: unknown): string {
+  if (value === undefined) return "~";
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (isRecord(value)) {
+    return `{${
+      Object.keys(value).filter((key) => value[key] !== undefined).sort()
+        .map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`).join(",")
+    }}`;
+  }
+  return JSON.stringify(value) ?? "~";
 }
 
 /** The observed objects, read once: by observation key, then by name (the first one wins). */
@@ -214,7 +287,7 @@ export function syncObjects(
 ): SyncResult {
   const { prune } = options;
   const observed = indexObserved(options.observed);
-  const result: SyncResult = { actions: [], changes: [], conflicts: [], terminating: [] };
+  const result: SyncResult = { desired, actions: [], changes: [], conflicts: [], terminating: [] };
   const wanted = new Set<string>();
   for (const item of desired) {
     const name = item.object.metadata?.name ?? "";
@@ -357,15 +430,19 @@ export function syncedStep(sync: SyncResult, options: SyncedStepOptions): PlanSt
       message: `${sync.changes.join("; ")} ${options.where}`,
     }],
     ...(sync.terminating.length > 0 ? { requeueSeconds: OBJECT_TERMINATING_REQUEUE_SECONDS } : {}),
+    desired: sync.desired,
   };
 }
 
 /**
  * The merge patch restoring an owned object: differing managed labels and annotation, and every
  * owned spec field whose normalised value differs, replaced as a whole (keys we did not ask for
- * inside it are removed). `undefined` when nothing differs.
+ * inside it are removed). `undefined` when nothing differs: when the two agree on their
+ * {@linkcode ownedContent}, the one comparison restarts and resyncs make too.
  */
 function objectPatch(item: DesiredObject, current: ObjectView): MergePatch | undefined {
+  const shape = ownedShape(item);
+  if (contentOf(shape, current) === ownedContent(shape, item.object)) return undefined;
   const metadata = item.object.metadata ?? {};
   const meta = metadataPatch(current, {
     labels: metadata.labels ?? {},

@@ -1,12 +1,15 @@
-// The pure reconcile decisions of the tenant operator: GET the namespace `tenantNamespaceName`
-// names, run the LISTs `observations` asks for, call `decide`, execute the Decision (its JSDoc is
-// the executor's contract), and on a failed action execute `decideFailure` instead.
+// The pure reconcile decisions of the tenant operator: unless `isNewTenant` (then nothing is read),
+// GET the namespace `tenantNamespaceName` names and run the LISTs `observations` asks for, call
+// `decide`, execute the Decision stage by stage (its JSDoc is the executor's contract), and on a
+// failed action execute `decideFailure` instead.
 //
 // Steps: namespace.ts (NamespaceReady, Pod Security labels), resources.ts (quota and limits:
 // ResourcesReady), policies.ts (NetworkPolicy, Istio, Gatekeeper: PoliciesReady), all per-tenant
-// objects through managed.ts' one create/restore/prune rule; teardown.ts for deletion.
+// objects through managed.ts' one create/restore/prune rule; teardown.ts for deletion; audit.ts
+// for restarts and resyncs (which tenants need a reconcile, from listed objects one at a time).
 export {
   type Action,
+  actionStages,
   type AddFinalizerAction,
   type CreateAction,
   type Decision,
@@ -39,7 +42,22 @@ export {
   sameIntegrations,
   servedKinds,
 } from "./context.ts";
-export { decide, type DecideOptions, type Observed, tenantNamespaceName } from "./decide.ts";
+export {
+  decide,
+  decideAndPlan,
+  type DecideOptions,
+  type Observed,
+  type PlannedDecision,
+  tenantNamespaceName,
+} from "./decide.ts";
+export {
+  auditTenant,
+  observedContent,
+  type PlannedObject,
+  type SettledTenant,
+  type TenantAudit,
+  wouldPrune,
+} from "./audit.ts";
 export { transitionEvents } from "./events.ts";
 export { firstOverlap, type HostClaim, type HostOverlap, tenantHosts } from "./hosts.ts";
 export { type ActionFailure, decideFailure, type FailureOptions } from "./failure.ts";
@@ -60,13 +78,16 @@ export {
   isOwned,
   type ObjectView,
   type ObservedKind,
+  type OwnedShape,
+  ownedContent,
+  ownedShape,
   type PlanStep,
   readObject,
   syncObjects,
   type SyncObjectsOptions,
   type SyncResult,
 } from "./managed.ts";
-export { type Observation, observations } from "./observe.ts";
+export { isNewTenant, type Observation, observations } from "./observe.ts";
 export {
   AUTHORIZATION_POLICY_NAME,
   type AuthorizationPolicyOptions,

@@ -6,7 +6,25 @@ import { reservedBy, TENANT_LABEL } from "../api/mod.ts";
 import { type PlanContext, servedKinds } from "./context.ts";
 import { namespaceOwnership, readNamespace } from "./namespace.ts";
 import { constraintName } from "./policies.ts";
-import { hasFinalizer, readTenant } from "./spec.ts";
+import { hasFinalizer, isRecord, readTenant } from "./spec.ts";
+
+/**
+ * Whether `tenant` is new to the operator: not being deleted, with a valid spec and no status at
+ * all (nothing recorded, no condition: the operator never wrote it). Its namespace is then created
+ * without being read first, and nothing is listed in it (it is created in the same reconcile): the
+ * executor decides as if a GET of the namespace had answered 404 and every LIST had been empty. A
+ * create answered 409 AlreadyExists means someone else has that object: the executor then reads
+ * everything before deciding again (ARCHITECTURE.md §4: a namespace that exists is never adopted).
+ */
+export function isNewTenant(tenant: unknown): boolean {
+  const reading = readTenant(tenant);
+  if (!reading.ok) return false;
+  const view = reading.tenant;
+  const status = view.status;
+  const empty = status === undefined || status === null ||
+    (isRecord(status) && Object.keys(status).length === 0);
+  return !view.deleting && view.spec !== undefined && empty;
+}
 
 /**
  * One LIST to run: every object of `resource` in `namespace` (namespaced kinds: all of them, so an

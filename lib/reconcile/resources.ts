@@ -66,13 +66,17 @@ export function desiredQuota(
       metadata: ownedMetadata(tenant, QUOTA_NAME, { namespace }),
       spec: { hard: { ...hard } },
     },
-    specFields: ["hard", "scopes", "scopeSelector"],
-    normalize: (spec) => ({
-      hard: quantities(spec.hard),
-      scopes: spec.scopes,
-      scopeSelector: spec.scopeSelector,
-    }),
+    specFields: QUOTA_SPEC_FIELDS,
+    normalize: normalizeQuotaSpec,
   };
+}
+
+/** The quota `spec` fields the operator owns (anything that could narrow the quota included). */
+const QUOTA_SPEC_FIELDS: readonly string[] = ["hard", "scopes", "scopeSelector"];
+
+/** A quota spec in comparable form: its quantities normalised. */
+function normalizeQuotaSpec(spec: Record<string, unknown>): Record<string, unknown> {
+  return { hard: quantities(spec.hard), scopes: spec.scopes, scopeSelector: spec.scopeSelector };
 }
 
 /**
@@ -155,22 +159,30 @@ export function desiredLimitRange(
       metadata: ownedMetadata(tenant, LIMITS_NAME, { namespace }),
       spec: { limits },
     },
-    specFields: ["limits"],
-    normalize: (spec) => ({
-      limits: Array.isArray(spec.limits)
-        ? spec.limits.map((entry) =>
-          isRecord(entry)
-            ? Object.fromEntries(
-              Object.entries(entry).flatMap(([key, value]) => {
-                if (!isRecord(value)) return [[key, value]];
-                const map = quantities(value);
-                return Object.keys(map).length === 0 ? [] : [[key, map]];
-              }),
-            )
-            : entry
-        )
-        : spec.limits,
-    }),
+    specFields: LIMITS_SPEC_FIELDS,
+    normalize: normalizeLimitRangeSpec,
+  };
+}
+
+/** The LimitRange `spec` fields the operator owns. */
+const LIMITS_SPEC_FIELDS: readonly string[] = ["limits"];
+
+/** A LimitRange spec in comparable form: its quantities normalised, empty bounds left out. */
+function normalizeLimitRangeSpec(spec: Record<string, unknown>): Record<string, unknown> {
+  return {
+    limits: Array.isArray(spec.limits)
+      ? spec.limits.map((entry) =>
+        isRecord(entry)
+          ? Object.fromEntries(
+            Object.entries(entry).flatMap(([key, value]) => {
+              if (!isRecord(value)) return [[key, value]];
+              const map = quantities(value);
+              return Object.keys(map).length === 0 ? [] : [[key, map]];
+            }),
+          )
+          : entry
+      )
+      : spec.limits,
   };
 }
 

@@ -303,6 +303,15 @@ export class OperatorEnv implements AsyncDisposable {
       .reduce((a, b) => a + b, 0);
   }
 
+  /** Number of GETs and LISTs of resources the server answered (discovery is not counted). */
+  reads(): number {
+    return this.server.counters.snapshot()
+      .filter((entry) =>
+        (entry.verb === "get" || entry.verb === "list") && !entry.resource.startsWith("/")
+      )
+      .reduce((total, entry) => total + entry.count, 0);
+  }
+
   /** The sum of every sample of metric `name` the running operator exposes. */
   metric(name: string): number {
     let total = 0;

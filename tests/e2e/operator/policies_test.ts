@@ -96,17 +96,21 @@ Deno.test("requests per new tenant, a restart with zero writes, and a teardown r
     "discovery ran",
     () => env.server.counters.snapshot().some((entry) => entry.resource === "gateways"),
   );
-  env.server.counters.reset();
-  await env.createTenant("t", { userId: "ns-t", username: "u", plan: "basic" });
-  await env.waitForCondition("t", "TenantReady", "True");
   await env.settled();
+  env.server.counters.reset();
+  const before = env.reconciles();
+  await env.createTenant("t", { userId: "ns-t", username: "u", plan: "basic" });
+  await env.settled({ reconcilesAfter: before });
   const requests = env.server.counters.snapshot().filter((entry) => entry.verb !== "watch")
     .map((entry) => `${entry.verb} ${entry.resource}: ${entry.count}`).sort();
   console.log(
-    `requests for one new tenant (the test's own tenant create and polls included):\n${
+    `requests for one new tenant (the test's own tenant create included):\n${
       requests.join("\n")
     }`,
   );
+  assert.equal(env.reconciles(), before + 1, "one reconcile: the echoes of its writes cause none");
+  assert.equal(env.reads(), 0, "nothing read");
+  assert.equal((await env.condition("t", "TenantReady"))?.status, "True");
   for (
     const resource of [
       "namespaces",
@@ -126,9 +130,16 @@ Deno.test("requests per new tenant, a restart with zero writes, and a teardown r
   await env.stopOperator();
   env.server.counters.reset();
   env.startOperator();
-  await env.settled({ reconcilesAfter: 0 }); // the tenant reconciled after the restart
-  assert.ok(env.server.counters.count({ verb: "list", resource: "k8sallowedrepos" }) >= 1);
-  assert.equal(env.writes(), 0, JSON.stringify(env.server.counters.snapshot()));
+  await eventually("the start-up audit", () => env.manager!.audits.count === 1);
+  await env.settled();
+  // Every per-tenant kind, the constraints included, was compared through its watch's initial
+  // state: nothing read for the tenant, nothing written, no reconcile.
+  const snapshot = JSON.stringify(env.server.counters.snapshot());
+  assert.deepEqual(env.manager!.audits.last, { tenants: 1, queued: 0 }, snapshot);
+  assert.equal(env.server.counters.count({ verb: "watch", resource: "k8sallowedrepos" }), 1);
+  assert.equal(env.reads(), 0, snapshot);
+  assert.equal(env.reconciles(), 0);
+  assert.equal(env.writes(), 0, snapshot);
 
   await env.tenants.delete("t");
   await env.waitForTenantGone("t");

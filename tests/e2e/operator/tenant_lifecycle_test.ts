@@ -226,18 +226,28 @@ Deno.test("Retain: the namespace stays, disowned, labelled orphaned, guard rails
   assert.equal(namespace?.metadata?.annotations?.["kleff.io/tenant-uid"], undefined);
 });
 
-Deno.test("an operator restarted over ready tenants makes zero writes", async () => {
+Deno.test("an operator restarted over ready tenants makes zero writes and reconciles none", async () => {
   await using env = await OperatorEnv.start();
   for (let i = 0; i < 20; i++) {
     await env.createTenant(`t${i}`, { userId: `ns-${i}`, username: `u${i}`, plan: "basic" });
   }
   for (let i = 0; i < 20; i++) await env.waitForCondition(`t${i}`, "TenantReady", "True");
+  await env.settled();
   await env.stopOperator();
   env.server.counters.reset();
   env.startOperator();
-  await env.settled({ reconcilesAfter: 19 }); // every tenant reconciled after the restart
-  assert.ok(env.server.counters.count({ verb: "get", resource: "tenants" }) >= 20);
-  assert.equal(env.writes(), 0, JSON.stringify(env.server.counters.snapshot()));
+  await eventually("the start-up audit", () => env.manager!.audits.count === 1);
+  await env.settled();
+  const requests = JSON.stringify(env.server.counters.snapshot());
+  assert.deepEqual(env.manager!.audits.last, { tenants: 20, queued: 0 });
+  assert.equal(env.reconciles(), 0, "every tenant audited as settled");
+  assert.equal(env.writes(), 0, requests);
+  // One streaming list per watch (Tenants, Namespaces, three per-tenant kinds), besides
+  // discovery: nothing read per tenant.
+  assert.equal(env.server.counters.count({ verb: "watch" }), 5, requests);
+  assert.equal(env.reads(), 0, requests);
+  // Metrics report every tenant from the watched status.
+  assert.equal(env.metric('kleff_tenants{condition="TenantReady",status="True"}'), 20);
 });
 
 Deno.test("a tenant deleted while the operator was down is cleaned up on start", async () => {

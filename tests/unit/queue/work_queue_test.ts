@@ -245,3 +245,38 @@ Deno.test("a handler past the deadline gets an aborted signal and counts as a fa
   assert.equal(queue.oldestRunning(), undefined);
   assert.match(registry.expose(), /^workqueue_longest_running_processor_seconds\{name="t"\} 0$/m);
 });
+
+Deno.test("a waiting key carries its latest item to its run, which then forgets it", async () => {
+  const queue = new WorkQueue<string>({ name: "t", concurrency: 1 });
+  const seen: [string, string | undefined][] = [];
+  const controller = new AbortController();
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  queue.add("blocker");
+  const running = queue.run(async (key, _signal, item) => {
+    seen.push([key, item]);
+    if (key === "blocker") await gate;
+  }, controller.signal);
+  await eventually("queue.active === 1", () => queue.active === 1, POLL);
+  queue.add("a", "a1");
+  queue.add("a", "a2");
+  queue.add("a");
+  queue.carry("b", "b1");
+  queue.add("c");
+  queue.carry("c", "c1");
+  queue.add("blocker", "while running");
+  release();
+  await eventually("four runs, idle", () => seen.length === 4 && queue.active === 0, POLL);
+  // Nothing is carried any more: a plain add now runs without an item.
+  queue.add("a");
+  await eventually("five runs, idle", () => seen.length === 5 && queue.active === 0, POLL);
+  controller.abort();
+  await running;
+  assert.deepEqual(seen, [
+    ["blocker", undefined],
+    ["a", "a2"],
+    ["c", "c1"],
+    ["blocker", "while running"],
+    ["a", undefined],
+  ]);
+});

@@ -11,9 +11,9 @@ export {
 } from "./event_recorder.ts";
 export {
   OWN_WRITE_TTL_MS,
+  ownWriteKey,
   OwnWrites,
   type OwnWritesOptions,
-  ownWriteKey,
   type Provenance,
 } from "./own_writes.ts";
 export {

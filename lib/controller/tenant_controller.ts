@@ -31,7 +31,7 @@ import {
 } from "../reconcile/mod.ts";
 import type { WorkResult } from "../queue/mod.ts";
 import type { EventRecorder } from "./event_recorder.ts";
-import { type OwnWrites, ownWriteKey } from "./own_writes.ts";
+import { ownWriteKey, type OwnWrites } from "./own_writes.ts";
 import { log } from "../log.ts";
 
 /** The {@linkcode OwnWrites} key of Tenant `name`. */

@@ -127,10 +127,12 @@ export class Audit {
   }
 
   /**
-   * Every Tenant was audited: a settled tenant whose gateway hosts overlap an earlier claim is
-   * queued too (it was audited before every claim was known).
+   * Every Tenant was audited: when Gateways are served, a settled tenant whose gateway hosts
+   * overlap an earlier claim is queued too (it was audited before every claim was known).
    */
   tenantsDone(): void {
+    // Host claims decide only whether a tenant gets its Gateway.
+    if (this.#options.context().integrations.gateway === undefined) return;
     for (const name of this.#awaiting.keys()) {
       if (this.#options.index.claimedBefore(name)) this.#queue(name);
     }

@@ -21,7 +21,7 @@ import {
   resourceQuotas,
   type WatchTimings,
 } from "../client/mod.ts";
-import { type OwnWrites, ownWriteKey, tenantWriteKey } from "../controller/mod.ts";
+import { ownWriteKey, type OwnWrites, tenantWriteKey } from "../controller/mod.ts";
 import { observationKey } from "../reconcile/mod.ts";
 import type { Audit } from "./audit.ts";
 import type { TenantIndex } from "./tenant_index.ts";
@@ -151,10 +151,14 @@ export class WatchSources {
     const kind = observationKey(namespaces);
     return this.#watchManaged(namespaces, NAMESPACES_WATCH, signal, (object) => {
       const name = object.metadata?.name ?? "";
-      ownWrites.observe(ownWriteKey(kind, undefined, name), object.metadata?.resourceVersion, () => {
-        for (const tenant of index.tenantsIn(name)) queue.add(tenant);
-        for (const waiter of index.waitersOf(name)) queue.add(waiter);
-      });
+      ownWrites.observe(
+        ownWriteKey(kind, undefined, name),
+        object.metadata?.resourceVersion,
+        () => {
+          for (const tenant of index.tenantsIn(name)) queue.add(tenant);
+          for (const waiter of index.waitersOf(name)) queue.add(waiter);
+        },
+      );
     });
   }
 

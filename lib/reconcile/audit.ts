@@ -10,8 +10,8 @@ import {
   isOwned,
   isPrunable,
   type ObservedKind,
-  type OwnedShape,
   ownedContent,
+  type OwnedShape,
   ownedShape,
   readObject,
 } from "./managed.ts";
@@ -75,7 +75,9 @@ export function auditTenant(tenant: unknown, options: DecideOptions): TenantAudi
       name: namespace,
       uid: namespaceUID,
       resourceVersion: "1",
-      labels: desiredNamespaceLabels(view, spec, { podSecurity: plan?.podSecurity ?? "restricted" }),
+      labels: desiredNamespaceLabels(view, spec, {
+        podSecurity: plan?.podSecurity ?? "restricted",
+      }),
       annotations: desiredNamespaceAnnotations(view),
     },
   };

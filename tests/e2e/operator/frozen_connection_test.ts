@@ -38,8 +38,9 @@ for (const setup of SETUPS) {
       // Nothing else in flight: the reconcile awaited below is the new tenant's.
       await env.settled();
 
-      // A reconcile waits on a slow GET (slower than the timeout) when every connection freezes.
-      env.server.faults.setLatency(3000, { verb: "get", resource: "tenants" });
+      // A reconcile waits on a slow write (slower than the timeout: the new tenant's finalizer,
+      // its first request) when every connection freezes.
+      env.server.faults.setLatency(3000, { verb: "patch", resource: "tenants" });
       await env.createTenant("during", spec("user-during"));
       await eventually(
         "a reconcile in flight",

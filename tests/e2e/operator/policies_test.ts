@@ -104,9 +104,7 @@ Deno.test("requests per new tenant, a restart with zero writes, and a teardown r
   const requests = env.server.counters.snapshot().filter((entry) => entry.verb !== "watch")
     .map((entry) => `${entry.verb} ${entry.resource}: ${entry.count}`).sort();
   console.log(
-    `requests for one new tenant (the test's own tenant create included):\n${
-      requests.join("\n")
-    }`,
+    `requests for one new tenant (the test's own tenant create included):\n${requests.join("\n")}`,
   );
   assert.equal(env.reconciles(), before + 1, "one reconcile: the echoes of its writes cause none");
   assert.equal(env.reads(), 0, "nothing read");

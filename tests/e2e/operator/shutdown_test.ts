@@ -108,7 +108,8 @@ Deno.test("SIGTERM of a standby and of a leader blocked in a reconcile exits at 
     await standby.waitForLog(/^tenant controller started/);
     assert.equal(await terminate(standby, "of a standby"), 0);
 
-    env.server.faults.setLatency(60_000, { verb: "get", resource: "tenants" });
+    // The new tenant's first request, its finalizer, waits on the slow server.
+    env.server.faults.setLatency(60_000, { verb: "patch", resource: "tenants" });
     await env.createTenant("slow", { plan: "basic", userId: "user-slow", username: "slow" });
     await eventually("a reconcile waiting on the slow server", () => reconcileInFlight(leader));
     env.server.faults.setLatency(0);

@@ -14,7 +14,9 @@ Deno.test("resourceVersions compare as integers of any length", () => {
 });
 
 Deno.test("anything but a canonical positive integer cannot be ordered", () => {
-  for (const [a, b] of [["0", "1"], ["01", "2"], ["", "1"], ["abc", "1"], ["1", "-2"], ["1.0", "1"]]) {
+  for (
+    const [a, b] of [["0", "1"], ["01", "2"], ["", "1"], ["abc", "1"], ["1", "-2"], ["1.0", "1"]]
+  ) {
     assert.equal(compareResourceVersions(a, b), undefined, `${a} vs ${b}`);
   }
 });

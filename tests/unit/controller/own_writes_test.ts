@@ -2,7 +2,7 @@
 // anything else is foreign, events during a write wait for its answer, and nothing is kept for
 // long.
 import assert from "node:assert/strict";
-import { OwnWrites, ownWriteKey } from "../../../lib/controller/mod.ts";
+import { ownWriteKey, OwnWrites } from "../../../lib/controller/mod.ts";
 
 const KEY = ownWriteKey("Tenant.kleff.kleff.io", undefined, "t");
 

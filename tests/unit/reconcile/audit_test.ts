@@ -7,11 +7,8 @@ import {
   actionStages,
   auditTenant,
   decide,
-  type Decision,
   type DesiredObject,
-  type Integrations,
   isNewTenant,
-  type ObservedKind,
   observedContent,
   ownedContent,
   ownedShape,
@@ -21,96 +18,9 @@ import {
   syncObjects,
   wouldPrune,
 } from "../../../lib/reconcile/mod.ts";
-import { TENANT_FINALIZER } from "../../../lib/api/mod.ts";
-import { BUILTIN } from "./support.ts";
+import { BUILTIN, FULL, newTenant, NOW, ready, type World } from "./support.ts";
 
 type Json = Record<string, unknown>;
-const NOW = new Date("2025-01-01T00:00:00Z");
-const INTEGRATIONS: Integrations = {
-  gateway: {
-    group: "networking.istio.io",
-    version: "v1",
-    plural: "gateways",
-    kind: "Gateway",
-    namespaced: true,
-  },
-  authorizationPolicy: {
-    group: "security.istio.io",
-    version: "v1",
-    plural: "authorizationpolicies",
-    kind: "AuthorizationPolicy",
-    namespaced: true,
-  },
-  constraints: {
-    K8sAllowedRepos: {
-      group: "constraints.gatekeeper.sh",
-      version: "v1beta1",
-      plural: "k8sallowedrepos",
-      kind: "K8sAllowedRepos",
-      namespaced: false,
-    },
-  },
-};
-const FULL: PlanContext = { ...BUILTIN, integrations: INTEGRATIONS };
-
-/** A new Tenant, as created. */
-function newTenant(): Json {
-  return {
-    metadata: { name: "t", uid: "uid-t", generation: 1, resourceVersion: "5" },
-    spec: { userId: "ns-t", username: "alice", plan: "basic" },
-  };
-}
-
-/** What the cluster holds once a reconcile of a new tenant succeeded: Tenant, namespace, objects. */
-interface World {
-  tenant: Json;
-  namespace: Json;
-  objects: ObservedKind[];
-}
-
-/**
- * Runs decisions against an in-memory world until nothing is left to do, as the executor would
- * (creates get uids and versions, the namespace's uid is recorded, status is written).
- */
-function ready(context: PlanContext): World {
-  let world: World = { tenant: newTenant(), namespace: {}, objects: [] };
-  let n = 0;
-  for (let round = 0; round < 5; round++) {
-    const namespace = Object.keys(world.namespace).length ? world.namespace : undefined;
-    const decision = decide(world.tenant, { namespace, objects: world.objects }, {
-      now: NOW,
-      context,
-    });
-    if (decision.actions.length === 0 && !decision.writeStatus) return world;
-    world = apply(world, decision, () => `${++n}`);
-  }
-  throw new Error("no fixed point");
-}
-
-function apply(world: World, decision: Decision, next: () => string): World {
-  const tenant = structuredClone(world.tenant);
-  const metadata = tenant.metadata as Json;
-  let namespace = structuredClone(world.namespace);
-  const objects = structuredClone(world.objects);
-  let status = decision.status as Json;
-  for (const action of decision.actions) {
-    if (action.kind === "addFinalizer") metadata.finalizers = [TENANT_FINALIZER];
-    else if (action.kind === "create" && action.resource.kind === "Namespace") {
-      namespace = structuredClone(action.object) as Json;
-      Object.assign(namespace.metadata as Json, { uid: "uid-ns", resourceVersion: next() });
-      status = { ...status, namespaceUID: "uid-ns" };
-    } else if (action.kind === "create") {
-      const object = structuredClone(action.object) as Json;
-      Object.assign(object.metadata as Json, { uid: `uid-${next()}`, resourceVersion: next() });
-      let kind = objects.find((item) => item.resource.plural === action.resource.plural);
-      if (!kind) objects.push(kind = { resource: action.resource, items: [] });
-      kind.items.push(object);
-    }
-  }
-  tenant.status = status;
-  metadata.resourceVersion = next();
-  return { tenant, namespace, objects };
-}
 
 function settled(world: World, context: PlanContext): SettledTenant {
   const audit = auditTenant(world.tenant, { now: NOW, context });

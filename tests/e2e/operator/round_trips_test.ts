@@ -1,0 +1,122 @@
+// End-to-end: the requests the operator makes. A new tenant is one reconcile that reads nothing
+// (the echoes of its own writes cause none); drift by anyone else is reconciled at once; a restart
+// or a resync lists each kind once, reconciles only the tenants that differ from their plan (what
+// changed while the operator was down included) and writes nothing for the others.
+import assert from "node:assert/strict";
+import type { LimitRange, ResourceQuota } from "kubernetes-types/core/v1.d.ts";
+import {
+  type KubeObject,
+  limitRanges,
+  networkPolicies,
+  resourceQuotas,
+} from "../../../lib/client/mod.ts";
+import { eventually, OperatorEnv } from "../../support/operator_env.ts";
+
+const spec = (i: number, plan = "basic") => ({ userId: `ns-${i}`, username: `u${i}`, plan });
+
+/** Creates `count` tenants and waits until all are Ready and the operator is idle. */
+async function readyTenants(env: OperatorEnv, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await env.createTenant(`t${i}`, spec(i));
+  for (let i = 0; i < count; i++) await env.waitForCondition(`t${i}`, "TenantReady", "True");
+  await env.settled();
+}
+
+Deno.test("new tenants: one reconcile each, nothing read, no reconcile for their echoes", async () => {
+  await using env = await OperatorEnv.start();
+  await env.settled();
+  env.server.counters.reset();
+  for (let i = 0; i < 5; i++) await env.createTenant(`t${i}`, spec(i));
+  await env.settled({ reconcilesAfter: 4 });
+  const snapshot = JSON.stringify(env.server.counters.snapshot());
+  assert.equal(env.reconciles(), 5, snapshot);
+  assert.equal(env.reads(), 0, snapshot);
+  // Per tenant: finalizer, recorded namespace, namespace, quota, limits, isolation, status.
+  assert.equal(env.writes() - env.writes("events") - 5, 5 * 7, snapshot);
+  for (let i = 0; i < 5; i++) {
+    assert.equal((await env.condition(`t${i}`, "TenantReady"))?.status, "True");
+  }
+});
+
+Deno.test("drift by someone else is reconciled at once, and its restore causes no second reconcile", async () => {
+  await using env = await OperatorEnv.start();
+  await readyTenants(env, 2);
+  const quotas = env.client.resource<ResourceQuota>(resourceQuotas);
+  const before = env.reconciles();
+  await quotas.patch("kleff-quota", { spec: { hard: { pods: "1000" } } }, { namespace: "ns-0" });
+  await eventually(
+    "the quota restored",
+    async () => (await quotas.get("kleff-quota", { namespace: "ns-0" })).spec?.hard?.pods === "20",
+  );
+  await env.settled({ reconcilesAfter: before });
+  assert.equal(env.reconciles(), before + 1, "one reconcile, of the tenant whose quota drifted");
+
+  const plan = env.reconciles();
+  await env.tenants.patch("t1", { spec: { plan: "pro" } });
+  await eventually(
+    "the plan applied",
+    async () => (await quotas.get("kleff-quota", { namespace: "ns-1" })).spec?.hard?.pods === "100",
+  );
+  await env.settled({ reconcilesAfter: plan });
+  assert.equal(env.reconciles(), plan + 1, "one reconcile for the edit of the Tenant");
+});
+
+Deno.test("a restart reconciles exactly the tenants changed while the operator was down", async () => {
+  await using env = await OperatorEnv.start();
+  await readyTenants(env, 7);
+  await env.stopOperator();
+  const quotas = env.client.resource<ResourceQuota>(resourceQuotas);
+  const limits = env.client.resource<LimitRange>(limitRanges);
+  const policies = env.client.resource<KubeObject>(networkPolicies);
+  // t0: a quota raised; t1: a label stripped (out of the watch's selection); t2: the isolation
+  // deleted; t3: a namespace label changed; t4: a plan changed; t5: the status edited; t6: as is.
+  await quotas.patch("kleff-quota", { spec: { hard: { pods: "1000" } } }, { namespace: "ns-0" });
+  await limits.patch("kleff-limits", {
+    metadata: { labels: { "app.kubernetes.io/managed-by": null } },
+  }, { namespace: "ns-1" });
+  await policies.delete("kleff-isolation", { namespace: "ns-2" });
+  await env.namespaces.patch("ns-3", {
+    metadata: { labels: { "pod-security.kubernetes.io/enforce": "privileged" } },
+  });
+  await env.tenants.patch("t4", { spec: { plan: "free" } });
+  await env.tenants.patchStatus("t5", { status: { quota: "pods=1000" } });
+  env.server.counters.reset();
+  env.startOperator();
+  await eventually("the start-up audit", () => env.manager!.audits.count === 1);
+  await env.settled({ reconcilesAfter: 5 });
+  assert.deepEqual(env.manager!.audits.last, { tenants: 7, queued: 6 });
+  assert.equal(env.reconciles(), 6, JSON.stringify(env.server.counters.snapshot()));
+  assert.equal((await quotas.get("kleff-quota", { namespace: "ns-0" })).spec?.hard?.pods, "20");
+  const restored = await limits.get("kleff-limits", { namespace: "ns-1" });
+  assert.equal(
+    restored.metadata?.labels?.["app.kubernetes.io/managed-by"],
+    "kleff-tenant-operator",
+  );
+  assert.ok(await policies.get("kleff-isolation", { namespace: "ns-2" }));
+  const namespace = await env.namespaces.get("ns-3");
+  assert.equal(namespace.metadata?.labels?.["pod-security.kubernetes.io/enforce"], "baseline");
+  assert.equal((await quotas.get("kleff-quota", { namespace: "ns-4" })).spec?.hard?.pods, "4");
+  assert.notEqual((await env.tenants.get("t5")).status?.quota, "pods=1000");
+});
+
+Deno.test("a resync lists each kind once, writes nothing and reconciles no settled tenant", async () => {
+  await using env = await OperatorEnv.start();
+  await readyTenants(env, 3);
+  await env.stopOperator();
+  env.startOperator({ resyncPeriodMs: 300 });
+  await eventually("the start-up audit", () => env.manager!.audits.count >= 1);
+  await env.settled();
+  env.server.counters.reset();
+  const start = env.manager!.audits.count;
+  await eventually("two resyncs", () => env.manager!.audits.count >= start + 2);
+  // Read together, in one turn of the event loop: the passes finished and what they listed (a
+  // pass under way may have listed some of its kinds already).
+  const passes = env.manager!.audits.count - start;
+  const lists = env.server.counters.count({ verb: "list" });
+  const snapshot = JSON.stringify(env.server.counters.snapshot());
+  // Tenants, Namespaces, quotas, limits, isolation: one page each at this size.
+  assert.ok(lists >= 5 * passes && lists < 5 * (passes + 1), snapshot);
+  assert.equal(env.server.counters.count({ verb: "get", resource: "tenants" }), 0, snapshot);
+  assert.equal(env.writes(), 0, snapshot);
+  assert.equal(env.reconciles(), 0, snapshot);
+  assert.equal(env.manager!.audits.last?.queued, 0);
+});

@@ -128,7 +128,8 @@ export class WatchSources {
         const name = tenant.metadata?.name;
         if (!name) continue;
         const affected = event.type === "DELETED" ? index.remove(name) : index.update(tenant);
-        for (const other of affected) queue.add(other);
+        // In the initial state, the audit looks at host claims once every Tenant is known.
+        if (!initial || !audit) for (const other of affected) queue.add(other);
         if (event.type === "DELETED") {
           queue.add(name);
           continue;

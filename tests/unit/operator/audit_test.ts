@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import type { Tenant } from "../../../lib/api/mod.ts";
 import { Audit } from "../../../lib/operator/audit.ts";
 import { TenantIndex } from "../../../lib/operator/tenant_index.ts";
-import { type ObservedKind, type PlanContext } from "../../../lib/reconcile/mod.ts";
+import type { ObservedKind, PlanContext } from "../../../lib/reconcile/mod.ts";
 import { namespaces, type ResourceDescriptor } from "../../../lib/client/mod.ts";
 import { BUILTIN, FULL, newTenant, ready, type World } from "../reconcile/support.ts";
 

@@ -129,7 +129,7 @@ export class WatchSources {
         if (!name) continue;
         const affected = event.type === "DELETED" ? index.remove(name) : index.update(tenant);
         // In the initial state, the audit looks at host claims once every Tenant is known.
-        if (!initial || !audit) for (const other of affected) queue.add(other);
+        if (!initial || !audit) { for (const other of affected) queue.add(other); }
         if (event.type === "DELETED") {
           queue.add(name);
           continue;

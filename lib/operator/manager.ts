@@ -13,11 +13,8 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   events,
   type KubeClient,
-  type KubeObjectBase,
-  namespaces,
   type ResourceDescriptor,
   type Tenant,
-  TENANT_RESOURCE,
   type WatchTimings,
 } from "../client/mod.ts";
 import { builtinCatalogue } from "../plans/mod.ts";
@@ -35,18 +32,13 @@ import { EventRecorder, OwnWrites, TenantController } from "../controller/mod.ts
 import type { Registry } from "../metrics/mod.ts";
 import { WorkQueue } from "../queue/mod.ts";
 import { log } from "../log.ts";
-import { Audit, type AuditSummary } from "./audit.ts";
+import { Audit } from "./audit.ts";
+import { type AuditRecord, Audits } from "./audits.ts";
 import { followCatalogue } from "./catalogue_watch.ts";
 import type { Readiness } from "./endpoints.ts";
 import { IntegrationDiscovery } from "./integrations.ts";
 import { describeSource, type LoadedPlans, type PlanSource } from "./plan_source.ts";
-import {
-  BUILTIN_OBJECT_KINDS,
-  MANAGED_SELECTOR,
-  NAMESPACES_WATCH,
-  TENANTS_WATCH,
-  WatchSources,
-} from "./sources.ts";
+import { BUILTIN_OBJECT_KINDS, NAMESPACES_WATCH, TENANTS_WATCH, WatchSources } from "./sources.ts";
 import { TenantIndex } from "./tenant_index.ts";
 import { TenantMetrics } from "./tenant_metrics.ts";
 import { WatchGroup, type WatchStart } from "./watch_group.ts";
@@ -109,14 +101,6 @@ export interface ManagerOptions {
   requestTimeoutMs?: number;
 }
 
-/** The audit passes a manager finished (see {@linkcode Manager.audits}). */
-export interface AuditRecord {
-  /** Passes finished: the start-up one, then one per resync, catalogue or integration change. */
-  count: number;
-  /** What the latest one found. */
-  last?: AuditSummary;
-}
-
 /** Options of {@linkcode Manager.run}. */
 export interface ManagerRunOptions {
   /** Reconcile only while holding this Lease (watches run on every replica). */
@@ -143,12 +127,10 @@ export class Manager {
   #reserved?: readonly string[];
   /** Whether queued tenants carry their watched Tenant: once this replica reconciles. */
   #carry = false;
-  /** The audit pass running (resync, catalogue or integration change), if any. */
-  #auditing?: Promise<void>;
-  /** Whether another pass was asked for while one ran (or, during start-up, once it is done). */
-  #auditAgain = false;
-  /** Audit passes finished, and the latest one's summary. */
-  #audits: AuditRecord = { count: 0 };
+  /** The audit passes over listed pages (resync, catalogue or integration change). */
+  readonly #audits: Audits;
+  /** Whether integrations changed during start-up: its audit saw some tenants before. */
+  #changedDuringStart = false;
 
   /** Builds the manager; nothing runs until {@linkcode run}. */
   constructor(client: KubeClient, options: ManagerOptions) {
@@ -190,6 +172,13 @@ export class Manager {
       catalogue: plans.catalogue,
       onChange: (integrations) => this.#integrationsChanged(integrations),
     });
+    this.#audits = new Audits(client, {
+      index: this.#index,
+      context: () => this.context,
+      kinds: () => [...BUILTIN_OBJECT_KINDS, ...servedKinds(this.#discovery.integrations)],
+      queue: (name) => this.#queue.add(name),
+      queueAll: () => this.#requeueAll(),
+    });
     this.#controller = new TenantController(client, {
       recorder: this.#recorder,
       context: () => this.context,
@@ -222,9 +211,9 @@ export class Manager {
     };
   }
 
-  /** The audit passes finished so far (for logs and tests). */
+  /** The audit passes finished so far, the start-up one included (for logs and tests). */
   get audits(): AuditRecord {
-    return this.#audits;
+    return this.#audits.record;
   }
 
   /** The work queue (for metrics and tests). */
@@ -279,7 +268,7 @@ export class Manager {
     const stopping = AbortSignal.any([signal, watches.signal]);
     await this.#discovery.discover(stopping);
     // What the first discovery found is what the start-up audit compares with.
-    this.#auditAgain = false;
+    this.#changedDuringStart = false;
     const resync = setInterval(() => this.#resync(stopping), this.#options.resyncPeriodMs);
     // Without leader election this replica reconciles from the start: the tenants the start-up
     // audit queues carry the Tenant as watched.
@@ -302,7 +291,7 @@ export class Manager {
         group: this.#group,
         recorder: this.#recorder,
         discovery: this.#discovery,
-        audit: () => this.#audit(stopping),
+        audit: () => this.#audits.request(stopping),
         timings: this.#options.watchTimings,
         signal: stopping,
       }));
@@ -320,7 +309,7 @@ export class Manager {
     ], { loops, signal: stopping }).then(() => {
       this.#sources.endAudit();
       const summary = startup.close();
-      this.#audits = { count: this.#audits.count + 1, last: summary };
+      this.#audits.finished(summary);
       const { tenants, queued } = summary;
       log("manager").info("start-up audit: {queued} of {tenants} tenants need a reconcile", {
         tenants,
@@ -328,8 +317,7 @@ export class Manager {
       });
       this.#kindSignal = stopping;
       this.#sources.syncKinds(servedKinds(this.#discovery.integrations), stopping);
-      // Integrations changed during start-up: its audit saw some tenants before the change.
-      if (this.#auditAgain) this.#audit(stopping);
+      if (this.#changedDuringStart) this.#audits.request(stopping);
     });
     log("manager").info(
       "tenant controller started with {concurrency} workers, {plans} plans from {source}",
@@ -371,7 +359,7 @@ export class Manager {
         ...loops,
         this.#discovery.settled(),
         this.#sources.stopKinds(),
-        this.#auditing,
+        this.#audits.settled(),
       ]);
       log("manager").info("tenant controller stopped");
     }
@@ -389,8 +377,8 @@ export class Manager {
    */
   #integrationsChanged(integrations: Integrations): void {
     this.#sources.syncKinds(servedKinds(integrations), this.#kindSignal);
-    if (this.#kindSignal !== undefined) this.#audit(this.#kindSignal);
-    else this.#auditAgain = true;
+    if (this.#kindSignal !== undefined) this.#audits.request(this.#kindSignal);
+    else this.#changedDuringStart = true;
   }
 
   #requeueAll(): void {
@@ -401,70 +389,6 @@ export class Manager {
   #resync(signal: AbortSignal): void {
     log("manager").debug("resync of {count} tenants", { count: this.#index.size });
     this.#discovery.discover(signal);
-    this.#audit(signal);
-  }
-
-  /** Starts an audit pass, or asks for one more after the pass running now. */
-  #audit(signal: AbortSignal): void {
-    if (this.#auditing !== undefined) {
-      this.#auditAgain = true;
-      return;
-    }
-    this.#auditing = (async () => {
-      do {
-        this.#auditAgain = false;
-        await this.#auditOnce(signal);
-      } while (this.#auditAgain && !signal.aborted);
-    })().finally(() => this.#auditing = undefined);
-  }
-
-  /**
-   * One audit over listed pages: the Tenants, the managed namespaces, each watched per-tenant
-   * kind (one paged LIST each, 500 objects a page, looked at as they arrive). When a list fails,
-   * every tenant is queued instead: nothing is left unchecked.
-   */
-  async #auditOnce(signal: AbortSignal): Promise<void> {
-    const started = performance.now();
-    const audit = new Audit({
-      index: this.#index,
-      context: () => this.context,
-      queue: (name) => this.#queue.add(name),
-    });
-    try {
-      const tenants = this.#client.resource<Tenant>(TENANT_RESOURCE).listPages({ signal });
-      for await (const page of tenants) for (const item of page.items) await audit.tenant(item);
-      audit.tenantsDone();
-      const kinds = [
-        namespaces,
-        ...BUILTIN_OBJECT_KINDS,
-        ...servedKinds(this.#discovery.integrations),
-      ];
-      for (const resource of kinds) {
-        const pages = this.#client.resource<KubeObjectBase>(resource).listPages({
-          signal,
-          labelSelector: MANAGED_SELECTOR,
-          metadataOnly: resource === namespaces,
-        });
-        for await (const page of pages) {
-          for (const item of page.items) await audit.object(resource, item);
-        }
-        audit.kindDone(resource);
-      }
-    } catch (error) {
-      if (signal.aborted) return;
-      log("manager").warn("audit failed: {error}; reconciling every tenant instead", {
-        error: error instanceof Error ? error.message : String(error),
-      });
-      this.#requeueAll();
-    } finally {
-      const summary = audit.close();
-      this.#audits = { count: this.#audits.count + 1, last: summary };
-      const { tenants, queued } = summary;
-      log("manager").debug("audit: {queued} of {tenants} tenants need a reconcile ({ms} ms)", {
-        tenants,
-        queued,
-        ms: Math.round(performance.now() - started),
-      });
-    }
+    this.#audits.request(signal);
   }
 }

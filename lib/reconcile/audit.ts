@@ -6,15 +6,8 @@
 import { namespaces, type ResourceDescriptor } from "../api/mod.ts";
 import { observationKey } from "./context.ts";
 import { decideAndPlan, type DecideOptions } from "./decide.ts";
-import {
-  isOwned,
-  isPrunable,
-  type ObservedKind,
-  ownedContent,
-  type OwnedShape,
-  ownedShape,
-  readObject,
-} from "./managed.ts";
+import { isOwned, isPrunable, type ObservedKind, ownedContent, readObject } from "./managed.ts";
+import { type OwnedShape, ownedShape } from "./owned_content.ts";
 import { desiredNamespaceAnnotations, desiredNamespaceLabels, readNamespace } from "./namespace.ts";
 import { constraintName } from "./policies.ts";
 import { hasFinalizer, readTenant } from "./spec.ts";

@@ -1,6 +1,8 @@
 // Per-tenant objects other than the namespace (quota, limits, isolation, Istio, Gatekeeper), as one
 // generic rule: create what is missing, restore what drifted with a patch touching only what the
 // operator manages, delete what the plan no longer asks for, and never touch what is not ours.
+// Slightly above the usual size: the rule's parts (reading, ownership, sync, the step it makes)
+// are one contract and read best together.
 import type { ResourceDescriptor } from "../api/mod.ts";
 import type { KubeObject } from "../api/mod.ts";
 import {
@@ -15,6 +17,7 @@ import type { Action, MergePatch, TenantEvent } from "./actions.ts";
 import { type ConditionInput, statusEqual } from "./conditions.ts";
 import { observationKey } from "./context.ts";
 import { metadataPatch, type MetadataView, readStringMap } from "./metadata_patch.ts";
+import { ownedContentOf, type OwnedShape, ownedShape } from "./owned_content.ts";
 import { isRecord, type TenantView } from "./spec.ts";
 
 /** An object a plan asks for. */
@@ -49,22 +52,6 @@ export interface ObservedKind {
   resource: ResourceDescriptor;
   /** The items, untyped as the API server sent them. */
   items: unknown[];
-}
-
-/**
- * What the operator owns of an object, whichever object it is compared on: the label and
- * annotation keys it sets, and the owned `spec` fields in normalised form. Two objects agree on
- * it exactly when {@linkcode ownedContent} gives both the same string.
- */
-export interface OwnedShape {
-  /** The label keys the operator sets. */
-  labels: readonly string[];
-  /** The annotation keys the operator sets. */
-  annotations: readonly string[];
-  /** The owned `spec` fields (see {@linkcode DesiredObject.specFields}). */
-  specFields: readonly string[];
-  /** Brings a spec to a comparable form (see {@linkcode DesiredObject.normalize}). */
-  normalize?: (spec: Record<string, unknown>) => Record<string, unknown>;
 }
 
 /** The outcome of {@linkcode syncObjects}. */
@@ -177,54 +164,12 @@ export function isPrunable(
     object.name.startsWith(OBJECT_NAME_PREFIX);
 }
 
-/** The {@linkcode OwnedShape} of a desired object: what of it the operator compares and owns. */
-export function ownedShape(item: DesiredObject): OwnedShape {
-  const metadata = item.object.metadata ?? {};
-  return {
-    labels: Object.keys(metadata.labels ?? {}),
-    annotations: Object.keys(metadata.annotations ?? {}),
-    specFields: item.specFields,
-    ...(item.normalize ? { normalize: item.normalize } : {}),
-  };
-}
-
 /**
  * What `raw` (an object as the API server sent it, or a desired one) holds of `shape`, in
- * canonical form: equal strings for two objects exactly when restoring one into the other
- * needs no patch (the comparison `syncObjects` makes; object key order does not count, array
- * order does).
+ * canonical form (see {@linkcode ownedContentOf}).
  */
 export function ownedContent(shape: OwnedShape, raw: unknown): string {
-  const object = readObject(raw);
-  return contentOf(shape, object ?? { labels: {}, annotations: {}, spec: {} });
-}
-
-function contentOf(
-  shape: OwnedShape,
-  object: Pick<ObjectView, "labels" | "annotations" | "spec">,
-): string {
-  const spec = (shape.normalize ?? ((value: Record<string, unknown>) => value))(object.spec);
-  return canonical({
-    labels: Object.fromEntries(shape.labels.map((key) => [key, object.labels[key]])),
-    annotations: Object.fromEntries(shape.annotations.map((key) => [key, object.annotations[key]])),
-    spec: Object.fromEntries(shape.specFields.map((field) => [field, spec[field]])),
-  });
-}
-
-/**
- * JSON with object keys sorted and `undefined` properties left out (as `statusEqual` compares),
- * `undefined` elsewhere written `~` so that it never equals `null`.
- */
-function canonical(value: unknown): string {
-  if (value === undefined) return "~";
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (isRecord(value)) {
-    return `{${
-      Object.keys(value).filter((key) => value[key] !== undefined).sort()
-        .map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`).join(",")
-    }}`;
-  }
-  return JSON.stringify(value) ?? "~";
+  return ownedContentOf(shape, readObject(raw) ?? { labels: {}, annotations: {}, spec: {} });
 }
 
 /** The observed objects, read once: by observation key, then by name (the first one wins). */
@@ -442,7 +387,7 @@ export function syncedStep(sync: SyncResult, options: SyncedStepOptions): PlanSt
  */
 function objectPatch(item: DesiredObject, current: ObjectView): MergePatch | undefined {
   const shape = ownedShape(item);
-  if (contentOf(shape, current) === ownedContent(shape, item.object)) return undefined;
+  if (ownedContentOf(shape, current) === ownedContent(shape, item.object)) return undefined;
   const metadata = item.object.metadata ?? {};
   const meta = metadataPatch(current, {
     labels: metadata.labels ?? {},

@@ -79,8 +79,6 @@ export {
   type ObjectView,
   type ObservedKind,
   ownedContent,
-  type OwnedShape,
-  ownedShape,
   type PlanStep,
   readObject,
   syncObjects,
@@ -88,6 +86,7 @@ export {
   type SyncResult,
 } from "./managed.ts";
 export { isNewTenant, type Observation, observations } from "./observe.ts";
+export { ownedContentOf, type OwnedShape, ownedShape, type ShapedObject } from "./owned_content.ts";
 export {
   AUTHORIZATION_POLICY_NAME,
   type AuthorizationPolicyOptions,

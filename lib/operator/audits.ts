@@ -88,7 +88,7 @@ export class Audits {
     const audit = new Audit({ index, context, queue: (name) => queue(name) });
     try {
       const tenants = this.#client.resource<Tenant>(TENANT_RESOURCE).listPages({ signal });
-      for await (const page of tenants) for (const item of page.items) await audit.tenant(item);
+      for await (const page of tenants) for (const item of page.items) audit.tenant(item);
       audit.tenantsDone();
       for (const resource of [namespaces, ...kinds()]) {
         const pages = this.#client.resource<KubeObjectBase>(resource).listPages({
@@ -97,7 +97,7 @@ export class Audits {
           metadataOnly: resource === namespaces,
         });
         for await (const page of pages) {
-          for (const item of page.items) await audit.object(resource, item);
+          for (const item of page.items) audit.object(resource, item);
         }
         audit.kindDone(resource);
       }

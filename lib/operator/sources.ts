@@ -136,7 +136,7 @@ export class WatchSources {
         }
         // Nothing decides from them, and they are most of a fresh Tenant's bytes.
         if (tenant.metadata) delete tenant.metadata.managedFields;
-        if (initial && audit) await audit.tenant(tenant);
+        if (initial && audit) audit.tenant(tenant);
         else this.#tenantChanged(name, tenant);
       }
     });
@@ -273,7 +273,7 @@ export class WatchSources {
           if (initial) audit?.kindDone(resource);
           initial = false;
         } else if (initial && audit && event.type !== "DELETED") {
-          await audit.object(resource, event.object);
+          audit.object(resource, event.object);
         } else onEvent(event.object);
       }
     });

@@ -46,15 +46,15 @@ async function pass(
     return copy;
   });
   for (const world of edited) index.update(world.tenant as Tenant);
-  for (const world of edited) await audit.tenant(world.tenant as Tenant);
+  for (const world of edited) audit.tenant(world.tenant as Tenant);
   audit.tenantsDone();
   for (const world of edited) {
-    if (Object.keys(world.namespace).length) await audit.object(namespaces, world.namespace);
+    if (Object.keys(world.namespace).length) audit.object(namespaces, world.namespace);
   }
   audit.kindDone(namespaces);
   for (const kind of kinds(edited)) {
     if (kind.resource.plural === options.skip) continue;
-    for (const item of kind.items) await audit.object(kind.resource, item as Json);
+    for (const item of kind.items) audit.object(kind.resource, item as Json);
     audit.kindDone(kind.resource);
   }
   audit.close();
@@ -101,7 +101,7 @@ Deno.test("a kind never listed queues the tenants expecting it; a closed pass qu
   const queued: string[] = [];
   const audit = new Audit({ index, context: () => BUILTIN, queue: (name) => queued.push(name) });
   audit.close();
-  await audit.tenant(all[0].tenant as Tenant);
+  audit.tenant(all[0].tenant as Tenant);
   assert.deepEqual(queued, ["t0"], "after close nothing is compared: it is queued");
 });
 

@@ -116,12 +116,13 @@ Flags:
                             {tenant} (default ${DEFAULT_GATEWAY_HOSTS.join(",")})
   --reserved-namespaces LIST
                             comma-separated namespaces no tenant may have (a trailing * matches a
-                            prefix); kube-*, default, the ingress namespace and the operator's own
-                            are always reserved (default ${DEFAULT_RESERVED_NAMESPACES.join(",")})
+                            prefix); kube-*, default, the ingress namespace, istio-system, the
+                            --mesh-egress-namespaces and the operator's own are always reserved
+                            (default ${DEFAULT_RESERVED_NAMESPACES.join(",")})
   --mesh-egress-namespaces LIST
                             comma-separated platform namespaces every tenant's Istio Sidecar
                             imports besides its own, the ingress namespace and istio-system
-                            (default none); reserved like those
+                            (default none)
   --discovery-interval DURATION
                             how often to look for Istio/Gatekeeper kinds (default ${
   formatDuration(DEFAULT_DISCOVERY_INTERVAL_MS)

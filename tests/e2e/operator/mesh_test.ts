@@ -100,6 +100,10 @@ Deno.test("mesh kinds installed at run time: strict mTLS and a scoped Sidecar, t
   await using env = await OperatorEnv.start({ operator: false });
   await startOnPlans(env, ["monitoring"]);
   await env.createTenant("t", { userId: "ns-t", username: "t", plan: "basic" });
+  // Every tenant's Sidecar imports the --mesh-egress-namespaces: no tenant may own one.
+  await env.createTenant("squatter", { userId: "monitoring", username: "m", plan: "basic" });
+  const refused = await env.waitForCondition("squatter", "NamespaceReady", "False", "InvalidSpec");
+  assert.match(refused.message ?? "", /namespace monitoring is reserved for the platform/);
   const without = await env.waitForCondition("t", "PoliciesReady", "True", "NotInstalled");
   assert.match(
     without.message ?? "",

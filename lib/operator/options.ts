@@ -41,6 +41,8 @@ export interface OperatorOptions {
   gatewayHosts: string[];
   /** Namespaces no tenant may have, besides the always-reserved ones (`--reserved-namespaces`). */
   reservedNamespaces: string[];
+  /** More platform namespaces every tenant's Sidecar imports (`--mesh-egress-namespaces`). */
+  meshEgressNamespaces: string[];
   /** Period of the integration discovery, in ms (`--discovery-interval`). */
   discoveryIntervalMs: number;
   /** Leader election (`--leader-elect`); undefined when off. */
@@ -114,8 +116,13 @@ Flags:
                             {tenant} (default ${DEFAULT_GATEWAY_HOSTS.join(",")})
   --reserved-namespaces LIST
                             comma-separated namespaces no tenant may have (a trailing * matches a
-                            prefix); kube-*, default, the ingress namespace and the operator's own
-                            are always reserved (default ${DEFAULT_RESERVED_NAMESPACES.join(",")})
+                            prefix); kube-*, default, the ingress namespace, istio-system, the
+                            --mesh-egress-namespaces and the operator's own are always reserved
+                            (default ${DEFAULT_RESERVED_NAMESPACES.join(",")})
+  --mesh-egress-namespaces LIST
+                            comma-separated platform namespaces every tenant's Istio Sidecar
+                            imports besides its own, the ingress namespace and istio-system
+                            (default none)
   --discovery-interval DURATION
                             how often to look for Istio/Gatekeeper kinds (default ${
   formatDuration(DEFAULT_DISCOVERY_INTERVAL_MS)
@@ -181,6 +188,7 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
         "ingress-namespace": { type: "string" },
         "gateway-hosts": { type: "string" },
         "reserved-namespaces": { type: "string" },
+        "mesh-egress-namespaces": { type: "string" },
         "discovery-interval": { type: "string" },
         "leader-elect": { type: "boolean" },
         "leader-elect-lease-duration": { type: "string" },
@@ -233,6 +241,7 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
       ingressNamespace: ingressNamespace(values["ingress-namespace"]),
       gatewayHosts: gatewayHosts(values["gateway-hosts"]),
       reservedNamespaces: reservedNamespaces(values["reserved-namespaces"]),
+      meshEgressNamespaces: meshEgressNamespaces(values["mesh-egress-namespaces"]),
       discoveryIntervalMs: discoveryInterval(values["discovery-interval"]),
       leaderElection: values["leader-elect"] ? leaderElection(values) : undefined,
       healthProbeAddress: parseBindAddress(
@@ -393,6 +402,18 @@ function reservedNamespaces(value: string | undefined): string[] {
     }
   }
   return entries;
+}
+
+function meshEgressNamespaces(value: string | undefined): string[] {
+  const entries = (value ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
+  for (const entry of entries) {
+    if (!isDnsLabel(entry)) {
+      throw new OptionsError(
+        `--mesh-egress-namespaces: "${entry}" is not a namespace name (e.g. monitoring,logging)`,
+      );
+    }
+  }
+  return [...new Set(entries)];
 }
 
 function atLeastOneSecond(value: string, flag: string): number {

@@ -116,6 +116,7 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
         plans: await loadPlans(options.plans, client, { signal: stop.signal }),
         ingressNamespace: options.ingressNamespace,
         gatewayHosts: options.gatewayHosts,
+        meshEgressNamespaces: options.meshEgressNamespaces,
         reservedNamespaces: [
           ...options.reservedNamespaces,
           ...operatorNamespaces(options, client.namespace),

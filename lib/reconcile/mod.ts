@@ -3,8 +3,9 @@
 // the executor's contract), and on a failed action execute `decideFailure` instead.
 //
 // Steps: namespace.ts (NamespaceReady, Pod Security labels), resources.ts (quota and limits:
-// ResourcesReady), policies.ts (NetworkPolicy, Istio, Gatekeeper: PoliciesReady), all per-tenant
-// objects through managed.ts' one create/restore/prune rule; teardown.ts for deletion.
+// ResourcesReady), policies.ts (NetworkPolicy, Istio with mesh.ts, Gatekeeper: PoliciesReady),
+// all per-tenant objects through managed.ts' one create/restore/prune rule; teardown.ts for
+// deletion.
 export {
   type Action,
   type AddFinalizerAction,
@@ -33,6 +34,7 @@ export {
   type Integrations,
   ISTIO_NETWORKING_GROUP,
   ISTIO_SECURITY_GROUP,
+  ISTIO_SYSTEM_NAMESPACE,
   NO_INTEGRATIONS,
   observationKey,
   type PlanContext,
@@ -66,6 +68,20 @@ export {
   type SyncObjectsOptions,
   type SyncResult,
 } from "./managed.ts";
+export {
+  desiredPeerAuthentication,
+  desiredSidecar,
+  LOCKDOWN_MESH,
+  type MeshObjects,
+  meshObjects,
+  type MeshObjectsOptions,
+  PEER_AUTHENTICATION_NAME,
+  type PeerAuthenticationOptions,
+  SIDECAR_NAME,
+  sidecarEgressHosts,
+  type SidecarEgressOptions,
+  type SidecarOptions,
+} from "./mesh.ts";
 export { type Observation, observations } from "./observe.ts";
 export {
   AUTHORIZATION_POLICY_NAME,

@@ -87,6 +87,15 @@ async function applyDeployFiles(client: KubeClient, files: string[]): Promise<Ku
 /** Where the Istio and Gatekeeper CRD fixtures are. */
 const FIXTURE_CRDS = new URL("../fixtures/crds/", import.meta.url);
 
+/** Every Istio and Gatekeeper CRD fixture, by file name. */
+export const INTEGRATION_CRDS: readonly string[] = [
+  "istio_gateway.yaml",
+  "istio_authorization_policy.yaml",
+  "istio_peer_authentication.yaml",
+  "istio_sidecar.yaml",
+  "gatekeeper_k8sallowedrepos.yaml",
+];
+
 /** Reads a YAML file from deploy/. */
 export async function readDeployYaml<T>(path: string): Promise<T> {
   return parse(await Deno.readTextFile(new URL(path, DEPLOY_DIR))) as T;
@@ -227,15 +236,9 @@ export class OperatorEnv implements AsyncDisposable {
     this.#running = undefined;
   }
 
-  /** Installs the Istio and Gatekeeper CRDs of tests/fixtures/crds/. */
-  async installIntegrationCrds(): Promise<void> {
-    for (
-      const file of [
-        "istio_gateway.yaml",
-        "istio_authorization_policy.yaml",
-        "gatekeeper_k8sallowedrepos.yaml",
-      ]
-    ) {
+  /** Installs the Istio and Gatekeeper CRDs of tests/fixtures/crds/ (or those of `files`). */
+  async installIntegrationCrds(files: readonly string[] = INTEGRATION_CRDS): Promise<void> {
+    for (const file of files) {
       const crd = parse(await Deno.readTextFile(new URL(file, FIXTURE_CRDS)));
       await this.client.resource<CustomResourceDefinition>(customResourceDefinitions).create(crd);
     }

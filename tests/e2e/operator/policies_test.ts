@@ -115,6 +115,8 @@ Deno.test("requests per new tenant, a restart with zero writes, and a teardown r
       "networkpolicies",
       "gateways",
       "authorizationpolicies",
+      "peerauthentications",
+      "sidecars",
       "k8sallowedrepos",
     ]
   ) {

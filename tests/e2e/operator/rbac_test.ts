@@ -46,6 +46,12 @@ const DRIFT: [string, unknown][] = [
   ["/apis/networking.k8s.io/v1/namespaces/ns-a/networkpolicies/kleff-isolation", {
     spec: { policyTypes: ["Ingress"], egress: null },
   }],
+  ["/apis/security.istio.io/v1/namespaces/ns-a/peerauthentications/kleff-mtls", {
+    spec: { mtls: { mode: "PERMISSIVE" } },
+  }],
+  ["/apis/networking.istio.io/v1/namespaces/ns-a/sidecars/kleff-egress", {
+    spec: { egress: [{ hosts: ["*/*"] }] },
+  }],
   ["/apis/constraints.gatekeeper.sh/v1beta1/k8sallowedrepos/kleff-ns-a-k8sallowedrepos", {
     spec: { parameters: { repos: ["evil.example.com/"] } },
   }],
@@ -60,6 +66,14 @@ const STALE: [string, { apiVersion: string; kind: string }][] = [
   ["/apis/security.istio.io/v1/namespaces/ns-a/authorizationpolicies", {
     apiVersion: "security.istio.io/v1",
     kind: "AuthorizationPolicy",
+  }],
+  ["/apis/security.istio.io/v1/namespaces/ns-a/peerauthentications", {
+    apiVersion: "security.istio.io/v1",
+    kind: "PeerAuthentication",
+  }],
+  ["/apis/networking.istio.io/v1/namespaces/ns-a/sidecars", {
+    apiVersion: "networking.istio.io/v1",
+    kind: "Sidecar",
   }],
 ];
 
@@ -214,7 +228,9 @@ Deno.test("the operator works with exactly the RBAC of deploy/, and uses all of 
     return left.every((list) =>
       list.items.every((item) =>
         item.metadata?.labels?.["kleff.io/tenant"] !== "a" ||
-        ["kleff-gateway", "kleff-authz"].includes(item.metadata?.name ?? "")
+        ["kleff-gateway", "kleff-authz", "kleff-mtls", "kleff-egress"].includes(
+          item.metadata?.name ?? "",
+        )
       )
     );
   });

@@ -9,6 +9,11 @@ import type { PlanSource } from "./plan_source.ts";
 import { DEFAULT_GATEWAY_HOSTS, DEFAULT_INGRESS_NAMESPACE } from "../reconcile/mod.ts";
 import { DEFAULT_DISCOVERY_INTERVAL_MS } from "./manager.ts";
 import { type BindAddress, parseBindAddress } from "./endpoints.ts";
+import { MINIMUM_KUBERNETES_VERSION } from "./kubernetes_version.ts";
+
+function formatMinimum(version: { major: number; minor: number }): string {
+  return `${version.major}.${version.minor}`;
+}
 
 /** Everything the operator can be told on its command line. */
 export interface OperatorOptions {
@@ -40,6 +45,8 @@ export interface OperatorOptions {
   healthProbeAddress?: BindAddress;
   /** Where `/metrics` is served; undefined when disabled. */
   metricsAddress?: BindAddress;
+  /** Run on a Kubernetes older than the supported minimum (`--allow-unsupported-kubernetes`). */
+  allowUnsupportedKubernetes: boolean;
 }
 
 /** Leader election settings from the `--leader-elect-*` flags (kube-controller-manager's names). */
@@ -118,6 +125,10 @@ Flags:
                             serve /healthz and /readyz here; "0" disables (default ${DEFAULTS.healthProbeAddress})
   --metrics-bind-address ADDRESS
                             serve Prometheus /metrics here; "0" disables (default ${DEFAULTS.metricsAddress})
+  --allow-unsupported-kubernetes
+                            run on a Kubernetes older than ${
+  formatMinimum(MINIMUM_KUBERNETES_VERSION)
+}, without what it lacks (logged at start)
   --log-level LEVEL         trace, debug, info, warning, error (default info)
   --log-format FORMAT       json or pretty (default: json unless stderr is a terminal)
   -h, --help                print this help
@@ -151,6 +162,7 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
         "leader-elect-resource-name": { type: "string" },
         "health-probe-bind-address": { type: "string" },
         "metrics-bind-address": { type: "string" },
+        "allow-unsupported-kubernetes": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -197,6 +209,7 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
         values["metrics-bind-address"] ?? DEFAULTS.metricsAddress,
         "--metrics-bind-address",
       ),
+      allowUnsupportedKubernetes: values["allow-unsupported-kubernetes"] ?? false,
     };
   } catch (error) {
     if (error instanceof OptionsError) throw error;

@@ -14,6 +14,11 @@ import { loadPlans } from "./plan_source.ts";
 import { log, setupLogging } from "../log.ts";
 import { Registry } from "../metrics/mod.ts";
 import { Manager } from "./manager.ts";
+import {
+  checkKubernetesVersion,
+  KubernetesVersionError,
+  UnsupportedKubernetesError,
+} from "./kubernetes_version.ts";
 import { HELP, type OperatorOptions, OptionsError, parseOperatorOptions } from "./options.ts";
 
 /** Options of {@linkcode runOperator} beyond the parsed flags. */
@@ -88,6 +93,10 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
     });
     try {
       log("operator").info("connected to {server}", { server: client.server });
+      await checkKubernetesVersion(client, {
+        allowUnsupported: options.allowUnsupportedKubernetes,
+        signal: stop.signal,
+      });
       const identity = processIdentity();
       const manager = new Manager(client, {
         concurrency: options.concurrency,
@@ -135,7 +144,8 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
   } catch (error) {
     if (
       error instanceof KubeconfigError || error instanceof CatalogueError ||
-      error instanceof EndpointError
+      error instanceof EndpointError || error instanceof UnsupportedKubernetesError ||
+      error instanceof KubernetesVersionError
     ) {
       log("operator").fatal("{error}", { error: error.message });
       return 1;

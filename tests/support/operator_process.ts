@@ -2,6 +2,7 @@
 // lines parsed as they arrive: for tests of leader election, probes, metrics
 // and logs as a cluster would see them.
 import { operatorRunArgs } from "../../tools/operator_process.ts";
+import { operatorFlagsForTestApiServer } from "./test_apiserver.ts";
 
 /** One parsed JSON log line. */
 export interface LogLine {
@@ -23,10 +24,13 @@ export class OperatorProcess {
   #waiters: (() => void)[] = [];
   exitCode?: number;
 
-  /** Starts `deno run mod.ts` with the image's permissions and `args`. */
+  /**
+   * Starts `deno run mod.ts` with the image's permissions and `args` (and what the run's API
+   * server needs: see {@linkcode operatorFlagsForTestApiServer}).
+   */
   constructor(args: string[]) {
     this.#child = new Deno.Command(Deno.execPath(), {
-      args: operatorRunArgs(["--log-format", "json", ...args]),
+      args: operatorRunArgs(["--log-format", "json", ...operatorFlagsForTestApiServer(), ...args]),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -8,7 +8,13 @@ import { configMaps, type KubeObject, leases } from "../../../lib/client/mod.ts"
 import { grantedPermissions, rbacObjectsFrom } from "../../../dev_apiserver/auth/rbac.ts";
 import { loadPlans } from "../../../lib/operator/plan_source.ts";
 import { LeaderElector } from "../../../lib/leader/election.ts";
-import { eventually, OPERATOR_USERNAME, OperatorEnv, sleep } from "../../support/operator_env.ts";
+import {
+  eventually,
+  needsNamespaceDeletion,
+  OPERATOR_USERNAME,
+  OperatorEnv,
+  sleep,
+} from "../../support/operator_env.ts";
 
 const PLANS_V1 = `plans:
   basic:
@@ -54,7 +60,10 @@ const STALE: [string, { apiVersion: string; kind: string }][] = [
   }],
 ];
 
-Deno.test("the operator works with exactly the RBAC of deploy/, and uses all of it", async () => {
+Deno.test({
+  name: "the operator works with exactly the RBAC of deploy/, and uses all of it",
+  ...needsNamespaceDeletion(),
+}, async () => {
   await using env = await OperatorEnv.start({
     operator: false,
     plansRole: true,
@@ -182,7 +191,7 @@ Deno.test("the operator works with exactly the RBAC of deploy/, and uses all of 
 
   const rbac = rbacObjectsFrom(env.rbacObjects);
   const rules = [...rbac.clusterRoles, ...rbac.roles].flatMap((role) => role.rules ?? []);
-  const used = env.server.usedPermissions(OPERATOR_USERNAME);
+  const used = env.usedPermissions(OPERATOR_USERNAME);
   const unused = [...grantedPermissions(rules)].filter((permission) => !used.has(permission));
   assert.deepEqual(unused, [], `granted in deploy/ but never used: ${unused.join(", ")}`);
 });

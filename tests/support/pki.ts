@@ -1,0 +1,6 @@
+// The project's certificate authority, as the test harnesses import it: one place to change
+// if the PKI code moves.
+export {
+  type CertificateAuthority,
+  createCertificateAuthority,
+} from "../../dev_apiserver/pki/mod.ts";

@@ -172,7 +172,8 @@ export async function checkKubernetesVersion(
   logger.info("Kubernetes {version}: {support}; it has {available}", {
     version: version.gitVersion,
     support: assessment.supported ? "supported" : "not supported",
-    available: assessment.available.map((feature) => feature.name).join("; ") || "none of them",
+    available: assessment.available.map((feature) => feature.name).join("; ") ||
+      "nothing the operator looks for",
   });
   for (const feature of assessment.missing) {
     const line = `Kubernetes {version} lacks {feature}: {without}`;

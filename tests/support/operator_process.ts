@@ -13,6 +13,21 @@ export interface LogLine {
   [key: string]: unknown;
 }
 
+/** How to start the operator: a program and its options, given the operator's flags. */
+export type OperatorLauncher = (
+  flags: string[],
+) => { program: string; options: Deno.CommandOptions };
+
+/** `deno run` with the permissions of tools/operator_process.ts and exactly `flags`. */
+export const denoRun: OperatorLauncher = (flags) => ({
+  program: Deno.execPath(),
+  options: { args: operatorRunArgs(flags) },
+});
+
+/** {@linkcode denoRun} with what the run's API server needs ({@linkcode operatorFlagsForTestApiServer}). */
+const denoRunForTestApiServer: OperatorLauncher = (flags) =>
+  denoRun([...operatorFlagsForTestApiServer(), ...flags]);
+
 /** A running operator process. */
 export class OperatorProcess {
   readonly #child: Deno.ChildProcess;
@@ -25,12 +40,14 @@ export class OperatorProcess {
   exitCode?: number;
 
   /**
-   * Starts `deno run mod.ts` with the image's permissions and `args` (and what the run's API
-   * server needs: see {@linkcode operatorFlagsForTestApiServer}).
+   * Starts the operator with JSON logs and `args`: by default `deno run mod.ts` with the image's
+   * permissions and what the run's API server needs (see {@linkcode operatorFlagsForTestApiServer}),
+   * else as `launcher` says.
    */
-  constructor(args: string[]) {
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: operatorRunArgs(["--log-format", "json", ...operatorFlagsForTestApiServer(), ...args]),
+  constructor(args: string[], launcher: OperatorLauncher = denoRunForTestApiServer) {
+    const { program, options } = launcher(["--log-format", "json", ...args]);
+    this.#child = new Deno.Command(program, {
+      ...options,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -68,7 +85,16 @@ export class OperatorProcess {
       const found = this.lines.find((line) => pattern.test(line.message));
       if (found) return found;
       if (this.exitCode !== undefined) {
-        throw new Error(`operator exited (${this.exitCode}) before logging ${pattern}`);
+        await this.#reading;
+        throw new Error(
+          `operator exited (${this.exitCode}) before logging ${pattern}; it logged:\n${
+            [
+              ...this.lines.map((l) => `${l.message} ${JSON.stringify(l.properties ?? {})}`),
+              ...this.unparsed,
+            ]
+              .join("\n")
+          }`,
+        );
       }
       const remaining = deadline - Date.now();
       if (remaining <= 0) {

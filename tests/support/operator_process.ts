@@ -19,10 +19,9 @@ export type OperatorLauncher = (
 ) => { program: string; options: Deno.CommandOptions };
 
 /** `deno run` with the permissions of tools/operator_process.ts and exactly `flags`. */
-export const denoRun: OperatorLauncher = (flags) => ({
-  program: Deno.execPath(),
-  options: { args: operatorRunArgs(flags) },
-});
+export function denoRun(flags: string[]): ReturnType<OperatorLauncher> {
+  return { program: Deno.execPath(), options: { args: operatorRunArgs(flags) } };
+}
 
 /** {@linkcode denoRun} with what the run's API server needs ({@linkcode operatorFlagsForTestApiServer}). */
 const denoRunForTestApiServer: OperatorLauncher = (flags) =>

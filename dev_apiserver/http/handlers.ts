@@ -81,11 +81,11 @@ export async function handleResource(
     case "watch":
       return watch(core, route, request, settings);
     case "create": {
-      const body = await readObject(request);
+      const body = await readObject(request, info);
       return respond(core.create(info, namespace, body, options), 201);
     }
     case "update": {
-      const body = await readObject(request);
+      const body = await readObject(request, info);
       return respond(
         core.update(info, namespace, name!, body, { ...options, subresource: route.subresource }),
       );
@@ -191,7 +191,13 @@ function selectorTest(
     const known = new Set(["metadata.name", "metadata.namespace"]);
     if (info.fields) { for (const k of Object.keys(info.fields({}))) known.add(k); }
     for (const r of fields.requirements) {
-      if (!known.has(r.field)) throw badRequest(`field label not supported: ${r.field}`);
+      if (known.has(r.field)) continue;
+      // kube's wording differs between kinds with their own field labels and the others.
+      throw badRequest(
+        info.fields
+          ? `field label not supported: ${r.field}`
+          : `"${r.field}" is not a known field selector: only "metadata.name", "metadata.namespace"`,
+      );
     }
     const needFields = fields.requirements.length > 0;
     return (o) => {
@@ -226,7 +232,7 @@ function decodeContinue(token: string): ContinueToken {
   } catch {
     // fall through to the error below
   }
-  throw badRequest("continue key is not valid: invalid continue token");
+  throw badRequest("invalid continue token: continue key is not valid: not a token of this server");
 }
 
 function encodeContinue(token: ContinueToken): string {
@@ -395,7 +401,7 @@ function watch(
   return new Response(body, { headers: { ...JSON_HEADERS, "cache-control": "no-cache, private" } });
 }
 
-async function readObject(request: Request): Promise<KubeObject> {
+async function readObject(request: Request, info: ResourceInfo): Promise<KubeObject> {
   const type = (request.headers.get("content-type") ?? "application/json").split(";")[0].trim()
     .toLowerCase();
   if (type === "application/vnd.kubernetes.protobuf") {
@@ -406,7 +412,7 @@ async function readObject(request: Request): Promise<KubeObject> {
     throw new ApiError(
       415,
       "UnsupportedMediaType",
-      `the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf`,
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`,
     );
   }
   const text = await request.text();
@@ -414,12 +420,25 @@ async function readObject(request: Request): Promise<KubeObject> {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw badRequest(`couldn't get version/kind; json parse error: ${(error as Error).message}`);
+    throw badRequest(
+      `${unrecognized(info)}couldn't get version/kind; json parse error: ${
+        (error as Error).message
+      }`,
+    );
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw badRequest("couldn't get version/kind; json parse error: the body is not a JSON object");
+    throw badRequest(
+      `${
+        unrecognized(info)
+      }couldn't get version/kind; json parse error: the body is not a JSON object`,
+    );
   }
   return value as KubeObject;
+}
+
+/** How kube-apiserver begins the message about a body it cannot decode. */
+function unrecognized(info: ResourceInfo): string {
+  return `the object provided is unrecognized (must be of type ${info.kind}): `;
 }
 
 const PATCH_TYPES =
@@ -435,13 +454,22 @@ async function readPatch(
     (type === "application/strategic-merge-patch+json" && strategicAllowed);
   if (!known) {
     await request.body?.cancel();
-    const accepted = strategicAllowed
-      ? `${PATCH_TYPES}, application/strategic-merge-patch+json`
-      : PATCH_TYPES;
-    const why = type === "application/apply-patch+yaml"
-      ? "server-side apply is not supported by the dev API server; use a merge or strategic merge patch"
-      : `the body of the request was in an unknown format - accepted media types include: ${accepted}`;
-    throw new ApiError(415, "UnsupportedMediaType", why);
+    if (type === "application/strategic-merge-patch+json") {
+      throw new ApiError(
+        415,
+        "UnsupportedMediaType",
+        `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES}`,
+      );
+    }
+    if (type !== "application/apply-patch+yaml") {
+      // kube's router refuses other types before its handler: go-restful's words, empty details.
+      throw new ApiError(415, "UnsupportedMediaType", "415: Unsupported Media Type", {});
+    }
+    throw new ApiError(
+      415,
+      "UnsupportedMediaType",
+      "server-side apply is not supported by the dev API server; use a merge or strategic merge patch",
+    );
   }
   const text = await request.text();
   let patch: unknown;

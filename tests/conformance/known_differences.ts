@@ -91,6 +91,17 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
     path: /^body\.data$/,
   },
   {
+    id: "quantities-as-sent",
+    kind: "dev-server",
+    reason:
+      "kube-apiserver stores the quantities of built-in kinds in canonical form (8000m as 8, " +
+      "16384Mi as 16Gi); the dev API server keeps the client's spelling (the operator compares " +
+      "quantities by value, so it works with both)",
+    scenario: ["built-in kinds: defaults"],
+    step: /spelled unusually/,
+    path: /^body\.spec\.hard\./,
+  },
+  {
     id: "json-patch-failure-details",
     kind: "dev-server",
     reason: "kube-apiserver 1.20 answers a failed JSON patch operation with details {}; the dev " +

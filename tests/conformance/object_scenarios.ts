@@ -346,6 +346,37 @@ export const OBJECT_SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: "built-in kinds: defaults and canonical quantities",
+    async run(api, r) {
+      const ns = "conformance-defaults";
+      await createNamespace(api, ns);
+      r.response(
+        "a NetworkPolicy without policyTypes or protocols",
+        await api.request("POST", `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`, {
+          body: {
+            metadata: { name: "p" },
+            spec: {
+              podSelector: {},
+              ingress: [{ ports: [{ port: 80 }] }],
+              egress: [{ ports: [{ port: 53, protocol: "UDP" }, { port: 53 }] }],
+            },
+          },
+        }),
+        (body: Body) => ({ status: body.status, spec: body.spec }),
+      );
+      r.response(
+        "a ResourceQuota spelled unusually",
+        await api.request("POST", `/api/v1/namespaces/${ns}/resourcequotas`, {
+          body: {
+            metadata: { name: "q" },
+            spec: { hard: { "requests.cpu": "8000m", "requests.memory": "16384Mi", pods: "10" } },
+          },
+        }),
+        (body: Body) => ({ status: body.status, spec: body.spec }),
+      );
+    },
+  },
+  {
     name: "server-side apply: field managers, conflicts, force",
     async run(api, r) {
       const ns = "conformance-apply";

@@ -109,10 +109,14 @@ Deno.test("a plan change updates the objects in place; hand edits are restored, 
     return hard?.pods === "100" && hard["count/secrets"] === undefined;
   });
   const seen = env.reconciles();
+  const restored = await quotas.get("kleff-quota", { namespace: "ns-t" });
   const equivalent = await quotas.patch("kleff-quota", {
     spec: { hard: { "requests.cpu": "8000m", "requests.memory": "16384Mi" } },
   }, { namespace: "ns-t" });
-  await env.settled({ reconcilesAfter: seen });
+  // kube-apiserver stores quantities canonically: there the patch changes nothing and no event
+  // comes. The dev API server keeps the new spelling, which the operator must leave alone.
+  const changed = equivalent.metadata?.resourceVersion !== restored.metadata?.resourceVersion;
+  await env.settled(changed ? { reconcilesAfter: seen } : {});
   const kept = await quotas.get("kleff-quota", { namespace: "ns-t" });
   assert.equal(
     kept.metadata?.resourceVersion,

@@ -56,6 +56,9 @@ export function admit(
     causes.push(...sizeLimit(object, ""));
   } else if (key === "networking.k8s.io/networkpolicies") {
     defaultNetworkPolicy(object);
+  } else if (key === "/resourcequotas") {
+    // kube's ResourceQuota status is a struct, written even when empty.
+    if (!isObject(object.status)) object.status = {};
   } else if (key === CRDS) {
     causes.push(...validateCrd(object));
   }

@@ -1,7 +1,8 @@
 // `deno task test:real`: starts one real control plane from KUBEBUILDER_ASSETS, prepares it
 // (deploy/'s CRD and RBAC, the baseline every test returns to), runs `deno test` with the given
 // arguments against it, stops it, and prints how long each part took.
-import { findKubeAssets, startRealKube } from "../support/real_kube.ts";
+import { findKubeAssets } from "../support/kube_assets.ts";
+import { startRealKube } from "../support/real_kube.ts";
 import { EMPTY_STRINGS_NOTE, REAL_CLUSTER_VARIABLE, RealCluster } from "../support/real_cluster.ts";
 import { TEST_APISERVER_VARIABLE } from "../support/test_apiserver.ts";
 

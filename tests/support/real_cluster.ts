@@ -7,7 +7,8 @@ import { InvalidError, isNotFound, KubeClient } from "../../lib/client/mod.ts";
 import { AuditLog } from "./audit_log.ts";
 import { type BaselineRecord, ClusterBaseline } from "./cluster_baseline.ts";
 import { applyDeployRbac, OPERATOR_ACCOUNT, RBAC_FILES, readDeployYaml } from "./deploy_fixture.ts";
-import { type KubeAssets, RealKube, type RealKubeHandle, startRealKube } from "./real_kube.ts";
+import type { KubeAssets } from "./kube_assets.ts";
+import { RealKube, type RealKubeHandle, startRealKube } from "./real_kube.ts";
 import { eventually } from "./wait.ts";
 
 const CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";

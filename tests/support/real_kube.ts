@@ -3,34 +3,8 @@
 // so `setup-envtest` assets of any Kubernetes version work), on 127.0.0.1 only, on free ports,
 // in a temporary folder, with certificates from the project's own PKI.
 import { createCertificateAuthority } from "./pki.ts";
+import type { KubeAssets } from "./kube_assets.ts";
 import type { Kubeconfig } from "../../dev_apiserver/mod.ts";
-
-/** The binaries of a KUBEBUILDER_ASSETS folder and the version they are. */
-export interface KubeAssets {
-  /** The folder. */
-  dir: string;
-  /** Path of `etcd`. */
-  etcd: string;
-  /** Path of `kube-apiserver`. */
-  apiserver: string;
-  /** Path of `kube-controller-manager`, when the folder has one (envtest's assets do not). */
-  controllerManager?: string;
-  /** The kube-apiserver's version as it prints it, e.g. `v1.20.2`. */
-  version: string;
-  /** Major version number. */
-  major: number;
-  /** Minor version number. */
-  minor: number;
-}
-
-/** Thrown when KUBEBUILDER_ASSETS is set but does not hold a usable control plane. */
-export class KubeAssetsError extends Error {
-  /** Builds the error naming the folder and what is wrong with it. */
-  constructor(dir: string, problem: string) {
-    super(`KUBEBUILDER_ASSETS=${dir}: ${problem}`);
-    this.name = "KubeAssetsError";
-  }
-}
 
 /** Thrown when a control-plane process does not start; the message ends with its log's tail. */
 export class RealKubeStartError extends Error {
@@ -39,48 +13,6 @@ export class RealKubeStartError extends Error {
     super(`${what}; last lines of its log:\n${logTail}`);
     this.name = "RealKubeStartError";
   }
-}
-
-function executable(path: string): boolean {
-  try {
-    const info = Deno.statSync(path);
-    return info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * The control plane of `dir` (default `$KUBEBUILDER_ASSETS`): undefined when no folder is named,
- * else its binaries and version, read synchronously so that test declarations can depend on
- * them. Throws {@linkcode KubeAssetsError} for a folder without etcd or kube-apiserver.
- */
-export function findKubeAssets(
-  dir: string | undefined = Deno.env.get("KUBEBUILDER_ASSETS"),
-): KubeAssets | undefined {
-  if (!dir) return undefined;
-  const absolute = dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`;
-  const apiserver = `${absolute}/kube-apiserver`;
-  const etcd = `${absolute}/etcd`;
-  for (const path of [apiserver, etcd]) {
-    if (!executable(path)) throw new KubeAssetsError(dir, `no executable ${path}`);
-  }
-  const output = new Deno.Command(apiserver, { args: ["--version"], stdin: "null" }).outputSync();
-  const printed = new TextDecoder().decode(output.stdout).trim();
-  const match = /v(\d+)\.(\d+)\.\S*/.exec(printed);
-  if (!output.success || !match) {
-    throw new KubeAssetsError(dir, `kube-apiserver --version printed "${printed}"`);
-  }
-  const controllerManager = `${absolute}/kube-controller-manager`;
-  return {
-    dir: absolute,
-    etcd,
-    apiserver,
-    controllerManager: executable(controllerManager) ? controllerManager : undefined,
-    version: match[0],
-    major: Number(match[1]),
-    minor: Number(match[2]),
-  };
 }
 
 /**
@@ -201,7 +133,7 @@ async function hasFlag(program: string, flag: string): Promise<boolean> {
 }
 
 /** The issuer and audience of service-account tokens, as a cluster names them. */
-export const SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local";
+const SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local";
 
 /**
  * The audit policy: every request of a client (not of the control plane's own components) at
@@ -221,12 +153,6 @@ const AUDIT_POLICY = JSON.stringify({
     { level: "Metadata", omitStages: ["RequestReceived", "ResponseStarted"] },
   ],
 });
-
-/** Options of {@linkcode startRealKube}. */
-export interface RealKubeOptions {
-  /** Run kube-controller-manager when the assets have it (default true). */
-  controllerManager?: boolean;
-}
 
 /** Options of {@linkcode RealKube.serviceAccountToken}. */
 export interface TokenOptions {
@@ -420,13 +346,10 @@ function kubeconfigOf(
 
 /**
  * Starts etcd, kube-apiserver (RBAC, client certificates, service-account tokens, an audit log)
- * and, when present and wanted, kube-controller-manager (the service-account, token, namespace
+ * and, when the assets have it, kube-controller-manager (the service-account, token, namespace
  * and garbage-collector controllers); resolves once kube-apiserver is ready.
  */
-export async function startRealKube(
-  assets: KubeAssets,
-  options: RealKubeOptions = {},
-): Promise<RealKube> {
+export async function startRealKube(assets: KubeAssets): Promise<RealKube> {
   const workdir = await Deno.makeTempDir({ prefix: "kleff-realkube-" });
   for (const sub of ["pki", "logs", "pids", "etcd"]) await Deno.mkdir(`${workdir}/${sub}`);
   // Not awaited, and not keeping the test process alive: it outlives the process on purpose.
@@ -532,7 +455,7 @@ export async function startRealKube(
       return (await response.text()) === "ok";
     }, 90_000);
 
-    if (assets.controllerManager && (options.controllerManager ?? true)) {
+    if (assets.controllerManager) {
       const kubeconfigPath = `${workdir}/kcm.kubeconfig`;
       await Deno.writeTextFile(
         kubeconfigPath,

@@ -3,7 +3,7 @@
 // KUBEBUILDER_ASSETS names, shared by the run. Tests that need what only one of them has say so
 // in their options.
 import { assessKubernetesVersion } from "../../lib/operator/kubernetes_version.ts";
-import { findKubeAssets, type KubeAssets } from "./real_kube.ts";
+import { findKubeAssets, type KubeAssets } from "./kube_assets.ts";
 import { attachRealCluster, type RealCluster } from "./real_cluster.ts";
 
 /** The environment variable choosing the API server of the end-to-end tests. */

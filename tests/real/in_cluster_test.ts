@@ -211,12 +211,16 @@ Deno.test({
       return labels?.["kleff.io/tenant-plan"] === "basic";
     }, 30_000);
 
-    operator.kill("SIGTERM");
-    assert.equal(await operator.exited(), 0, "clean shutdown exits 0");
     const lease = await env.client.resource<Lease>(leases).get("kleff-tenant-operator", {
       namespace,
     });
-    assert.equal(lease.spec?.holderIdentity, "", "the Lease in POD_NAMESPACE is released");
+    assert.match(
+      lease.spec?.holderIdentity ?? "",
+      /^kleff-tenant-operator-0_/,
+      "the Lease is in POD_NAMESPACE, held under POD_NAME",
+    );
+    operator.kill("SIGTERM");
+    assert.equal(await operator.exited(), 0, "clean shutdown exits 0");
     const used = env.usedPermissions(OPERATOR_USERNAME);
     for (const permission of ["patch kleff.kleff.io/tenants/status", "create /namespaces"]) {
       assert.ok(used.has(permission), `the operator acted as its service account: ${permission}`);

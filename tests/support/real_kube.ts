@@ -16,29 +16,29 @@ export class RealKubeStartError extends Error {
 }
 
 /**
- * Runs one program under a shell that stops it when the test process goes away (checked every
- * second) or on SIGTERM, so that no etcd or kube-apiserver outlives a killed test run.
- * Arguments: owner pid, pid file, log file, program and its arguments.
+ * Stops what a test process left running when it dies without stopping it (killed, crashed):
+ * once the owner has exited, each recorded program still running from the work folder (checked,
+ * so that a reused process id is never touched) gets SIGTERM, then SIGKILL, and the folder goes.
+ * Arguments: owner pid, work folder.
  */
-const SUPERVISOR = `owner=$1; pidfile=$2; log=$3; shift 3
-"$@" </dev/null >>"$log" 2>&1 &
-child=$!
-echo "$child" >"$pidfile"
-trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 0' TERM INT
-while kill -0 "$owner" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1 & wait $!; done
-kill -TERM "$child" 2>/dev/null
-wait "$child"`;
-
-/** Removes the work folder once the test process and every recorded program have exited. */
 const JANITOR = `owner=$1; dir=$2
 while kill -0 "$owner" 2>/dev/null; do sleep 1; done
+ours() { grep -qF "$dir" "/proc/$1/cmdline" 2>/dev/null; }
 for pidfile in "$dir"/pids/*; do
   pid=$(cat "$pidfile" 2>/dev/null) || continue
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+  ours "$pid" && kill -TERM "$pid" 2>/dev/null
+done
+sleep 5
+for pidfile in "$dir"/pids/*; do
+  pid=$(cat "$pidfile" 2>/dev/null) || continue
+  ours "$pid" && kill -KILL "$pid" 2>/dev/null
 done
 rm -rf "$dir"`;
 
-/** One supervised control-plane program. */
+/** How long a program may take to stop after SIGTERM before it gets SIGKILL. */
+const STOP_GRACE_MS = 10_000;
+
+/** One control-plane program, its output appended to a log file, its pid recorded. */
 class Component {
   readonly name: string;
   readonly log: string;
@@ -48,21 +48,14 @@ class Component {
   constructor(name: string, workdir: string, program: string, args: string[]) {
     this.name = name;
     this.log = `${workdir}/logs/${name}.log`;
+    // exec: the child is the program itself, its output redirected by the shell.
     this.#child = new Deno.Command("sh", {
-      args: [
-        "-c",
-        SUPERVISOR,
-        "sh",
-        String(Deno.pid),
-        `${workdir}/pids/${name}`,
-        this.log,
-        program,
-        ...args,
-      ],
+      args: ["-c", 'log=$1; shift; exec "$@" >>"$log" 2>&1', "sh", this.log, program, ...args],
       stdin: "null",
       stdout: "null",
       stderr: "null",
     }).spawn();
+    Deno.writeTextFileSync(`${workdir}/pids/${name}`, String(this.#child.pid));
     this.#child.status.then(() => this.exited = true);
   }
 
@@ -74,26 +67,26 @@ class Component {
     }
   }
 
-  /** Stops the program (SIGTERM) and waits for it. */
-  async stop(): Promise<void> {
-    if (!this.exited) {
-      try {
-        this.#child.kill("SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
-    await this.#child.status;
-  }
-
-  /** Sends SIGTERM without waiting (for the process's unload handler). */
-  stopNow(): void {
+  #signal(signal: Deno.Signal): void {
     if (this.exited) return;
     try {
-      this.#child.kill("SIGTERM");
+      this.#child.kill(signal);
     } catch {
       // already gone
     }
+  }
+
+  /** Stops the program: SIGTERM, then SIGKILL when it is still running after the grace period. */
+  async stop(): Promise<void> {
+    this.#signal("SIGTERM");
+    const timer = setTimeout(() => this.#signal("SIGKILL"), STOP_GRACE_MS);
+    await this.#child.status;
+    clearTimeout(timer);
+  }
+
+  /** Kills the program without waiting (the test process is exiting; nothing is kept). */
+  stopNow(): void {
+    this.#signal("SIGKILL");
   }
 }
 

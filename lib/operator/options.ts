@@ -16,6 +16,11 @@ import { DEFAULT_DISCOVERY_INTERVAL_MS, DEFAULT_WATCH_INACTIVITY_MS } from "./ma
 import { type BindAddress, parseBindAddress } from "./endpoints.ts";
 import type { CertificateFiles } from "./metrics_server.ts";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../client/mod.ts";
+import { MINIMUM_KUBERNETES_VERSION } from "./kubernetes_version.ts";
+
+function formatMinimum(version: { major: number; minor: number }): string {
+  return `${version.major}.${version.minor}`;
+}
 
 /** Everything the operator can be told on its command line. */
 export interface OperatorOptions {
@@ -59,6 +64,8 @@ export interface OperatorOptions {
   requestTimeoutMs: number;
   /** A watch silent this long reconnects on a fresh connection, in ms (`--watch-inactivity-timeout`). */
   watchInactivityTimeoutMs: number;
+  /** Run on a Kubernetes older than the supported minimum (`--allow-unsupported-kubernetes`). */
+  allowUnsupportedKubernetes: boolean;
 }
 
 /** Leader election settings from the `--leader-elect-*` flags (kube-controller-manager's names). */
@@ -163,6 +170,10 @@ Flags:
                             minute) reconnects on a fresh connection (default ${
   formatDuration(DEFAULT_WATCH_INACTIVITY_MS)
 })
+  --allow-unsupported-kubernetes
+                            run on a Kubernetes older than ${
+  formatMinimum(MINIMUM_KUBERNETES_VERSION)
+}, without what it lacks (logged at start)
   --log-level LEVEL         trace, debug, info, warning, error (default info)
   --log-format FORMAT       json or pretty (default: json unless stderr is a terminal)
   -h, --help                print this help
@@ -204,6 +215,7 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
         "metrics-cert-key": { type: "string" },
         "request-timeout": { type: "string" },
         "watch-inactivity-timeout": { type: "string" },
+        "allow-unsupported-kubernetes": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -257,6 +269,7 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
       watchInactivityTimeoutMs: values["watch-inactivity-timeout"] === undefined
         ? DEFAULT_WATCH_INACTIVITY_MS
         : atLeastOneSecond(values["watch-inactivity-timeout"], "--watch-inactivity-timeout"),
+      allowUnsupportedKubernetes: values["allow-unsupported-kubernetes"] ?? false,
     };
   } catch (error) {
     if (error instanceof OptionsError) throw error;

@@ -17,6 +17,11 @@ import { log, setupLogging } from "../log.ts";
 import { registerProcessMetrics, Registry } from "../metrics/mod.ts";
 import { Manager } from "./manager.ts";
 import { MetricsServingError, serveMetrics } from "./metrics_server.ts";
+import {
+  checkKubernetesVersion,
+  KubernetesVersionError,
+  UnsupportedKubernetesError,
+} from "./kubernetes_version.ts";
 import { HELP, type OperatorOptions, OptionsError, parseOperatorOptions } from "./options.ts";
 
 /** Options of {@linkcode runOperator} beyond the parsed flags. */
@@ -107,6 +112,10 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
     });
     try {
       log("operator").info("connected to {server}", { server: client.server });
+      await checkKubernetesVersion(client, {
+        allowUnsupported: options.allowUnsupportedKubernetes,
+        signal: stop.signal,
+      });
       const identity = processIdentity();
       const manager = new Manager(client, {
         concurrency: options.concurrency,
@@ -171,7 +180,8 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
     }
     if (
       error instanceof KubeconfigError || error instanceof CatalogueError ||
-      error instanceof EndpointError || error instanceof MetricsServingError
+      error instanceof EndpointError || error instanceof MetricsServingError ||
+      error instanceof UnsupportedKubernetesError || error instanceof KubernetesVersionError
     ) {
       log("operator").fatal("{error}", { error: error.message });
       return 1;

@@ -7,7 +7,7 @@ import {
   type ResourceDescriptor,
   resourceQuotas,
 } from "../../../lib/client/mod.ts";
-import { eventually, OperatorEnv } from "../../support/operator_env.ts";
+import { eventually, needsNamespaceDeletion, OperatorEnv } from "../../support/operator_env.ts";
 
 const GATEWAYS: ResourceDescriptor = {
   group: "networking.istio.io",
@@ -88,19 +88,22 @@ Deno.test("Istio and Gatekeeper installed at run time are picked up without a re
   );
 });
 
-Deno.test("requests per new tenant, a restart with zero writes, and a teardown removing everything", async () => {
+Deno.test({
+  name: "requests per new tenant, a restart with zero writes, and a teardown removing everything",
+  ...needsNamespaceDeletion(),
+}, async () => {
   await using env = await OperatorEnv.start({ operator: false });
   await env.installIntegrationCrds();
   env.startOperator();
   await eventually(
     "discovery ran",
-    () => env.server.counters.snapshot().some((entry) => entry.resource === "gateways"),
+    () => env.counters.snapshot().some((entry) => entry.resource === "gateways"),
   );
-  env.server.counters.reset();
+  env.counters.reset();
   await env.createTenant("t", { userId: "ns-t", username: "u", plan: "basic" });
   await env.waitForCondition("t", "TenantReady", "True");
   await env.settled();
-  const requests = env.server.counters.snapshot().filter((entry) => entry.verb !== "watch")
+  const requests = env.counters.snapshot().filter((entry) => entry.verb !== "watch")
     .map((entry) => `${entry.verb} ${entry.resource}: ${entry.count}`).sort();
   console.log(
     `requests for one new tenant (the test's own tenant create and polls included):\n${
@@ -120,17 +123,17 @@ Deno.test("requests per new tenant, a restart with zero writes, and a teardown r
       "k8sallowedrepos",
     ]
   ) {
-    assert.equal(env.server.counters.count({ verb: "create", resource }), 1, `${resource} once`);
+    assert.equal(env.counters.count({ verb: "create", resource }), 1, `${resource} once`);
   }
   // The namespace is claimed in the status before its create, then the outcome is written.
-  assert.equal(env.server.counters.count({ verb: "patch", resource: "tenants/status" }), 2);
+  assert.equal(env.counters.count({ verb: "patch", resource: "tenants/status" }), 2);
 
   await env.stopOperator();
-  env.server.counters.reset();
+  env.counters.reset();
   env.startOperator();
   await env.settled({ reconcilesAfter: 0 }); // the tenant reconciled after the restart
-  assert.ok(env.server.counters.count({ verb: "list", resource: "k8sallowedrepos" }) >= 1);
-  assert.equal(env.writes(), 0, JSON.stringify(env.server.counters.snapshot()));
+  assert.ok(env.counters.count({ verb: "list", resource: "k8sallowedrepos" }) >= 1);
+  assert.equal(env.writes(), 0, JSON.stringify(env.counters.snapshot()));
 
   await env.tenants.delete("t");
   await env.waitForTenantGone("t");

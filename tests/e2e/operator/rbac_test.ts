@@ -14,6 +14,7 @@ import { serveMetrics } from "../../../lib/operator/metrics_server.ts";
 import {
   DEPLOY_DIR,
   eventually,
+  needsNamespaceDeletion,
   OPERATOR_USERNAME,
   OperatorEnv,
   sleep,
@@ -116,7 +117,10 @@ async function scrapeSecureMetrics(env: OperatorEnv): Promise<void> {
   assert.match(await response.text(), /^controller_runtime_reconcile_total/m);
 }
 
-Deno.test("the operator works with exactly the RBAC of deploy/, and uses all of it", async () => {
+Deno.test({
+  name: "the operator works with exactly the RBAC of deploy/, and uses all of it",
+  ...needsNamespaceDeletion(),
+}, async () => {
   await using env = await OperatorEnv.start({
     operator: false,
     plansRole: true,
@@ -251,7 +255,7 @@ Deno.test("the operator works with exactly the RBAC of deploy/, and uses all of 
 
   const rbac = rbacObjectsFrom(env.rbacObjects);
   const rules = [...rbac.clusterRoles, ...rbac.roles].flatMap((role) => role.rules ?? []);
-  const used = env.server.usedPermissions(OPERATOR_USERNAME);
+  const used = env.usedPermissions(OPERATOR_USERNAME);
   const unused = [...grantedPermissions(rules)].filter((permission) => !used.has(permission));
   assert.deepEqual(unused, [], `granted in deploy/ but never used: ${unused.join(", ")}`);
 });

@@ -2,7 +2,11 @@
 // against: the server's /version is read at start, what it has and lacks is logged, and a
 // server older than the minimum is refused unless --allow-unsupported-kubernetes.
 import type { KubeClient } from "../client/mod.ts";
+import { Backoff, sleep } from "../backoff.ts";
 import { log } from "../log.ts";
+
+/** Retries of an unreadable `/version` (unreachable server, rejected token): as the watches do. */
+const VERSION_BACKOFF = { initialMs: 800, maxMs: 30_000 };
 
 /** A Kubernetes release as `/version` reports it. */
 export interface KubernetesVersion {
@@ -148,24 +152,17 @@ export function assessKubernetesVersion(version: KubernetesVersion): VersionAsse
 }
 
 /**
- * Reads the server's `/version`, logs what the operator will and will not get, and throws
- * {@linkcode UnsupportedKubernetesError} for a server older than the minimum unless
- * `allowUnsupported`. Resolves to undefined when `signal` stops it before the server answered.
+ * Reads the server's `/version` (retrying with backoff while it cannot be read), logs what the
+ * operator will and will not get, and throws {@linkcode UnsupportedKubernetesError} for a server
+ * older than the minimum unless `allowUnsupported`. Resolves to undefined when `signal` stops it
+ * before the server answered.
  */
 export async function checkKubernetesVersion(
   client: KubeClient,
   options: { allowUnsupported: boolean; signal?: AbortSignal },
 ): Promise<VersionAssessment | undefined> {
-  let info: unknown;
-  try {
-    info = await client.request({ path: "/version", signal: options.signal });
-  } catch (error) {
-    if (options.signal?.aborted) return undefined;
-    throw new KubernetesVersionError(
-      `cannot read the server's /version: ${error instanceof Error ? error.message : error}`,
-      { cause: error },
-    );
-  }
+  const info = await readVersion(client, options.signal);
+  if (info === undefined) return undefined;
   const version = parseKubernetesVersion(info);
   const assessment = assessKubernetesVersion(version);
   const logger = log("operator");
@@ -195,4 +192,30 @@ export async function checkKubernetesVersion(
     );
   }
   return assessment;
+}
+
+/**
+ * Reads `/version`, retrying with backoff while it cannot be read (an unreachable server or a
+ * rejected token may recover: a rotated token file, a server coming up); `undefined` once `signal`
+ * aborts.
+ */
+async function readVersion(client: KubeClient, signal?: AbortSignal): Promise<unknown> {
+  const backoff = new Backoff(VERSION_BACKOFF);
+  for (;;) {
+    try {
+      return await client.request({ path: "/version", signal });
+    } catch (error) {
+      if (signal?.aborted) return undefined;
+      const delay = backoff.next();
+      log("operator").warn("cannot read the server's /version: {error}; retrying in {delay} ms", {
+        error: error instanceof Error ? error.message : String(error),
+        delay: Math.round(delay),
+      });
+      try {
+        await sleep(delay, signal);
+      } catch {
+        return undefined;
+      }
+    }
+  }
 }

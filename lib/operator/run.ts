@@ -112,12 +112,24 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
     });
     try {
       log("operator").info("connected to {server}", { server: client.server });
-      await checkKubernetesVersion(client, {
+      // Probes answer from the start: alive, not ready until the manager's watches have synced.
+      const started: { manager?: Manager } = {};
+      if (options.healthProbeAddress) {
+        endpoints.push(
+          serve("health probes", options.healthProbeAddress, {
+            healthz: () => started.manager?.liveness() ?? { ready: true, detail: "starting" },
+            readyz: () =>
+              started.manager?.readiness() ?? { ready: false, detail: "watches not started" },
+          }),
+        );
+      }
+      const version = await checkKubernetesVersion(client, {
         allowUnsupported: options.allowUnsupportedKubernetes,
         signal: stop.signal,
       });
+      if (version === undefined) throw stop.signal.reason;
       const identity = processIdentity();
-      const manager = new Manager(client, {
+      const manager = started.manager = new Manager(client, {
         concurrency: options.concurrency,
         resyncPeriodMs: options.resyncPeriodMs,
         metrics: registry,
@@ -134,14 +146,6 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
         requestTimeoutMs: options.requestTimeoutMs,
         watchTimings: { inactivityTimeoutMs: options.watchInactivityTimeoutMs },
       });
-      if (options.healthProbeAddress) {
-        endpoints.push(
-          serve("health probes", options.healthProbeAddress, {
-            healthz: () => manager.liveness(),
-            readyz: () => manager.readiness(),
-          }),
-        );
-      }
       if (options.metricsAddress) {
         endpoints.push(
           await serveMetrics({

@@ -79,9 +79,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
   const problems = [
     ...unexplained.map((d) => `unexplained difference in "${d.step}" at ${d.path || "(whole)"}`),
     ...stale.map((known) =>
-      known.kind === "awaiting-fix"
-        ? `"${known.id}" no longer differs: the fix is in, remove it from known_differences.ts`
-        : `"${known.id}" no longer shows: remove it from known_differences.ts or narrow it`
+      `"${known.id}" no longer shows: remove it from known_differences.ts or narrow it`
     ),
   ];
   if (problems.length > 0) throw new Error(problems.join("\n"));

@@ -6,8 +6,6 @@
 export type DifferenceKind =
   /** The real server lacks a feature of the Kubernetes the dev server imitates (`lacks`). */
   | "version"
-  /** The dev API server is wrong here, and engineer i13b's branch fixes it (remove once merged). */
-  | "awaiting-fix"
   /** The dev API server deliberately does less, or what the real server does is a defect. */
   | "dev-server";
 
@@ -110,45 +108,5 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
     scenario: ["responses:"],
     step: /JSON patch with a failing test/,
     path: /^body\.details\./,
-  },
-  {
-    id: "delete-answers",
-    kind: "awaiting-fix",
-    reason: "DELETE of a ConfigMap or custom resource answers Status Success with details " +
-      "{name, group, kind, uid}; the dev API server returns the object",
-    scenario: ["responses:", "custom resources: what DELETE answers"],
-    step: /^delete$/,
-  },
-  {
-    id: "paging-snapshots",
-    kind: "awaiting-fix",
-    reason: "every page of a list is served at the first page's resourceVersion",
-    scenario: ["lists: every page"],
-  },
-  {
-    id: "expired-continue-token",
-    kind: "awaiting-fix",
-    reason: "an expired continue token gets 410 with a continue token to go on inconsistently",
-    scenario: ["lists: an expired continue token"],
-  },
-  {
-    id: "boolean-parameters",
-    kind: "awaiting-fix",
-    reason: "a boolean query parameter is false only when absent, 0 or false (any case)",
-    scenario: ["query parameters: booleans"],
-  },
-  {
-    id: "server-side-apply",
-    kind: "awaiting-fix",
-    reason:
-      "server-side apply with field managers, conflicts and force; managedFields on every write",
-    scenario: ["server-side apply"],
-  },
-  {
-    id: "request-body-limit",
-    kind: "awaiting-fix",
-    reason: "a request body over 3 MiB is refused with 413 RequestEntityTooLarge",
-    scenario: ["limits:"],
-    step: /over 3 MiB/,
   },
 ];

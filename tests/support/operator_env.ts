@@ -36,7 +36,12 @@ import {
 } from "./deploy_fixture.ts";
 import { parseMetrics } from "./operator_process.ts";
 import type { RealCluster } from "./real_cluster.ts";
-import { realCluster, TEST_APISERVER, type TestApiServer } from "./test_apiserver.ts";
+import {
+  kubernetesHas,
+  realCluster,
+  TEST_APISERVER,
+  type TestApiServer,
+} from "./test_apiserver.ts";
 import { eventually } from "./wait.ts";
 
 export { eventually, sleep } from "./wait.ts";
@@ -47,7 +52,12 @@ export {
   OPERATOR_USERNAME,
   readDeployYaml,
 } from "./deploy_fixture.ts";
-export { devOnly, needsKubernetes, needsNamespaceDeletion } from "./test_apiserver.ts";
+export {
+  devOnly,
+  kubernetesHas,
+  needsKubernetes,
+  needsNamespaceDeletion,
+} from "./test_apiserver.ts";
 
 /** The operator's service-account token on a dev API server. */
 const OPERATOR_TOKEN = "operator-token";
@@ -179,7 +189,10 @@ export class OperatorEnv implements AsyncDisposable {
       env = new OperatorEnv({ real }, await connect({ kubeconfig: `${dir}/kubeconfig` }), dir);
       if (options.plansRole) await applyDeployRbac(env.client, [PLANS_RBAC_FILE]);
       if (options.admissionPolicies) {
-        throw new DevApiServerOnlyError("admissionPolicies (ValidatingAdmissionPolicy, 1.30+)");
+        if (!kubernetesHas(30)) {
+          throw new Error("admissionPolicies need ValidatingAdmissionPolicy (Kubernetes 1.30)");
+        }
+        await applyDeployRbac(env.client, POLICY_FILES);
       }
       env.rbacObjects = await deployObjects(files);
     } else {

@@ -85,6 +85,12 @@ export function needsNamespaceDeletion(): { ignore: boolean } {
   );
 }
 
+/** Whether this run's API server has what Kubernetes 1.`minor` brings (the dev API server does). */
+export function kubernetesHas(minor: number): boolean {
+  return TEST_APISERVER !== "real" || KUBE_ASSETS === undefined || KUBE_ASSETS.major > 1 ||
+    KUBE_ASSETS.minor >= minor;
+}
+
 /** Options of a test that needs a Kubernetes feature from release 1.`minor` on. */
 export function needsKubernetes(minor: number, feature: string): { ignore: boolean } {
   return skipWhen(

@@ -14,7 +14,7 @@ import {
   type ResourceDescriptor,
 } from "../../../lib/client/mod.ts";
 import { loadPlans } from "../../../lib/operator/plan_source.ts";
-import { eventually, OperatorEnv } from "../../support/operator_env.ts";
+import { devOnly, eventually, OperatorEnv } from "../../support/operator_env.ts";
 import { connectAs, grantTenantAdmin } from "../../support/identities.ts";
 
 const PEER_AUTHENTICATIONS: ResourceDescriptor = {
@@ -177,7 +177,10 @@ Deno.test("mesh kinds installed at run time: strict mTLS and a scoped Sidecar, t
   assert.match(gone.message ?? "", /enforced: networking\.istio\.io Sidecar$/);
 });
 
-Deno.test("the version each mesh kind is served at is the one used, and a new version costs no write", async () => {
+Deno.test({
+  name: "the version each mesh kind is served at is the one used, and a new version costs no write",
+  ...devOnly("CRDs served the moment they are created, and its request counters"),
+}, async () => {
   await using env = await OperatorEnv.start({ operator: false });
   const crds = env.client.resource<CustomResourceDefinition>(customResourceDefinitions);
   await crds.create(await crdServing("istio_peer_authentication.yaml", ["v1beta1"]));
@@ -224,7 +227,10 @@ Deno.test("the version each mesh kind is served at is the one used, and a new ve
   );
 });
 
-Deno.test("a tenant admin weakening, disowning, deleting or planting the mesh guard rails: put back", async () => {
+Deno.test({
+  name: "a tenant admin weakening, disowning, deleting or planting the mesh guard rails: put back",
+  ...devOnly("service-account tokens of its own"),
+}, async () => {
   await using env = await OperatorEnv.start({
     operator: false,
     server: { serviceAccountTokens: { "ns-t-admin": "ns-t/admin" } },
@@ -278,7 +284,10 @@ Deno.test("a tenant admin weakening, disowning, deleting or planting the mesh gu
   assert.equal((await env.condition("t", "TenantReady"))?.status, "True");
 });
 
-Deno.test("with the admission policies a tenant admin cannot touch the mesh guard rails at all", async () => {
+Deno.test({
+  name: "with the admission policies a tenant admin cannot touch the mesh guard rails at all",
+  ...devOnly("service-account tokens of its own, and ValidatingAdmissionPolicy"),
+}, async () => {
   await using env = await OperatorEnv.start({
     operator: false,
     admissionPolicies: true,

@@ -7,7 +7,7 @@ import { parse } from "yaml";
 import { createCertificateAuthority } from "../../../lib/pki/mod.ts";
 import { type MetricsServer, serveMetrics } from "../../../lib/operator/metrics_server.ts";
 import type { KubeClient } from "../../../lib/client/mod.ts";
-import { DEPLOY_DIR, eventually, OperatorEnv } from "../../support/operator_env.ts";
+import { DEPLOY_DIR, devOnly, eventually, OperatorEnv } from "../../support/operator_env.ts";
 import { OperatorProcess } from "../../support/operator_process.ts";
 
 const SCRAPER_TOKEN = "prometheus-token";
@@ -70,7 +70,10 @@ function secureServer(
   });
 }
 
-Deno.test("metrics-reader gets metrics, another token 403, no token 401; reviews are cached", async () => {
+Deno.test({
+  name: "metrics-reader gets metrics, another token 403, no token 401; reviews are cached",
+  ...devOnly("service-account tokens of its own"),
+}, async () => {
   await using env = await OperatorEnv.start({
     operator: false,
     server: { serviceAccountTokens: TOKENS },
@@ -119,7 +122,10 @@ Deno.test("metrics-reader gets metrics, another token 403, no token 401; reviews
   });
 });
 
-Deno.test("a certificate from --metrics-cert-path is served and re-read when renewed", async () => {
+Deno.test({
+  name: "a certificate from --metrics-cert-path is served and re-read when renewed",
+  ...devOnly("service-account tokens of its own"),
+}, async () => {
   await using env = await OperatorEnv.start({
     operator: false,
     server: { serviceAccountTokens: TOKENS },
@@ -203,7 +209,10 @@ Deno.test("plain HTTP metrics need no token, and say so when reachable from the 
   }
 });
 
-Deno.test("the operator process serves secure metrics by default", async () => {
+Deno.test({
+  name: "the operator process serves secure metrics by default",
+  ...devOnly("service-account tokens of its own"),
+}, async () => {
   await using env = await OperatorEnv.start({
     operator: false,
     server: { serviceAccountTokens: TOKENS },

@@ -14,6 +14,7 @@ import { serveMetrics } from "../../../lib/operator/metrics_server.ts";
 import {
   DEPLOY_DIR,
   eventually,
+  kubernetesHas,
   needsNamespaceDeletion,
   OPERATOR_USERNAME,
   OperatorEnv,
@@ -81,6 +82,22 @@ const STALE: [string, { apiVersion: string; kind: string }][] = [
 /** Prometheus's service-account token (monitoring/prometheus). */
 const SCRAPER_TOKEN = "prometheus-token";
 
+/** A token of the service account monitoring/prometheus from a real API server (TokenRequest). */
+async function realServiceAccountToken(env: OperatorEnv): Promise<string> {
+  await env.namespaces.create({ metadata: { name: "monitoring" } });
+  await env.client.request({
+    method: "POST",
+    path: "/api/v1/namespaces/monitoring/serviceaccounts",
+    body: { metadata: { name: "prometheus" } },
+  });
+  const request = await env.client.request<{ status: { token: string } }>({
+    method: "POST",
+    path: "/api/v1/namespaces/monitoring/serviceaccounts/prometheus/token",
+    body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: {} },
+  });
+  return request.status.token;
+}
+
 /** Scrapes the operator's secure /metrics as Prometheus would, so the reviews it sends are used. */
 async function scrapeSecureMetrics(env: OperatorEnv): Promise<void> {
   const role = parse(await Deno.readTextFile(new URL("metrics_reader_role.yaml", DEPLOY_DIR)));
@@ -102,6 +119,7 @@ async function scrapeSecureMetrics(env: OperatorEnv): Promise<void> {
       subjects: [{ kind: "ServiceAccount", namespace: "monitoring", name: "prometheus" }],
     },
   });
+  const token = env.apiServer === "real" ? await realServiceAccountToken(env) : SCRAPER_TOKEN;
   await using server = await serveMetrics({
     address: { hostname: "127.0.0.1", port: 0 },
     secure: true,
@@ -111,7 +129,7 @@ async function scrapeSecureMetrics(env: OperatorEnv): Promise<void> {
   using client = Deno.createHttpClient({ caCerts: [server.caPem!] });
   const response = await fetch(`https://127.0.0.1:${server.port}/metrics`, {
     client,
-    headers: { authorization: `Bearer ${SCRAPER_TOKEN}` },
+    headers: { authorization: `Bearer ${token}` },
   });
   assert.equal(response.status, 200);
   assert.match(await response.text(), /^controller_runtime_reconcile_total/m);
@@ -124,7 +142,8 @@ Deno.test({
   await using env = await OperatorEnv.start({
     operator: false,
     plansRole: true,
-    admissionPolicies: true,
+    // The operator works within deploy/'s admission policies where the server has them.
+    admissionPolicies: kubernetesHas(30),
     server: {
       watchList: false,
       serviceAccountTokens: { [SCRAPER_TOKEN]: "monitoring/prometheus" },

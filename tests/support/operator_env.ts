@@ -219,6 +219,29 @@ export class OperatorEnv implements AsyncDisposable {
     return env;
   }
 
+  /** Binds deploy/'s metrics-reader ClusterRole to Prometheus's service account, monitoring/prometheus. */
+  async grantMetricsReader(): Promise<void> {
+    const role = await readDeployYaml<KubeObject>("metrics_reader_role.yaml");
+    await this.client.request({
+      method: "POST",
+      path: "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+      body: role,
+    });
+    await this.client.request({
+      method: "POST",
+      path: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+      body: {
+        metadata: { name: "prometheus-reads-kleff-metrics" },
+        roleRef: {
+          apiGroup: "rbac.authorization.k8s.io",
+          kind: "ClusterRole",
+          name: role.metadata?.name,
+        },
+        subjects: [{ kind: "ServiceAccount", namespace: "monitoring", name: "prometheus" }],
+      },
+    });
+  }
+
   /** A client authenticating with `token` (one of `server.serviceAccountTokens`); close it after use. */
   async clientWithToken(token: string): Promise<KubeClient> {
     const kubeconfig = structuredClone(this.server.kubeconfig);

@@ -9,10 +9,8 @@ import { configMaps, type KubeObject, leases } from "../../../lib/client/mod.ts"
 import { grantedPermissions, rbacObjectsFrom } from "../../../dev_apiserver/auth/rbac.ts";
 import { loadPlans } from "../../../lib/operator/plan_source.ts";
 import { LeaderElector } from "../../../lib/leader/election.ts";
-import { parse } from "yaml";
 import { serveMetrics } from "../../../lib/operator/metrics_server.ts";
 import {
-  DEPLOY_DIR,
   eventually,
   kubernetesHas,
   needsNamespaceDeletion,
@@ -100,25 +98,7 @@ async function realServiceAccountToken(env: OperatorEnv): Promise<string> {
 
 /** Scrapes the operator's secure /metrics as Prometheus would, so the reviews it sends are used. */
 async function scrapeSecureMetrics(env: OperatorEnv): Promise<void> {
-  const role = parse(await Deno.readTextFile(new URL("metrics_reader_role.yaml", DEPLOY_DIR)));
-  await env.client.request({
-    method: "POST",
-    path: "/apis/rbac.authorization.k8s.io/v1/clusterroles",
-    body: role,
-  });
-  await env.client.request({
-    method: "POST",
-    path: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-    body: {
-      metadata: { name: "prometheus" },
-      roleRef: {
-        apiGroup: "rbac.authorization.k8s.io",
-        kind: "ClusterRole",
-        name: role.metadata.name,
-      },
-      subjects: [{ kind: "ServiceAccount", namespace: "monitoring", name: "prometheus" }],
-    },
-  });
+  await env.grantMetricsReader();
   const token = env.apiServer === "real" ? await realServiceAccountToken(env) : SCRAPER_TOKEN;
   await using server = await serveMetrics({
     address: { hostname: "127.0.0.1", port: 0 },

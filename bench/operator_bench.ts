@@ -293,6 +293,8 @@ export interface BenchEnv {
 const INTEGRATION_CRDS = [
   "istio_gateway.yaml",
   "istio_authorization_policy.yaml",
+  "istio_peer_authentication.yaml",
+  "istio_sidecar.yaml",
   "gatekeeper_k8sallowedrepos.yaml",
 ].map((file) => new URL(`tests/fixtures/crds/${file}`, ROOT));
 

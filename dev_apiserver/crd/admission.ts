@@ -52,6 +52,14 @@ export function admit(
     }
     delete object.stringData;
     if (!object.type) object.type = "Opaque";
+    causes.push(...sizeLimit(object, "data"));
+  } else if (key === "/configmaps") {
+    causes.push(...sizeLimit(object, ""));
+  } else if (key === "networking.k8s.io/networkpolicies") {
+    defaultNetworkPolicy(object);
+  } else if (key === "/resourcequotas") {
+    // kube's ResourceQuota status is a struct, written even when empty.
+    if (!isObject(object.status)) object.status = {};
   } else if (key === CRDS) {
     causes.push(...validateCrd(object));
   } else if (key === POLICIES) {
@@ -63,6 +71,48 @@ export function admit(
     return admitCustom(object, old, context, causes);
   }
   return { object, causes };
+}
+
+/** kube's limit on the data of a ConfigMap or Secret (`MaxSecretSize`). */
+const MAX_DATA_BYTES = 1024 * 1024;
+
+/** The 422 cause kube gives a ConfigMap or Secret whose values exceed 1 MiB in all. */
+function sizeLimit(object: KubeObject, field: string): StatusCause[] {
+  let total = 0;
+  const decoded = (value: unknown) => {
+    try {
+      return Uint8Array.fromBase64(String(value)).length;
+    } catch {
+      return String(value).length;
+    }
+  };
+  for (const value of Object.values(isObject(object.data) ? object.data : {})) {
+    total += field === "data" ? decoded(value) : encoder.encode(String(value)).length;
+  }
+  for (const value of Object.values(isObject(object.binaryData) ? object.binaryData : {})) {
+    total += decoded(value);
+  }
+  if (total <= MAX_DATA_BYTES) return [];
+  const message = `Too long: must have at most ${MAX_DATA_BYTES} bytes`;
+  return [{ reason: "FieldValueTooLong", message, field: field || "[]" }];
+}
+
+/** kube's defaults of a NetworkPolicy: policyTypes from the rules present, TCP ports. */
+function defaultNetworkPolicy(object: KubeObject): void {
+  if (!isObject(object.spec)) return;
+  const spec = object.spec;
+  for (const direction of ["ingress", "egress"]) {
+    const rules = Array.isArray(spec[direction]) ? spec[direction] : [];
+    for (const rule of rules) {
+      for (const port of isObject(rule) && Array.isArray(rule.ports) ? rule.ports : []) {
+        if (isObject(port) && port.protocol === undefined) port.protocol = "TCP";
+      }
+    }
+  }
+  const types = spec.policyTypes;
+  if (Array.isArray(types) && types.length > 0) return;
+  const egress = Array.isArray(spec.egress) && spec.egress.length > 0;
+  spec.policyTypes = egress ? ["Ingress", "Egress"] : ["Ingress"];
 }
 
 function admitCustom(

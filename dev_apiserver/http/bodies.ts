@@ -2,6 +2,7 @@
 // or as DeleteOptions.
 import type { DeleteOptions } from "../storage/core.ts";
 import { clone } from "../storage/objects.ts";
+import type { ResourceInfo } from "../storage/resources.ts";
 import type { KubeObject } from "../types.ts";
 import { decodeProtobufObject } from "./protobuf.ts";
 import { ApiError, badRequest } from "./status.ts";
@@ -58,8 +59,8 @@ export function mediaType(request: Request, fallback = ""): string {
   return (request.headers.get("content-type") ?? fallback).split(";")[0].trim().toLowerCase();
 }
 
-/** The object of a create or update: JSON, or protobuf as typed kubectl commands send it. */
-export async function readObject(request: Request): Promise<KubeObject> {
+/** The object of a create or update of `info`: JSON, or protobuf as typed kubectl commands send it. */
+export async function readObject(request: Request, info: ResourceInfo): Promise<KubeObject> {
   const type = mediaType(request, "application/json");
   if (
     type !== "application/json" && type !== "*/*" && type !== "application/vnd.kubernetes.protobuf"
@@ -67,7 +68,7 @@ export async function readObject(request: Request): Promise<KubeObject> {
     throw new ApiError(
       415,
       "UnsupportedMediaType",
-      `the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf`,
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`,
     );
   }
   const body = await readBody(request);
@@ -76,12 +77,25 @@ export async function readObject(request: Request): Promise<KubeObject> {
   try {
     value = JSON.parse(decoder.decode(body));
   } catch (error) {
-    throw badRequest(`couldn't get version/kind; json parse error: ${(error as Error).message}`);
+    throw badRequest(
+      `${unrecognized(info)}couldn't get version/kind; json parse error: ${
+        (error as Error).message
+      }`,
+    );
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw badRequest("couldn't get version/kind; json parse error: the body is not a JSON object");
+    throw badRequest(
+      `${
+        unrecognized(info)
+      }couldn't get version/kind; json parse error: the body is not a JSON object`,
+    );
   }
   return value as KubeObject;
+}
+
+/** How kube-apiserver begins the message about a body it cannot decode. */
+function unrecognized(info: ResourceInfo): string {
+  return `the object provided is unrecognized (must be of type ${info.kind}): `;
 }
 
 /** DELETE's options, from the body (a `DeleteOptions` object) or else the query. */

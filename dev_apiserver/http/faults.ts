@@ -201,8 +201,8 @@ export interface WatchHooks {
   corrupt(rule: WatchCorruption | undefined): void;
 }
 
-/** Re-emits `body` in chunks of at most 64 bytes, at about `bytesPerSecond`. */
-function trickle(
+/** Re-emits `body` in chunks of at most 64 bytes, at about `bytesPerSecond` (a slow server). */
+export function trickle(
   body: ReadableStream<Uint8Array>,
   bytesPerSecond: number,
 ): ReadableStream<Uint8Array> {

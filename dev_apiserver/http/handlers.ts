@@ -74,12 +74,12 @@ export async function handleResource(
       return watch(core, route, request, settings);
     case "create": {
       options.fieldManager = fieldManager(request, params, "CreateOptions");
-      const body = await readObject(request);
+      const body = await readObject(request, info);
       return respond(core.create(info, namespace, body, options), 201);
     }
     case "update": {
       options.fieldManager = fieldManager(request, params, "UpdateOptions");
-      const body = await readObject(request);
+      const body = await readObject(request, info);
       return respond(core.update(info, namespace, name!, body, { ...options, subresource }));
     }
     case "patch": {

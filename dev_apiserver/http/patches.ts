@@ -44,6 +44,10 @@ export async function readPatch(
   const type = mediaType(request);
   const accepted = [JSON_PATCH, MERGE, APPLY, ...(info.crd ? [] : [STRATEGIC])];
   if (!accepted.includes(type)) {
+    if (type !== STRATEGIC) {
+      // kube's router refuses types no handler takes before its handler: go-restful's words.
+      throw new ApiError(415, "UnsupportedMediaType", "415: Unsupported Media Type", {});
+    }
     throw new ApiError(
       415,
       "UnsupportedMediaType",

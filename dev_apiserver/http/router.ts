@@ -1,7 +1,7 @@
 // Maps a request path and method to a resource, namespace, name, subresource and verb.
 import type { ResourceInfo, ResourceRegistry } from "../storage/resources.ts";
 import { queryBoolean } from "./params.ts";
-import { methodNotAllowed, unknownPath } from "./status.ts";
+import { methodNotAllowed, PageNotFoundError, unknownPath } from "./status.ts";
 import type { Verb } from "../types.ts";
 
 /** A request for a Kubernetes resource. */
@@ -65,6 +65,7 @@ export function routeResource(
     tail = rest.slice(1);
     if (info?.namespaced && tail.length > 0) throw unknownPath();
   }
+  if (!info && !registry.servesGroupVersion(group, version)) throw new PageNotFoundError();
   if (!info || tail.length > 2) throw unknownPath();
   const [name, subresource] = tail;
   if (subresource !== undefined) {

@@ -24,7 +24,13 @@ export function selectorTest(
     const known = new Set(["metadata.name", "metadata.namespace"]);
     if (info.fields) { for (const k of Object.keys(info.fields({}))) known.add(k); }
     for (const r of fields.requirements) {
-      if (!known.has(r.field)) throw badRequest(`field label not supported: ${r.field}`);
+      if (known.has(r.field)) continue;
+      // kube's wording differs between kinds with their own field labels and the others.
+      throw badRequest(
+        info.fields
+          ? `field label not supported: ${r.field}`
+          : `"${r.field}" is not a known field selector: only "metadata.name", "metadata.namespace"`,
+      );
     }
     const needFields = fields.requirements.length > 0;
     return (o) => {

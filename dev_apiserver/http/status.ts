@@ -72,14 +72,18 @@ export class ApiError extends Error {
       reason: this.reason,
       code: this.code,
     };
-    if (this.details) {
-      // kube omits empty strings (`omitempty`): core-group errors carry no `group`.
-      body.details = Object.fromEntries(
-        Object.entries(this.details).filter(([, value]) => value !== ""),
-      ) as StatusDetails;
-    }
+    if (this.details) body.details = withoutEmptyNames(this.details);
     return body;
   }
+}
+
+/** Details without empty `name`, `group` and `kind`, which kube's JSON omits. */
+function withoutEmptyNames(details: StatusDetails): StatusDetails {
+  const copy = { ...details };
+  for (const field of ["name", "group", "kind"] as const) {
+    if (copy[field] === "") delete copy[field];
+  }
+  return copy;
 }
 
 /** `group.resource` or `resource` for the core group, as kube words qualified resources. */
@@ -165,12 +169,21 @@ export function forbidden(target: ErrorTarget | undefined, why: string): ApiErro
 
 /** 405 MethodNotAllowed. */
 export function methodNotAllowed(message: string): ApiError {
-  return new ApiError(405, "MethodNotAllowed", message);
+  return new ApiError(405, "MethodNotAllowed", message, {});
 }
 
 /** 404 for paths that are not a known resource. */
 export function unknownPath(): ApiError {
   return new ApiError(404, "NotFound", "the server could not find the requested resource", {});
+}
+
+/** A 404 for a group/version nobody serves: kube answers it with plain text, not a Status. */
+export class PageNotFoundError extends ApiError {
+  /** Builds the error. */
+  constructor() {
+    super(404, "NotFound", "404 page not found");
+    this.name = "PageNotFoundError";
+  }
 }
 
 /** 410 Expired for watches resuming from a version older than the history window. */
@@ -193,6 +206,12 @@ export function tooLargeResourceVersion(rv: number, current: number): ApiError {
 
 /** Serializes a Status as an HTTP response with the right code. */
 export function statusResponse(error: ApiError, headers?: HeadersInit): Response {
+  if (error instanceof PageNotFoundError) {
+    return new Response(`${error.message}\n`, {
+      status: 404,
+      headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" },
+    });
+  }
   const h = new Headers(headers);
   h.set("content-type", "application/json");
   if (error.details?.retryAfterSeconds !== undefined) {

@@ -315,12 +315,13 @@ export class ApiCore {
     options: DeleteOptions = {},
   ): { object: KubeObject; deleted: boolean } {
     const current = this.get(info, namespace, name).object;
-    const target = targetOf(info, name);
+    // kube checks delete preconditions before anything else, naming the kind as the resource.
+    const target = { group: info.group, resource: info.kind, name };
     const pre = options.preconditions ?? {};
     if (pre.uid !== undefined && pre.uid !== current.metadata?.uid) {
       throw conflict(
         target,
-        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata?.uid}`,
+        `the UID in the precondition (${pre.uid}) does not match the UID in record (${current.metadata?.uid}). The object might have been deleted and then recreated`,
       );
     }
     if (
@@ -328,7 +329,7 @@ export class ApiCore {
     ) {
       throw conflict(
         target,
-        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata?.resourceVersion}`,
+        `the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ResourceVersion in record (${current.metadata?.resourceVersion}). The object might have been modified`,
       );
     }
     options.admit?.({
@@ -369,6 +370,9 @@ export class ApiCore {
     const next = clone(current);
     meta(next).deletionTimestamp = timestamp();
     meta(next).deletionGracePeriodSeconds = 0;
+    // Controllers see the deletion as a change of intent, as kube marks it.
+    const generation = meta(next).generation;
+    if (typeof generation === "number" && generation > 0) meta(next).generation = generation + 1;
     if (key === NAMESPACES) next.status = { ...(next.status as object), phase: "Terminating" };
     return next;
   }
@@ -535,10 +539,16 @@ export class ApiCore {
     const ns = this.store.get(NAMESPACES, "", namespace);
     if (!ns) throw notFound({ group: "", resource: "namespaces", name: namespace });
     if (isDeleting(ns.object)) {
-      throw forbidden(
+      const error = forbidden(
         targetOf(info, name),
         `unable to create new content in namespace ${namespace} because it is being terminated`,
       );
+      error.details!.causes = [{
+        reason: "NamespaceTerminating",
+        message: `namespace ${namespace} is being terminated`,
+        field: "metadata.namespace",
+      }];
+      throw error;
     }
   }
 

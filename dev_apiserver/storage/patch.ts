@@ -365,7 +365,7 @@ class StrategicMerger {
           result.push(structuredClone(item));
         }
       }
-      return result;
+      return kubeOrder(result, patch, original, (item) => item);
     }
     const result = [...original];
     for (const item of patch) {
@@ -393,8 +393,40 @@ class StrategicMerger {
         result.push(this.map({}, item, field));
       }
     }
-    return result;
+    return kubeOrder(result, patch, original, (item) => isObject(item) ? item[mergeKey] : item);
   }
+}
+
+/**
+ * Orders a merged list as kube's strategic merge does (`normalizeElementOrder`): the items the
+ * patch names in the patch's order, the others in their original order, interleaved so that
+ * an item goes before a patch item only when the original list had it first.
+ */
+function kubeOrder(
+  merged: unknown[],
+  patch: unknown[],
+  original: unknown[],
+  identity: (item: unknown) => unknown,
+): unknown[] {
+  const position = (list: unknown[], item: unknown) =>
+    list.findIndex((other) => deepEqual(identity(other), identity(item)));
+  const named = merged.filter((item) => position(patch, item) >= 0)
+    .sort((a, b) => position(patch, a) - position(patch, b));
+  const others = merged.filter((item) => position(patch, item) < 0);
+  const result: unknown[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < others.length || j < named.length) {
+    if (j >= named.length) result.push(others[i++]);
+    else if (i >= others.length) result.push(named[j++]);
+    else {
+      const left = position(original, others[i]);
+      const right = position(original, named[j]);
+      if (left >= 0 && right >= 0 && left < right) result.push(others[i++]);
+      else result.push(named[j++]);
+    }
+  }
+  return result;
 }
 
 function stripDirectives(value: unknown): unknown {

@@ -86,6 +86,11 @@ export class ResourceRegistry {
     return this.#byPath.get(`${group ? `${group}/${version}` : version}/${resource}`);
   }
 
+  /** Whether any resource is served under `group/version`. */
+  servesGroupVersion(group: string, version: string): boolean {
+    return this.all().some((info) => info.group === group && info.version === version);
+  }
+
   /** Every served resource, in registration order. */
   all(): ResourceInfo[] {
     return [...this.#byPath.values()];

@@ -83,7 +83,11 @@ class Watcher {
   }
 
   sendBookmark(initialEventsEnd: boolean): void {
-    const metadata: Record<string, unknown> = { resourceVersion: String(this.#hub.rv()) };
+    // creationTimestamp: null, as kube's encoder writes the zero time of the empty object.
+    const metadata: Record<string, unknown> = {
+      resourceVersion: String(this.#hub.rv()),
+      creationTimestamp: null,
+    };
     if (initialEventsEnd) metadata.annotations = { "k8s.io/initial-events-end": "true" };
     const object = { kind: this.options.kind, apiVersion: this.options.apiVersion, metadata };
     this.send(encoder.encode(JSON.stringify({ type: "BOOKMARK", object }) + "\n"));
@@ -334,7 +338,16 @@ function deliver(
       const before = change.before ? options.matches(change.before.object) : false;
       if (!now && !before) return;
       if (now && !before) type = "ADDED";
-      if (!now && before) type = "DELETED";
+      if (!now && before) {
+        // The last state the watcher was shown, at the change's resourceVersion, as kube sends it.
+        const previous = change.before!.object;
+        const metadata = {
+          ...previous.metadata,
+          resourceVersion: change.entry.object.metadata?.resourceVersion,
+        };
+        watcher.send(encodeEvent("DELETED", { ...previous, metadata }, options));
+        return;
+      }
     } else if (!now) {
       return;
     }

@@ -20,6 +20,7 @@ import { DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES, readBodyText } from "
 import type { ConnectionConfig } from "./connection.ts";
 import { redactUrl } from "./kubeconfig.ts";
 import { isLoopbackHost } from "../ip.ts";
+import { InFlightLimit } from "./in_flight.ts";
 import { createTransport, type Transport, type TransportRequest } from "./transport.ts";
 import { Counter, Registry } from "../metrics/mod.ts";
 
@@ -97,8 +98,7 @@ export class Requester implements Disposable {
   #options: Required<Omit<RequesterOptions, "credentials" | "metrics">>;
   #requests: Counter;
   #host: string;
-  #inFlight = 0;
-  #waiting: (() => void)[] = [];
+  #slots: InFlightLimit;
 
   /** Creates a requester; nothing is sent until the first request. */
   constructor(config: ConnectionConfig, options: RequesterOptions = {}) {
@@ -138,6 +138,7 @@ export class Requester implements Disposable {
       timeoutMs: options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     };
+    this.#slots = new InFlightLimit(this.#options.maxInFlight);
   }
 
   /** Sends a request and parses the JSON answer; HTTP errors become typed {@linkcode ApiError}s. */
@@ -205,7 +206,7 @@ export class Requester implements Disposable {
       };
       if (body !== undefined) headers["content-type"] = options.contentType ?? "application/json";
       if (credentials.authorization) headers.authorization = credentials.authorization;
-      if (limited) await this.#acquire(options.signal);
+      if (limited) await this.#slots.acquire(options.signal);
       let outcome: Outcome<R>;
       try {
         outcome = await this.#attempt({
@@ -216,7 +217,7 @@ export class Requester implements Disposable {
           whole: limited,
         }, read);
       } finally {
-        if (limited) this.#release();
+        if (limited) this.#slots.release();
       }
       if ("value" in outcome) return outcome.value;
       const { error } = outcome;
@@ -392,32 +393,6 @@ export class Requester implements Disposable {
    */
   discardConnections(): void {
     if (this.#transport) this.#retire(this.#transport.transport);
-  }
-
-  async #acquire(signal?: AbortSignal): Promise<void> {
-    if (this.#inFlight < this.#options.maxInFlight) {
-      this.#inFlight++;
-      return;
-    }
-    await new Promise<void>((resolve, reject) => {
-      const grant = () => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      };
-      const onAbort = () => {
-        this.#waiting = this.#waiting.filter((waiter) => waiter !== grant);
-        reject(signal!.reason);
-      };
-      if (signal?.aborted) return reject(signal.reason);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#waiting.push(grant);
-    });
-  }
-
-  #release(): void {
-    const next = this.#waiting.shift();
-    if (next) next();
-    else this.#inFlight--;
   }
 
   /** Closes pooled connections (responses still streaming run to their end). */

@@ -267,28 +267,45 @@ export class LeaderElector {
     });
   }
 
+  /** `lease` with no holder and a one-second duration, as client-go releases it. */
+  #released(lease: Lease): Lease {
+    const time = microTime(this.#options.now());
+    return {
+      ...lease,
+      spec: {
+        ...lease.spec,
+        holderIdentity: "",
+        leaseDurationSeconds: 1,
+        acquireTime: time,
+        renewTime: time,
+      },
+    };
+  }
+
   #observe(lease: Lease, time: number): void {
     this.#observed = lease;
     this.#observedAt = time;
   }
 
-  /** Clears the holder so a successor takes over without waiting out the lease. */
+  /**
+   * Clears the holder so a successor takes over without waiting out the lease. A renewal cut short
+   * by the stop may have been stored all the same, leaving the observed resourceVersion stale: on
+   * a 409 the Lease is read again and released if this candidate still holds it.
+   */
   async #release(): Promise<void> {
-    const { namespace, name, identity, now } = this.#options;
+    const { namespace, name, identity } = this.#options;
     const observed = this.#observed;
     if (!observed || observed.spec?.holderIdentity !== identity) return;
-    const time = microTime(now());
+    const signal = AbortSignal.timeout(this.#options.releaseTimeoutMs);
     try {
-      await this.#api.replace({
-        ...observed,
-        spec: {
-          ...observed.spec,
-          holderIdentity: "",
-          leaseDurationSeconds: 1,
-          acquireTime: time,
-          renewTime: time,
-        },
-      }, { namespace, signal: AbortSignal.timeout(this.#options.releaseTimeoutMs) });
+      try {
+        await this.#api.replace(this.#released(observed), { namespace, signal });
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+        const current = await this.#api.get(name, { namespace, signal });
+        if (current.spec?.holderIdentity !== identity) return;
+        await this.#api.replace(this.#released(current), { namespace, signal });
+      }
       log("leader").info("released lease {namespace}/{name}", { namespace, name });
     } catch (error) {
       log("leader").warn("could not release lease {namespace}/{name}: {error}", {

@@ -1,7 +1,8 @@
-// Which integration kinds the cluster serves (Istio's Gateway and AuthorizationPolicy,
-// Gatekeeper's constraint kinds), found through discovery of their three groups only, so the check
-// is cheap enough to repeat on a timer and pick up CRDs installed after the operator started;
-// and the plan catalogue in force, which takes effect together with its constraint kinds.
+// Which integration kinds the cluster serves (Istio's Gateway, AuthorizationPolicy,
+// PeerAuthentication and Sidecar, Gatekeeper's constraint kinds), found through discovery of
+// their three groups only, so the check is cheap enough to repeat on a timer and pick up CRDs
+// installed after the operator started; and the plan catalogue in force, which takes effect
+// together with its constraint kinds.
 import type { KubeClient, ResourceDescriptor } from "../client/mod.ts";
 import { preferredResource, type ServedResource } from "../client/mod.ts";
 import { constraintKinds, type PlanCatalogue } from "../plans/mod.ts";
@@ -42,9 +43,13 @@ export async function discoverIntegrations(
   }
   const gateway = find(ISTIO_NETWORKING_GROUP, "Gateway", true);
   const authorizationPolicy = find(ISTIO_SECURITY_GROUP, "AuthorizationPolicy", true);
+  const peerAuthentication = find(ISTIO_SECURITY_GROUP, "PeerAuthentication", true);
+  const sidecar = find(ISTIO_NETWORKING_GROUP, "Sidecar", true);
   return {
     ...(gateway ? { gateway } : {}),
     ...(authorizationPolicy ? { authorizationPolicy } : {}),
+    ...(peerAuthentication ? { peerAuthentication } : {}),
+    ...(sidecar ? { sidecar } : {}),
     constraints,
   };
 }

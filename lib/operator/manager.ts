@@ -22,6 +22,7 @@ import {
   DEFAULT_GATEWAY_HOSTS,
   DEFAULT_INGRESS_NAMESPACE,
   type Integrations,
+  ISTIO_SYSTEM_NAMESPACE,
   observationKey,
   type PlanContext,
   servedKinds,
@@ -87,6 +88,11 @@ export interface ManagerOptions {
   ingressNamespace?: string;
   /** Gateway host templates (default `*.{username}.apps.example.com`). */
   gatewayHosts?: readonly string[];
+  /**
+   * Platform namespaces every tenant's Sidecar imports besides its own, the ingress namespace and
+   * `istio-system` (default none); reserved like the ingress namespace.
+   */
+  meshEgressNamespaces?: readonly string[];
   /** Period of the integration discovery, in ms (default 60 s; also run on every resync). */
   discoveryIntervalMs?: number;
   /**
@@ -196,15 +202,21 @@ export class Manager {
   /** The plan context reconciles use now: current catalogue, served integrations, settings. */
   get context(): PlanContext {
     const ingressNamespace = this.#options.ingressNamespace ?? DEFAULT_INGRESS_NAMESPACE;
+    const meshEgressNamespaces = this.#options.meshEgressNamespaces ?? [];
     return {
       catalogue: this.#discovery.catalogue,
       integrations: this.#discovery.integrations,
       ingressNamespace,
       gatewayHosts: this.#options.gatewayHosts ?? DEFAULT_GATEWAY_HOSTS,
+      meshEgressNamespaces,
+      // Every namespace all tenants' Sidecars import is reserved: no tenant's services may be
+      // announced to every other tenant.
       reservedNamespaces: this.#reserved ??= [
         ...new Set([
           ...ALWAYS_RESERVED_NAMESPACES,
           ingressNamespace,
+          ISTIO_SYSTEM_NAMESPACE,
+          ...meshEgressNamespaces,
           ...this.#options.reservedNamespaces ?? DEFAULT_RESERVED_NAMESPACES,
         ]),
       ],

@@ -2,7 +2,10 @@
 // `--help`, the README and the defaults cannot drift apart.
 import { parseArgs } from "node:util";
 import { type LogFormat, type LogLevel, parseLogFormat, parseLogLevel } from "../log.ts";
-import { formatDuration, parseDuration } from "./duration.ts";
+import { parseDuration } from "./duration.ts";
+import { OPTION_DEFAULTS as DEFAULTS } from "./help.ts";
+
+export { HELP } from "./help.ts";
 import {
   DEFAULT_RESERVED_NAMESPACES,
   isDnsLabel,
@@ -41,6 +44,8 @@ export interface OperatorOptions {
   gatewayHosts: string[];
   /** Namespaces no tenant may have, besides the always-reserved ones (`--reserved-namespaces`). */
   reservedNamespaces: string[];
+  /** More platform namespaces every tenant's Sidecar imports (`--mesh-egress-namespaces`). */
+  meshEgressNamespaces: string[];
   /** Period of the integration discovery, in ms (`--discovery-interval`). */
   discoveryIntervalMs: number;
   /** Leader election (`--leader-elect`); undefined when off. */
@@ -57,6 +62,8 @@ export interface OperatorOptions {
   requestTimeoutMs: number;
   /** A watch silent this long reconnects on a fresh connection, in ms (`--watch-inactivity-timeout`). */
   watchInactivityTimeoutMs: number;
+  /** Run on a Kubernetes older than the supported minimum (`--allow-unsupported-kubernetes`). */
+  allowUnsupportedKubernetes: boolean;
 }
 
 /** Leader election settings from the `--leader-elect-*` flags (kube-controller-manager's names). */
@@ -82,85 +89,6 @@ export class OptionsError extends Error {
   }
 }
 
-const DEFAULTS = {
-  concurrency: 4,
-  resyncPeriodMs: 600_000,
-  leaseDurationMs: 15_000,
-  renewDeadlineMs: 10_000,
-  retryPeriodMs: 2_000,
-  leaseName: "kleff-tenant-operator",
-  healthProbeAddress: ":8081",
-  metricsAddress: ":8443",
-  metricsCertName: "tls.crt",
-  metricsCertKey: "tls.key",
-};
-
-/** The `--help` text. */
-export const HELP = `kleff tenant operator: one Tenant (kleff.kleff.io/v1) = one guarded namespace.
-
-Usage: deno run <permissions> mod.ts [flags]
-
-Flags:
-  --kubeconfig PATH         kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
-  --context NAME            kubeconfig context to use (default: its current-context)
-  --concurrency N           tenants reconciled at the same time (default ${DEFAULTS.concurrency})
-  --resync-period DURATION  safety-net resync of every tenant (default ${
-  formatDuration(DEFAULTS.resyncPeriodMs)
-})
-  --plans FILE              plan catalogue YAML file (default: built-in free, basic, pro)
-  --plans-configmap NS/NAME plan catalogue from key plans.yaml of a ConfigMap, watched for edits
-  --ingress-namespace NAME  namespace of the Istio ingress gateway (default ${DEFAULT_INGRESS_NAMESPACE})
-  --gateway-hosts LIST      comma-separated Gateway host templates with {username}, {userId},
-                            {tenant} (default ${DEFAULT_GATEWAY_HOSTS.join(",")})
-  --reserved-namespaces LIST
-                            comma-separated namespaces no tenant may have (a trailing * matches a
-                            prefix); kube-*, default, the ingress namespace and the operator's own
-                            are always reserved (default ${DEFAULT_RESERVED_NAMESPACES.join(",")})
-  --discovery-interval DURATION
-                            how often to look for Istio/Gatekeeper kinds (default ${
-  formatDuration(DEFAULT_DISCOVERY_INTERVAL_MS)
-})
-  --leader-elect            elect one active replica through a coordination.k8s.io Lease
-  --leader-elect-lease-duration DURATION
-                            how long a standby waits after the last renewal (default ${
-  formatDuration(DEFAULTS.leaseDurationMs)
-})
-  --leader-elect-renew-deadline DURATION
-                            how long the leader tries to renew before it stops (default ${
-  formatDuration(DEFAULTS.renewDeadlineMs)
-})
-  --leader-elect-retry-period DURATION
-                            interval between acquire/renew attempts (default ${
-  formatDuration(DEFAULTS.retryPeriodMs)
-})
-  --leader-elect-resource-namespace NAME
-                            Lease namespace (default: $POD_NAMESPACE, else the kubeconfig's)
-  --leader-elect-resource-name NAME
-                            Lease name (default ${DEFAULTS.leaseName})
-  --health-probe-bind-address ADDRESS
-                            serve /healthz and /readyz here; "0" disables (default ${DEFAULTS.healthProbeAddress})
-  --metrics-bind-address ADDRESS
-                            serve Prometheus /metrics here; "0" disables (default ${DEFAULTS.metricsAddress})
-  --metrics-secure[=false]  HTTPS, every scrape checked with a TokenReview and a SubjectAccessReview
-                            of "get /metrics" (default true); false: plain HTTP, for a sidecar on
-                            127.0.0.1
-  --metrics-cert-path DIR   folder of the metrics serving certificate, re-read when it changes
-                            (default: a self-signed certificate made at start)
-  --metrics-cert-name NAME  certificate file in --metrics-cert-path (default ${DEFAULTS.metricsCertName})
-  --metrics-cert-key NAME   key file in --metrics-cert-path (default ${DEFAULTS.metricsCertKey})
-  --request-timeout DURATION
-                            deadline of each API request but watches; its connection is then
-                            discarded (default ${formatDuration(DEFAULT_REQUEST_TIMEOUT_MS)})
-  --watch-inactivity-timeout DURATION
-                            a watch without a byte this long (servers send bookmarks about once a
-                            minute) reconnects on a fresh connection (default ${
-  formatDuration(DEFAULT_WATCH_INACTIVITY_MS)
-})
-  --log-level LEVEL         trace, debug, info, warning, error (default info)
-  --log-format FORMAT       json or pretty (default: json unless stderr is a terminal)
-  -h, --help                print this help
-`;
-
 /** Parses operator flags; throws {@linkcode OptionsError} with a clear message. */
 export function parseOperatorOptions(args: string[]): OperatorOptions {
   let values;
@@ -181,6 +109,7 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
         "ingress-namespace": { type: "string" },
         "gateway-hosts": { type: "string" },
         "reserved-namespaces": { type: "string" },
+        "mesh-egress-namespaces": { type: "string" },
         "discovery-interval": { type: "string" },
         "leader-elect": { type: "boolean" },
         "leader-elect-lease-duration": { type: "string" },
@@ -196,6 +125,7 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
         "metrics-cert-key": { type: "string" },
         "request-timeout": { type: "string" },
         "watch-inactivity-timeout": { type: "string" },
+        "allow-unsupported-kubernetes": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -233,6 +163,7 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
       ingressNamespace: ingressNamespace(values["ingress-namespace"]),
       gatewayHosts: gatewayHosts(values["gateway-hosts"]),
       reservedNamespaces: reservedNamespaces(values["reserved-namespaces"]),
+      meshEgressNamespaces: meshEgressNamespaces(values["mesh-egress-namespaces"]),
       discoveryIntervalMs: discoveryInterval(values["discovery-interval"]),
       leaderElection: values["leader-elect"] ? leaderElection(values) : undefined,
       healthProbeAddress: parseBindAddress(
@@ -248,6 +179,7 @@ export function parseOperatorOptions(args: string[]): OperatorOptions {
       watchInactivityTimeoutMs: values["watch-inactivity-timeout"] === undefined
         ? DEFAULT_WATCH_INACTIVITY_MS
         : atLeastOneSecond(values["watch-inactivity-timeout"], "--watch-inactivity-timeout"),
+      allowUnsupportedKubernetes: values["allow-unsupported-kubernetes"] ?? false,
     };
   } catch (error) {
     if (error instanceof OptionsError) throw error;
@@ -393,6 +325,18 @@ function reservedNamespaces(value: string | undefined): string[] {
     }
   }
   return entries;
+}
+
+function meshEgressNamespaces(value: string | undefined): string[] {
+  const entries = (value ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
+  for (const entry of entries) {
+    if (!isDnsLabel(entry)) {
+      throw new OptionsError(
+        `--mesh-egress-namespaces: "${entry}" is not a namespace name (e.g. monitoring,logging)`,
+      );
+    }
+  }
+  return [...new Set(entries)];
 }
 
 function atLeastOneSecond(value: string, flag: string): number {

@@ -17,6 +17,11 @@ import { log, setupLogging } from "../log.ts";
 import { registerProcessMetrics, Registry } from "../metrics/mod.ts";
 import { Manager } from "./manager.ts";
 import { MetricsServingError, serveMetrics } from "./metrics_server.ts";
+import {
+  checkKubernetesVersion,
+  KubernetesVersionError,
+  UnsupportedKubernetesError,
+} from "./kubernetes_version.ts";
 import { HELP, type OperatorOptions, OptionsError, parseOperatorOptions } from "./options.ts";
 
 /** Options of {@linkcode runOperator} beyond the parsed flags. */
@@ -107,8 +112,24 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
     });
     try {
       log("operator").info("connected to {server}", { server: client.server });
+      // Probes answer from the start: alive, not ready until the manager's watches have synced.
+      const started: { manager?: Manager } = {};
+      if (options.healthProbeAddress) {
+        endpoints.push(
+          serve("health probes", options.healthProbeAddress, {
+            healthz: () => started.manager?.liveness() ?? { ready: true, detail: "starting" },
+            readyz: () =>
+              started.manager?.readiness() ?? { ready: false, detail: "watches not started" },
+          }),
+        );
+      }
+      const version = await checkKubernetesVersion(client, {
+        allowUnsupported: options.allowUnsupportedKubernetes,
+        signal: stop.signal,
+      });
+      if (version === undefined) throw stop.signal.reason;
       const identity = processIdentity();
-      const manager = new Manager(client, {
+      const manager = started.manager = new Manager(client, {
         concurrency: options.concurrency,
         resyncPeriodMs: options.resyncPeriodMs,
         metrics: registry,
@@ -116,6 +137,7 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
         plans: await loadPlans(options.plans, client, { signal: stop.signal }),
         ingressNamespace: options.ingressNamespace,
         gatewayHosts: options.gatewayHosts,
+        meshEgressNamespaces: options.meshEgressNamespaces,
         reservedNamespaces: [
           ...options.reservedNamespaces,
           ...operatorNamespaces(options, client.namespace),
@@ -124,14 +146,6 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
         requestTimeoutMs: options.requestTimeoutMs,
         watchTimings: { inactivityTimeoutMs: options.watchInactivityTimeoutMs },
       });
-      if (options.healthProbeAddress) {
-        endpoints.push(
-          serve("health probes", options.healthProbeAddress, {
-            healthz: () => manager.liveness(),
-            readyz: () => manager.readiness(),
-          }),
-        );
-      }
       if (options.metricsAddress) {
         endpoints.push(
           await serveMetrics({
@@ -170,7 +184,8 @@ export async function runOperator(options: OperatorOptions, run: RunOptions = {}
     }
     if (
       error instanceof KubeconfigError || error instanceof CatalogueError ||
-      error instanceof EndpointError || error instanceof MetricsServingError
+      error instanceof EndpointError || error instanceof MetricsServingError ||
+      error instanceof UnsupportedKubernetesError || error instanceof KubernetesVersionError
     ) {
       log("operator").fatal("{error}", { error: error.message });
       return 1;

@@ -1,6 +1,7 @@
 // The plan catalogue: what each plan gives a tenant (quota, limits, Pod Security, network,
-// constraints), as the validated shape the decisions read (validate.ts builds it from YAML).
+// constraints, mesh), as the validated shape the decisions read (validate.ts builds it from YAML).
 import type { Cidr } from "./cidr.ts";
+import type { MeshProfile } from "./mesh.ts";
 
 /** Pod Security Standards level, written to the `pod-security.kubernetes.io/*` namespace labels. */
 export type PodSecurityLevel = "privileged" | "baseline" | "restricted";
@@ -85,6 +86,8 @@ export interface Plan {
   constraints: readonly ConstraintPlan[];
   /** Network isolation settings. */
   network: NetworkProfile;
+  /** Istio settings: mutual TLS mode and the Sidecar's extra egress hosts. */
+  mesh: MeshProfile;
 }
 
 /** A validated catalogue: plan name to plan. */

@@ -4,6 +4,8 @@
 /** The built-in catalogue, in the catalogue's own YAML format. */
 export const BUILTIN_CATALOGUE_YAML =
   `# kleff plan catalogue: plan name -> what a tenant on that plan gets.
+# Every plan keeps the mesh defaults: mesh: { mtls: STRICT, egressHosts: [] } (PeerAuthentication
+# kleff-mtls STRICT; Sidecar kleff-egress importing only the tenant's and the platform's namespaces).
 plans:
   free:
     description: Hobby projects, one small app, images from the platform registry and Docker Hub library.

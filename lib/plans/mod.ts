@@ -1,5 +1,5 @@
 // The public face of plans: the catalogue format, built-in defaults, YAML parsing and validation,
-// quantities, CIDRs and gateway host templates.
+// quantities, CIDRs, gateway host templates and mesh settings.
 export * from "./catalogue.ts";
 export { BUILTIN_CATALOGUE_YAML } from "./defaults.ts";
 export { builtinCatalogue, parseCatalogue } from "./parse.ts";
@@ -13,4 +13,11 @@ export {
   renderHost,
   renderHosts,
 } from "./hosts.ts";
+export {
+  DEFAULT_MESH,
+  egressHostProblem,
+  type MeshProfile,
+  MTLS_MODES,
+  type MtlsMode,
+} from "./mesh.ts";
 export { validateCatalogue } from "./validate.ts";

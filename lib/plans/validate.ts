@@ -16,6 +16,13 @@ import {
   type ResourceList,
 } from "./catalogue.ts";
 import { type Cidr, parseCidr } from "./cidr.ts";
+import {
+  DEFAULT_MESH,
+  egressHostProblem,
+  type MeshProfile,
+  MTLS_MODES,
+  type MtlsMode,
+} from "./mesh.ts";
 import { compareQuantities, parseQuantity } from "./quantity.ts";
 
 const PLAN_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -29,6 +36,7 @@ const PLAN_FIELDS = [
   "allowedRegistries",
   "constraints",
   "network",
+  "mesh",
 ];
 const LIMIT_TYPES: Record<keyof LimitRangePlan, readonly (keyof LimitBounds)[]> = {
   container: ["default", "defaultRequest", "min", "max", "maxLimitRequestRatio"],
@@ -37,6 +45,7 @@ const LIMIT_TYPES: Record<keyof LimitRangePlan, readonly (keyof LimitBounds)[]> 
 };
 const NETWORK_FIELDS = ["isolation", "internetEgress", "clusterCIDRs", "https"];
 const CONSTRAINT_FIELDS = ["kind", "parameters", "kinds", "enforcementAction"];
+const MESH_FIELDS = ["mtls", "egressHosts"];
 
 type Raw = Record<string, unknown>;
 
@@ -143,6 +152,7 @@ function readPlan(name: string, raw: unknown, problems: Problems): Plan | undefi
     });
   }
   const network = readNetwork(name, raw.network, problems);
+  const mesh = readMesh(name, raw.mesh, problems);
   if (problems.list.length > before) return undefined;
   return {
     name,
@@ -153,6 +163,7 @@ function readPlan(name: string, raw: unknown, problems: Problems): Plan | undefi
     allowedRegistries,
     constraints,
     network,
+    mesh,
   };
 }
 
@@ -360,4 +371,24 @@ function readNetwork(plan: string, raw: unknown, problems: Problems): NetworkPro
     network.clusterCIDRs = cidrs;
   }
   return network;
+}
+
+function readMesh(plan: string, raw: unknown, problems: Problems): MeshProfile {
+  if (raw === undefined) return DEFAULT_MESH;
+  if (!isRecord(raw)) {
+    problems.add(plan, "mesh", `must be a mapping of ${MESH_FIELDS.join(", ")}, got ${show(raw)}`);
+    return DEFAULT_MESH;
+  }
+  problems.unknownFields(plan, "mesh.", raw, MESH_FIELDS);
+  const mtls = raw.mtls ?? DEFAULT_MESH.mtls;
+  if (!MTLS_MODES.includes(mtls as MtlsMode)) {
+    problems.add(plan, "mesh.mtls", `must be one of ${MTLS_MODES.join(", ")}, got ${show(mtls)}`);
+  }
+  const egressHosts: string[] = [];
+  readStrings(plan, "mesh.egressHosts", raw.egressHosts, problems).forEach((host, index) => {
+    const problem = egressHostProblem(host);
+    if (problem !== undefined) problems.add(plan, `mesh.egressHosts[${index}]`, problem);
+    else if (!egressHosts.includes(host)) egressHosts.push(host);
+  });
+  return { mtls: mtls as MtlsMode, egressHosts };
 }

@@ -3,14 +3,16 @@
 import type { ResourceDescriptor } from "../api/mod.ts";
 import type { PlanCatalogue } from "../plans/mod.ts";
 
-/** API group of Istio's Gateway. */
+/** API group of Istio's Gateway and Sidecar. */
 export const ISTIO_NETWORKING_GROUP = "networking.istio.io";
-/** API group of Istio's AuthorizationPolicy. */
+/** API group of Istio's AuthorizationPolicy and PeerAuthentication. */
 export const ISTIO_SECURITY_GROUP = "security.istio.io";
 /** API group of Gatekeeper constraints (one kind per ConstraintTemplate). */
 export const GATEKEEPER_CONSTRAINTS_GROUP = "constraints.gatekeeper.sh";
 /** Default namespace of the ingress gateway (`--ingress-namespace`). */
 export const DEFAULT_INGRESS_NAMESPACE = "istio-system";
+/** Istio's control-plane namespace: every tenant's Sidecar imports its services. */
+export const ISTIO_SYSTEM_NAMESPACE = "istio-system";
 /** Default Gateway host templates (`--gateway-hosts`). */
 export const DEFAULT_GATEWAY_HOSTS: readonly string[] = ["*.{username}.apps.example.com"];
 
@@ -20,6 +22,10 @@ export interface Integrations {
   gateway?: ResourceDescriptor;
   /** `security.istio.io` `AuthorizationPolicy`, when served. */
   authorizationPolicy?: ResourceDescriptor;
+  /** `security.istio.io` `PeerAuthentication`, when served. */
+  peerAuthentication?: ResourceDescriptor;
+  /** `networking.istio.io` `Sidecar`, when served. */
+  sidecar?: ResourceDescriptor;
   /**
    * Served `constraints.gatekeeper.sh` kinds by kind: those the catalogue names, and those it
    * named earlier in this process while they are still served (so that constraints of a kind
@@ -42,6 +48,11 @@ export interface PlanContext {
   /** Gateway host templates, e.g. `*.{username}.apps.example.com`. */
   gatewayHosts: readonly string[];
   /**
+   * Platform namespaces every tenant's Sidecar imports besides its own, the ingress namespace and
+   * `istio-system` (`--mesh-egress-namespaces`).
+   */
+  meshEgressNamespaces: readonly string[];
+  /**
    * Namespaces no tenant may have (names, or prefixes ending in `*`): the always-reserved ones,
    * `--reserved-namespaces`, the operator's own namespace and the ingress namespace.
    */
@@ -53,11 +64,16 @@ export function observationKey(resource: ResourceDescriptor): string {
   return resource.group ? `${resource.kind}.${resource.group}` : resource.kind;
 }
 
-/** Every integration kind `integrations` serves: Gateway, AuthorizationPolicy, constraints. */
+/**
+ * Every integration kind `integrations` serves: Gateway, AuthorizationPolicy, PeerAuthentication,
+ * Sidecar, constraints.
+ */
 export function servedKinds(integrations: Integrations): ResourceDescriptor[] {
   return [
     integrations.gateway,
     integrations.authorizationPolicy,
+    integrations.peerAuthentication,
+    integrations.sidecar,
     ...Object.values(integrations.constraints),
   ].filter((resource): resource is ResourceDescriptor => resource !== undefined);
 }
@@ -68,6 +84,8 @@ export function sameIntegrations(a: Integrations, b: Integrations): boolean {
     JSON.stringify([
       integrations.gateway,
       integrations.authorizationPolicy,
+      integrations.peerAuthentication,
+      integrations.sidecar,
       Object.entries(integrations.constraints).sort(([x], [y]) => x.localeCompare(y)),
     ]);
   return describe(a) === describe(b);

@@ -4,9 +4,10 @@
 // failed action execute `decideFailure` instead.
 //
 // Steps: namespace.ts (NamespaceReady, Pod Security labels), resources.ts (quota and limits:
-// ResourcesReady), policies.ts (NetworkPolicy, Istio, Gatekeeper: PoliciesReady), all per-tenant
-// objects through managed.ts' one create/restore/prune rule; teardown.ts for deletion; audit.ts
-// for restarts and resyncs (which tenants need a reconcile, from listed objects one at a time).
+// ResourcesReady), policies.ts (NetworkPolicy, Istio with mesh.ts, Gatekeeper: PoliciesReady),
+// all per-tenant objects through managed.ts' one create/restore/prune rule; teardown.ts for
+// deletion; audit.ts for restarts and resyncs (which tenants need a reconcile, from listed objects
+// one at a time).
 export {
   type Action,
   actionStages,
@@ -36,6 +37,7 @@ export {
   type Integrations,
   ISTIO_NETWORKING_GROUP,
   ISTIO_SECURITY_GROUP,
+  ISTIO_SYSTEM_NAMESPACE,
   NO_INTEGRATIONS,
   observationKey,
   type PlanContext,
@@ -85,6 +87,20 @@ export {
   type SyncObjectsOptions,
   type SyncResult,
 } from "./managed.ts";
+export {
+  desiredPeerAuthentication,
+  desiredSidecar,
+  LOCKDOWN_MESH,
+  type MeshObjects,
+  meshObjects,
+  type MeshObjectsOptions,
+  PEER_AUTHENTICATION_NAME,
+  type PeerAuthenticationOptions,
+  SIDECAR_NAME,
+  sidecarEgressHosts,
+  type SidecarEgressOptions,
+  type SidecarOptions,
+} from "./mesh.ts";
 export { isNewTenant, type Observation, observations } from "./observe.ts";
 export { ownedContentOf, type OwnedShape, ownedShape, type ShapedObject } from "./owned_content.ts";
 export {

@@ -1,6 +1,7 @@
-// Isolation and policy objects (ARCHITECTURE.md §6): the NetworkPolicy, Istio Gateway and
-// AuthorizationPolicy, and Gatekeeper constraints a plan gives, and the step reporting them as
-// PoliciesReady (True with reason NotInstalled when an integration's kinds are not served).
+// Isolation and policy objects (ARCHITECTURE.md §6): the NetworkPolicy, Istio Gateway,
+// AuthorizationPolicy, PeerAuthentication and Sidecar (mesh.ts), and Gatekeeper constraints a plan
+// gives, and the step reporting them as PoliciesReady (True with reason NotInstalled when an
+// integration's kinds are not served).
 import { networkPolicies } from "../api/mod.ts";
 import type { ResourceDescriptor } from "../api/mod.ts";
 import {
@@ -31,6 +32,7 @@ import {
 } from "./managed.ts";
 import type { TenantView } from "./spec.ts";
 import { firstOverlap, type HostClaim, type HostOverlap } from "./hosts.ts";
+import { LOCKDOWN_MESH, meshObjects } from "./mesh.ts";
 
 /** Name of the tenant's NetworkPolicy. */
 export const NETWORK_POLICY_NAME = "kleff-isolation";
@@ -281,8 +283,9 @@ export interface PoliciesStepOptions {
 /**
  * Decides the isolation and policy objects of a tenant whose `namespace` is ready.
  * `options.plan` undefined = unknown plan, failed closed: `kleff-isolation` is created or restored
- * with {@linkcode LOCKDOWN_NETWORK}, every other policy object is kept as it is, nothing is
- * pruned (PoliciesReady=False UnknownPlan). Kinds the cluster does not serve are skipped and
+ * with {@linkcode LOCKDOWN_NETWORK}, `kleff-mtls` and `kleff-egress` (when served) with the
+ * lockdown mesh settings (STRICT, platform namespaces only), every other policy object is kept
+ * as it is, nothing is pruned (PoliciesReady=False UnknownPlan). Kinds the cluster does not serve are skipped and
  * named in a NotInstalled message. A tenant whose gateway hosts overlap an earlier claim gets no
  * Gateway (PoliciesReady=False HostConflict naming the other tenant).
  */
@@ -294,21 +297,22 @@ export function policiesStep(
   const { plan, observed, context } = options;
   const type = ConditionType.PoliciesReady;
   if (plan === undefined) {
+    const mesh = meshObjects(tenant, namespace, { context, mesh: LOCKDOWN_MESH });
     const isolation = desiredNetworkPolicy(tenant, namespace, {
       network: LOCKDOWN_NETWORK,
       ingressNamespace: context.ingressNamespace,
     });
-    const sync = syncObjects(tenant, [isolation], { observed, prune: [] });
+    const sync = syncObjects(tenant, [isolation, ...mesh.desired], { observed, prune: [] });
     return syncedStep(sync, {
       condition: {
         type,
         status: "False",
         reason: Reason.UnknownPlan,
-        message:
-          `the tenant's plan is not in the plan catalogue: failed closed with ${
-            describeObject(networkPolicies, NETWORK_POLICY_NAME)
-          } isolating the namespace without internet egress; every other policy object is ` +
-          `kept as it was`,
+        message: `the tenant's plan is not in the plan catalogue: failed closed with ${
+          describeObject(networkPolicies, NETWORK_POLICY_NAME)
+        } isolating the namespace without internet egress${
+          mesh.placed.length === 0 ? "" : `, and ${mesh.placed.join(", ")} at their defaults`
+        }; every other policy object is kept as it was`,
       },
       reason: EventReason.PoliciesSynced,
       where: `for namespace ${namespace}`,
@@ -370,6 +374,10 @@ export function policiesStep(
     );
     placed.push(describeObject(integrations.authorizationPolicy, AUTHORIZATION_POLICY_NAME));
   } else missing.push(`${ISTIO_SECURITY_GROUP} AuthorizationPolicy`);
+  const mesh = meshObjects(tenant, namespace, { context, mesh: plan.mesh });
+  desired.push(...mesh.desired);
+  placed.push(...mesh.placed);
+  missing.push(...mesh.missing);
   for (const constraint of plan.constraints) {
     const resource = integrations.constraints[constraint.kind];
     if (resource === undefined) {

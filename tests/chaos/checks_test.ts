@@ -140,3 +140,53 @@ Deno.test("the isolation checks catch a tenant sharing hosts and a reserved name
     "namespace platform-1 carries the annotation of tenant uid uid-bob",
   ]);
 });
+
+Deno.test("checkCluster catches a live tenant whose mesh guard rails are weakened or missing", () => {
+  const ledger = new Ledger();
+  ledger.tenants.set("t", {
+    name: "t",
+    uid: "uid-t",
+    userId: "u-1",
+    plan: "pro",
+    username: "t",
+    policy: "Delete",
+    state: "live",
+  });
+  const owned = (kind: string, name: string, spec: unknown) =>
+    [`${kind} u-1/${name}`, {
+      metadata: {
+        name,
+        namespace: "u-1",
+        labels: { "kleff.io/tenant": "t" },
+        annotations: { "kleff.io/tenant-uid": "uid-t" },
+      },
+      spec: spec as Record<string, unknown>,
+    }] as const;
+  const state = (
+    mesh: (readonly [string, { spec?: Record<string, unknown> }])[],
+  ): ClusterState => ({
+    tenants: new Map([["t", { metadata: { name: "t", uid: "uid-t" } } as Tenant]]),
+    namespaces: new Map([["u-1", {
+      metadata: { name: "u-1", uid: "n1", annotations: { "kleff.io/tenant-uid": "uid-t" } },
+    }]]),
+    objects: new Map([
+      owned("ResourceQuota", "kleff-quota", {}),
+      owned("LimitRange", "kleff-limits", {}),
+      owned("NetworkPolicy", "kleff-isolation", {}),
+      ...mesh,
+    ]),
+  });
+  const objectProblems = (cluster: ClusterState) =>
+    checkCluster(ledger, cluster).find((result) => result.name.startsWith("live tenant has"))!
+      .violations.join();
+  const intact = objectProblems(state([
+    owned("PeerAuthentication", "kleff-mtls", { mtls: { mode: "STRICT" } }),
+    owned("Sidecar", "kleff-egress", { egress: [{ hosts: ["./*", "istio-system/*"] }] }),
+  ]));
+  assert.doesNotMatch(intact, /kleff-mtls|kleff-egress/);
+  const weakened = objectProblems(state([
+    owned("PeerAuthentication", "kleff-mtls", { mtls: { mode: "PERMISSIVE" } }),
+  ]));
+  assert.match(weakened, /kleff-mtls spec \{"mtls":\{"mode":"PERMISSIVE"\}\}/);
+  assert.match(weakened, /kleff-egress missing/);
+});

@@ -58,6 +58,8 @@ export async function grantTenantAdmin(
               "networkpolicies",
               "gateways",
               "authorizationpolicies",
+              "peerauthentications",
+              "sidecars",
             ],
             verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
           },

@@ -1,10 +1,12 @@
-// A dev API server with the Tenant CRD installed and the operator's manager
-// running in-process: the test bed of the end-to-end operator tests.
+// The test bed of the end-to-end operator tests: an API server with the Tenant CRD and deploy/'s
+// RBAC installed, and the operator's manager running in-process as its service account. The API
+// server is a fresh dev API server per test, or in the real lane (test_apiserver.ts) the shared
+// real cluster put back to its baseline.
 import type { Namespace } from "kubernetes-types/core/v1.d.ts";
 import type { Condition } from "kubernetes-types/meta/v1.d.ts";
 import type { CustomResourceDefinition } from "kubernetes-types/apiextensions/v1.d.ts";
-import { parse, parseAllDocuments } from "yaml";
 import {
+  type Counters,
   type DevApiServer,
   type DevApiServerOptions,
   startDevApiServer,
@@ -21,75 +23,55 @@ import {
 import { type Tenant, TENANT_RESOURCE } from "../../lib/api/mod.ts";
 import { Manager, type ManagerOptions } from "../../lib/operator/manager.ts";
 import { Registry } from "../../lib/metrics/registry.ts";
+import {
+  applyDeployRbac,
+  deployObjects,
+  INTEGRATION_CRDS,
+  integrationCrds,
+  OPERATOR_ACCOUNT,
+  PLANS_RBAC_FILE,
+  POLICY_FILES,
+  RBAC_FILES,
+  readDeployYaml,
+} from "./deploy_fixture.ts";
 import { parseMetrics } from "./operator_process.ts";
+import type { RealCluster } from "./real_cluster.ts";
+import {
+  kubernetesHas,
+  realCluster,
+  TEST_APISERVER,
+  type TestApiServer,
+} from "./test_apiserver.ts";
 import { eventually } from "./wait.ts";
 
 export { eventually, sleep } from "./wait.ts";
+export {
+  DEPLOY_DIR,
+  INTEGRATION_CRDS,
+  OPERATOR_ACCOUNT,
+  OPERATOR_USERNAME,
+  readDeployYaml,
+} from "./deploy_fixture.ts";
+export {
+  devOnly,
+  kubernetesHas,
+  needsKubernetes,
+  needsNamespaceDeletion,
+} from "./test_apiserver.ts";
 
-/** Where the repository's deploy/ folder is. */
-export const DEPLOY_DIR = new URL("../../deploy/", import.meta.url);
-
-/** The operator's service account, as deploy/ names it, and its token in tests. */
-export const OPERATOR_ACCOUNT = "kleff-system/kleff-tenant-operator";
-/** The user name of {@linkcode OPERATOR_ACCOUNT}. */
-export const OPERATOR_USERNAME = "system:serviceaccount:kleff-system:kleff-tenant-operator";
+/** The operator's service-account token on a dev API server. */
 const OPERATOR_TOKEN = "operator-token";
 
-/** The files of deploy/'s kustomize base with the operator's namespace, service account and RBAC. */
-const RBAC_FILES = [
-  "namespace.yaml",
-  "service_account.yaml",
-  "cluster_role.yaml",
-  "cluster_role_binding.yaml",
-  "role.yaml",
-  "role_binding.yaml",
-];
-/** The optional Role and RoleBinding for `--plans-configmap`, outside the kustomize base. */
-const PLANS_RBAC_FILE = "plans_role.yaml";
-/** The ValidatingAdmissionPolicies of deploy/'s kustomize base and their bindings. */
-const POLICY_FILES = ["policy_tenant_namespaces.yaml", "policy_tenant_objects.yaml"];
-
-/** Where each kind of the deploy/ files the tests apply is created. */
-const DEPLOY_PATHS: Record<string, (namespace?: string) => string> = {
-  Namespace: () => "/api/v1/namespaces",
-  ServiceAccount: (ns) => `/api/v1/namespaces/${ns}/serviceaccounts`,
-  ClusterRole: () => "/apis/rbac.authorization.k8s.io/v1/clusterroles",
-  ClusterRoleBinding: () => "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-  Role: (ns) => `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`,
-  RoleBinding: (ns) => `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`,
-  ValidatingAdmissionPolicy: () =>
-    "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies",
-  ValidatingAdmissionPolicyBinding: () =>
-    "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings",
-};
-
-/** Creates the objects of `files` (of deploy/) and returns them. */
-async function applyDeployFiles(client: KubeClient, files: string[]): Promise<KubeObject[]> {
-  const objects: KubeObject[] = [];
-  for (const file of files) {
-    const text = await Deno.readTextFile(new URL(file, DEPLOY_DIR));
-    for (const document of parseAllDocuments(text)) {
-      const object = document.toJSON() as KubeObject | null;
-      if (!object) continue;
-      const path = DEPLOY_PATHS[object.kind ?? ""];
-      if (!path) throw new Error(`deploy/${file}: no test path for kind ${object.kind}`);
-      await client.request({
-        method: "POST",
-        path: path(object.metadata?.namespace),
-        body: object,
-      });
-      objects.push(object);
-    }
+/** Thrown when a test reaches for the dev API server while running against a real one. */
+export class DevApiServerOnlyError extends Error {
+  /** Builds the error naming what was asked for. */
+  constructor(what: string) {
+    super(
+      `${what} is the dev API server's, and this test runs against a real one: declare the ` +
+        `test with devOnly("…"), or use env.counters / env.usedPermissions()`,
+    );
+    this.name = "DevApiServerOnlyError";
   }
-  return objects;
-}
-
-/** Where the Istio and Gatekeeper CRD fixtures are. */
-const FIXTURE_CRDS = new URL("../fixtures/crds/", import.meta.url);
-
-/** Reads a YAML file from deploy/. */
-export async function readDeployYaml<T>(path: string): Promise<T> {
-  return parse(await Deno.readTextFile(new URL(path, DEPLOY_DIR))) as T;
 }
 
 /** Options of {@linkcode OperatorEnv.settled}. */
@@ -110,13 +92,19 @@ export interface SettleOptions {
 
 /** A running operator against its own dev API server. */
 export class OperatorEnv implements AsyncDisposable {
-  readonly server: DevApiServer;
+  /** Which API server this test bed runs on. */
+  readonly apiServer: TestApiServer;
   readonly client: KubeClient;
   readonly tenants: ResourceClient<Tenant>;
   readonly namespaces: ResourceClient<Namespace>;
   readonly kubeconfigPath: string;
   /** A kubeconfig with the operator's service-account token (RBAC of deploy/ applies). */
   readonly operatorKubeconfigPath: string;
+  /**
+   * What clients asked the server since the test bed started (the dev API server's counters,
+   * or the real server's audit log): verb, resource, status code.
+   */
+  readonly counters: Counters;
   /** The client the operator uses: its service account's. */
   operatorClient!: KubeClient;
   /** The RBAC objects of deploy/ applied to the server. */
@@ -124,12 +112,26 @@ export class OperatorEnv implements AsyncDisposable {
   metrics = new Registry();
   /** The running manager (after {@linkcode startOperator}). */
   manager?: Manager;
+  #server?: DevApiServer;
+  #real?: RealCluster;
   #stop?: AbortController;
   #running?: Promise<"stopped" | "lost">;
   #dir: string;
 
-  private constructor(server: DevApiServer, client: KubeClient, dir: string) {
-    this.server = server;
+  private constructor(
+    backend: { server: DevApiServer } | { real: RealCluster },
+    client: KubeClient,
+    dir: string,
+  ) {
+    if ("server" in backend) {
+      this.apiServer = "dev";
+      this.#server = backend.server;
+      this.counters = backend.server.counters;
+    } else {
+      this.apiServer = "real";
+      this.#real = backend.real;
+      this.counters = backend.real.audit;
+    }
     this.client = client;
     this.#dir = dir;
     this.kubeconfigPath = `${dir}/kubeconfig`;
@@ -139,12 +141,32 @@ export class OperatorEnv implements AsyncDisposable {
   }
 
   /**
-   * Starts a server in RBAC mode (with the operator's service-account token and any other
-   * `server.serviceAccountTokens`), installs the CRD (or `crd`) and the RBAC objects of
-   * deploy/'s kustomize base (with `plansRole`, also the optional deploy/plans_role.yaml; with
-   * `admissionPolicies`, also its ValidatingAdmissionPolicies), and (unless `operator: false`)
-   * starts the operator as its service account, so every end-to-end test also proves the
-   * operator needs no more than deploy/ grants.
+   * The dev API server (faults, latency, its counters); throws {@linkcode DevApiServerOnlyError}
+   * against a real API server.
+   */
+  get server(): DevApiServer {
+    if (!this.#server) throw new DevApiServerOnlyError("env.server");
+    return this.#server;
+  }
+
+  /** The API server's URL. */
+  get serverUrl(): string {
+    return this.#server?.url ?? this.#real!.kube.url;
+  }
+
+  /** The `verb group/resource` permissions RBAC granted to `username` since the start. */
+  usedPermissions(username: string): Set<string> {
+    return this.#server?.usedPermissions(username) ?? this.#real!.audit.usedPermissions(username);
+  }
+
+  /**
+   * Starts a server in RBAC mode (or, in the real lane, restores the shared real cluster), installs
+   * the CRD (or `crd`) and the RBAC objects of deploy/'s kustomize base (with `plansRole`, also
+   * the optional deploy/plans_role.yaml; with `admissionPolicies`, also its
+   * ValidatingAdmissionPolicies, dev API server only), and (unless `operator: false`) starts the
+   * operator as its service account, so every end-to-end test also proves the operator needs no
+   * more than deploy/ grants. `server` tunes a dev API server (the operator's token is merged with
+   * its `serviceAccountTokens`) and is ignored by a real one.
    */
   static async start(
     options: {
@@ -155,32 +177,69 @@ export class OperatorEnv implements AsyncDisposable {
       admissionPolicies?: boolean;
     } = {},
   ): Promise<OperatorEnv> {
-    const server = await startDevApiServer({
-      tokens: ["admin-token"],
-      authorization: "RBAC",
-      ...options.server,
-      serviceAccountTokens: {
-        [OPERATOR_TOKEN]: OPERATOR_ACCOUNT,
-        ...options.server?.serviceAccountTokens,
-      },
-    });
-    const dir = await Deno.makeTempDir({ prefix: "kleff-test-" });
-    await server.writeKubeconfig(`${dir}/kubeconfig`);
-    const client = await connect({ kubeconfig: `${dir}/kubeconfig` });
-    const env = new OperatorEnv(server, client, dir);
     const crd = options.crd ?? await readDeployYaml<CustomResourceDefinition>("crd.yaml");
-    await client.resource<CustomResourceDefinition>(customResourceDefinitions).create(crd);
-    env.rbacObjects = await applyDeployFiles(
-      client,
-      options.plansRole ? [...RBAC_FILES, PLANS_RBAC_FILE] : RBAC_FILES,
-    );
-    if (options.admissionPolicies) await applyDeployFiles(client, POLICY_FILES);
-    const kubeconfig = structuredClone(server.kubeconfig);
-    kubeconfig.users[0].user = { token: OPERATOR_TOKEN };
-    await Deno.writeTextFile(env.operatorKubeconfigPath, JSON.stringify(kubeconfig));
+    const files = options.plansRole ? [...RBAC_FILES, PLANS_RBAC_FILE] : RBAC_FILES;
+    const dir = await Deno.makeTempDir({ prefix: "kleff-test-" });
+    let env: OperatorEnv;
+    if (TEST_APISERVER === "real") {
+      const real = realCluster!;
+      await real.prepare(crd);
+      await writeJson(`${dir}/kubeconfig`, real.adminKubeconfig());
+      await writeJson(`${dir}/operator.kubeconfig`, real.operatorKubeconfig());
+      env = new OperatorEnv({ real }, await connect({ kubeconfig: `${dir}/kubeconfig` }), dir);
+      if (options.plansRole) await applyDeployRbac(env.client, [PLANS_RBAC_FILE]);
+      if (options.admissionPolicies) {
+        if (!kubernetesHas(30)) {
+          throw new Error("admissionPolicies need ValidatingAdmissionPolicy (Kubernetes 1.30)");
+        }
+        await applyDeployRbac(env.client, POLICY_FILES);
+      }
+      env.rbacObjects = await deployObjects(files);
+    } else {
+      const server = await startDevApiServer({
+        tokens: ["admin-token"],
+        authorization: "RBAC",
+        ...options.server,
+        serviceAccountTokens: {
+          [OPERATOR_TOKEN]: OPERATOR_ACCOUNT,
+          ...options.server?.serviceAccountTokens,
+        },
+      });
+      await server.writeKubeconfig(`${dir}/kubeconfig`);
+      env = new OperatorEnv({ server }, await connect({ kubeconfig: `${dir}/kubeconfig` }), dir);
+      await env.client.resource<CustomResourceDefinition>(customResourceDefinitions).create(crd);
+      env.rbacObjects = await applyDeployRbac(env.client, files);
+      if (options.admissionPolicies) await applyDeployRbac(env.client, POLICY_FILES);
+      const kubeconfig = structuredClone(server.kubeconfig);
+      kubeconfig.users[0].user = { token: OPERATOR_TOKEN };
+      await writeJson(env.operatorKubeconfigPath, kubeconfig);
+    }
     env.operatorClient = await connect({ kubeconfig: env.operatorKubeconfigPath });
     if (options.operator ?? true) env.startOperator();
     return env;
+  }
+
+  /** Binds deploy/'s metrics-reader ClusterRole to Prometheus's service account, monitoring/prometheus. */
+  async grantMetricsReader(): Promise<void> {
+    const role = await readDeployYaml<KubeObject>("metrics_reader_role.yaml");
+    await this.client.request({
+      method: "POST",
+      path: "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+      body: role,
+    });
+    await this.client.request({
+      method: "POST",
+      path: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+      body: {
+        metadata: { name: "prometheus-reads-kleff-metrics" },
+        roleRef: {
+          apiGroup: "rbac.authorization.k8s.io",
+          kind: "ClusterRole",
+          name: role.metadata?.name,
+        },
+        subjects: [{ kind: "ServiceAccount", namespace: "monitoring", name: "prometheus" }],
+      },
+    });
   }
 
   /** A client authenticating with `token` (one of `server.serviceAccountTokens`); close it after use. */
@@ -227,17 +286,15 @@ export class OperatorEnv implements AsyncDisposable {
     this.#running = undefined;
   }
 
-  /** Installs the Istio and Gatekeeper CRDs of tests/fixtures/crds/. */
-  async installIntegrationCrds(): Promise<void> {
-    for (
-      const file of [
-        "istio_gateway.yaml",
-        "istio_authorization_policy.yaml",
-        "gatekeeper_k8sallowedrepos.yaml",
-      ]
-    ) {
-      const crd = parse(await Deno.readTextFile(new URL(file, FIXTURE_CRDS)));
-      await this.client.resource<CustomResourceDefinition>(customResourceDefinitions).create(crd);
+  /** Installs the Istio and Gatekeeper CRDs of tests/fixtures/crds/ (served when this returns). */
+  async installIntegrationCrds(files: readonly string[] = INTEGRATION_CRDS): Promise<void> {
+    for (const crd of await integrationCrds(files)) {
+      if (this.#real) await this.#real.installCrd(crd);
+      else {
+        await this.client.resource<CustomResourceDefinition>(customResourceDefinitions).create(
+          crd,
+        );
+      }
     }
   }
 
@@ -299,15 +356,21 @@ export class OperatorEnv implements AsyncDisposable {
   /** Number of writes (create, update, patch, delete) the server answered, optionally for one resource. */
   writes(resource?: string): number {
     return ["create", "update", "patch", "delete", "deletecollection"]
-      .map((verb) => this.server.counters.count({ verb: verb as "create", resource }))
+      .map((verb) => this.counters.count({ verb: verb as "create", resource }))
       .reduce((a, b) => a + b, 0);
   }
 
-  /** Number of GETs and LISTs of resources the server answered (discovery is not counted). */
-  reads(): number {
-    return this.server.counters.snapshot()
+  /**
+   * Number of GETs and LISTs of resources the server answered, or of `verb` only (discovery is
+   * not counted).
+   */
+  reads(verb?: "get" | "list"): number {
+    return this.counters.snapshot()
       .filter((entry) =>
-        (entry.verb === "get" || entry.verb === "list") && !entry.resource.startsWith("/")
+        (verb === undefined
+          ? entry.verb === "get" || entry.verb === "list"
+          : entry.verb === verb) &&
+        !entry.resource.startsWith("/")
       )
       .reduce((total, entry) => total + entry.count, 0);
   }
@@ -354,12 +417,12 @@ export class OperatorEnv implements AsyncDisposable {
     );
   }
 
-  /** Stops the operator and the server and removes temp files. */
+  /** Stops the operator and the dev API server and removes temp files (a real cluster is restored by the next test bed). */
   async close(): Promise<void> {
     await this.stopOperator();
     this.client.close();
     this.operatorClient?.close();
-    await this.server.close();
+    await this.#server?.close();
     await Deno.remove(this.#dir, { recursive: true });
   }
 
@@ -367,4 +430,8 @@ export class OperatorEnv implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+async function writeJson(path: string, value: unknown): Promise<void> {
+  await Deno.writeTextFile(path, JSON.stringify(value), { mode: 0o600 });
 }

@@ -2,6 +2,7 @@
 // lines parsed as they arrive: for tests of leader election, probes, metrics
 // and logs as a cluster would see them.
 import { operatorRunArgs } from "../../tools/operator_process.ts";
+import { operatorFlagsForTestApiServer } from "./test_apiserver.ts";
 
 /** One parsed JSON log line. */
 export interface LogLine {
@@ -11,6 +12,20 @@ export interface LogLine {
   properties?: Record<string, unknown>;
   [key: string]: unknown;
 }
+
+/** How to start the operator: a program and its options, given the operator's flags. */
+export type OperatorLauncher = (
+  flags: string[],
+) => { program: string; options: Deno.CommandOptions };
+
+/** `deno run` with the permissions of tools/operator_process.ts and exactly `flags`. */
+export function denoRun(flags: string[]): ReturnType<OperatorLauncher> {
+  return { program: Deno.execPath(), options: { args: operatorRunArgs(flags) } };
+}
+
+/** {@linkcode denoRun} with what the run's API server needs ({@linkcode operatorFlagsForTestApiServer}). */
+const denoRunForTestApiServer: OperatorLauncher = (flags) =>
+  denoRun([...operatorFlagsForTestApiServer(), ...flags]);
 
 /** A running operator process. */
 export class OperatorProcess {
@@ -23,10 +38,15 @@ export class OperatorProcess {
   #waiters: (() => void)[] = [];
   exitCode?: number;
 
-  /** Starts `deno run mod.ts` with the image's permissions and `args`. */
-  constructor(args: string[]) {
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: operatorRunArgs(["--log-format", "json", ...args]),
+  /**
+   * Starts the operator with JSON logs and `args`: by default `deno run mod.ts` with the image's
+   * permissions and what the run's API server needs (see {@linkcode operatorFlagsForTestApiServer}),
+   * else as `launcher` says.
+   */
+  constructor(args: string[], launcher: OperatorLauncher = denoRunForTestApiServer) {
+    const { program, options } = launcher(["--log-format", "json", ...args]);
+    this.#child = new Deno.Command(program, {
+      ...options,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -64,7 +84,16 @@ export class OperatorProcess {
       const found = this.lines.find((line) => pattern.test(line.message));
       if (found) return found;
       if (this.exitCode !== undefined) {
-        throw new Error(`operator exited (${this.exitCode}) before logging ${pattern}`);
+        await this.#reading;
+        throw new Error(
+          `operator exited (${this.exitCode}) before logging ${pattern}; it logged:\n${
+            [
+              ...this.lines.map((l) => `${l.message} ${JSON.stringify(l.properties ?? {})}`),
+              ...this.unparsed,
+            ]
+              .join("\n")
+          }`,
+        );
       }
       const remaining = deadline - Date.now();
       if (remaining <= 0) {

@@ -1,7 +1,7 @@
 // Watches the guard rails while the chaos run goes on: every tenant namespace the operator holds
 // (an Active namespace whose uid a live Tenant recorded as its own) must always have its
-// ResourceQuota kleff-quota and NetworkPolicy kleff-isolation in force (present, carrying the
-// tenant's ownership annotation and label, not opened up). Each stretch of time one is missing,
+// ResourceQuota kleff-quota, NetworkPolicy kleff-isolation and PeerAuthentication kleff-mtls in
+// force (present, carrying the tenant's ownership annotation and label, not opened up). Each stretch of time one is missing,
 // disowned or weakened is a gap; a gap longer than the bound is a violation.
 import type { Namespace, ResourceQuota } from "kubernetes-types/core/v1.d.ts";
 import type { NetworkPolicy } from "kubernetes-types/networking/v1.d.ts";
@@ -20,19 +20,27 @@ import {
   resourceQuotas,
   type WatchTimings,
 } from "../../lib/client/mod.ts";
+import { CHAOS_PEER_AUTHENTICATIONS } from "./hostile.ts";
 import type { InvariantResult } from "./invariants.ts";
 
 /** Short reconnect delays: the monitor must see changes when they happen, faults or not. */
 const MONITOR_TIMINGS: WatchTimings = { backoff: { initialMs: 50, maxMs: 250 } };
 
 /** The guard rails watched per namespace. */
-const GUARDED = ["kleff-quota", "kleff-isolation"];
+const GUARDED = ["kleff-quota", "kleff-isolation", "kleff-mtls"];
 
-/** Whether a guard rail (a quota or network policy of that name) is in force for tenant `uid`. */
+/**
+ * Whether a guard rail (a quota, network policy or peer authentication of that name) is in force
+ * for tenant `uid`.
+ */
 function inForce(object: KubeObjectBase | undefined, uid: string, tenant: string): boolean {
   if (object === undefined || object.metadata?.deletionTimestamp) return false;
   if (object.metadata?.annotations?.[TENANT_UID_ANNOTATION] !== uid) return false;
   if (object.metadata?.labels?.[TENANT_LABEL] !== tenant) return false;
+  if (object.metadata?.name === "kleff-mtls") {
+    const spec = (object as KubeObjectBase & { spec?: Record<string, unknown> }).spec;
+    return JSON.stringify(spec) === JSON.stringify({ mtls: { mode: "STRICT" } });
+  }
   if ((object as ResourceQuota).spec && object.metadata?.name === "kleff-quota") {
     const spec = (object as ResourceQuota).spec!;
     return !spec.scopes?.length && !spec.scopeSelector && spec.hard?.pods !== "999";
@@ -77,7 +85,7 @@ export class GuardMonitor {
       else this.#namespaces.set(name, namespace);
       this.#check(name);
     });
-    for (const resource of [resourceQuotas, networkPolicies]) {
+    for (const resource of [resourceQuotas, networkPolicies, CHAOS_PEER_AUTHENTICATIONS]) {
       this.#watch<KubeObjectBase>(resource, (object, deleted) => {
         const name = object.metadata?.name ?? "";
         if (!GUARDED.includes(name)) return;
@@ -106,7 +114,7 @@ export class GuardMonitor {
     this.#open.clear();
     const longest = this.#gaps.reduce((max, gap) => Math.max(max, gap.ms), 0);
     return {
-      name: `no tenant namespace without its quota and isolation for over ${
+      name: `no tenant namespace without its quota, isolation and mTLS for over ${
         this.#boundMs / 1000
       } s (${this.#tracked.size} namespaces, ${this.#gaps.length} gaps, longest ${longest} ms)`,
       checked: this.#gaps.length,

@@ -48,37 +48,72 @@ export const CHAOS_GATEWAYS: ResourceDescriptor = {
   namespaced: true,
 };
 
+/** The Istio PeerAuthentication kind the chaos run serves (`kleff-mtls`). */
+export const CHAOS_PEER_AUTHENTICATIONS: ResourceDescriptor = {
+  group: "security.istio.io",
+  version: "v1",
+  plural: "peerauthentications",
+  kind: "PeerAuthentication",
+  namespaced: true,
+};
+
+/** The Istio Sidecar kind the chaos run serves (`kleff-egress`). */
+export const CHAOS_SIDECARS: ResourceDescriptor = {
+  group: "networking.istio.io",
+  version: "v1",
+  plural: "sidecars",
+  kind: "Sidecar",
+  namespaced: true,
+};
+
+/** Every Istio kind the chaos run serves. */
+export const CHAOS_ISTIO_KINDS: readonly ResourceDescriptor[] = [
+  CHAOS_GATEWAYS,
+  CHAOS_PEER_AUTHENTICATIONS,
+  CHAOS_SIDECARS,
+];
+
 /** A schema accepting any object (unknown fields kept). */
 const ANY_OBJECT = { type: "object", "x-kubernetes-preserve-unknown-fields": true };
 
-/** A minimal Gateway CRD (structural, any spec) serving {@linkcode CHAOS_GATEWAYS}. */
-export const CHAOS_GATEWAY_CRD: CustomResourceDefinition = {
-  apiVersion: "apiextensions.k8s.io/v1",
-  kind: "CustomResourceDefinition",
-  metadata: { name: "gateways.networking.istio.io" },
-  spec: {
-    group: "networking.istio.io",
-    names: { kind: "Gateway", listKind: "GatewayList", plural: "gateways", singular: "gateway" },
-    scope: "Namespaced",
-    versions: [{
-      name: "v1",
-      served: true,
-      storage: true,
-      schema: {
-        openAPIV3Schema: {
-          type: "object",
-          properties: { spec: ANY_OBJECT },
-        },
+/** A minimal CRD (structural, any spec) serving `resource` at its version. */
+function anySpecCrd(resource: ResourceDescriptor): CustomResourceDefinition {
+  const singular = resource.kind.toLowerCase();
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `${resource.plural}.${resource.group}` },
+    spec: {
+      group: resource.group,
+      names: {
+        kind: resource.kind,
+        listKind: `${resource.kind}List`,
+        plural: resource.plural,
+        singular,
       },
-    }],
-  },
-};
+      scope: "Namespaced",
+      versions: [{
+        name: resource.version,
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: "object", properties: { spec: ANY_OBJECT } } },
+      }],
+    },
+  };
+}
+
+/** The CRDs serving {@linkcode CHAOS_ISTIO_KINDS}. */
+export const CHAOS_ISTIO_CRDS: readonly CustomResourceDefinition[] = CHAOS_ISTIO_KINDS.map(
+  anySpecCrd,
+);
 
 /** The operator's guard rails a tenant admin may try to disown. */
 const GUARD_RAILS: readonly [ResourceDescriptor, string][] = [
   [resourceQuotas, "kleff-quota"],
   [networkPolicies, "kleff-isolation"],
   [limitRanges, "kleff-limits"],
+  [CHAOS_PEER_AUTHENTICATIONS, "kleff-mtls"],
+  [CHAOS_SIDECARS, "kleff-egress"],
 ];
 
 /** A weakened spec for each guard rail (what a tenant admin wants instead). */
@@ -86,6 +121,8 @@ const WEAKENED: Record<string, unknown> = {
   "kleff-quota": { hard: { pods: "999" }, scopes: ["BestEffort"] },
   "kleff-isolation": { ingress: [{}], egress: [{}] },
   "kleff-limits": { limits: [{ type: "Container", max: { cpu: "64" } }] },
+  "kleff-mtls": { mtls: { mode: "DISABLE" }, portLevelMtls: { "8080": { mode: "DISABLE" } } },
+  "kleff-egress": { egress: [{ hosts: ["*/*"] }], workloadSelector: { labels: { app: "x" } } },
 };
 
 /**

@@ -22,7 +22,7 @@ import {
 } from "../../lib/client/mod.ts";
 import { builtinCatalogue, type Plan, quantityKey } from "../../lib/plans/mod.ts";
 import { type Ledger, retrying, type TenantRecord } from "./ledger.ts";
-import { CHAOS_GATEWAYS } from "./hostile.ts";
+import { CHAOS_ISTIO_KINDS } from "./hostile.ts";
 
 /** One invariant's outcome: how many cases were checked and what broke. */
 export interface InvariantResult {
@@ -40,7 +40,10 @@ export interface ClusterState {
   tenants: Map<string, Tenant>;
   /** Namespaces by name. */
   namespaces: Map<string, Namespace>;
-  /** ResourceQuotas, LimitRanges, NetworkPolicies and Gateways, by `kind namespace/name`. */
+  /**
+   * ResourceQuotas, LimitRanges, NetworkPolicies, Gateways, PeerAuthentications and Sidecars, by
+   * `kind namespace/name`.
+   */
   objects: Map<string, KubeObjectBase & { spec?: Record<string, unknown> }>;
 }
 
@@ -49,7 +52,7 @@ export async function readCluster(client: KubeClient): Promise<ClusterState> {
   const list = async <T extends KubeObjectBase>(resource: Parameters<KubeClient["resource"]>[0]) =>
     (await retrying(() => client.resource<T>(resource).list()))?.items ?? [];
   const objects = new Map<string, KubeObjectBase & { spec?: Record<string, unknown> }>();
-  for (const resource of [resourceQuotas, limitRanges, networkPolicies, CHAOS_GATEWAYS]) {
+  for (const resource of [resourceQuotas, limitRanges, networkPolicies, ...CHAOS_ISTIO_KINDS]) {
     for (const item of await list<KubeObjectBase & { spec?: Record<string, unknown> }>(resource)) {
       objects.set(`${resource.kind} ${item.metadata?.namespace}/${item.metadata?.name}`, item);
     }
@@ -116,7 +119,7 @@ export function checkCluster(ledger: Ledger, state: ClusterState): InvariantResu
     violations: [],
   };
   const objects: InvariantResult = {
-    name: "live tenant has exactly its per-plan objects (quota, limits, isolation)",
+    name: "live tenant has exactly its per-plan objects (quota, limits, isolation, mTLS, sidecar)",
     checked: 0,
     violations: [],
   };
@@ -318,6 +321,18 @@ function checkPlanObjects(
   if (limitItems.some((item) => item.max?.cpu === "64")) problems.push("kleff-limits tampered");
   const isolation = at("NetworkPolicy", "kleff-isolation");
   if (!isolation || uidOf(isolation) !== record.uid) problems.push("kleff-isolation missing");
+  // The built-in plans keep the mesh defaults; the replicas run with the default ingress namespace.
+  const mesh: [string, string, unknown][] = [
+    ["PeerAuthentication", "kleff-mtls", { mtls: { mode: "STRICT" } }],
+    ["Sidecar", "kleff-egress", { egress: [{ hosts: ["./*", "istio-system/*"] }] }],
+  ];
+  for (const [kind, name, spec] of mesh) {
+    const object = at(kind, name);
+    if (!object || uidOf(object) !== record.uid) problems.push(`${name} missing`);
+    else if (JSON.stringify(object.spec) !== JSON.stringify(spec)) {
+      problems.push(`${name} spec ${JSON.stringify(object.spec)}`);
+    }
+  }
   for (const [key, object] of state.objects) {
     const mine = uidOf(object) === record.uid && !planted.has(key);
     if (mine && object.metadata?.namespace !== record.userId) {

@@ -2,6 +2,7 @@
 // process, so that every write can be attributed to the process that sent it
 // (the single-active-replica invariant) without trusting the operator's logs;
 // it can also trickle that process's answers (a slow server for it alone).
+import { trickle as trickleBody } from "../../dev_apiserver/mod.ts";
 
 /** One write request seen by a proxy. */
 export interface RecordedWrite {
@@ -63,7 +64,7 @@ export function startRecordingProxy(
       if (write) record({ ...write, status: response.status });
       const out = new Headers(response.headers);
       for (const name of DROPPED_HEADERS) out.delete(name);
-      const answer = trickle && response.body ? slowly(response.body, trickle) : response.body;
+      const answer = trickle && response.body ? trickleBody(response.body, trickle) : response.body;
       return new Response(answer, { status: response.status, headers: out });
     } catch (error) {
       if (write) record(write);
@@ -80,27 +81,4 @@ export function startRecordingProxy(
       await server.finished.catch(() => {});
     },
   };
-}
-
-/** Re-emits `body` in chunks of at most 64 bytes at about `bytesPerSecond`. */
-function slowly(
-  body: ReadableStream<Uint8Array>,
-  bytesPerSecond: number,
-): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  let rest: Uint8Array = new Uint8Array(0);
-  const size = Math.max(1, Math.min(64, Math.floor(bytesPerSecond / 10)));
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (rest.length === 0) {
-        const { done, value } = await reader.read();
-        if (done) return controller.close();
-        rest = value;
-      }
-      await new Promise((resolve) => setTimeout(resolve, (size / bytesPerSecond) * 1000));
-      controller.enqueue(rest.slice(0, size));
-      rest = rest.subarray(size);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
 }

@@ -24,7 +24,7 @@ import type { RecordedWrite } from "./proxy.ts";
 import { type ReplicaRecord, ReplicaSupervisor } from "./supervisor.ts";
 import { releaseHold, Workload } from "./workload.ts";
 import { GuardMonitor } from "./guard_monitor.ts";
-import { CHAOS_GATEWAY_CRD } from "./hostile.ts";
+import { CHAOS_ISTIO_CRDS } from "./hostile.ts";
 import { checkHostClaims, checkSquatters } from "./isolation_invariants.ts";
 
 /** The Lease the replicas elect a leader with. */
@@ -38,7 +38,7 @@ const STEP_MS = 150;
 /** Writes-free time after which the system counts as at rest. */
 const QUIET_MS = 3000;
 /**
- * Longest a tenant namespace may go without its quota and isolation in force under the run's
+ * Longest a tenant namespace may go without its quota, isolation and mTLS in force under the run's
  * faults. Without faults the operator restores a disowned or deleted guard rail in milliseconds
  * (`deno task bench isolation`). Here the worst case adds up: a SIGKILLed leader is replaced
  * after the 3 s lease and its restart pause (up to 3 s); the new leader starts reconciling only
@@ -118,9 +118,9 @@ export async function runChaos(
       await Deno.readTextFile(new URL("../../deploy/crd.yaml", import.meta.url)),
     ) as CustomResourceDefinition;
     await client.resource<CustomResourceDefinition>(customResourceDefinitions).create(crd);
-    await client.resource<CustomResourceDefinition>(customResourceDefinitions).create(
-      CHAOS_GATEWAY_CRD,
-    );
+    for (const istio of CHAOS_ISTIO_CRDS) {
+      await client.resource<CustomResourceDefinition>(customResourceDefinitions).create(istio);
+    }
     await client.resource<Namespace>(namespaces).create({
       apiVersion: "v1",
       kind: "Namespace",

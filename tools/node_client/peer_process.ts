@@ -16,6 +16,8 @@ export function peerRunArgs(flags: readonly string[]): string[] {
     "--lock",
     new URL("deno.lock", HERE).pathname,
     "--frozen",
+    // Deno's own progress lines (the first run downloads client-node) are not the peer's output.
+    "--quiet",
     "--allow-net",
     "--allow-read",
     "--allow-env",

@@ -4,6 +4,7 @@
 // the snapshot is exactly the packages mod.ts's module graph uses (no test-only package such as
 // @kubernetes/client-node), and print the size of that dependency cache.
 import assert from "node:assert/strict";
+import { type Instruction, instructions, words } from "../../support/dockerfile.ts";
 import { copyTree, treeSize, withDir } from "../../support/fs.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -11,28 +12,6 @@ const ROOT = new URL("../../../", import.meta.url).pathname.replace(/\/$/, "");
 const NOT_OPERATOR = ["dev_apiserver/", "tools/", "tests/", "bench/", "deploy/"];
 /** A generous ceiling for the image's npm cache (it was 87 MiB with @kubernetes/client-node). */
 const NPM_CACHE_BUDGET_MIB = 10;
-
-/** One Dockerfile instruction: its keyword and the rest of the line. */
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-
-/** The Dockerfile's instructions, with continuation lines joined and comments dropped. */
-function instructions(text: string): Instruction[] {
-  return text.replace(/\\\n/g, " ").split("\n")
-    .map((line) => line.trim())
-    .filter((line) => line !== "" && !line.startsWith("#"))
-    .map((line) => {
-      const [keyword, ...rest] = line.split(/\s+/);
-      return { keyword: keyword.toUpperCase(), args: rest.join(" ") };
-    });
-}
-
-/** The words of an instruction in shell or exec (JSON array) form. */
-function words(args: string): string[] {
-  return args.startsWith("[") ? JSON.parse(args) as string[] : args.split(/\s+/);
-}
 
 /** One COPY from the build context: its sources and destination (flags dropped). */
 interface Copy {

@@ -34,7 +34,10 @@ Deno.test("deletion: preconditions on uid and resourceVersion give 409", async (
     const wrongUid = await api(server, "DELETE", `${CM}/a`, { preconditions: { uid: "nope" } });
     assert.equal(wrongUid.status, 409);
     assert.equal(wrongUid.body.reason, "Conflict");
-    assert.match(wrongUid.body.message, /Precondition failed: UID in precondition: nope/);
+    assert.match(
+      wrongUid.body.message,
+      /^Operation cannot be fulfilled on ConfigMap "a": the UID in the precondition \(nope\) does not match the UID in record/,
+    );
     const wrongRv = await api(server, "DELETE", `${CM}/a`, {
       preconditions: { resourceVersion: "1" },
     });

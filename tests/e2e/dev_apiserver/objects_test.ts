@@ -48,7 +48,7 @@ Deno.test("objects: create sets uid, timestamps and increasing resourceVersions"
     const again = await api(server, "POST", CM, { metadata: { name: "a" } });
     assertStatus(again, 409, "AlreadyExists");
     assert.equal(again.body.message, 'configmaps "a" already exists');
-    assert.deepEqual(again.body.details, { name: "a", kind: "configmaps" });
+    assert.deepEqual(again.body.details, { name: "a", kind: "configmaps" }, "no empty group");
     const generated = await api(server, "POST", CM, { metadata: { generateName: "gen-" } });
     assert.match(generated.body.metadata.name, /^gen-[a-z0-9]{5}$/);
   });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import type { NetworkPolicy } from "kubernetes-types/networking/v1.d.ts";
 import { type KubeClient, networkPolicies } from "../../../lib/client/mod.ts";
-import { eventually, OperatorEnv } from "../../support/operator_env.ts";
+import { devOnly, eventually, needsKubernetes, OperatorEnv } from "../../support/operator_env.ts";
 
 const TENANT_ADMIN_TOKEN = "tenant-admin-token";
 const NAMESPACE_POLICY =
@@ -32,7 +32,10 @@ function call(client: KubeClient, method: string, path: string, body?: unknown) 
   });
 }
 
-Deno.test("a stolen operator token cannot touch kube-system or anything else that is not a tenant's", async () => {
+Deno.test({
+  name: "a stolen operator token cannot touch kube-system or anything else that is not a tenant's",
+  ...needsKubernetes(30, "ValidatingAdmissionPolicy"),
+}, async () => {
   await using env = await OperatorEnv.start({ admissionPolicies: true });
   await env.namespaces.create({ metadata: { name: "foreign" } });
   await env.client.resource<NetworkPolicy>(networkPolicies).create({
@@ -100,7 +103,10 @@ Deno.test("a stolen operator token cannot touch kube-system or anything else tha
   assert.equal(env.metric("controller_runtime_reconcile_errors_total"), 0, "no write was refused");
 });
 
-Deno.test("a tenant admin cannot delete, weaken or disown the guard rails of their namespace", async () => {
+Deno.test({
+  name: "a tenant admin cannot delete, weaken or disown the guard rails of their namespace",
+  ...devOnly("service-account tokens of its own, and ValidatingAdmissionPolicy"),
+}, async () => {
   await using env = await OperatorEnv.start({
     admissionPolicies: true,
     server: { serviceAccountTokens: { [TENANT_ADMIN_TOKEN]: "ns-a/admin" } },

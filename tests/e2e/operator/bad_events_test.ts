@@ -5,13 +5,16 @@
 import assert from "node:assert/strict";
 import type { ConfigMap, Event } from "kubernetes-types/core/v1.d.ts";
 import { configMaps, events } from "../../../lib/client/mod.ts";
-import { OperatorEnv } from "../../support/operator_env.ts";
+import { devOnly, OperatorEnv } from "../../support/operator_env.ts";
 import { eventually } from "../../support/wait.ts";
 
 const spec = (userId: string) => ({ plan: "basic", userId, username: userId });
 
 for (const kind of ["oversize", "undecodable"] as const) {
-  Deno.test(`an ${kind} Tenant event is skipped, counted and relisted; the watch goes on`, async () => {
+  Deno.test({
+    name: `an ${kind} Tenant event is skipped, counted and relisted; the watch goes on`,
+    ...devOnly("corrupted watch events (fault injection)"),
+  }, async () => {
     await using env = await OperatorEnv.start({
       operator: false,
       server: { bookmarkIntervalMs: 200 },
@@ -42,7 +45,10 @@ for (const kind of ["oversize", "undecodable"] as const) {
   });
 }
 
-Deno.test("Events written during a 429 burst are retried off the reconcile and all land", async () => {
+Deno.test({
+  name: "Events written during a 429 burst are retried off the reconcile and all land",
+  ...devOnly("fault injection"),
+}, async () => {
   await using env = await OperatorEnv.start();
   env.server.faults.failNext({
     status: 429,

@@ -13,7 +13,7 @@ import {
   resourceQuotas,
 } from "../../../lib/client/mod.ts";
 import { loadPlans } from "../../../lib/operator/plan_source.ts";
-import { eventually, OperatorEnv, sleep } from "../../support/operator_env.ts";
+import { devOnly, eventually, OperatorEnv, sleep } from "../../support/operator_env.ts";
 
 const REPOS: ResourceDescriptor = {
   group: "constraints.gatekeeper.sh",
@@ -96,7 +96,10 @@ function slowDiscoveryProxy(upstream: string, delayMs: number) {
   };
 }
 
-Deno.test("a catalogue edit reconciles every tenant even when namespaces cannot be listed", async () => {
+Deno.test({
+  name: "a catalogue edit reconciles every tenant even when namespaces cannot be listed",
+  ...devOnly("fault injection"),
+}, async () => {
   await using env = await OperatorEnv.start({ operator: false, plansRole: true });
   await startWithCatalogue(env, { small: { resourceQuota: { pods: "2" } } });
   await env.createTenant("a", { userId: "ns-a", username: "a", plan: "small" });
@@ -111,7 +114,11 @@ Deno.test("a catalogue edit reconciles every tenant even when namespaces cannot 
   env.server.faults.clear();
 });
 
-Deno.test("a new constraint kind takes effect with the catalogue; a dropped one's constraints are removed", async () => {
+Deno.test({
+  name:
+    "a new constraint kind takes effect with the catalogue; a dropped one's constraints are removed",
+  ...devOnly("plain HTTP, for a proxy that delays discovery"),
+}, async () => {
   await using env = await OperatorEnv.start({ operator: false, plansRole: true });
   await env.installIntegrationCrds();
   const proxy = slowDiscoveryProxy(env.server.url, 400);

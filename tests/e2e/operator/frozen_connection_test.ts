@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { connect } from "../../../lib/client/mod.ts";
 import { Registry } from "../../../lib/metrics/mod.ts";
 import { type FreezeProxy, startFreezeProxy } from "../../../tools/chaos/freeze_proxy.ts";
-import { OperatorEnv } from "../../support/operator_env.ts";
+import { devOnly, OperatorEnv } from "../../support/operator_env.ts";
 import { parseMetrics } from "../../support/operator_process.ts";
 import { eventually } from "../../support/wait.ts";
 
@@ -19,7 +19,11 @@ const SETUPS = [
 ] as const;
 
 for (const setup of SETUPS) {
-  Deno.test(`${setup.name}: a request on a frozen connection times out and the tenant is reconciled again on a fresh one`, async () => {
+  Deno.test({
+    name:
+      `${setup.name}: a request on a frozen connection times out and the tenant is reconciled again on a fresh one`,
+    ...devOnly("fault injection behind a freezing proxy"),
+  }, async () => {
     await using env = await OperatorEnv.start({ operator: false, server: { tls: setup.tls } });
     const proxy = startFreezeProxy(new URL(env.server.url).host);
     try {

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import type { Lease } from "kubernetes-types/coordination/v1.d.ts";
 import { leases } from "../../../lib/client/mod.ts";
-import { eventually, OperatorEnv } from "../../support/operator_env.ts";
+import { devOnly, eventually, OperatorEnv } from "../../support/operator_env.ts";
 import { OperatorProcess, parseMetrics } from "../../support/operator_process.ts";
 
 const LEASE_MS = 2000;
@@ -117,7 +117,10 @@ Deno.test("two replicas: one reconciles, SIGKILL hands over within the lease, SI
   }
 });
 
-Deno.test("a replica that loses its lease stops reconciling and exits 1", async () => {
+Deno.test({
+  name: "a replica that loses its lease stops reconciling and exits 1",
+  ...devOnly("fault injection"),
+}, async () => {
   await using env = await OperatorEnv.start({ operator: false });
   const a = new OperatorProcess(["--kubeconfig", env.operatorKubeconfigPath, ...ELECTION]);
   try {
@@ -131,7 +134,10 @@ Deno.test("a replica that loses its lease stops reconciling and exits 1", async 
   }
 });
 
-Deno.test("/readyz is 503 before the watches sync, 200 after", async () => {
+Deno.test({
+  name: "/readyz is 503 before the watches sync, 200 after",
+  ...devOnly("latency injection"),
+}, async () => {
   await using env = await OperatorEnv.start({
     operator: false,
     server: { bookmarkIntervalMs: 100 },
@@ -158,7 +164,10 @@ Deno.test("/readyz is 503 before the watches sync, 200 after", async () => {
   }
 });
 
-Deno.test("readiness turns false while a watch is wedged and recovers after", async () => {
+Deno.test({
+  name: "readiness turns false while a watch is wedged and recovers after",
+  ...devOnly("stalled watches"),
+}, async () => {
   await using env = await OperatorEnv.start({
     operator: false,
     server: { bookmarkIntervalMs: 50 },

@@ -2,7 +2,7 @@
 // operator running: `get tenants` and its `-o wide` columns (the TenantReady reason, the quota
 // summary), and `kubectl explain` of the Tenant fields. Skipped, with a note, without kubectl.
 import assert from "node:assert/strict";
-import { OperatorEnv } from "../../support/operator_env.ts";
+import { needsKubernetes, OperatorEnv } from "../../support/operator_env.ts";
 import { runTool, toolsPresent } from "../../support/tools.ts";
 
 const KUBECTL = toolsPresent(["kubectl"], "the kubectl Tenant tests");
@@ -72,7 +72,8 @@ Deno.test({
 
 Deno.test({
   name: "kubectl explain describes the Tenant's spec and status fields from the CRD",
-  ignore: !KUBECTL,
+  // kubectl explain prints its GROUP line from OpenAPI v3, served from Kubernetes 1.27 on.
+  ignore: !KUBECTL || needsKubernetes(27, "OpenAPI v3 for kubectl explain").ignore,
   fn: async () => {
     await using env = await OperatorEnv.start({ operator: false, server: { tls: true } });
     const spec = await kubectl(env, "explain", "tenant.spec");

@@ -3,11 +3,10 @@
 // a certificate from --metrics-cert-path re-read when renewed; plain HTTP only when asked for.
 import assert from "node:assert/strict";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
-import { parse } from "yaml";
 import { createCertificateAuthority } from "../../../lib/pki/mod.ts";
 import { type MetricsServer, serveMetrics } from "../../../lib/operator/metrics_server.ts";
 import type { KubeClient } from "../../../lib/client/mod.ts";
-import { DEPLOY_DIR, eventually, OperatorEnv } from "../../support/operator_env.ts";
+import { devOnly, eventually, OperatorEnv } from "../../support/operator_env.ts";
 import { OperatorProcess } from "../../support/operator_process.ts";
 
 const SCRAPER_TOKEN = "prometheus-token";
@@ -18,29 +17,6 @@ const TOKENS = {
 };
 const LOCALHOST = { hostname: "127.0.0.1", port: 0 };
 const EXPOSITION = "# TYPE kleff_test gauge\nkleff_test 1\n";
-
-/** Binds deploy/'s metrics-reader ClusterRole to the scraper's service account. */
-async function grantMetricsReader(env: OperatorEnv): Promise<void> {
-  const role = parse(await Deno.readTextFile(new URL("metrics_reader_role.yaml", DEPLOY_DIR)));
-  await env.client.request({
-    method: "POST",
-    path: "/apis/rbac.authorization.k8s.io/v1/clusterroles",
-    body: role,
-  });
-  await env.client.request({
-    method: "POST",
-    path: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-    body: {
-      metadata: { name: "prometheus-reads-kleff-metrics" },
-      roleRef: {
-        apiGroup: "rbac.authorization.k8s.io",
-        kind: "ClusterRole",
-        name: role.metadata.name,
-      },
-      subjects: [{ kind: "ServiceAccount", namespace: "monitoring", name: "prometheus" }],
-    },
-  });
-}
 
 /** Scrapes `path` over HTTPS trusting `caPem`, with `token` if given. */
 async function scrape(
@@ -70,12 +46,15 @@ function secureServer(
   });
 }
 
-Deno.test("metrics-reader gets metrics, another token 403, no token 401; reviews are cached", async () => {
+Deno.test({
+  name: "metrics-reader gets metrics, another token 403, no token 401; reviews are cached",
+  ...devOnly("service-account tokens of its own"),
+}, async () => {
   await using env = await OperatorEnv.start({
     operator: false,
     server: { serviceAccountTokens: TOKENS },
   });
-  await grantMetricsReader(env);
+  await env.grantMetricsReader();
   await using server = await secureServer(env.operatorClient) as MetricsServer;
   assert.equal(server.secure, true);
   const ca = server.caPem!;
@@ -119,12 +98,15 @@ Deno.test("metrics-reader gets metrics, another token 403, no token 401; reviews
   });
 });
 
-Deno.test("a certificate from --metrics-cert-path is served and re-read when renewed", async () => {
+Deno.test({
+  name: "a certificate from --metrics-cert-path is served and re-read when renewed",
+  ...devOnly("service-account tokens of its own"),
+}, async () => {
   await using env = await OperatorEnv.start({
     operator: false,
     server: { serviceAccountTokens: TOKENS },
   });
-  await grantMetricsReader(env);
+  await env.grantMetricsReader();
   const dir = await Deno.makeTempDir({ prefix: "kleff-metrics-cert-" });
   try {
     const write = async () => {
@@ -203,12 +185,15 @@ Deno.test("plain HTTP metrics need no token, and say so when reachable from the 
   }
 });
 
-Deno.test("the operator process serves secure metrics by default", async () => {
+Deno.test({
+  name: "the operator process serves secure metrics by default",
+  ...devOnly("service-account tokens of its own"),
+}, async () => {
   await using env = await OperatorEnv.start({
     operator: false,
     server: { serviceAccountTokens: TOKENS },
   });
-  await grantMetricsReader(env);
+  await env.grantMetricsReader();
   const dir = await Deno.makeTempDir({ prefix: "kleff-metrics-cert-" });
   const ca = await createCertificateAuthority({ commonName: "metrics-ca" });
   const leaf = await ca.issue({

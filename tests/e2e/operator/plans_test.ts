@@ -24,7 +24,7 @@ function pick(labels: Record<string, string> | undefined, prefix: string): Recor
 
 Deno.test("a new tenant gets its plan's quota, limits, isolation and Pod Security labels", async () => {
   await using env = await OperatorEnv.start();
-  env.server.counters.reset();
+  env.counters.reset();
   await env.createTenant("t", { userId: "ns-t", username: "alice", plan: "basic" });
   await env.waitForCondition("t", "TenantReady", "True");
   const quotas = env.client.resource<ResourceQuota>(resourceQuotas);
@@ -64,7 +64,7 @@ Deno.test("a new tenant gets its plan's quota, limits, isolation and Pod Securit
   assert.match(policies?.message ?? "", /networking\.istio\.io Gateway/);
   assert.match(policies?.message ?? "", /constraints\.gatekeeper\.sh K8sAllowedRepos/);
   await env.settled();
-  const creates = env.server.counters.snapshot().filter((entry) => entry.verb === "create");
+  const creates = env.counters.snapshot().filter((entry) => entry.verb === "create");
   const created = (resource: string) =>
     creates.filter((entry) => entry.resource === resource).reduce(
       (sum, entry) => sum + entry.count,
@@ -74,11 +74,11 @@ Deno.test("a new tenant gets its plan's quota, limits, isolation and Pod Securit
     assert.equal(created(resource), 1, `${resource} created once`);
   }
   assert.equal(
-    env.server.counters.count({ verb: "patch", resource: "tenants/status" }),
+    env.counters.count({ verb: "patch", resource: "tenants/status" }),
     2,
     "two status writes: the namespace claimed before its create, then the outcome",
   );
-  assert.equal(env.server.counters.count({ verb: "patch", resource: "resourcequotas" }), 0);
+  assert.equal(env.counters.count({ verb: "patch", resource: "resourcequotas" }), 0);
 });
 
 Deno.test("a plan change updates the objects in place; hand edits are restored, equivalent quantities are not rewritten", async () => {
@@ -109,10 +109,14 @@ Deno.test("a plan change updates the objects in place; hand edits are restored, 
     return hard?.pods === "100" && hard["count/secrets"] === undefined;
   });
   const seen = env.reconciles();
+  const restored = await quotas.get("kleff-quota", { namespace: "ns-t" });
   const equivalent = await quotas.patch("kleff-quota", {
     spec: { hard: { "requests.cpu": "8000m", "requests.memory": "16384Mi" } },
   }, { namespace: "ns-t" });
-  await env.settled({ reconcilesAfter: seen });
+  // kube-apiserver stores quantities canonically: there the patch changes nothing and no event
+  // comes. The dev API server keeps the new spelling, which the operator must leave alone.
+  const changed = equivalent.metadata?.resourceVersion !== restored.metadata?.resourceVersion;
+  await env.settled(changed ? { reconcilesAfter: seen } : {});
   const kept = await quotas.get("kleff-quota", { namespace: "ns-t" });
   assert.equal(
     kept.metadata?.resourceVersion,

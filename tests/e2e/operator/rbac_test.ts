@@ -9,11 +9,11 @@ import { configMaps, type KubeObject, leases } from "../../../lib/client/mod.ts"
 import { grantedPermissions, rbacObjectsFrom } from "../../../dev_apiserver/auth/rbac.ts";
 import { loadPlans } from "../../../lib/operator/plan_source.ts";
 import { LeaderElector } from "../../../lib/leader/election.ts";
-import { parse } from "yaml";
 import { serveMetrics } from "../../../lib/operator/metrics_server.ts";
 import {
-  DEPLOY_DIR,
   eventually,
+  kubernetesHas,
+  needsNamespaceDeletion,
   OPERATOR_USERNAME,
   OperatorEnv,
   sleep,
@@ -46,6 +46,12 @@ const DRIFT: [string, unknown][] = [
   ["/apis/networking.k8s.io/v1/namespaces/ns-a/networkpolicies/kleff-isolation", {
     spec: { policyTypes: ["Ingress"], egress: null },
   }],
+  ["/apis/security.istio.io/v1/namespaces/ns-a/peerauthentications/kleff-mtls", {
+    spec: { mtls: { mode: "PERMISSIVE" } },
+  }],
+  ["/apis/networking.istio.io/v1/namespaces/ns-a/sidecars/kleff-egress", {
+    spec: { egress: [{ hosts: ["*/*"] }] },
+  }],
   ["/apis/constraints.gatekeeper.sh/v1beta1/k8sallowedrepos/kleff-ns-a-k8sallowedrepos", {
     spec: { parameters: { repos: ["evil.example.com/"] } },
   }],
@@ -61,32 +67,39 @@ const STALE: [string, { apiVersion: string; kind: string }][] = [
     apiVersion: "security.istio.io/v1",
     kind: "AuthorizationPolicy",
   }],
+  ["/apis/security.istio.io/v1/namespaces/ns-a/peerauthentications", {
+    apiVersion: "security.istio.io/v1",
+    kind: "PeerAuthentication",
+  }],
+  ["/apis/networking.istio.io/v1/namespaces/ns-a/sidecars", {
+    apiVersion: "networking.istio.io/v1",
+    kind: "Sidecar",
+  }],
 ];
 
 /** Prometheus's service-account token (monitoring/prometheus). */
 const SCRAPER_TOKEN = "prometheus-token";
 
+/** A token of the service account monitoring/prometheus from a real API server (TokenRequest). */
+async function realServiceAccountToken(env: OperatorEnv): Promise<string> {
+  await env.namespaces.create({ metadata: { name: "monitoring" } });
+  await env.client.request({
+    method: "POST",
+    path: "/api/v1/namespaces/monitoring/serviceaccounts",
+    body: { metadata: { name: "prometheus" } },
+  });
+  const request = await env.client.request<{ status: { token: string } }>({
+    method: "POST",
+    path: "/api/v1/namespaces/monitoring/serviceaccounts/prometheus/token",
+    body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: {} },
+  });
+  return request.status.token;
+}
+
 /** Scrapes the operator's secure /metrics as Prometheus would, so the reviews it sends are used. */
 async function scrapeSecureMetrics(env: OperatorEnv): Promise<void> {
-  const role = parse(await Deno.readTextFile(new URL("metrics_reader_role.yaml", DEPLOY_DIR)));
-  await env.client.request({
-    method: "POST",
-    path: "/apis/rbac.authorization.k8s.io/v1/clusterroles",
-    body: role,
-  });
-  await env.client.request({
-    method: "POST",
-    path: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-    body: {
-      metadata: { name: "prometheus" },
-      roleRef: {
-        apiGroup: "rbac.authorization.k8s.io",
-        kind: "ClusterRole",
-        name: role.metadata.name,
-      },
-      subjects: [{ kind: "ServiceAccount", namespace: "monitoring", name: "prometheus" }],
-    },
-  });
+  await env.grantMetricsReader();
+  const token = env.apiServer === "real" ? await realServiceAccountToken(env) : SCRAPER_TOKEN;
   await using server = await serveMetrics({
     address: { hostname: "127.0.0.1", port: 0 },
     secure: true,
@@ -96,17 +109,21 @@ async function scrapeSecureMetrics(env: OperatorEnv): Promise<void> {
   using client = Deno.createHttpClient({ caCerts: [server.caPem!] });
   const response = await fetch(`https://127.0.0.1:${server.port}/metrics`, {
     client,
-    headers: { authorization: `Bearer ${SCRAPER_TOKEN}` },
+    headers: { authorization: `Bearer ${token}` },
   });
   assert.equal(response.status, 200);
   assert.match(await response.text(), /^controller_runtime_reconcile_total/m);
 }
 
-Deno.test("the operator works with exactly the RBAC of deploy/, and uses all of it", async () => {
+Deno.test({
+  name: "the operator works with exactly the RBAC of deploy/, and uses all of it",
+  ...needsNamespaceDeletion(),
+}, async () => {
   await using env = await OperatorEnv.start({
     operator: false,
     plansRole: true,
-    admissionPolicies: true,
+    // The operator works within deploy/'s admission policies where the server has them.
+    admissionPolicies: kubernetesHas(30),
     server: {
       watchList: false,
       serviceAccountTokens: { [SCRAPER_TOKEN]: "monitoring/prometheus" },
@@ -214,7 +231,9 @@ Deno.test("the operator works with exactly the RBAC of deploy/, and uses all of 
     return left.every((list) =>
       list.items.every((item) =>
         item.metadata?.labels?.["kleff.io/tenant"] !== "a" ||
-        ["kleff-gateway", "kleff-authz"].includes(item.metadata?.name ?? "")
+        ["kleff-gateway", "kleff-authz", "kleff-mtls", "kleff-egress"].includes(
+          item.metadata?.name ?? "",
+        )
       )
     );
   });
@@ -235,7 +254,7 @@ Deno.test("the operator works with exactly the RBAC of deploy/, and uses all of 
 
   const rbac = rbacObjectsFrom(env.rbacObjects);
   const rules = [...rbac.clusterRoles, ...rbac.roles].flatMap((role) => role.rules ?? []);
-  const used = env.server.usedPermissions(OPERATOR_USERNAME);
+  const used = env.usedPermissions(OPERATOR_USERNAME);
   const unused = [...grantedPermissions(rules)].filter((permission) => !used.has(permission));
   assert.deepEqual(unused, [], `granted in deploy/ but never used: ${unused.join(", ")}`);
 });

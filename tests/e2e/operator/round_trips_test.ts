@@ -24,10 +24,10 @@ async function readyTenants(env: OperatorEnv, count: number): Promise<void> {
 Deno.test("new tenants: one reconcile each, nothing read, no reconcile for their echoes", async () => {
   await using env = await OperatorEnv.start();
   await env.settled();
-  env.server.counters.reset();
+  env.counters.reset();
   for (let i = 0; i < 5; i++) await env.createTenant(`t${i}`, spec(i));
   await env.settled({ reconcilesAfter: 4 });
-  const snapshot = JSON.stringify(env.server.counters.snapshot());
+  const snapshot = JSON.stringify(env.counters.snapshot());
   assert.equal(env.reconciles(), 5, snapshot);
   assert.equal(env.reads(), 0, snapshot);
   // Per tenant: finalizer, recorded namespace, namespace, quota, limits, isolation, status.
@@ -79,12 +79,12 @@ Deno.test("a restart reconciles exactly the tenants changed while the operator w
   });
   await env.tenants.patch("t4", { spec: { plan: "free" } });
   await env.tenants.patchStatus("t5", { status: { quota: "pods=1000" } });
-  env.server.counters.reset();
+  env.counters.reset();
   env.startOperator();
   await eventually("the start-up audit", () => env.manager!.audits.count === 1);
   await env.settled({ reconcilesAfter: 5 });
   assert.deepEqual(env.manager!.audits.last, { tenants: 7, queued: 6 });
-  assert.equal(env.reconciles(), 6, JSON.stringify(env.server.counters.snapshot()));
+  assert.equal(env.reconciles(), 6, JSON.stringify(env.counters.snapshot()));
   assert.equal((await quotas.get("kleff-quota", { namespace: "ns-0" })).spec?.hard?.pods, "20");
   const restored = await limits.get("kleff-limits", { namespace: "ns-1" });
   assert.equal(
@@ -105,17 +105,17 @@ Deno.test("a resync lists each kind once, writes nothing and reconciles no settl
   env.startOperator({ resyncPeriodMs: 300 });
   await eventually("the start-up audit", () => env.manager!.audits.count >= 1);
   await env.settled();
-  env.server.counters.reset();
+  env.counters.reset();
   const start = env.manager!.audits.count;
   await eventually("two resyncs", () => env.manager!.audits.count >= start + 2);
   // Read together, in one turn of the event loop: the passes finished and what they listed (a
   // pass under way may have listed some of its kinds already).
   const passes = env.manager!.audits.count - start;
-  const lists = env.server.counters.count({ verb: "list" });
-  const snapshot = JSON.stringify(env.server.counters.snapshot());
+  const lists = env.counters.count({ verb: "list" });
+  const snapshot = JSON.stringify(env.counters.snapshot());
   // Tenants, Namespaces, quotas, limits, isolation: one page each at this size.
   assert.ok(lists >= 5 * passes && lists < 5 * (passes + 1), snapshot);
-  assert.equal(env.server.counters.count({ verb: "get", resource: "tenants" }), 0, snapshot);
+  assert.equal(env.counters.count({ verb: "get", resource: "tenants" }), 0, snapshot);
   assert.equal(env.writes(), 0, snapshot);
   assert.equal(env.reconciles(), 0, snapshot);
   assert.equal(env.manager!.audits.last?.queued, 0);

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { Lease } from "kubernetes-types/coordination/v1.d.ts";
 import { leases } from "../../../lib/client/mod.ts";
-import { OperatorEnv } from "../../support/operator_env.ts";
+import { devOnly, OperatorEnv } from "../../support/operator_env.ts";
 import { OperatorProcess } from "../../support/operator_process.ts";
 import { eventually, within } from "../../support/wait.ts";
 
@@ -41,7 +41,10 @@ async function kubeconfigWith(
   return path;
 }
 
-Deno.test("SIGTERM during start-up with a rejected token exits at once", async () => {
+Deno.test({
+  name: "SIGTERM during start-up with a rejected token exits at once",
+  ...devOnly("its request counters"),
+}, async () => {
   await using env = await OperatorEnv.start({ operator: false });
   const path = await kubeconfigWith(env, (k) => k.users[0].user = { token: "rejected" });
   const operator = new OperatorProcess(["--kubeconfig", path, ...PROBES]);
@@ -64,7 +67,10 @@ Deno.test("SIGTERM while the server is unreachable exits at once", async () => {
   assert.equal(await terminate(operator, "with no server"), 0);
 });
 
-Deno.test("SIGTERM while the plan ConfigMap loads exits at once", async () => {
+Deno.test({
+  name: "SIGTERM while the plan ConfigMap loads exits at once",
+  ...devOnly("fault injection"),
+}, async () => {
   await using env = await OperatorEnv.start({ operator: false, plansRole: true });
   env.server.faults.setLatency(60_000, { verb: "get", resource: "configmaps" });
   const operator = new OperatorProcess([
@@ -96,7 +102,11 @@ const ELECTION = [
   "127.0.0.1:0",
 ];
 
-Deno.test("SIGTERM of a standby and of a leader blocked in a reconcile exits at once; the Lease is released", async () => {
+Deno.test({
+  name:
+    "SIGTERM of a standby and of a leader blocked in a reconcile exits at once; the Lease is released",
+  ...devOnly("fault injection"),
+}, async () => {
   await using env = await OperatorEnv.start({ operator: false });
   const args = ["--kubeconfig", env.operatorKubeconfigPath, "--request-timeout", "1m", ...ELECTION];
   const leader = new OperatorProcess(args);

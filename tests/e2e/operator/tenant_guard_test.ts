@@ -2,7 +2,14 @@
 // faults from the API server, and Events.
 import assert from "node:assert/strict";
 import type { CustomResourceDefinition } from "kubernetes-types/apiextensions/v1.d.ts";
-import { eventually, OperatorEnv, readDeployYaml } from "../../support/operator_env.ts";
+import {
+  devOnly,
+  eventually,
+  needsKubernetes,
+  needsNamespaceDeletion,
+  OperatorEnv,
+  readDeployYaml,
+} from "../../support/operator_env.ts";
 
 /** The Tenant CRD as an older, laxer release might have had it: any spec goes. */
 async function laxCrd(): Promise<CustomResourceDefinition> {
@@ -42,7 +49,10 @@ Deno.test("specs that slipped past validation get InvalidSpec and no namespace",
   for (const name of Object.keys(bad)) await env.waitForTenantGone(name);
 });
 
-Deno.test("a userId changed after the namespace exists is refused; the old namespace stays", async () => {
+Deno.test({
+  name: "a userId changed after the namespace exists is refused; the old namespace stays",
+  ...needsNamespaceDeletion(),
+}, async () => {
   await using env = await OperatorEnv.start({ crd: await laxCrd() });
   await env.createTenant("mover", { userId: "ns-old", username: "u", plan: "basic" });
   await env.waitForCondition("mover", "TenantReady", "True");
@@ -60,7 +70,10 @@ Deno.test("a userId changed after the namespace exists is refused; the old names
   assert.equal(await env.namespace("ns-old"), undefined, "the owned namespace is torn down");
 });
 
-Deno.test("the CRD rejects an invalid Tenant and a userId change with field errors", async () => {
+Deno.test({
+  name: "the CRD rejects an invalid Tenant and a userId change with field errors",
+  ...needsKubernetes(25, "CRD validation rules"),
+}, async () => {
   await using env = await OperatorEnv.start({ operator: false });
   await assert.rejects(
     env.createTenant("bad", { userId: "Bad_Name", username: "u", plan: "basic" }),
@@ -73,7 +86,10 @@ Deno.test("the CRD rejects an invalid Tenant and a userId change with field erro
   await assert.rejects(env.tenants.patch("t", { spec: { userId: "other" } }), /immutable/);
 });
 
-Deno.test("faults injected during create, drift and delete still converge", async () => {
+Deno.test({
+  name: "faults injected during create, drift and delete still converge",
+  ...devOnly("fault injection"),
+}, async () => {
   await using env = await OperatorEnv.start();
   const { faults } = env.server;
   faults.failNext({ status: 500, verb: "create", resource: "namespaces", count: 2 });
@@ -107,7 +123,10 @@ Deno.test("faults injected during create, drift and delete still converge", asyn
   for (let i = 0; i < 5; i++) assert.equal(await env.namespace(`ns-f${i}`), undefined);
 });
 
-Deno.test("an API error is reported as a condition and a Warning Event, then recovers", async () => {
+Deno.test({
+  name: "an API error is reported as a condition and a Warning Event, then recovers",
+  ...devOnly("fault injection"),
+}, async () => {
   await using env = await OperatorEnv.start();
   env.server.faults.failNext({ status: 500, verb: "create", resource: "namespaces", count: 1 });
   await env.createTenant("e", { userId: "ns-e", username: "u", plan: "basic" });
@@ -129,6 +148,7 @@ Deno.test("repeated events are aggregated and a no-op reconcile records none", a
   await env.namespaces.create({ metadata: { name: "blocked" } });
   await env.createTenant("c", { userId: "blocked", username: "u", plan: "basic" });
   await env.waitForCondition("c", "NamespaceReady", "False", "NamespaceConflict");
+  await env.settled(); // the reconcile that reported the conflict writes its Event last
   for (let restart = 0; restart < 2; restart++) {
     await env.stopOperator();
     env.startOperator();
@@ -141,11 +161,11 @@ Deno.test("repeated events are aggregated and a no-op reconcile records none", a
   const conflicts = events.items.filter((event) => event.reason === "NamespaceConflict");
   assert.equal(conflicts.length, 1, "one Event object for the repeated conflict");
   assert.equal(conflicts[0].count ?? 1, 1, "restarts over an unchanged state add no events");
-  env.server.counters.reset();
+  env.counters.reset();
   const seen = env.reconciles();
   await env.tenants.patch("c", { metadata: { labels: { touch: "1" } } });
   await env.settled({ reconcilesAfter: seen });
-  assert.equal(env.server.counters.count({ verb: "create", resource: "events" }), 0);
-  assert.equal(env.server.counters.count({ verb: "patch", resource: "events" }), 0);
-  assert.equal(env.server.counters.count({ verb: "patch", resource: "tenants/status" }), 0);
+  assert.equal(env.counters.count({ verb: "create", resource: "events" }), 0);
+  assert.equal(env.counters.count({ verb: "patch", resource: "events" }), 0);
+  assert.equal(env.counters.count({ verb: "patch", resource: "tenants/status" }), 0);
 });

@@ -2,7 +2,12 @@
 import assert from "node:assert/strict";
 import type { ConfigMap } from "kubernetes-types/core/v1.d.ts";
 import { configMaps, parseWatchStream } from "../../../lib/client/mod.ts";
-import { eventually, OperatorEnv, readDeployYaml } from "../../support/operator_env.ts";
+import {
+  eventually,
+  needsNamespaceDeletion,
+  OperatorEnv,
+  readDeployYaml,
+} from "../../support/operator_env.ts";
 
 const MANAGED_LABELS = (tenant: string, username: string, plan: string) => ({
   "istio-injection": "enabled",
@@ -49,7 +54,10 @@ Deno.test("the README example becomes TenantReady with its labelled, owned names
   assert.equal(namespace.status?.phase, "Active");
 });
 
-Deno.test("delete: the namespace is gone before the Tenant, and Events tell the story", async () => {
+Deno.test({
+  name: "delete: the namespace is gone before the Tenant, and Events tell the story",
+  ...needsNamespaceDeletion(),
+}, async () => {
   await using env = await OperatorEnv.start();
   await env.createTenant("t1", { userId: "ns-t1", username: "u1", plan: "basic" });
   await env.waitForCondition("t1", "TenantReady", "True");
@@ -88,7 +96,10 @@ Deno.test("delete: the namespace is gone before the Tenant, and Events tell the 
   );
 });
 
-Deno.test("a namespace held by a finalizer inside keeps the Tenant Terminating until it clears", async () => {
+Deno.test({
+  name: "a namespace held by a finalizer inside keeps the Tenant Terminating until it clears",
+  ...needsNamespaceDeletion(),
+}, async () => {
   await using env = await OperatorEnv.start();
   await env.createTenant("held", { userId: "ns-held", username: "u", plan: "basic" });
   await env.waitForCondition("held", "TenantReady", "True");
@@ -127,6 +138,7 @@ Deno.test("a foreign namespace is never adopted, modified or deleted", async () 
   const summary = await env.condition("intruder", "TenantReady");
   assert.equal(summary?.status, "False");
   assert.equal(summary?.reason, "NamespaceConflict");
+  await env.settled(); // the reconcile that reported the conflict writes its Event last
   const warnings = await env.client.request<{ items: { reason: string; type: string }[] }>({
     path: "/api/v1/namespaces/default/events",
     query: { fieldSelector: "involvedObject.name=intruder" },
@@ -189,7 +201,10 @@ Deno.test("plan and username changes relabel; manual label edits are restored, o
   assert.deepEqual(managed(labels), MANAGED_LABELS("t", "alice2", "pro"));
 });
 
-Deno.test("a namespace deleted by hand is recreated", async () => {
+Deno.test({
+  name: "a namespace deleted by hand is recreated",
+  ...needsNamespaceDeletion(),
+}, async () => {
   await using env = await OperatorEnv.start();
   await env.createTenant("t", { userId: "ns-gone", username: "u", plan: "basic" });
   await env.waitForCondition("t", "TenantReady", "True");
@@ -234,23 +249,26 @@ Deno.test("an operator restarted over ready tenants makes zero writes and reconc
   for (let i = 0; i < 20; i++) await env.waitForCondition(`t${i}`, "TenantReady", "True");
   await env.settled();
   await env.stopOperator();
-  env.server.counters.reset();
+  env.counters.reset();
   env.startOperator();
   await eventually("the start-up audit", () => env.manager!.audits.count === 1);
   await env.settled();
-  const requests = JSON.stringify(env.server.counters.snapshot());
+  const requests = JSON.stringify(env.counters.snapshot());
   assert.deepEqual(env.manager!.audits.last, { tenants: 20, queued: 0 });
   assert.equal(env.reconciles(), 0, "every tenant audited as settled");
   assert.equal(env.writes(), 0, requests);
-  // One streaming list per watch (Tenants, Namespaces, three per-tenant kinds), besides
-  // discovery: nothing read per tenant.
-  assert.equal(env.server.counters.count({ verb: "watch" }), 5, requests);
-  assert.equal(env.reads(), 0, requests);
+  // One streaming list per watch (Tenants, Namespaces, three per-tenant kinds), or one LIST each
+  // on a server without streaming lists, besides discovery: nothing read per tenant.
+  assert.ok(env.reads() <= 5, requests);
+  assert.equal(env.reads("get"), 0, requests);
   // Metrics report every tenant from the watched status.
   assert.equal(env.metric('kleff_tenants{condition="TenantReady",status="True"}'), 20);
 });
 
-Deno.test("a tenant deleted while the operator was down is cleaned up on start", async () => {
+Deno.test({
+  name: "a tenant deleted while the operator was down is cleaned up on start",
+  ...needsNamespaceDeletion(),
+}, async () => {
   await using env = await OperatorEnv.start();
   await env.createTenant("t", { userId: "ns-down", username: "u", plan: "basic" });
   await env.waitForCondition("t", "TenantReady", "True");

@@ -179,13 +179,14 @@ Deno.test("applyStrategicMergePatch merges keyed lists and honours directives", 
         ...pod,
         spec: {
           ...pod.spec,
+          // kube's order: patch items first unless the original list had an item before them
           containers: [
             {
               ...pod.spec.containers[0],
               env: [{ name: "A", value: "1" }, { name: "B", value: "9" }],
             },
-            pod.spec.containers[1],
             { name: "new" },
+            pod.spec.containers[1],
           ],
         },
       },
@@ -208,7 +209,12 @@ Deno.test("applyStrategicMergePatch merges keyed lists and honours directives", 
     [
       "finalizers merge as a set",
       { metadata: { finalizers: ["b", "a"] } },
-      { ...pod, metadata: { ...pod.metadata, finalizers: ["a", "b"] } },
+      { ...pod, metadata: { ...pod.metadata, finalizers: ["b", "a"] } },
+    ],
+    [
+      "a new item goes before the items the patch does not name",
+      { metadata: { finalizers: ["c"] } },
+      { ...pod, metadata: { ...pod.metadata, finalizers: ["c", "a"] } },
     ],
     [
       "$deleteFromPrimitiveList",

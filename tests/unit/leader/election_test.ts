@@ -299,3 +299,27 @@ Deno.test("failed lease writes are logged as warnings, but 409 contention is not
     await reset();
   }
 });
+
+Deno.test("a renewal stored but cut off by the stop still ends in a released lease", async () => {
+  const api = new FakeLeases();
+  let lose = false;
+  const lossy: LeaseApi = {
+    get: () => api.get(),
+    create: (lease) => api.create(lease),
+    // The server stores the renewal, but its answer never reaches the candidate.
+    replace: async (lease) => {
+      const stored = await api.replace(lease);
+      if (!lose) return stored;
+      lose = false;
+      throw new DOMException("the stop aborted the renewal", "AbortError");
+    },
+  };
+  const a = candidate(lossy, "a");
+  await eventually("a leading", () => a.leading, POLL);
+  const renewals = api.writes;
+  lose = true;
+  await eventually("a renewal stored, its answer lost", () => !lose && api.writes > renewals, POLL);
+  a.stop.abort();
+  assert.equal(await a.result, "stopped");
+  assert.equal(api.lease?.spec?.holderIdentity, "", "released despite the stale resourceVersion");
+});

@@ -32,11 +32,11 @@ function kinds(all: World[]): ObservedKind[] {
 }
 
 /** Runs a whole pass: tenants, namespaces, then each kind (`skip`: one never listed). */
-async function pass(
+function pass(
   all: World[],
   context: PlanContext,
   options: { edit?: (world: World, i: number) => void; skip?: string } = {},
-): Promise<string[]> {
+): string[] {
   const index = new TenantIndex({ gatewayHosts: context.gatewayHosts });
   const queued: string[] = [];
   const audit = new Audit({ index, context: () => context, queue: (name) => queued.push(name) });
@@ -66,15 +66,15 @@ function find(world: World, plural: string): { resource: ResourceDescriptor; obj
   return { resource: kind.resource, object: kind.items[0] as Json };
 }
 
-Deno.test("settled tenants whose objects are as planned are not queued", async () => {
+Deno.test("settled tenants whose objects are as planned are not queued", () => {
   for (const context of [BUILTIN, FULL]) {
-    assert.deepEqual(await pass(worlds(3, context), context), []);
+    assert.deepEqual(pass(worlds(3, context), context), []);
   }
 });
 
-Deno.test("each change queues exactly its tenant", async () => {
+Deno.test("each change queues exactly its tenant", () => {
   const all = worlds(6, FULL);
-  const queued = await pass(all, FULL, {
+  const queued = pass(all, FULL, {
     edit: (world, i) => {
       if (i === 0) ((find(world, "resourcequotas").object.spec as Json).hard as Json).pods = "99";
       if (i === 1) {
@@ -94,9 +94,9 @@ Deno.test("each change queues exactly its tenant", async () => {
   assert.deepEqual(queued, ["t0", "t1", "t2", "t3", "t4", "t5"]);
 });
 
-Deno.test("a kind never listed queues the tenants expecting it; a closed pass queues the rest", async () => {
+Deno.test("a kind never listed queues the tenants expecting it; a closed pass queues the rest", () => {
   const all = worlds(2, BUILTIN);
-  assert.deepEqual(await pass(all, BUILTIN, { skip: "limitranges" }), ["t0", "t1"]);
+  assert.deepEqual(pass(all, BUILTIN, { skip: "limitranges" }), ["t0", "t1"]);
   const index = new TenantIndex({ gatewayHosts: BUILTIN.gatewayHosts });
   const queued: string[] = [];
   const audit = new Audit({ index, context: () => BUILTIN, queue: (name) => queued.push(name) });
@@ -105,7 +105,7 @@ Deno.test("a kind never listed queues the tenants expecting it; a closed pass qu
   assert.deepEqual(queued, ["t0"], "after close nothing is compared: it is queued");
 });
 
-Deno.test("an earlier claim on its gateway hosts queues a settled tenant", async () => {
+Deno.test("an earlier claim on its gateway hosts queues a settled tenant", () => {
   // Both decided without the other's claim: the later one must be looked at.
   const sharing = (context: PlanContext) =>
     [0, 1].map((i) => {
@@ -113,6 +113,6 @@ Deno.test("an earlier claim on its gateway hosts queues a settled tenant", async
       (tenant.metadata as Json).creationTimestamp = `2025-01-0${i + 1}T00:00:00Z`;
       return ready(context, tenant);
     });
-  assert.deepEqual(await pass(sharing(FULL), FULL), ["t1"]);
-  assert.deepEqual(await pass(sharing(BUILTIN), BUILTIN), [], "without Istio, no Gateway");
+  assert.deepEqual(pass(sharing(FULL), FULL), ["t1"]);
+  assert.deepEqual(pass(sharing(BUILTIN), BUILTIN), [], "without Istio, no Gateway");
 });

@@ -79,6 +79,7 @@ Deno.test("help names every flag", () => {
       "--plans-configmap",
       "--ingress-namespace",
       "--gateway-hosts",
+      "--mesh-egress-namespaces",
       "--discovery-interval",
       "--leader-elect",
       "--leader-elect-lease-duration",
@@ -144,6 +145,7 @@ Deno.test("plan, ingress, gateway host and discovery flags", () => {
       "--plans-configmap",
       "--ingress-namespace",
       "--gateway-hosts",
+      "--mesh-egress-namespaces",
       "--discovery-interval",
     ]
   ) {
@@ -226,4 +228,22 @@ Deno.test("--reserved-namespaces replaces the default list; entries are names or
     );
   }
   assert.match(HELP, /--reserved-namespaces LIST/);
+});
+
+Deno.test("--mesh-egress-namespaces: namespace names, none by default", () => {
+  assert.deepEqual(parseOperatorOptions([]).meshEgressNamespaces, []);
+  assert.deepEqual(
+    parseOperatorOptions(["--mesh-egress-namespaces", "monitoring, logging,,monitoring"])
+      .meshEgressNamespaces,
+    ["monitoring", "logging"],
+  );
+  for (const bad of ["*", "Bad_Name", "team-*", "a/b"]) {
+    assert.throws(
+      () => parseOperatorOptions([`--mesh-egress-namespaces=${bad}`]),
+      (error: Error) =>
+        error instanceof OptionsError && error.message.includes("--mesh-egress-namespaces") &&
+        error.message.includes(`"${bad}"`),
+      bad,
+    );
+  }
 });

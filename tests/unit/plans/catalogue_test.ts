@@ -7,6 +7,7 @@ import {
   changedPlans,
   compareQuantities,
   constraintKinds,
+  egressHostProblem,
   hostTemplateProblem,
   parseCatalogue,
   parseCidr,
@@ -26,6 +27,9 @@ Deno.test("the built-in catalogue has free, basic and pro, stricter to looser", 
   assert.deepEqual(free.constraints[0].parameters, { repos: free.allowedRegistries });
   assert.equal(catalogue.plans.get("pro")!.constraints.length, 0, "pro: any registry");
   assert.deepEqual(constraintKinds(catalogue), ["K8sAllowedRepos"]);
+  for (const plan of catalogue.plans.values()) {
+    assert.deepEqual(plan.mesh, { mtls: "STRICT", egressHosts: [] }, plan.name);
+  }
   const pods = (plan: string) => Number(catalogue.plans.get(plan)!.resourceQuota!.pods);
   assert.ok(pods("free") < pods("basic") && pods("basic") < pods("pro"));
 });
@@ -117,5 +121,57 @@ Deno.test("changed plans and loading from a file", async () => {
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("mesh: STRICT by default, PERMISSIVE on request, egress hosts in Istio's format", () => {
+  const catalogue = parseCatalogue(
+    `
+plans:
+  plain: {}
+  open:
+    mesh:
+      mtls: PERMISSIVE
+      egressHosts: [shared/*, ./api.example.com, "*/*.svc.example.com", shared/*]
+`,
+    "test",
+  );
+  assert.deepEqual(catalogue.plans.get("plain")!.mesh, { mtls: "STRICT", egressHosts: [] });
+  assert.deepEqual(catalogue.plans.get("open")!.mesh, {
+    mtls: "PERMISSIVE",
+    egressHosts: ["shared/*", "./api.example.com", "*/*.svc.example.com"],
+  });
+  const yaml = `
+plans:
+  a: { mesh: { mtls: DISABLE, egress: [] } }
+  b: { mesh: { mtls: strict, egressHosts: [shared] } }
+  c: { mesh: [STRICT] }
+  d: { mesh: { egressHosts: "shared/*" } }
+  e: { mesh: { egressHosts: ["~/*", "~other/*", "Shared/*", "shared/Api.example.com", "shared/a.*"] } }
+`;
+  assert.throws(() => parseCatalogue(yaml, "test"), (error: unknown) => {
+    assert.ok(error instanceof CatalogueError);
+    const expected = [
+      /^plan "a": mesh\.egress: unknown field \(known: mtls, egressHosts\)/,
+      /^plan "a": mesh\.mtls: must be one of STRICT, PERMISSIVE, got "DISABLE"/,
+      /^plan "b": mesh\.mtls: must be one of STRICT, PERMISSIVE, got "strict"/,
+      /^plan "b": mesh\.egressHosts\[0\]: "shared" is not namespace\/dnsName/,
+      /^plan "c": mesh: must be a mapping of mtls, egressHosts/,
+      /^plan "d": mesh\.egressHosts: must be a list of non-empty strings/,
+      /^plan "e": mesh\.egressHosts\[0\]: "~\/\*": Istio's ~ forms/,
+      /^plan "e": mesh\.egressHosts\[1\]: "~other\/\*": Istio's ~ forms/,
+      /^plan "e": mesh\.egressHosts\[2\]: "Shared\/\*": "Shared" is neither a namespace name/,
+      /^plan "e": mesh\.egressHosts\[3\]: "shared\/Api\.example\.com": "Api\.example\.com" is neither/,
+      /^plan "e": mesh\.egressHosts\[4\]: "shared\/a\.\*": "a\.\*" is neither/,
+    ];
+    assert.equal(error.problems.length, expected.length, error.problems.join("\n"));
+    expected.forEach((pattern, index) => assert.match(error.problems[index], pattern));
+    return true;
+  });
+  for (const host of ["./*", "*/*", "istio-system/*", "shared/*.example.com", "x/a.b.c"]) {
+    assert.equal(egressHostProblem(host), undefined, host);
+  }
+  for (const host of ["", "/", "shared/", "/api.example.com", `shared/${"a".repeat(64)}.com`]) {
+    assert.notEqual(egressHostProblem(host), undefined, host);
   }
 });

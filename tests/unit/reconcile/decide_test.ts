@@ -276,7 +276,8 @@ Deno.test("a new tenant gets finalizer, claim, namespace and status in one recon
         status: "True",
         reason: "NotInstalled",
         message: "no policy object is needed; not installed in the cluster, so not enforced: " +
-          "networking.istio.io Gateway, security.istio.io AuthorizationPolicy",
+          "networking.istio.io Gateway, security.istio.io AuthorizationPolicy, " +
+          "security.istio.io PeerAuthentication, networking.istio.io Sidecar",
         lastTransitionTime: "2025-01-01T00:00:00Z",
         observedGeneration: 1,
       },

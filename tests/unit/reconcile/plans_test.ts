@@ -39,6 +39,20 @@ const INTEGRATIONS: Integrations = {
     kind: "AuthorizationPolicy",
     namespaced: true,
   },
+  peerAuthentication: {
+    group: "security.istio.io",
+    version: "v1",
+    plural: "peerauthentications",
+    kind: "PeerAuthentication",
+    namespaced: true,
+  },
+  sidecar: {
+    group: "networking.istio.io",
+    version: "v1",
+    plural: "sidecars",
+    kind: "Sidecar",
+    namespaced: true,
+  },
   constraints: { K8sAllowedRepos: CONSTRAINT },
 };
 const FULL: PlanContext = { ...BUILTIN, integrations: INTEGRATIONS };
@@ -116,6 +130,8 @@ Deno.test("a new tenant: every object created once in one decision, then a fixed
     "create NetworkPolicy",
     "create Gateway",
     "create AuthorizationPolicy",
+    "create PeerAuthentication",
+    "create Sidecar",
     "create K8sAllowedRepos",
   ]);
   assert.deepEqual(first.events.map((event) => event.reason), [
@@ -250,8 +266,8 @@ Deno.test("objects the plan no longer asks for are deleted with preconditions; u
   const deletes = pro.actions.filter((action) => action.kind === "delete");
   assert.deepEqual(kinds(deletes), ["delete K8sAllowedRepos kleff-ns-t-k8sallowedrepos"]);
   assert.deepEqual((deletes[0] as Extract<Action, { kind: "delete" }>).preconditions, {
-    uid: "uid-6",
-    resourceVersion: "106",
+    uid: "uid-8",
+    resourceVersion: "108",
   });
   assert.ok(
     kinds(pro.actions).includes("patch ResourceQuota kleff-quota"),
@@ -361,6 +377,8 @@ Deno.test("observations: namespace objects only when it is ours, constraints by 
     "networkpolicies in ns-t",
     "gateways in ns-t",
     "authorizationpolicies in ns-t",
+    "peerauthentications in ns-t",
+    "sidecars in ns-t",
   ]);
   const foreign = { metadata: { name: "ns-t", uid: "x" } };
   assert.deepEqual(lists(tenant(), foreign), [], "a conflicting namespace: nothing is decided");
@@ -380,7 +398,7 @@ Deno.test("observations: namespace objects only when it is ours, constraints by 
   assert.deepEqual(lists(deleting, ourNamespace()), ["k8sallowedrepos kleff.io/tenant=t"]);
   assert.equal(
     lists(tenant({ deletionPolicy: "Retain" }, { deletionTimestamp: "x" }), ourNamespace()).length,
-    6,
+    8,
   );
 });
 
@@ -455,7 +473,7 @@ Deno.test("Retain disowns the namespace and every object of ours, then lets the 
     now: NOW,
     context: FULL,
   });
-  assert.equal(decision.actions.length, 8);
+  assert.equal(decision.actions.length, 10);
   assert.equal(decision.actions.at(-1)?.kind, "removeFinalizer");
   for (const action of decision.actions.slice(0, -1)) {
     assert.equal(action.kind, "patch");
@@ -501,15 +519,27 @@ Deno.test("a tenant on an unknown plan from the start gets the lockdown quota an
     now: NOW,
     context: FULL,
   });
-  assert.deepEqual(kinds(decision.actions), ["create ResourceQuota", "create NetworkPolicy"]);
+  assert.deepEqual(kinds(decision.actions), [
+    "create ResourceQuota",
+    "create NetworkPolicy",
+    "create PeerAuthentication",
+    "create Sidecar",
+  ]);
   const isolation = (decision.actions[1] as Extract<Action, { kind: "create" }>).object;
   assert.deepEqual((isolation.spec as Json).policyTypes, ["Ingress", "Egress"]);
   assert.equal(((isolation.spec as Json).egress as Json[]).length, 2, "no internet egress");
+  const mtls = (decision.actions[2] as Extract<Action, { kind: "create" }>).object;
+  assert.deepEqual(mtls.spec, { mtls: { mode: "STRICT" } });
+  const sidecar = (decision.actions[3] as Extract<Action, { kind: "create" }>).object;
+  assert.deepEqual(sidecar.spec, { egress: [{ hosts: ["./*", "istio-system/*"] }] });
   assert.match(
     condition(decision, "ResourcesReady")?.message ?? "",
     /no pods, no CPU or memory, no LoadBalancer or NodePort Services, no PersistentVolumeClaims and no storage/,
   );
-  assert.match(condition(decision, "PoliciesReady")?.message ?? "", /without internet egress/);
+  assert.match(
+    condition(decision, "PoliciesReady")?.message ?? "",
+    /without internet egress, and PeerAuthentication kleff-mtls \(STRICT\), Sidecar kleff-egress at their defaults/,
+  );
 });
 
 Deno.test("gateway hosts overlapping an earlier claim: HostConflict naming it, no Gateway", () => {

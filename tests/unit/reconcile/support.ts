@@ -22,6 +22,7 @@ export const NAMESPACE_ONLY: PlanContext = {
   integrations: NO_INTEGRATIONS,
   ingressNamespace: "istio-system",
   gatewayHosts: ["*.{username}.apps.example.com"],
+  meshEgressNamespaces: [],
   reservedNamespaces: ["kube-*", "default", "istio-system", "kleff-system"],
 };
 

@@ -16,11 +16,13 @@ import {
 } from "../client/mod.ts";
 import {
   type Action,
+  type ActionFailure,
   actionStages,
   decide,
   decideFailure,
   type Decision,
   describeAction,
+  finalizerPatchApplies,
   type HostClaim,
   isNewTenant,
   observationKey,
@@ -144,21 +146,11 @@ export class TenantController {
     const ownWrites = this.#options.ownWrites;
     const usable = carried !== undefined &&
       (ownWrites?.covers(tenantWriteKey(name), carried.metadata?.resourceVersion) ?? true);
-    let tenant: Tenant;
-    if (usable) tenant = carried;
-    else {
-      try {
-        tenant = await this.#client.resource<Tenant>(TENANT_RESOURCE).get(name, { signal });
-      } catch (error) {
-        if (isNotFound(error)) {
-          this.#options.onStatus?.(name, undefined);
-          ownWrites?.forget(tenantWriteKey(name));
-          return {};
-        }
-        throw new ReconcileError(name, `reading the tenant: ${errorText(error)}`, {
-          cause: error,
-        });
-      }
+    const tenant = usable ? carried : await this.#read(name, signal);
+    if (tenant === undefined) {
+      this.#options.onStatus?.(name, undefined);
+      ownWrites?.forget(tenantWriteKey(name));
+      return {};
     }
     const context = this.#options.context();
     // A new tenant's namespace is created without a read (a 409 says someone else has it: the
@@ -204,13 +196,13 @@ export class TenantController {
       const outcomes = await Promise.allSettled(
         stage.map((action) => this.#execute(action, signal)),
       );
-      let failure: { action: Action; code: number; reason: string; message: string } | undefined;
+      let failure: ActionFailure | undefined;
       for (const [index, action] of stage.entries()) {
         const outcome = outcomes[index];
         if (outcome.status === "rejected") {
           const summary = failureOf(outcome.reason);
           if (!summary || signal.aborted) throw outcome.reason;
-          failure ??= { action, ...summary };
+          failure ??= { during: action, ...summary };
           continue;
         }
         if (action.kind === "recordNamespace") {
@@ -232,14 +224,20 @@ export class TenantController {
         if (action.kind === "removeFinalizer") finalizerRemoved = true;
       }
       if (failure !== undefined) {
-        const { action, ...summary } = failure;
-        decision = decideFailure(held, { ...summary, during: action }, { now: now() });
-        failed = `${describeAction(action)}: ${summary.message}`;
+        const action = failure.during;
+        if (
+          failure.code === 422 &&
+          (action.kind === "addFinalizer" || action.kind === "removeFinalizer")
+        ) {
+          failure.stale = !finalizerPatchApplies(action, await this.#read(name, signal));
+        }
+        decision = decideFailure(held, failure, { now: now() });
+        failed = `${describeAction(action)}: ${failure.message}`;
         if (decision.requeue.kind !== "retry") {
           log("controller").warn("tenant {tenant}: {action} failed: {error}", {
             tenant: name,
             action: describeAction(action),
-            error: summary.message,
+            error: failure.message,
           });
         }
         break;
@@ -263,6 +261,19 @@ export class TenantController {
         return { retry: true };
       case "backoff":
         throw new ReconcileError(name, failed ?? "a request failed");
+    }
+  }
+
+  /**
+   * The Tenant as stored now, `undefined` when it is gone (also read after a refused finalizer
+   * patch, to tell a stale view from a rejection).
+   */
+  async #read(name: string, signal: AbortSignal): Promise<Tenant | undefined> {
+    try {
+      return await this.#client.resource<Tenant>(TENANT_RESOURCE).get(name, { signal });
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw new ReconcileError(name, `reading the tenant: ${errorText(error)}`, { cause: error });
     }
   }
 
@@ -344,10 +355,11 @@ export class TenantController {
     switch (action.kind) {
       case "addFinalizer":
       case "removeFinalizer":
+        return await resource.patch(action.name, action.patch, { type: "json", signal });
       case "patch":
         return await resource.patch(action.name, action.patch, {
           type: "merge",
-          namespace: action.kind === "patch" ? action.namespace : undefined,
+          namespace: action.namespace,
           signal,
         });
       case "recordNamespace":

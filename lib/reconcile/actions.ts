@@ -3,16 +3,30 @@
 import type { ResourceDescriptor } from "../api/mod.ts";
 import type { KubeObject } from "../api/mod.ts";
 import { namespaces, TENANT_FINALIZER, TENANT_RESOURCE, type TenantStatus } from "../api/mod.ts";
+import { statusEqual } from "./conditions.ts";
 import type { TenantView } from "./spec.ts";
 
 /** A JSON merge patch (RFC 7386) body: `null` values delete keys. */
 export type MergePatch = Record<string, unknown>;
 
+/** One operation of a JSON patch (RFC 6902) as the operator writes them: a test, or an add. */
+export interface JsonPatchOperation {
+  /** `test` compares (a missing member equals `null`), `add` sets (replacing a member). */
+  op: "test" | "add";
+  /** JSON pointer. */
+  path: string;
+  /** The value compared or set. */
+  value: unknown;
+}
+
 /**
- * Add the finalizer to the Tenant: `PATCH` the Tenant with {@linkcode MergePatch} `patch`
- * (`application/merge-patch+json`). The patch carries `metadata.resourceVersion`, so a Tenant that
- * changed (or was deleted and recreated) since it was read answers 409: nothing later in the
- * decision may run then.
+ * Add the finalizer to the Tenant: `PATCH` the Tenant with the JSON patch `patch`
+ * (`application/json-patch+json`, see {@linkcode finalizerPatchApplies}). The patch tests the
+ * Tenant's uid and its finalizers as they were read before it sets them, so a Tenant deleted and
+ * recreated, or whose finalizers someone changed since, refuses it (422) and no finalizer is lost,
+ * while a change of anything else (its status: the recorded namespace is written beside it) does
+ * not get in its way. A refused patch ends the decision: the executor reads the Tenant to tell a
+ * stale view ({@linkcode ActionFailure.stale}) from a rejection.
  */
 export interface AddFinalizerAction {
   /** Discriminator. */
@@ -21,8 +35,8 @@ export interface AddFinalizerAction {
   resource: ResourceDescriptor;
   /** The Tenant's name. */
   name: string;
-  /** Merge patch setting `metadata.finalizers` (with `metadata.resourceVersion` as lock). */
-  patch: MergePatch;
+  /** JSON patch: test `metadata.uid` and `metadata.finalizers`, then set the finalizers. */
+  patch: JsonPatchOperation[];
 }
 
 /**
@@ -36,8 +50,8 @@ export interface RemoveFinalizerAction {
   resource: ResourceDescriptor;
   /** The Tenant's name. */
   name: string;
-  /** Merge patch setting `metadata.finalizers` (with `metadata.resourceVersion` as lock). */
-  patch: MergePatch;
+  /** JSON patch: test `metadata.uid` and `metadata.finalizers`, then set the finalizers. */
+  patch: JsonPatchOperation[];
 }
 
 /**
@@ -174,13 +188,33 @@ export interface Decision {
   ignored?: string;
 }
 
-/** Builds the finalizer patch that sets `finalizers`, locked to the Tenant's resourceVersion. */
-function finalizerPatch(tenant: TenantView, finalizers: string[]): MergePatch {
-  return {
-    metadata: tenant.resourceVersion === undefined
-      ? { finalizers }
-      : { finalizers, resourceVersion: tenant.resourceVersion },
-  };
+/**
+ * Builds the finalizer patch that sets `finalizers`: it applies only while the Tenant's uid and
+ * finalizers are still those of `tenant` (see {@linkcode AddFinalizerAction}).
+ */
+function finalizerPatch(tenant: TenantView, finalizers: string[]): JsonPatchOperation[] {
+  return [
+    { op: "test", path: "/metadata/uid", value: tenant.uid },
+    { op: "test", path: "/metadata/finalizers", value: tenant.storedFinalizers },
+    { op: "add", path: "/metadata/finalizers", value: finalizers },
+  ];
+}
+
+/**
+ * Whether the tests of finalizer patch `action` hold for `tenant` (an object as read, or
+ * `undefined` when it is gone): when they do not, a refused patch was a stale view; when they
+ * do, the API server rejected it for another reason.
+ */
+export function finalizerPatchApplies(
+  action: AddFinalizerAction | RemoveFinalizerAction,
+  tenant: { metadata?: object } | undefined,
+): boolean {
+  if (tenant === undefined) return false;
+  const metadata: Record<string, unknown> = { ...tenant.metadata };
+  return action.patch.every((operation) =>
+    operation.op !== "test" ||
+    statusEqual(metadata[operation.path.slice("/metadata/".length)] ?? null, operation.value)
+  );
 }
 
 /** The action adding the operator's finalizer to the Tenant, keeping any other finalizers. */
@@ -216,25 +250,33 @@ export function recordNamespace(tenant: TenantView, namespace: string): RecordNa
 
 /**
  * `actions` as the executor runs them: stages one after the other, the actions of one stage at
- * the same time, in the decision's order. A write to the Tenant (finalizer, recorded namespace)
- * or to the namespace is a stage of its own, since every later write depends on it; consecutive
- * writes of other objects (quota, limits, policies, constraints: each depends only on the
- * namespace, none on another) share one.
+ * the same time, in the decision's order. Consecutive writes to the Tenant (its finalizer, the
+ * recorded namespace: the main resource and the status subresource, neither locked to the other)
+ * share a stage; a write to the namespace is a stage of its own, since every later write depends
+ * on it; consecutive writes of other objects (quota, limits, policies, constraints: each depends
+ * only on the namespace, none on another) share one.
  */
 export function actionStages(actions: readonly Action[]): Action[][] {
   const stages: Action[][] = [];
   let shared: Action[] | undefined;
+  let sharedBy: "tenant" | "objects" | undefined;
   for (const action of actions) {
-    const alone = action.resource.group === TENANT_RESOURCE.group &&
-        action.resource.kind === TENANT_RESOURCE.kind ||
-      action.resource.group === namespaces.group && action.resource.kind === namespaces.kind;
-    if (alone) {
-      stages.push([action]);
-      shared = undefined;
-    } else if (shared === undefined) stages.push(shared = [action]);
-    else shared.push(action);
+    const group = isKind(action, TENANT_RESOURCE)
+      ? "tenant"
+      : isKind(action, namespaces)
+      ? "namespace"
+      : "objects";
+    if (group !== "namespace" && group === sharedBy) shared!.push(action);
+    else {
+      stages.push(shared = [action]);
+      sharedBy = group === "namespace" ? undefined : group;
+    }
   }
   return stages;
+}
+
+function isKind(action: Action, resource: ResourceDescriptor): boolean {
+  return action.resource.group === resource.group && action.resource.kind === resource.kind;
 }
 
 /** Names an action for logs and messages, e.g. `create Namespace user-1`. */

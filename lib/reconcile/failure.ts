@@ -18,6 +18,12 @@ export interface ActionFailure {
   message: string;
   /** The action that failed. */
   during: Action;
+  /**
+   * Set when the executor found that what the write tested no longer holds (a finalizer patch
+   * refused after the Tenant changed or went away, see `finalizerPatchApplies`): a stale view,
+   * retried from fresh state whatever the code.
+   */
+  stale?: boolean;
 }
 
 /** Options of {@linkcode decideFailure}. */
@@ -28,8 +34,8 @@ export interface FailureOptions {
 
 /**
  * The decision after `failure` stopped a decision for `tenant` (the Tenant as it was read):
- * - 404 NotFound or 409 Conflict: the view was stale; write and record nothing, look again from
- *   fresh state (`retry`, not a failure);
+ * - 404 NotFound, 409 Conflict, or a failure marked `stale`: the view was stale; write and
+ *   record nothing, look again from fresh state (`retry`, not a failure);
  * - 409 AlreadyExists on the namespace's create: someone else's namespace appeared under that
  *   name since it was read; the claim recorded for it (`status.namespace`) is withdrawn, so that
  *   a namespace this operator did not see itself create is never taken as the tenant's, and the
@@ -74,7 +80,7 @@ export function decideFailure(
       }),
     });
   }
-  if ((failure.code === 404 || failure.code === 409) && !exists) {
+  if (failure.stale || ((failure.code === 404 || failure.code === 409) && !exists)) {
     return unchanged(view, { kind: "retry" });
   }
   const message = trimMessage(

@@ -16,6 +16,8 @@ export {
   type Decision,
   type DeleteAction,
   describeAction,
+  finalizerPatchApplies,
+  type JsonPatchOperation,
   type MergePatch,
   type PatchAction,
   type RecordNamespaceAction,

@@ -23,12 +23,17 @@ export interface TenantView {
   uid: string;
   /** `metadata.generation`, when the object carries a valid one. */
   generation?: number;
-  /** `metadata.resourceVersion`: the optimistic lock of finalizer patches. */
+  /** `metadata.resourceVersion`. */
   resourceVersion?: string;
   /** Whether `metadata.deletionTimestamp` is set. */
   deleting: boolean;
   /** `metadata.finalizers` (strings only). */
   finalizers: string[];
+  /**
+   * `metadata.finalizers` exactly as read (`null` when absent): what a finalizer patch tests
+   * before it changes them.
+   */
+  storedFinalizers: readonly unknown[] | null;
   /** The validated spec, `undefined` when {@linkcode TenantView.problems} is not empty. */
   spec?: Required<TenantSpec>;
   /** Every reason the spec (or the name, used as a label value) is invalid. */
@@ -107,6 +112,7 @@ export function readTenant(raw: unknown): TenantReading {
         : undefined,
       deleting: metadata.deletionTimestamp !== undefined && metadata.deletionTimestamp !== null,
       finalizers,
+      storedFinalizers: Array.isArray(metadata.finalizers) ? metadata.finalizers : null,
       spec: problems.length === 0 ? spec.valid : undefined,
       problems,
       userId: spec.userId,

@@ -10,7 +10,9 @@ import {
   networkPolicies,
   resourceQuotas,
 } from "../../../lib/client/mod.ts";
+import { TENANT_FINALIZER } from "../../../lib/api/mod.ts";
 import { eventually, OperatorEnv } from "../../support/operator_env.ts";
+import { devOnly } from "../../support/test_apiserver.ts";
 
 const spec = (i: number, plan = "basic") => ({ userId: `ns-${i}`, username: `u${i}`, plan });
 
@@ -119,4 +121,37 @@ Deno.test("a resync lists each kind once, writes nothing and reconciles no settl
   assert.equal(env.writes(), 0, snapshot);
   assert.equal(env.reconciles(), 0, snapshot);
   assert.equal(env.manager!.audits.last?.queued, 0);
+});
+
+Deno.test({
+  name: "a finalizer someone adds while the operator's finalizer patch is on its way is kept",
+  ...devOnly("latency injection"),
+}, async () => {
+  await using env = await OperatorEnv.start();
+  await env.settled();
+  // The finalizer patch waits 400 ms at the server; the recorded namespace beside it does not.
+  env.server.faults.setLatency(400, { verb: "patch", resource: "tenants" });
+  const requeues = () =>
+    env.metric('controller_runtime_reconcile_total{controller="tenant",result="requeue"}');
+  const before = requeues();
+  await env.createTenant("t", spec(0));
+  await eventually(
+    "the namespace recorded while the finalizer patch waits",
+    () => env.counters.count({ verb: "patch", resource: "tenants/status" }) >= 1,
+  );
+  const read = await env.tenants.get("t");
+  read.metadata!.finalizers = [...read.metadata!.finalizers ?? [], "other.io/keep"];
+  await env.tenants.replace(read);
+  await env.waitForCondition("t", "TenantReady", "True");
+  env.server.faults.setLatency(0);
+  await env.settled();
+  const tenant = await env.tenants.get("t");
+  assert.deepEqual(
+    [...tenant.metadata?.finalizers ?? []].sort(),
+    [TENANT_FINALIZER, "other.io/keep"].sort(),
+  );
+  // The refused patch was a stale view, retried at once: no ApiError on the way.
+  assert.ok(env.counters.count({ verb: "patch", resource: "tenants", code: 422 }) >= 1);
+  assert.ok(requeues() > before);
+  assert.equal(env.metric("controller_runtime_reconcile_errors_total"), 0);
 });

@@ -235,13 +235,12 @@ Deno.test("only a Tenant the operator never wrote is new: nothing is read for it
   assert.ok(!isNewTenant(deleting));
 });
 
-Deno.test("stages: Tenant and namespace writes alone, object writes together, in order", () => {
+Deno.test("stages: Tenant writes together, the namespace alone, object writes together, in order", () => {
   const first = decide(newTenant(), {}, { now: NOW, context: FULL });
   assert.deepEqual(
     actionStages(first.actions).map((stage) => stage.map((action) => action.resource.kind)),
     [
-      ["Tenant"],
-      ["Tenant"],
+      ["Tenant", "Tenant"],
       ["Namespace"],
       [
         "ResourceQuota",
@@ -266,6 +265,10 @@ Deno.test("stages: Tenant and namespace writes alone, object writes together, in
     },
   };
   const seed = decide(newTenant(), {}, { now: NOW, context: seedSet });
-  assert.equal(actionStages(seed.actions).length, 3, "finalizer, recorded namespace, namespace");
+  assert.deepEqual(
+    actionStages(seed.actions).map((stage) => stage.map((action) => action.kind)),
+    [["addFinalizer", "recordNamespace"], ["create"]],
+    "the finalizer beside the recorded namespace, then the namespace",
+  );
   assert.deepEqual(actionStages([]), []);
 });

@@ -7,6 +7,7 @@ import {
   decide,
   decideFailure,
   type Decision,
+  finalizerPatchApplies,
   statusEqual,
   tenantNamespaceName,
 } from "../../../lib/reconcile/mod.ts";
@@ -83,11 +84,16 @@ class World {
         }
       } catch (error) {
         if (!(error instanceof SimulatedError)) throw error;
+        const refused = error.code === 422 &&
+          (action.kind === "addFinalizer" || action.kind === "removeFinalizer");
         const failure = decideFailure(observed, {
           code: error.code,
           reason: error.reason,
           message: error.message,
           during: action,
+          // As the executor does: a refused finalizer patch is a stale view when its tests no
+          // longer hold.
+          stale: refused ? !finalizerPatchApplies(action, this.tenant) : undefined,
         }, { now });
         this.writeStatus(failure);
         return failure;
@@ -122,11 +128,10 @@ class World {
     if (action.kind === "addFinalizer" || action.kind === "removeFinalizer") {
       if (this.tenant === undefined) throw new SimulatedError(404, "NotFound", "tenant not found");
       const meta = this.meta(this.tenant);
-      const patch = action.patch.metadata as Json;
-      if (patch.resourceVersion !== meta.resourceVersion) {
-        throw new SimulatedError(409, "Conflict", "the object has been modified");
+      if (!finalizerPatchApplies(action, this.tenant)) {
+        throw new SimulatedError(422, "Invalid", "the server rejected our request");
       }
-      meta.finalizers = patch.finalizers;
+      meta.finalizers = action.patch.find((operation) => operation.op === "add")!.value;
       meta.resourceVersion = this.nextRv();
       if (meta.deletionTimestamp && (meta.finalizers as string[]).length === 0) {
         this.tenant = undefined;
@@ -299,18 +304,37 @@ Deno.test("a new tenant gets finalizer, claim, namespace and status in one recon
   assertFixedPoint(world, later(3600));
 });
 
-Deno.test("the finalizer patch keeps other finalizers and is locked to the resourceVersion", () => {
+Deno.test("the finalizer patch keeps other finalizers and tests the uid and finalizers it read", () => {
   const decision = decide(tenantObject({}, { finalizers: ["other.io/keep"] }), {}, {
     now: T0,
     context: NAMESPACE_ONLY,
   });
-  assert.deepEqual(decision.actions[0], {
+  const action = decision.actions[0];
+  assert.deepEqual(action, {
     kind: "addFinalizer",
-    resource: decision.actions[0].resource,
+    resource: action.resource,
     name: "example-tenant",
-    patch: { metadata: { finalizers: ["other.io/keep", TENANT_FINALIZER], resourceVersion: "7" } },
+    patch: [
+      { op: "test", path: "/metadata/uid", value: "tenant-uid-1" },
+      { op: "test", path: "/metadata/finalizers", value: ["other.io/keep"] },
+      { op: "add", path: "/metadata/finalizers", value: ["other.io/keep", TENANT_FINALIZER] },
+    ],
   });
-  assert.equal(decision.actions[0].resource.plural, "tenants");
+  assert.equal(action.resource.plural, "tenants");
+  if (action.kind !== "addFinalizer") throw new Error("unreachable");
+  const as = (metadata: Json) => ({ metadata: { uid: "tenant-uid-1", ...metadata } });
+  assert.ok(finalizerPatchApplies(action, as({ finalizers: ["other.io/keep"], generation: 9 })));
+  assert.ok(!finalizerPatchApplies(action, as({ finalizers: ["other.io/keep", "new.io/x"] })));
+  assert.ok(!finalizerPatchApplies(action, as({})), "finalizers removed since");
+  assert.ok(!finalizerPatchApplies(action, { metadata: { finalizers: ["other.io/keep"] } }));
+  assert.ok(!finalizerPatchApplies(action, undefined), "gone");
+  // Without finalizers, the patch tests for none (a missing member tests equal to null).
+  const none = decide(tenantObject(), {}, { now: T0, context: NAMESPACE_ONLY }).actions[0];
+  assert.deepEqual(none.kind === "addFinalizer" && none.patch[1], {
+    op: "test",
+    path: "/metadata/finalizers",
+    value: null,
+  });
 });
 
 Deno.test("a tenant deleted before the finalizer patch gets nothing created", () => {
@@ -806,6 +830,20 @@ Deno.test("a failed finalizer patch is an ApiError of the tenant itself", () => 
         `add finalizer ${TENANT_FINALIZER} to Tenant example-tenant failed: no response: connection reset`,
     },
   );
+});
+
+Deno.test("a refused finalizer patch: stale when its tests no longer hold, else an ApiError", () => {
+  const tenant = tenantObject();
+  const during = decide(tenant, {}, { now: T0, context: NAMESPACE_ONLY }).actions[0];
+  const refused = { code: 422, reason: "Invalid", message: "the server rejected it", during };
+  const stale = decideFailure(tenant, { ...refused, stale: true }, { now: T0 });
+  assert.deepEqual(stale.requeue, { kind: "retry" });
+  assert.deepEqual(stale.actions, []);
+  assert.deepEqual(stale.events, []);
+  assert.equal(stale.writeStatus, false);
+  const rejected = decideFailure(tenant, { ...refused, stale: false }, { now: T0 });
+  assert.deepEqual(rejected.requeue, { kind: "backoff" });
+  assert.equal(condition(rejected, "TenantReady")?.reason, "ApiError");
 });
 
 Deno.test("a generation bump alone rewrites only observedGeneration, without events", () => {

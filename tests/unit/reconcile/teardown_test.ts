@@ -165,7 +165,11 @@ Deno.test("Delete: waits, reporting what keeps the namespace, and records no rep
     kind: "removeFinalizer",
     resource: gone.actions[0].resource,
     name: "example-tenant",
-    patch: { metadata: { finalizers: ["other.io/hold"], resourceVersion: "20" } },
+    patch: [
+      { op: "test", path: "/metadata/uid", value: "tenant-uid-1" },
+      { op: "test", path: "/metadata/finalizers", value: [TENANT_FINALIZER, "other.io/hold"] },
+      { op: "add", path: "/metadata/finalizers", value: ["other.io/hold"] },
+    ],
   });
   assert.deepEqual(gone.events, [{
     type: "Normal",

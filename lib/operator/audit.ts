@@ -18,9 +18,9 @@ import {
   type SettledTenant,
   wouldPrune,
 } from "../reconcile/mod.ts";
-import { createHash } from "node:crypto";
 import { OBJECT_NAME_PREFIX } from "../api/mod.ts";
 import { log } from "../log.ts";
+import { digest } from "./digest.ts";
 import type { TenantIndex } from "./tenant_index.ts";
 
 /** One object a settled tenant must have, as a digest of what it must hold. */
@@ -225,13 +225,4 @@ export class Audit {
     this.#shapes.set(key, shape);
     return shape;
   }
-}
-
-/**
- * SHA-256 of `content`, its first 128 bits in hex: collision-resistant, so that no object a
- * tenant admin crafts can pass for the one its plan wants; computed at once (no promise per
- * object), so that a watch's initial state is read as fast as it arrives.
- */
-function digest(content: string): string {
-  return createHash("sha256").update(content).digest("hex").slice(0, 32);
 }

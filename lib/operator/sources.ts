@@ -24,6 +24,7 @@ import {
 import { ownWriteKey, type OwnWrites, tenantWriteKey } from "../controller/mod.ts";
 import { observationKey } from "../reconcile/mod.ts";
 import type { Audit } from "./audit.ts";
+import { digest } from "./digest.ts";
 import type { TenantIndex } from "./tenant_index.ts";
 import type { WatchGroup } from "./watch_group.ts";
 
@@ -79,6 +80,11 @@ export class WatchSources {
    */
   readonly #kindWatches = new Map<string, AbortController>();
   readonly #kindLoops = new Set<Promise<void>>();
+  /**
+   * What each per-tenant object showed besides its status when last seen after start-up, as a
+   * digest by object key (at most one short entry per managed object, never the object).
+   */
+  readonly #seen = new Map<string, string>();
   /** The start-up audit, while watches deliver their initial state. */
   #audit?: Audit;
 
@@ -169,22 +175,27 @@ export class WatchSources {
    * owning that namespace, and only when it has one of the operator's names (`kleff-*`): its
    * labels are ignored, so objects in one namespace never wake another tenant. A cluster-scoped
    * object (a constraint: only platform admins and the operator write those) queues the tenant
-   * its label or annotation names.
+   * its label or annotation names. A change of nothing but an object's status (a quota's usage
+   * after every pod change, a constraint's audit results) queues nothing: no decision reads the
+   * status of these kinds (see {@linkcode contentWithoutStatus}).
    */
   objects(resource: ResourceDescriptor, signal: AbortSignal): Promise<void> {
     const { index, queue, ownWrites } = this.#options;
     const kind = observationKey(resource);
-    return this.#watchManaged(resource, kind, signal, (object) => {
+    return this.#watchManaged(resource, kind, signal, (object, type) => {
       const metadata = object.metadata;
+      const owner = resource.namespaced ? undefined : index.ownerOf(object);
+      if (resource.namespaced ? !metadata?.name?.startsWith(OBJECT_NAME_PREFIX) : !owner) return;
       const key = ownWriteKey(kind, metadata?.namespace, metadata?.name ?? "");
-      if (!resource.namespaced) {
-        const owner = index.ownerOf(object);
-        if (owner) ownWrites.observe(key, metadata?.resourceVersion, () => queue.add(owner));
-        return;
+      if (type === "DELETED") this.#seen.delete(key);
+      else {
+        const seen = digest(contentWithoutStatus(object));
+        if (this.#seen.get(key) === seen) return;
+        this.#seen.set(key, seen);
       }
-      if (!metadata?.name?.startsWith(OBJECT_NAME_PREFIX)) return;
-      ownWrites.observe(key, metadata.resourceVersion, () => {
-        for (const tenant of index.tenantsIn(metadata.namespace ?? "")) queue.add(tenant);
+      ownWrites.observe(key, metadata?.resourceVersion, () => {
+        if (owner) queue.add(owner);
+        else for (const tenant of index.tenantsIn(metadata?.namespace ?? "")) queue.add(tenant);
       });
     });
   }
@@ -254,7 +265,7 @@ export class WatchSources {
     resource: ResourceDescriptor,
     name: string,
     signal: AbortSignal,
-    onEvent: (object: KubeObjectBase) => void,
+    onEvent: (object: KubeObjectBase, type: "ADDED" | "MODIFIED" | "DELETED") => void,
   ): Promise<void> {
     const { group, timings } = this.#options;
     return group.consume(name, signal, async () => {
@@ -274,8 +285,20 @@ export class WatchSources {
           initial = false;
         } else if (initial && audit && event.type !== "DELETED") {
           audit.object(resource, event.object);
-        } else onEvent(event.object);
+        } else onEvent(event.object, event.type);
       }
     });
   }
+}
+
+/**
+ * An object as JSON without what changes on its own: its `status` and the bookkeeping of each
+ * write (`resourceVersion`, `managedFields`). Two events give the same string when only those
+ * changed (the API server writes an object's fields in a fixed order; any other difference makes
+ * the strings differ, which only costs a reconcile).
+ */
+export function contentWithoutStatus(object: KubeObjectBase): string {
+  const { status: _, metadata, ...rest } = object as KubeObjectBase & { status?: unknown };
+  const { resourceVersion: _version, managedFields: _fields, ...kept } = metadata ?? {};
+  return JSON.stringify({ ...rest, metadata: kept });
 }

@@ -62,6 +62,32 @@ Deno.test("drift by someone else is reconciled at once, and its restore causes n
   assert.equal(env.reconciles(), plan + 1, "one reconcile for the edit of the Tenant");
 });
 
+Deno.test("a change of nothing but an object's status queues nothing; a change of its spec does", async () => {
+  await using env = await OperatorEnv.start();
+  await readyTenants(env, 2);
+  const quotas = env.client.resource<ResourceQuota>(resourceQuotas);
+  const before = env.reconciles();
+  // As the quota controller does after every pod change in the namespace.
+  for (let pods = 1; pods <= 5; pods++) {
+    await quotas.patchStatus("kleff-quota", {
+      status: { hard: { pods: "20" }, used: { pods: String(pods) } },
+    }, { namespace: "ns-0" });
+  }
+  await env.settled();
+  assert.equal(env.reconciles(), before, "status changes wake nobody");
+  await quotas.patch("kleff-quota", { spec: { hard: { pods: "1000" } } }, { namespace: "ns-0" });
+  await eventually(
+    "the quota restored",
+    async () => (await quotas.get("kleff-quota", { namespace: "ns-0" })).spec?.hard?.pods === "20",
+  );
+  await env.settled({ reconcilesAfter: before });
+  assert.equal(env.reconciles(), before + 1);
+  // A label someone else adds is a change too (it is not the status).
+  await quotas.patch("kleff-quota", { metadata: { labels: { team: "x" } } }, { namespace: "ns-0" });
+  await env.settled({ reconcilesAfter: before + 1 });
+  assert.equal(env.reconciles(), before + 2);
+});
+
 Deno.test("a restart reconciles exactly the tenants changed while the operator was down", async () => {
   await using env = await OperatorEnv.start();
   await readyTenants(env, 7);

@@ -99,6 +99,7 @@ Deno.test({
     "discovery ran",
     () => env.counters.snapshot().some((entry) => entry.resource === "gateways"),
   );
+  await eventually("the start-up audit", () => env.manager!.audits.count === 1);
   await env.settled();
   env.counters.reset();
   const before = env.reconciles();

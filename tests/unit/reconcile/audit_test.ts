@@ -248,6 +248,8 @@ Deno.test("stages: Tenant writes together, the namespace alone, object writes to
         "NetworkPolicy",
         "Gateway",
         "AuthorizationPolicy",
+        "PeerAuthentication",
+        "Sidecar",
         "K8sAllowedRepos",
       ],
     ],

@@ -6,56 +6,15 @@ import {
   decide,
   decideFailure,
   type Decision,
-  type Integrations,
   observations,
   type ObservedKind,
   type PlanContext,
 } from "../../../lib/reconcile/mod.ts";
 import { TENANT_FINALIZER, TENANT_UID_ANNOTATION } from "../../../lib/api/mod.ts";
-import type { ResourceDescriptor } from "../../../lib/client/mod.ts";
-import { BUILTIN, podSecurityLabels } from "./support.ts";
+import { BUILTIN, CONSTRAINT, FULL, podSecurityLabels } from "./support.ts";
 
 type Json = Record<string, unknown>;
 const NOW = new Date("2025-01-01T00:00:00Z");
-const CONSTRAINT: ResourceDescriptor = {
-  group: "constraints.gatekeeper.sh",
-  version: "v1beta1",
-  plural: "k8sallowedrepos",
-  kind: "K8sAllowedRepos",
-  namespaced: false,
-};
-const INTEGRATIONS: Integrations = {
-  gateway: {
-    group: "networking.istio.io",
-    version: "v1",
-    plural: "gateways",
-    kind: "Gateway",
-    namespaced: true,
-  },
-  authorizationPolicy: {
-    group: "security.istio.io",
-    version: "v1",
-    plural: "authorizationpolicies",
-    kind: "AuthorizationPolicy",
-    namespaced: true,
-  },
-  peerAuthentication: {
-    group: "security.istio.io",
-    version: "v1",
-    plural: "peerauthentications",
-    kind: "PeerAuthentication",
-    namespaced: true,
-  },
-  sidecar: {
-    group: "networking.istio.io",
-    version: "v1",
-    plural: "sidecars",
-    kind: "Sidecar",
-    namespaced: true,
-  },
-  constraints: { K8sAllowedRepos: CONSTRAINT },
-};
-const FULL: PlanContext = { ...BUILTIN, integrations: INTEGRATIONS };
 
 /** The status of a tenant that created namespace ns-t (see `ourNamespace`). */
 const OWNS_NS_T = { namespace: "ns-t", namespaceUID: "uid-ns" };

@@ -1,7 +1,7 @@
 // Plan contexts shared by the reconcile tests: the built-in catalogue, a namespace-only one whose
 // plans ask for no objects (so namespace tests see only namespace writes), one with every
 // integration; and a ready tenant, made by running decisions against an in-memory world.
-import { TENANT_FINALIZER } from "../../../lib/api/mod.ts";
+import { type ResourceDescriptor, TENANT_FINALIZER } from "../../../lib/api/mod.ts";
 import { builtinCatalogue, validateCatalogue } from "../../../lib/plans/mod.ts";
 import {
   decide,
@@ -38,7 +38,15 @@ export function podSecurityLabels(level: string): Record<string, string> {
 
 /** The time decisions are made at in these tests. */
 export const NOW = new Date("2025-01-01T00:00:00Z");
-/** Istio and Gatekeeper served. */
+/** A Gatekeeper constraint kind. */
+export const CONSTRAINT: ResourceDescriptor = {
+  group: "constraints.gatekeeper.sh",
+  version: "v1beta1",
+  plural: "k8sallowedrepos",
+  kind: "K8sAllowedRepos",
+  namespaced: false,
+};
+/** Istio (gateway, authorization, mesh) and Gatekeeper served. */
 export const INTEGRATIONS: Integrations = {
   gateway: {
     group: "networking.istio.io",
@@ -54,15 +62,21 @@ export const INTEGRATIONS: Integrations = {
     kind: "AuthorizationPolicy",
     namespaced: true,
   },
-  constraints: {
-    K8sAllowedRepos: {
-      group: "constraints.gatekeeper.sh",
-      version: "v1beta1",
-      plural: "k8sallowedrepos",
-      kind: "K8sAllowedRepos",
-      namespaced: false,
-    },
+  peerAuthentication: {
+    group: "security.istio.io",
+    version: "v1",
+    plural: "peerauthentications",
+    kind: "PeerAuthentication",
+    namespaced: true,
   },
+  sidecar: {
+    group: "networking.istio.io",
+    version: "v1",
+    plural: "sidecars",
+    kind: "Sidecar",
+    namespaced: true,
+  },
+  constraints: { K8sAllowedRepos: CONSTRAINT },
 };
 /** The built-in catalogue with Istio and Gatekeeper. */
 export const FULL: PlanContext = { ...BUILTIN, integrations: INTEGRATIONS };

@@ -1,5 +1,6 @@
 // The single request function: credentials, bounded concurrency, a deadline per attempt (after which
 // the connection pool is replaced), size-limited bodies, retries of safe requests, typed errors.
+import { Deadline } from "../deadline.ts";
 import { log } from "../log.ts";
 import { backoffDelay, type BackoffPolicy, sleep } from "../backoff.ts";
 import {
@@ -269,73 +270,68 @@ export class Requester implements Disposable {
     const { url, request, credentials, context, whole } = attempt;
     const caller = request.signal;
     const timeoutMs = this.#options.timeoutMs;
-    const deadline = new AbortController();
-    const timer = setTimeout(
-      () => deadline.abort(new RequestTimeoutError(context, timeoutMs)),
-      timeoutMs,
-    );
-    const signal = caller ? AbortSignal.any([caller, deadline.signal]) : deadline.signal;
+    // A whole answer is linked to the caller by the deadline itself; a stream outlives this call
+    // (and the deadline), so it follows both signals.
+    using deadline = new Deadline(whole ? caller : undefined, {
+      ms: timeoutMs,
+      reason: () => new RequestTimeoutError(context, timeoutMs),
+    });
+    const signal = caller && !whole ? AbortSignal.any([caller, deadline.signal]) : deadline.signal;
     const transport = this.#transportFor(credentials);
     const timedOut = (): Outcome<R> | undefined => {
-      if (caller?.aborted || !deadline.signal.aborted) return undefined;
+      if (caller?.aborted || !deadline.expired) return undefined;
       this.#retire(transport);
       this.#count("<timeout>", request.method);
       return { error: deadline.signal.reason };
     };
+    let response: Response;
     try {
-      let response: Response;
-      try {
-        response = await transport.send(url, { ...request, signal });
-      } catch (cause) {
-        if (caller?.aborted) throw caller.reason;
-        const timeout = timedOut();
-        if (timeout) return timeout;
+      response = await transport.send(url, { ...request, signal });
+    } catch (cause) {
+      if (caller?.aborted) throw caller.reason;
+      const timeout = timedOut();
+      if (timeout) return timeout;
+      this.#retire(transport);
+      this.#count("<error>", request.method);
+      return {
+        error: new ConnectionError(
+          `${context}: cannot reach ${this.server} (${networkMessage(cause)})`,
+          { cause },
+        ),
+      };
+    }
+    this.#count(String(response.status), request.method);
+    if (response.ok && !whole) {
+      deadline[Symbol.dispose]();
+      return { value: await read(response) };
+    }
+    try {
+      if (response.ok) return { value: await read(response) };
+      const { text } = await readBodyText(response, {
+        maxBytes: MAX_ERROR_BODY_BYTES,
+        context,
+        truncate: true,
+      });
+      const answer = new Response(text, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
+      return { error: await apiErrorFromResponse(answer, context) };
+    } catch (error) {
+      if (caller?.aborted) throw caller.reason;
+      const timeout = timedOut();
+      if (timeout) return timeout;
+      if (error instanceof TypeError || error instanceof DOMException) {
         this.#retire(transport);
-        this.#count("<error>", request.method);
         return {
           error: new ConnectionError(
-            `${context}: cannot reach ${this.server} (${networkMessage(cause)})`,
-            { cause },
+            `${context}: the connection broke while reading the answer (${networkMessage(error)})`,
+            { cause: error },
           ),
         };
       }
-      this.#count(String(response.status), request.method);
-      if (response.ok && !whole) {
-        clearTimeout(timer);
-        return { value: await read(response) };
-      }
-      try {
-        if (response.ok) return { value: await read(response) };
-        const { text } = await readBodyText(response, {
-          maxBytes: MAX_ERROR_BODY_BYTES,
-          context,
-          truncate: true,
-        });
-        const answer = new Response(text, {
-          status: response.status,
-          statusText: response.statusText,
-          headers: response.headers,
-        });
-        return { error: await apiErrorFromResponse(answer, context) };
-      } catch (error) {
-        if (caller?.aborted) throw caller.reason;
-        const timeout = timedOut();
-        if (timeout) return timeout;
-        if (error instanceof TypeError || error instanceof DOMException) {
-          this.#retire(transport);
-          return {
-            error: new ConnectionError(
-              `${context}: the connection broke while reading the answer (${
-                networkMessage(error)
-              })`,
-              { cause: error },
-            ),
-          };
-        }
-        throw error;
-      }
-    } finally {
-      clearTimeout(timer);
+      throw error;
     }
   }
 

@@ -411,14 +411,10 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
       this.#health.connected = true;
       this.#health.disconnectedSince = undefined;
       this.#notify();
-      const tap = new TransformStream<Uint8Array, Uint8Array>({
-        transform: (chunk, controller) => {
-          activeAt = this.#health.lastEventAt = Date.now();
-          controller.enqueue(chunk);
-        },
-      });
-      reader = parseWatchStream<T>(body.pipeThrough(tap, { signal: connectionSignal }), {
+      reader = parseWatchStream<T>(body, {
         maxLineBytes: timings.maxLineBytes,
+        onBytes: () => activeAt = this.#health.lastEventAt = Date.now(),
+        signal: connectionSignal,
       }).getReader();
       const seen = initial ? new Set<string>() : undefined;
       for (;;) {

@@ -12,6 +12,10 @@ export type WatchStreamEvent<T extends KubeObjectBase = KubeObject> =
 export interface WatchStreamOptions {
   /** Longest accepted line in bytes (default 4 MiB); a longer one fails the stream. */
   maxLineBytes?: number;
+  /** Called as each chunk of bytes arrives, before it is parsed (a watch's liveness). */
+  onBytes?: () => void;
+  /** Aborts the parsing (and cancels the body). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -32,11 +36,16 @@ export function parseWatchStream<T extends KubeObjectBase = KubeObject>(
   body: ReadableStream<Uint8Array>,
   options: WatchStreamOptions = {},
 ): ReadableStream<WatchStreamEvent<T>> {
-  return body.pipeThrough(watchEventTransform<T>(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES));
+  const transform = watchEventTransform<T>(
+    options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+    options.onBytes,
+  );
+  return body.pipeThrough(transform, { signal: options.signal });
 }
 
 function watchEventTransform<T extends KubeObjectBase>(
   maxLineBytes: number,
+  onBytes: (() => void) | undefined,
 ): TransformStream<Uint8Array, WatchStreamEvent<T>> {
   const oversize = (number: number, head: string) =>
     new WatchStreamError(`watch event line ${number} is longer than ${maxLineBytes} bytes`, {
@@ -58,6 +67,7 @@ function watchEventTransform<T extends KubeObjectBase>(
   };
   return new TransformStream({
     transform(chunk, controller) {
+      onBytes?.();
       const lastNewline = chunk.lastIndexOf(10);
       if (lastNewline === -1) {
         pendingBytes += chunk.length;

@@ -20,7 +20,7 @@ import {
 } from "../reconcile/mod.ts";
 import { OBJECT_NAME_PREFIX } from "../api/mod.ts";
 import { log } from "../log.ts";
-import { digest } from "./digest.ts";
+import { digest } from "../digest.ts";
 import type { TenantIndex } from "./tenant_index.ts";
 
 /** One object a settled tenant must have, as a digest of what it must hold. */

@@ -24,7 +24,7 @@ import {
 import { ownWriteKey, type OwnWrites, tenantWriteKey } from "../controller/mod.ts";
 import { observationKey } from "../reconcile/mod.ts";
 import type { Audit } from "./audit.ts";
-import { digest } from "./digest.ts";
+import { digest } from "../digest.ts";
 import type { TenantIndex } from "./tenant_index.ts";
 import type { WatchGroup } from "./watch_group.ts";
 

@@ -6,6 +6,7 @@
 // a deadline per reconcile, and the age of the work in flight for liveness and
 // metrics.
 import { backoffDelay, type BackoffPolicy } from "../backoff.ts";
+import { Deadline } from "../deadline.ts";
 import { Counter, Gauge, Histogram, Registry } from "../metrics/mod.ts";
 
 type Labels = Record<string, string>;
@@ -369,13 +370,12 @@ export class WorkQueue<T = never> {
     m.queueDuration.observe(queue, (started - addedAt) / 1000);
     m.workers.set(controller, this.#processing.size);
     const timeoutMs = this.#options.timeoutMs;
-    const deadline = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+    using deadline = timeoutMs === undefined ? undefined : new Deadline(signal, {
+      ms: timeoutMs,
+      reason: () => new WorkTimeoutError(key, timeoutMs),
+    });
     try {
-      const result = await handler(
-        key,
-        deadline ? AbortSignal.any([signal, deadline]) : signal,
-        item,
-      );
+      const result = await handler(key, deadline?.signal ?? signal, item);
       if (result?.retry) {
         if (!signal.aborted) this.addRateLimited(key);
         m.reconciles.inc({ ...controller, result: "requeue" });
@@ -390,7 +390,7 @@ export class WorkQueue<T = never> {
       m.reconciles.inc({ ...controller, result: "error" });
       m.reconcileErrors.inc(controller);
       if (!signal.aborted) {
-        const error = deadline?.aborted ? new WorkTimeoutError(key, timeoutMs!) : thrown;
+        const error = deadline?.expired ? new WorkTimeoutError(key, timeoutMs!) : thrown;
         const delay = this.addRateLimited(key);
         this.#options.onError?.(key, error, delay);
       }

@@ -13,7 +13,7 @@ import {
   type PlanContext,
   sidecarEgressHosts,
 } from "../../../lib/reconcile/mod.ts";
-import { NAMESPACE_ONLY, podSecurityLabels } from "./support.ts";
+import { NAMESPACE_ONLY, tenantNamespace } from "./support.ts";
 
 type Json = Record<string, unknown>;
 const NOW = new Date("2025-01-01T00:00:00Z");
@@ -71,23 +71,7 @@ function tenant(plan = "basic", extra: Json = {}): Json {
 }
 
 function namespace(plan = "basic"): Json {
-  return {
-    metadata: {
-      name: "ns-t",
-      uid: "uid-ns",
-      resourceVersion: "9",
-      labels: {
-        "istio-injection": "enabled",
-        "kleff.io/tenant-username": "alice",
-        "kleff.io/tenant-plan": plan,
-        "kleff.io/tenant": "t",
-        "app.kubernetes.io/managed-by": "kleff-tenant-operator",
-        ...podSecurityLabels("restricted"),
-      },
-      annotations: { [TENANT_UID_ANNOTATION]: "uid-t" },
-    },
-    status: { phase: "Active" },
-  };
+  return tenantNamespace({ plan, level: "restricted" });
 }
 
 /** The objects the create actions of `decision` make, as the server would store them. */

@@ -11,7 +11,7 @@ import {
   type PlanContext,
 } from "../../../lib/reconcile/mod.ts";
 import { TENANT_FINALIZER, TENANT_UID_ANNOTATION } from "../../../lib/api/mod.ts";
-import { BUILTIN, CONSTRAINT, FULL, podSecurityLabels } from "./support.ts";
+import { BUILTIN, CONSTRAINT, FULL, podSecurityLabels, tenantNamespace } from "./support.ts";
 
 type Json = Record<string, unknown>;
 const NOW = new Date("2025-01-01T00:00:00Z");
@@ -35,23 +35,7 @@ function tenant(spec: Json = {}, metadata: Json = {}, status: Json = OWNS_NS_T):
 }
 
 function ourNamespace(plan = "basic", level = "baseline"): Json {
-  return {
-    metadata: {
-      name: "ns-t",
-      uid: "uid-ns",
-      resourceVersion: "9",
-      labels: {
-        "istio-injection": "enabled",
-        "kleff.io/tenant-username": "alice",
-        "kleff.io/tenant-plan": plan,
-        "kleff.io/tenant": "t",
-        "app.kubernetes.io/managed-by": "kleff-tenant-operator",
-        ...podSecurityLabels(level),
-      },
-      annotations: { [TENANT_UID_ANNOTATION]: "uid-t" },
-    },
-    status: { phase: "Active" },
-  };
+  return tenantNamespace({ plan, level });
 }
 
 /** The objects the create actions of `decision` make, as the server would store them. */

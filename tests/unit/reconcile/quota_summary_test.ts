@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { TENANT_FINALIZER, TENANT_UID_ANNOTATION } from "../../../lib/api/mod.ts";
 import { builtinCatalogue } from "../../../lib/plans/mod.ts";
 import { decide, planQuotaSummary, quotaSummary } from "../../../lib/reconcile/mod.ts";
-import { BUILTIN, podSecurityLabels } from "./support.ts";
+import { BUILTIN, type Json, tenantNamespace } from "./support.ts";
 
 const NOW = new Date("2025-01-01T00:00:00Z");
 
@@ -22,24 +22,8 @@ function tenant(plan: string, status?: unknown): Record<string, unknown> {
   };
 }
 
-function namespace(annotations: Record<string, string>, plan = "basic"): Record<string, unknown> {
-  return {
-    metadata: {
-      name: "ns-t",
-      uid: "uid-ns",
-      resourceVersion: "9",
-      labels: {
-        "istio-injection": "enabled",
-        "kleff.io/tenant-username": "alice",
-        "kleff.io/tenant-plan": plan,
-        "kleff.io/tenant": "t",
-        "app.kubernetes.io/managed-by": "kleff-tenant-operator",
-        ...podSecurityLabels("baseline"),
-      },
-      annotations,
-    },
-    status: { phase: "Active" },
-  };
+function namespace(annotations: Record<string, string>, plan = "basic"): Json {
+  return tenantNamespace({ annotations, plan });
 }
 
 Deno.test("quotaSummary: pods, CPU and memory as requests/limits, PVCs, storage, then a count", () => {

@@ -1,7 +1,11 @@
 // Plan contexts shared by the reconcile tests: the built-in catalogue, a namespace-only one whose
 // plans ask for no objects (so namespace tests see only namespace writes), one with every
 // integration; and a ready tenant, made by running decisions against an in-memory world.
-import { type ResourceDescriptor, TENANT_FINALIZER } from "../../../lib/api/mod.ts";
+import {
+  type ResourceDescriptor,
+  TENANT_FINALIZER,
+  TENANT_UID_ANNOTATION,
+} from "../../../lib/api/mod.ts";
 import { builtinCatalogue, validateCatalogue } from "../../../lib/plans/mod.ts";
 import {
   decide,
@@ -12,7 +16,8 @@ import {
   type PlanContext,
 } from "../../../lib/reconcile/mod.ts";
 
-type Json = Record<string, unknown>;
+/** Untyped JSON objects, as the API server sends them. */
+export type Json = Record<string, unknown>;
 
 /** Plans `basic` and `pro` with Pod Security `restricted` and no per-tenant objects. */
 export const NAMESPACE_ONLY: PlanContext = {
@@ -34,6 +39,34 @@ export function podSecurityLabels(level: string): Record<string, string> {
   return Object.fromEntries(
     ["enforce", "audit", "warn"].map((mode) => [`pod-security.kubernetes.io/${mode}`, level]),
   );
+}
+
+/**
+ * Namespace ns-t as the operator made it for tenant `t` (uid `uid-t`, user alice), Active: the
+ * labels of `plan` at Pod Security `level` (default baseline), and `annotations` (default: the
+ * tenant's uid).
+ */
+export function tenantNamespace(
+  options: { plan?: string; level?: string; annotations?: Record<string, string> } = {},
+): Json {
+  const { plan = "basic", level = "baseline" } = options;
+  return {
+    metadata: {
+      name: "ns-t",
+      uid: "uid-ns",
+      resourceVersion: "9",
+      labels: {
+        "istio-injection": "enabled",
+        "kleff.io/tenant-username": "alice",
+        "kleff.io/tenant-plan": plan,
+        "kleff.io/tenant": "t",
+        "app.kubernetes.io/managed-by": "kleff-tenant-operator",
+        ...podSecurityLabels(level),
+      },
+      annotations: options.annotations ?? { [TENANT_UID_ANNOTATION]: "uid-t" },
+    },
+    status: { phase: "Active" },
+  };
 }
 
 /** The time decisions are made at in these tests. */

@@ -15,7 +15,12 @@ const PARTIAL_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.i
 const PARTIAL = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
 const TABLE = "application/json;as=Table;g=meta.k8s.io;v=v1";
 
-/** managedFields reduced to who manages what, the way apply users read it. */
+/**
+ * managedFields reduced to who manages what, the way apply users read it. Sorted by operation and
+ * manager: a server orders entries of one operation by the second they were written in, then by
+ * manager, so two writes on either side of a second boundary swap places on one server and not on
+ * the other.
+ */
 function managers(body: Body): unknown {
   return (body?.metadata?.managedFields ?? []).map((entry: Body) => ({
     manager: entry.manager,
@@ -23,7 +28,11 @@ function managers(body: Body): unknown {
     subresource: entry.subresource,
     fieldsType: entry.fieldsType,
     fields: Object.keys(entry.fieldsV1 ?? {}).sort(),
-  }));
+  })).sort((a: Body, b: Body) =>
+    `${a.operation}/${a.manager}/${a.subresource ?? ""}`.localeCompare(
+      `${b.operation}/${b.manager}/${b.subresource ?? ""}`,
+    )
+  );
 }
 
 export const OBJECT_SCENARIOS: Scenario[] = [

@@ -3,33 +3,16 @@
 // Skipped, with a note, when kubectl is not on PATH.
 import assert from "node:assert/strict";
 import { onPath, withDir } from "../../support/fs.ts";
+import { runTool, type ToolRun } from "../../support/tools.ts";
 import { eventually } from "../../support/wait.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 const KUBECTL = onPath("kubectl");
 if (!KUBECTL) console.log("kubectl not found on PATH: the playground apply test is skipped");
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function kubectl(kubeconfig: string, args: string[], stdin?: string): Promise<Run> {
-  const child = new Deno.Command("kubectl", {
-    args: ["--kubeconfig", kubeconfig, ...args],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const output = await child.output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+/** Runs the real kubectl against `kubeconfig`. */
+function kubectl(kubeconfig: string, args: string[], stdin?: string): Promise<ToolRun> {
+  return runTool("kubectl", ["--kubeconfig", kubeconfig, ...args], { stdin });
 }
 
 /** Starts `deno task dev`'s playground on a free port; resolves once it printed its banner. */

@@ -46,15 +46,26 @@ function secureServer(
   });
 }
 
+/** A test bed (no operator) whose scraper token holds the metrics-reader grant. */
+async function readerEnv(): Promise<OperatorEnv> {
+  const env = await OperatorEnv.start({
+    operator: false,
+    server: { serviceAccountTokens: TOKENS },
+  });
+  try {
+    await env.grantMetricsReader();
+  } catch (error) {
+    await env.close();
+    throw error;
+  }
+  return env;
+}
+
 Deno.test({
   name: "metrics-reader gets metrics, another token 403, no token 401; reviews are cached",
   ...devOnly("service-account tokens of its own"),
 }, async () => {
-  await using env = await OperatorEnv.start({
-    operator: false,
-    server: { serviceAccountTokens: TOKENS },
-  });
-  await env.grantMetricsReader();
+  await using env = await readerEnv();
   await using server = await secureServer(env.operatorClient) as MetricsServer;
   assert.equal(server.secure, true);
   const ca = server.caPem!;
@@ -102,11 +113,7 @@ Deno.test({
   name: "a certificate from --metrics-cert-path is served and re-read when renewed",
   ...devOnly("service-account tokens of its own"),
 }, async () => {
-  await using env = await OperatorEnv.start({
-    operator: false,
-    server: { serviceAccountTokens: TOKENS },
-  });
-  await env.grantMetricsReader();
+  await using env = await readerEnv();
   const dir = await Deno.makeTempDir({ prefix: "kleff-metrics-cert-" });
   try {
     const write = async () => {
@@ -189,11 +196,7 @@ Deno.test({
   name: "the operator process serves secure metrics by default",
   ...devOnly("service-account tokens of its own"),
 }, async () => {
-  await using env = await OperatorEnv.start({
-    operator: false,
-    server: { serviceAccountTokens: TOKENS },
-  });
-  await env.grantMetricsReader();
+  await using env = await readerEnv();
   const dir = await Deno.makeTempDir({ prefix: "kleff-metrics-cert-" });
   const ca = await createCertificateAuthority({ commonName: "metrics-ca" });
   const leaf = await ca.issue({

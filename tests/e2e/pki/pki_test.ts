@@ -10,6 +10,7 @@ import {
   InvalidIpAddressError,
 } from "../../../lib/pki/mod.ts";
 import { onPath } from "../../support/fs.ts";
+import { runTool, type ToolRun } from "../../support/tools.ts";
 
 const hasOpenssl = onPath("openssl");
 const hasKubectl = onPath("kubectl");
@@ -35,21 +36,8 @@ const client = await ca.issue({
   usage: "client",
 });
 
-async function run(command: string, args: string[], stdin?: string) {
-  const child = new Deno.Command(command, {
-    args,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const output = await child.output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+function run(command: string, args: string[], stdin?: string): Promise<ToolRun> {
+  return runTool(command, args, { stdin });
 }
 
 async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {

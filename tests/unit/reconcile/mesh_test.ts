@@ -2,7 +2,7 @@
 // the plan and the platform settings, restored when weakened or planted, STRICT and platform-only
 // under lockdown, named when not served, pruned and disowned like the other guard rails.
 import assert from "node:assert/strict";
-import { TENANT_FINALIZER, TENANT_UID_ANNOTATION } from "../../../lib/api/mod.ts";
+import { TENANT_UID_ANNOTATION } from "../../../lib/api/mod.ts";
 import type { ResourceDescriptor } from "../../../lib/client/mod.ts";
 import { validateCatalogue } from "../../../lib/plans/mod.ts";
 import {
@@ -13,7 +13,7 @@ import {
   type PlanContext,
   sidecarEgressHosts,
 } from "../../../lib/reconcile/mod.ts";
-import { NAMESPACE_ONLY, tenantNamespace } from "./support.ts";
+import { NAMESPACE_ONLY, ownedTenant, tenantNamespace } from "./support.ts";
 
 type Json = Record<string, unknown>;
 const NOW = new Date("2025-01-01T00:00:00Z");
@@ -56,18 +56,7 @@ const MESH: PlanContext = {
 };
 
 function tenant(plan = "basic", extra: Json = {}): Json {
-  return {
-    metadata: {
-      name: "t",
-      uid: "uid-t",
-      generation: 1,
-      resourceVersion: "5",
-      finalizers: [TENANT_FINALIZER],
-      ...extra,
-    },
-    spec: { userId: "ns-t", username: "alice", plan },
-    status: { namespace: "ns-t", namespaceUID: "uid-ns" },
-  };
+  return ownedTenant({ spec: { plan }, metadata: extra });
 }
 
 function namespace(plan = "basic"): Json {

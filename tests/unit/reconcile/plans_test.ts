@@ -10,8 +10,15 @@ import {
   type ObservedKind,
   type PlanContext,
 } from "../../../lib/reconcile/mod.ts";
-import { TENANT_FINALIZER, TENANT_UID_ANNOTATION } from "../../../lib/api/mod.ts";
-import { BUILTIN, CONSTRAINT, FULL, podSecurityLabels, tenantNamespace } from "./support.ts";
+import { TENANT_UID_ANNOTATION } from "../../../lib/api/mod.ts";
+import {
+  BUILTIN,
+  CONSTRAINT,
+  FULL,
+  ownedTenant,
+  podSecurityLabels,
+  tenantNamespace,
+} from "./support.ts";
 
 type Json = Record<string, unknown>;
 const NOW = new Date("2025-01-01T00:00:00Z");
@@ -20,18 +27,7 @@ const NOW = new Date("2025-01-01T00:00:00Z");
 const OWNS_NS_T = { namespace: "ns-t", namespaceUID: "uid-ns" };
 
 function tenant(spec: Json = {}, metadata: Json = {}, status: Json = OWNS_NS_T): Json {
-  return {
-    metadata: {
-      name: "t",
-      uid: "uid-t",
-      generation: 1,
-      resourceVersion: "5",
-      finalizers: [TENANT_FINALIZER],
-      ...metadata,
-    },
-    spec: { userId: "ns-t", username: "alice", plan: "basic", ...spec },
-    status,
-  };
+  return ownedTenant({ spec, metadata, status });
 }
 
 function ourNamespace(plan = "basic", level = "baseline"): Json {

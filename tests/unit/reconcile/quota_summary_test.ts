@@ -1,25 +1,15 @@
 // status.quota, the one-line summary of the hard limits the operator applies (the Quota column of
 // `kubectl get tenants -o wide`): its format, and when a decision writes it.
 import assert from "node:assert/strict";
-import { TENANT_FINALIZER, TENANT_UID_ANNOTATION } from "../../../lib/api/mod.ts";
+import { TENANT_UID_ANNOTATION } from "../../../lib/api/mod.ts";
 import { builtinCatalogue } from "../../../lib/plans/mod.ts";
 import { decide, planQuotaSummary, quotaSummary } from "../../../lib/reconcile/mod.ts";
-import { BUILTIN, type Json, tenantNamespace } from "./support.ts";
+import { BUILTIN, type Json, ownedTenant, tenantNamespace } from "./support.ts";
 
 const NOW = new Date("2025-01-01T00:00:00Z");
 
-function tenant(plan: string, status?: unknown): Record<string, unknown> {
-  return {
-    metadata: {
-      name: "t",
-      uid: "uid-t",
-      generation: 1,
-      resourceVersion: "5",
-      finalizers: [TENANT_FINALIZER],
-    },
-    spec: { userId: "ns-t", username: "alice", plan },
-    ...(status === undefined ? {} : { status }),
-  };
+function tenant(plan: string, status: unknown = null): Json {
+  return ownedTenant({ spec: { plan }, status });
 }
 
 function namespace(annotations: Record<string, string>, plan = "basic"): Json {

@@ -42,6 +42,31 @@ export function podSecurityLabels(level: string): Record<string, string> {
 }
 
 /**
+ * Tenant `t` (uid `uid-t`, user alice, plan basic) carrying the finalizer: `spec` and `metadata`
+ * merged in, `status` as given (default: it created ns-t, see {@linkcode tenantNamespace}; `null`:
+ * no status at all).
+ */
+export function ownedTenant(
+  options: { spec?: Json; metadata?: Json; status?: unknown } = {},
+): Json {
+  const status = options.status === undefined
+    ? { namespace: "ns-t", namespaceUID: "uid-ns" }
+    : options.status;
+  return {
+    metadata: {
+      name: "t",
+      uid: "uid-t",
+      generation: 1,
+      resourceVersion: "5",
+      finalizers: [TENANT_FINALIZER],
+      ...options.metadata,
+    },
+    spec: { userId: "ns-t", username: "alice", plan: "basic", ...options.spec },
+    ...(status === null ? {} : { status }),
+  };
+}
+
+/**
  * Namespace ns-t as the operator made it for tenant `t` (uid `uid-t`, user alice), Active: the
  * labels of `plan` at Pod Security `level` (default baseline), and `annotations` (default: the
  * tenant's uid).

@@ -1,7 +1,7 @@
 // Namespace names a Tenant may never take (ARCHITECTURE.md §4): the platform's own namespaces.
 // Every tenant's NetworkPolicy and AuthorizationPolicy admit the ingress namespace, and DNS lives
 // in kube-system, so a customer owning one of these could reach every tenant.
-import { DNS_LABEL_PATTERN, MAX_DNS_LABEL_LENGTH } from "./names.ts";
+import { isDnsLabel } from "./names.ts";
 
 /**
  * Reserved whatever the flags say: `kube-*` (kube-system, kube-public, kube-node-lease and any
@@ -28,7 +28,7 @@ export const DEFAULT_RESERVED_NAMESPACES: readonly string[] = [
  */
 export function isReservedPattern(entry: string): boolean {
   const name = entry.endsWith("*") ? `${entry.slice(0, -1)}a` : entry;
-  return entry !== "*" && name.length <= MAX_DNS_LABEL_LENGTH && DNS_LABEL_PATTERN.test(name);
+  return entry !== "*" && isDnsLabel(name);
 }
 
 /**

@@ -60,3 +60,11 @@ export interface ConnectionConfig {
     dir: string;
   };
 }
+
+/**
+ * A server address fit for messages: any user info (`user:password@`, `token@`) replaced by
+ * `xxxxx@`, also in text that does not parse as a URL.
+ */
+export function redactUrl(text: string): string {
+  return text.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, "$1xxxxx@");
+}

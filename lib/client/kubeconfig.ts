@@ -1,7 +1,12 @@
 // Turns kubeconfig files (merged as kubectl does), or else the in-cluster service account, into
 // one checked connection description.
 import { parse as parseYaml, YAMLParseError } from "yaml";
-import type { AuthConfig, ConnectionConfig, ExecConfig } from "./connection.ts";
+import {
+  type AuthConfig,
+  type ConnectionConfig,
+  type ExecConfig,
+  redactUrl,
+} from "./connection.ts";
 import { KubeconfigError } from "./errors.ts";
 import { checkReadable, errorName, isRecord } from "./guards.ts";
 import { loadInClusterConfig } from "./in_cluster.ts";
@@ -377,14 +382,6 @@ async function pemField(
     throw new KubeconfigError(`does not hold a PEM ${block}`, field);
   }
   return pem;
-}
-
-/**
- * A server address fit for messages: any user info (`user:password@`, `token@`) replaced by
- * `xxxxx@`, also in text that does not parse as a URL.
- */
-export function redactUrl(text: string): string {
-  return text.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, "$1xxxxx@");
 }
 
 /** `%`-escapes decoded, as Go's url package gives user info; malformed escapes kept as they are. */

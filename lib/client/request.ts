@@ -19,7 +19,7 @@ import {
 } from "./errors.ts";
 import { DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES, readBodyText } from "./body.ts";
 import type { ConnectionConfig } from "./connection.ts";
-import { redactUrl } from "./kubeconfig.ts";
+import { redactUrl } from "./connection.ts";
 import { isLoopbackHost } from "../ip.ts";
 import { InFlightLimit } from "./in_flight.ts";
 import { createTransport, type Transport, type TransportRequest } from "./transport.ts";

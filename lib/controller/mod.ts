@@ -9,13 +9,7 @@ export {
   type EventSubject,
   type EventType,
 } from "./event_recorder.ts";
-export {
-  OWN_WRITE_TTL_MS,
-  ownWriteKey,
-  OwnWrites,
-  type OwnWritesOptions,
-  type Provenance,
-} from "./own_writes.ts";
+export { ownWriteKey, OwnWrites } from "./own_writes.ts";
 export {
   ReconcileError,
   TenantController,

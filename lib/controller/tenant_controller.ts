@@ -115,12 +115,6 @@ function failureOf(error: unknown): { code: number; reason: string; message: str
 export class TenantController {
   readonly #client: KubeClient;
   readonly #options: TenantControllerOptions;
-  /**
-   * Tenants whose last reconcile did not end well (a stale view, a failed write, an error): the
-   * next one reads the Tenant, its namespace and its objects afresh, whatever it was given.
-   */
-  readonly #rereads = new Set<string>();
-
   /** Creates the controller over a connected client. */
   constructor(client: KubeClient, options: TenantControllerOptions) {
     this.#client = client;
@@ -129,20 +123,12 @@ export class TenantController {
 
   /**
    * Reconciles the Tenant named `name`: the work queue's handler. `carried` is the Tenant as its
-   * watch last delivered it, if the queue held one: it replaces a GET when it is at least as new
-   * as every own write to the Tenant (see `OwnWrites.covers`). Throws
+   * watch last delivered it, if the queue held one (the manager withholds it after a reconcile
+   * that did not end well: then everything is read afresh): it replaces a GET when it is at least
+   * as new as every own write to the Tenant (see `OwnWrites.covers`). Throws
    * {@linkcode ReconcileError} when the tenant must be retried with backoff.
    */
   async reconcile(name: string, signal: AbortSignal, carried?: Tenant): Promise<WorkResult> {
-    const reread = this.#rereads.has(name);
-    this.#rereads.add(name);
-    const result = await this.#reconcile(name, signal, reread ? undefined : carried);
-    if (result.retry === undefined) this.#rereads.delete(name);
-    return result;
-  }
-
-  /** {@linkcode reconcile}; without `carried`, everything is read. */
-  async #reconcile(name: string, signal: AbortSignal, carried?: Tenant): Promise<WorkResult> {
     const ownWrites = this.#options.ownWrites;
     const usable = carried !== undefined &&
       (ownWrites?.covers(tenantWriteKey(name), carried.metadata?.resourceVersion) ?? true);

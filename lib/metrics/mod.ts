@@ -11,6 +11,5 @@ export {
   type Labels,
   type Metric,
   Registry,
-  type Sample,
 } from "./registry.ts";
 export { registerProcessMetrics } from "./process.ts";

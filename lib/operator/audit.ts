@@ -115,11 +115,12 @@ export class Audit {
     const { planned, ...settled } = audit.tenant;
     const expected: Expected[] = [];
     for (const item of planned) {
+      const kind = observationKey(item.resource);
       expected.push({
         resource: item.resource,
-        kind: observationKey(item.resource),
+        kind,
         name: item.name,
-        shape: this.#intern(observationKey(item.resource), item.shape),
+        shape: this.#intern(kind, item.shape),
         digest: digest(item.content),
         seen: false,
       });

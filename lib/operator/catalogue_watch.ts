@@ -74,8 +74,9 @@ export function followCatalogue(
           constraintKinds(update.catalogue).join() !== constraintKinds(discovery.catalogue).join()
         ) {
           // Its new constraint kinds are discovered first, so that the catalogue takes effect
-          // together with them (reconciles never see its kinds as not installed meanwhile).
-          await discovery.discover(signal, update.catalogue);
+          // together with them (reconciles never see its kinds as not installed meanwhile); a
+          // change of the served kinds starts the audit itself.
+          if (await discovery.discover(signal, update.catalogue)) continue;
         } else discovery.setCatalogue(update.catalogue);
         // Every tenant is compared with its plan, not just those of the changed plans (a plan's
         // tenants are not known without a list); an audit that cannot list queues them all.

@@ -79,8 +79,8 @@ export class IntegrationDiscovery {
   #catalogue: PlanCatalogue;
   #integrations: Integrations = NO_INTEGRATIONS;
   /** The discovery running, the one queued after it, and the catalogue the next one brings in. */
-  #running?: Promise<void>;
-  #queued?: Promise<void>;
+  #running?: Promise<boolean>;
+  #queued?: Promise<boolean>;
   #nextCatalogue?: PlanCatalogue;
 
   /** Starts with no integration served; nothing is read until {@linkcode discover}. */
@@ -111,14 +111,15 @@ export class IntegrationDiscovery {
   /**
    * Re-reads which integration kinds are served; a failed discovery keeps what was known. With
    * `catalogue`, that catalogue takes effect together with what is found for its constraint kinds
-   * (or, should discovery fail, with what was known).
+   * (or, should discovery fail, with what was known). Resolves to whether the integrations
+   * changed (`onChange` was called).
    */
-  discover(signal: AbortSignal, catalogue?: PlanCatalogue): Promise<void> {
+  discover(signal: AbortSignal, catalogue?: PlanCatalogue): Promise<boolean> {
     if (catalogue !== undefined) this.#nextCatalogue = catalogue;
     if (this.#queued !== undefined) return this.#queued;
     const running = this.#running;
     const start = () => this.#run(run, signal);
-    const run: Promise<void> = (running ?? Promise.resolve()).then(start, start);
+    const run: Promise<boolean> = (running ?? Promise.resolve()).then(start, start);
     if (running === undefined) this.#running = run;
     else this.#queued = run;
     return run;
@@ -129,17 +130,17 @@ export class IntegrationDiscovery {
     await Promise.allSettled([this.#running, this.#queued]);
   }
 
-  async #run(run: Promise<void>, signal: AbortSignal): Promise<void> {
+  async #run(run: Promise<boolean>, signal: AbortSignal): Promise<boolean> {
     if (this.#queued === run) this.#queued = undefined;
     this.#running = run;
     try {
-      await this.#once(signal);
+      return await this.#once(signal);
     } finally {
       if (this.#running === run) this.#running = undefined;
     }
   }
 
-  async #once(signal: AbortSignal): Promise<void> {
+  async #once(signal: AbortSignal): Promise<boolean> {
     const pending = this.#nextCatalogue;
     this.#nextCatalogue = undefined;
     // The catalogue's constraint kinds and every kind known so far: a kind dropped from the
@@ -153,17 +154,18 @@ export class IntegrationDiscovery {
     try {
       found = await discoverIntegrations(this.#client, kinds, { signal });
     } catch (error) {
-      if (signal.aborted) return;
+      if (signal.aborted) return false;
       log("manager").warn("discovery of integrations failed: {error}", {
         error: error instanceof Error ? error.message : String(error),
       });
     }
     if (pending !== undefined) this.#catalogue = pending;
-    if (sameIntegrations(found, this.#integrations)) return;
+    if (sameIntegrations(found, this.#integrations)) return false;
     log("manager").info("integrations served: {kinds}", {
       kinds: servedKinds(found).map(observationKey).join(", ") || "none",
     });
     this.#integrations = found;
     this.#onChange(found);
+    return true;
   }
 }

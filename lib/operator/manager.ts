@@ -347,7 +347,14 @@ export class Manager {
       await starting;
       try {
         await this.#queue.run(
-          (name, workerSignal, tenant) => this.#controller.reconcile(name, workerSignal, tenant),
+          // After a reconcile that did not end well (a stale view, a failed write, an error) the
+          // next one reads everything afresh, whatever the queue carried.
+          (name, workerSignal, tenant) =>
+            this.#controller.reconcile(
+              name,
+              workerSignal,
+              this.#queue.failures(name) > 0 ? undefined : tenant,
+            ),
           leading,
         );
       } finally {
@@ -397,10 +404,14 @@ export class Manager {
     for (const name of this.#index.names()) this.#queue.add(name);
   }
 
-  /** The safety net: discovery, and an audit of every tenant over freshly listed pages. */
+  /**
+   * The safety net: discovery, then an audit of every tenant over freshly listed pages (started
+   * by the change itself when discovery finds one).
+   */
   #resync(signal: AbortSignal): void {
     log("manager").debug("resync of {count} tenants", { count: this.#index.size });
-    this.#discovery.discover(signal);
-    this.#audits.request(signal);
+    this.#discovery.discover(signal).then((changed) => {
+      if (!changed) this.#audits.request(signal);
+    });
   }
 }

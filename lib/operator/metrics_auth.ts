@@ -5,6 +5,7 @@ import type { TokenReview } from "kubernetes-types/authentication/v1.d.ts";
 import type { SubjectAccessReview } from "kubernetes-types/authorization/v1.d.ts";
 import type { RequestOptions } from "../client/mod.ts";
 import { log } from "../log.ts";
+import { digest } from "../digest.ts";
 
 /** What sends the reviews: the operator's client (it needs `create` on both review kinds). */
 export interface Reviewer {
@@ -68,12 +69,6 @@ class ExpiringCache<T> {
   }
 }
 
-/** The SHA-256 of a token: the cache never holds a token itself. */
-async function tokenKey(token: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
-  return new Uint8Array(digest).toHex();
-}
-
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /** TokenReview + SubjectAccessReview with controller-runtime's caching and HTTP answers. */
@@ -134,7 +129,8 @@ export class MetricsAuth {
   }
 
   async #authenticate(token: string): Promise<User | null> {
-    const key = await tokenKey(token);
+    // Cached by digest: the cache never holds a token itself.
+    const key = digest(token);
     const cached = this.#tokens.get(key);
     if (cached !== undefined) return cached;
     const review = await this.#reviewer.request<TokenReview>({

@@ -51,15 +51,12 @@ class TenantConditionFamily implements Metric {
 }
 
 /**
- * Tracks `kleff_tenants{condition,status}`, `kleff_tenant_condition{tenant,condition,status,reason}`
- * and `kleff_watch_restarts_total{watch,cause}`.
+ * Tracks `kleff_tenants{condition,status}`, `kleff_tenant_condition{tenant,condition,status,reason}`,
+ * `kleff_watch_restarts_total{watch,cause}` and `kleff_watch_events_skipped_total{watch,reason}`.
  *
  * `kleff_tenant_condition` has one series per tenant and condition type (four per tenant), always
  * 1; a change of status or reason replaces the series. Its cardinality is bounded by the number of
  * Tenants, and its label values by the condition vocabulary of lib/api.
-/**
- * Tracks `kleff_tenants{condition,status}`, `kleff_watch_restarts_total{watch,cause}` and
- * `kleff_watch_events_skipped_total{watch,reason}`.
  */
 export class TenantMetrics {
   readonly #tenants: Gauge;

@@ -20,10 +20,16 @@ export function renderHost(template: string, values: HostValues): string | undef
     (_, name: string) =>
       (values[name as keyof HostValues] ?? "").toLowerCase().replaceAll("_", "-"),
   );
-  return host.length <= 253 && HOST.test(host) &&
-      host.split(".").every((label) => label.length <= 63)
-    ? host
-    : undefined;
+  return isHostName(host) ? host : undefined;
+}
+
+/**
+ * Whether `name` is a lower-case DNS name (at most 253 characters, labels of at most 63) whose
+ * left-most label may be `*`.
+ */
+export function isHostName(name: string): boolean {
+  return name.length <= 253 && HOST.test(name) &&
+    name.split(".").every((label) => label.length <= 63);
 }
 
 /** Why `template` is unusable (unknown placeholder, invalid name), or `undefined` when it is fine. */

@@ -1,7 +1,8 @@
 // A plan's Istio settings (`mesh`): the mutual TLS mode of the tenant's PeerAuthentication and the
 // hosts its Sidecar imports besides the platform's, checked against Istio's `namespace/dnsName`
 // host format so that a typo is refused with the catalogue, not by Istio later.
-import { isDnsLabel, MAX_DNS_SUBDOMAIN_LENGTH } from "../api/mod.ts";
+import { isDnsLabel } from "../api/mod.ts";
+import { isHostName } from "./hosts.ts";
 
 /** Mutual TLS modes a plan may choose for `PeerAuthentication kleff-mtls`. */
 export const MTLS_MODES = ["STRICT", "PERMISSIVE"] as const;
@@ -22,8 +23,6 @@ export interface MeshProfile {
 
 /** The mesh settings of a plan that says nothing about them. */
 export const DEFAULT_MESH: MeshProfile = { mtls: "STRICT", egressHosts: [] };
-
-const DNS_NAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /**
  * Why `host` is not a Sidecar egress host a plan may add, or `undefined` when it is one: Istio's
@@ -46,10 +45,7 @@ export function egressHostProblem(host: string): string | undefined {
     return `"${host}": "${namespace}" is neither a namespace name, "." (the tenant's own) nor ` +
       `"*" (any)`;
   }
-  const valid = dnsName === "*" ||
-    (dnsName.length <= MAX_DNS_SUBDOMAIN_LENGTH && DNS_NAME.test(dnsName) &&
-      dnsName.split(".").every((label) => label.length <= 63));
-  return valid
+  return dnsName === "*" || isHostName(dnsName)
     ? undefined
     : `"${host}": "${dnsName}" is neither "*" nor a lower-case DNS name (optionally *.name)`;
 }

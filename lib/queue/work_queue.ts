@@ -390,7 +390,7 @@ export class WorkQueue<T = never> {
       m.reconciles.inc({ ...controller, result: "error" });
       m.reconcileErrors.inc(controller);
       if (!signal.aborted) {
-        const error = deadline?.expired ? new WorkTimeoutError(key, timeoutMs!) : thrown;
+        const error = deadline?.expired ? deadline.signal.reason : thrown;
         const delay = this.addRateLimited(key);
         this.#options.onError?.(key, error, delay);
       }

@@ -92,11 +92,7 @@ export function auditTenant(tenant: unknown, options: DecideOptions): TenantAudi
   if (decision.actions.length > 0) return { settled: false, reason: "writes to make" };
   if (decision.writeStatus) return { settled: false, reason: "status to update" };
   if (decision.requeue.kind !== "none") return { settled: false, reason: "waiting on something" };
-  const namespaceShape: OwnedShape = {
-    labels: Object.keys(idealNamespace.metadata.labels),
-    annotations: Object.keys(idealNamespace.metadata.annotations),
-    specFields: [],
-  };
+  const namespaceShape = ownedShape({ object: idealNamespace, specFields: [] });
   return {
     settled: true,
     tenant: {

@@ -12,7 +12,7 @@ import { namespaceStep, readNamespace } from "./namespace.ts";
 import { policiesStep } from "./policies.ts";
 import { planQuotaSummary, resourcesStep } from "./resources.ts";
 import { hasFinalizer, readTenant, type TenantView } from "./spec.ts";
-import { ignored, tenantStatus, unchanged, withStatus } from "./status.ts";
+import { ignored, keptStatus, tenantStatus, unchanged, withStatus } from "./status.ts";
 import { teardownStep } from "./teardown.ts";
 
 /** What the executor observed, read from the API server just before deciding. */
@@ -109,12 +109,7 @@ function decideFor(view: TenantView, observed: Observed, options: DecideOptions)
       };
     }
     const conditions = buildConditions(view.conditions, step.conditions, build);
-    const status = tenantStatus(view, {
-      namespace: view.statusNamespace,
-      namespaceUID: view.statusNamespaceUID,
-      conditions,
-      quota: view.statusQuota,
-    });
+    const status = keptStatus(view, conditions);
     return {
       decision: withStatus(view, {
         actions: step.actions,

@@ -6,7 +6,7 @@ import { ConditionType, Reason, TENANT_KIND } from "../api/mod.ts";
 import { type Action, type Decision, describeAction } from "./actions.ts";
 import { buildConditions, type ConditionInput, summarize, trimMessage } from "./conditions.ts";
 import { readTenant } from "./spec.ts";
-import { ignored, tenantStatus, unchanged, withStatus } from "./status.ts";
+import { ignored, keptStatus, tenantStatus, unchanged, withStatus } from "./status.ts";
 
 /** An action that the API server refused, as the executor summarises it. */
 export interface ActionFailure {
@@ -61,13 +61,9 @@ export function decideFailure(
   if (!reading.ok) return ignored(reading.problem);
   const view = reading.tenant;
   const served = servedCondition(failure.during);
-  const exists = failure.code === 409 && failure.reason === "AlreadyExists" &&
-    failure.during.kind === "create" && served !== ConditionType.NamespaceReady &&
-    served !== undefined && !failure.during.resource.namespaced;
-  if (
-    failure.code === 409 && failure.reason === "AlreadyExists" &&
-    failure.during.kind === "create" && served === ConditionType.NamespaceReady
-  ) {
+  const alreadyExists = failure.code === 409 && failure.reason === "AlreadyExists" &&
+    failure.during.kind === "create";
+  if (alreadyExists && served === ConditionType.NamespaceReady) {
     return withStatus(view, {
       actions: [],
       events: [],
@@ -80,6 +76,7 @@ export function decideFailure(
       }),
     });
   }
+  const exists = alreadyExists && served !== undefined && !failure.during.resource.namespaced;
   if (failure.stale || ((failure.code === 404 || failure.code === 409) && !exists)) {
     return unchanged(view, { kind: "retry" });
   }
@@ -123,12 +120,7 @@ export function decideFailure(
     actions: [],
     events: [{ type: "Warning", reason, message }],
     requeue: { kind: "backoff" },
-    status: tenantStatus(view, {
-      namespace: view.statusNamespace,
-      namespaceUID: view.statusNamespaceUID,
-      conditions,
-      quota: view.statusQuota,
-    }),
+    status: keptStatus(view, conditions),
   });
 }
 

@@ -11,7 +11,13 @@ import {
   MANAGED_BY_VALUE,
   Reason,
 } from "../api/mod.ts";
-import { type ConstraintPlan, type NetworkProfile, type Plan, renderHost } from "../plans/mod.ts";
+import {
+  type ConstraintPlan,
+  type NetworkProfile,
+  type Plan,
+  renderHost,
+  renderHosts,
+} from "../plans/mod.ts";
 import type { ConditionInput } from "./conditions.ts";
 import {
   GATEKEEPER_CONSTRAINTS_GROUP,
@@ -335,23 +341,18 @@ export function policiesStep(
   }
   if (integrations.gateway) {
     const spec = tenant.spec!;
-    const hosts = context.gatewayHosts.map((template) => ({
-      template,
-      host: renderHost(template, {
-        username: spec.username,
-        userId: spec.userId,
-        tenant: tenant.name,
-      }),
-    }));
-    const bad = hosts.filter((entry) => entry.host === undefined);
-    if (bad.length > 0) {
+    const values = { username: spec.username, userId: spec.userId, tenant: tenant.name };
+    const unique = renderHosts(context.gatewayHosts, values);
+    if (unique === undefined) {
+      const bad = context.gatewayHosts.filter((template) =>
+        renderHost(template, values) === undefined
+      );
       invalid.push(
         `Gateway ${GATEWAY_NAME} not created: ${
-          bad.map((entry) => `"${entry.template}"`).join(", ")
+          bad.map((template) => `"${template}"`).join(", ")
         } gives no valid host name for username "${spec.username}"`,
       );
     } else {
-      const unique = [...new Set(hosts.map((entry) => entry.host!))];
       overlap = firstOverlap(unique, options.hostClaims);
       if (overlap === undefined) {
         desired.push(

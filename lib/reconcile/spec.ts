@@ -23,8 +23,6 @@ export interface TenantView {
   uid: string;
   /** `metadata.generation`, when the object carries a valid one. */
   generation?: number;
-  /** `metadata.resourceVersion`. */
-  resourceVersion?: string;
   /** Whether `metadata.deletionTimestamp` is set. */
   deleting: boolean;
   /** `metadata.finalizers` (strings only). */
@@ -88,7 +86,6 @@ export function readTenant(raw: unknown): TenantReading {
     ? metadata.finalizers.filter((item): item is string => typeof item === "string")
     : [];
   const generation = metadata.generation;
-  const resourceVersion = metadata.resourceVersion;
   const status = isRecord(raw.status) ? raw.status : {};
   const statusNamespace = status.namespace;
   const statusNamespaceUID = status.namespaceUID;
@@ -106,9 +103,6 @@ export function readTenant(raw: unknown): TenantReading {
       uid,
       generation: Number.isSafeInteger(generation) && (generation as number) >= 0
         ? generation as number
-        : undefined,
-      resourceVersion: typeof resourceVersion === "string" && resourceVersion !== ""
-        ? resourceVersion
         : undefined,
       deleting: metadata.deletionTimestamp !== undefined && metadata.deletionTimestamp !== null,
       finalizers,

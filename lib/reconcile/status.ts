@@ -32,6 +32,22 @@ export function tenantStatus(tenant: TenantView, options: TenantStatusOptions): 
   return status;
 }
 
+/**
+ * The status `tenant` carries, stamped with its generation, with `conditions` (default: the ones
+ * it has): its recorded namespace, namespace uid and quota summary kept as they are.
+ */
+export function keptStatus(
+  tenant: TenantView,
+  conditions: Condition[] = tenant.conditions,
+): TenantStatus {
+  return tenantStatus(tenant, {
+    namespace: tenant.statusNamespace,
+    namespaceUID: tenant.statusNamespaceUID,
+    conditions,
+    quota: tenant.statusQuota,
+  });
+}
+
 /** Fills in `decision.writeStatus` by comparing `decision.status` with what the Tenant carries now. */
 export function withStatus(tenant: TenantView, decision: Omit<Decision, "writeStatus">): Decision {
   return { ...decision, writeStatus: !statusEqual(tenant.status, decision.status) };
@@ -41,12 +57,7 @@ export function withStatus(tenant: TenantView, decision: Omit<Decision, "writeSt
 export function unchanged(tenant: TenantView, requeue: Requeue): Decision {
   return {
     actions: [],
-    status: tenantStatus(tenant, {
-      namespace: tenant.statusNamespace,
-      namespaceUID: tenant.statusNamespaceUID,
-      conditions: tenant.conditions,
-      quota: tenant.statusQuota,
-    }),
+    status: keptStatus(tenant),
     writeStatus: false,
     events: [],
     requeue,

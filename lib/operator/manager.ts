@@ -129,6 +129,8 @@ export class Manager {
   readonly #discovery: IntegrationDiscovery;
   /** Set once start-up has started every built-in watch: integration kinds are watched too. */
   #kindSignal?: AbortSignal;
+  /** Aborts when {@linkcode run} stops (what ends the audits a relist asks for). */
+  #stopping?: AbortSignal;
   /** Every reserved namespace entry (see {@linkcode context}), computed once. */
   #reserved?: readonly string[];
   /** Whether queued tenants carry their watched Tenant: once this replica reconciles. */
@@ -172,6 +174,7 @@ export class Manager {
       group: this.#group,
       ownWrites: this.#ownWrites,
       carry: () => this.#carry,
+      relisted: (watch) => this.#relisted(watch),
       timings: options.watchTimings,
     });
     this.#discovery = new IntegrationDiscovery(client, {
@@ -277,7 +280,7 @@ export class Manager {
   async run(signal: AbortSignal, options: ManagerRunOptions = {}): Promise<"stopped" | "lost"> {
     const watches = new AbortController();
     // Everything of start-up (discovery, each watch's initial state) ends at once on `signal`.
-    const stopping = AbortSignal.any([signal, watches.signal]);
+    const stopping = this.#stopping = AbortSignal.any([signal, watches.signal]);
     await this.#discovery.discover(stopping);
     // What the first discovery found is what the start-up audit compares with.
     this.#changedDuringStart = false;
@@ -398,6 +401,18 @@ export class Manager {
     this.#sources.syncKinds(servedKinds(integrations), this.#kindSignal);
     if (this.#kindSignal !== undefined) this.#audits.request(this.#kindSignal);
     else this.#changedDuringStart = true;
+  }
+
+  /**
+   * A watch of managed objects relisted: what it missed meanwhile may be invisible to it (an object
+   * that left its selection before it was ever seen), so every tenant is compared with fresh lists.
+   */
+  #relisted(watch: string): void {
+    if (this.#stopping === undefined || this.#stopping.aborted) return;
+    log("manager").info("watch {watch} relisted: auditing every tenant against fresh lists", {
+      watch,
+    });
+    this.#audits.request(this.#stopping);
   }
 
   #requeueAll(): void {

@@ -66,6 +66,13 @@ export interface WatchSourcesOptions {
    * reconciles; a standby keeps names only).
    */
   carry: () => boolean;
+  /**
+   * Told when a watch of managed objects relisted after its initial state (a 410, a skipped
+   * event): a relist shows only what is selected now, so an object created and stripped of the
+   * managed-by label while the watch was away arrives as nothing at all. Only a comparison of
+   * every tenant with fresh lists (an audit pass) finds it.
+   */
+  relisted: (watch: string) => void;
   /** Watch timing overrides (tests). */
   timings?: WatchTimings;
 }
@@ -282,6 +289,7 @@ export class WatchSources {
       for await (const event of watch) {
         if (event.type === "SYNCED") {
           if (initial) audit?.kindDone(resource);
+          else this.#options.relisted(name);
           initial = false;
         } else if (initial && audit && event.type !== "DELETED") {
           audit.object(resource, event.object);

@@ -2,6 +2,8 @@
 // faults from the API server, and Events.
 import assert from "node:assert/strict";
 import type { CustomResourceDefinition } from "kubernetes-types/apiextensions/v1.d.ts";
+import type { ResourceQuota } from "kubernetes-types/core/v1.d.ts";
+import { resourceQuotas } from "../../../lib/client/mod.ts";
 import {
   devOnly,
   eventually,
@@ -121,6 +123,46 @@ Deno.test({
   for (let i = 0; i < 5; i++) await env.waitForTenantGone(`f${i}`, 20_000);
   faults.clear();
   for (let i = 0; i < 5; i++) assert.equal(await env.namespace(`ns-f${i}`), undefined);
+});
+
+Deno.test({
+  name: "guard rails created and stripped while their watch was away are restored after its relist",
+  ...devOnly("fault injection"),
+}, async () => {
+  await using env = await OperatorEnv.start();
+  const { faults } = env.server;
+  await env.createTenant("early", { userId: "ns-early", username: "u", plan: "basic" });
+  await env.waitForCondition("early", "TenantReady", "True");
+  await env.settled();
+  // The namespace and quota watches come back only after 5 s; the Tenant watch at once.
+  for (const resource of ["namespaces", "resourcequotas"]) {
+    faults.failNext({ status: 429, verb: "watch", resource, count: 1, retryAfterSeconds: 5 });
+  }
+  faults.dropWatches();
+  await env.createTenant("gap", { userId: "ns-gap", username: "u", plan: "basic" });
+  await env.waitForCondition("gap", "TenantReady", "True");
+  const audits = env.manager!.audits.count;
+  // Both leave the managed selection before their watches ever saw them, then the history the
+  // watches would resume from is gone: their relists show nothing about either.
+  await env.namespaces.patch("ns-gap", {
+    metadata: { labels: { "app.kubernetes.io/managed-by": null } },
+  });
+  await env.client.resource(resourceQuotas).patch("kleff-quota", {
+    metadata: { labels: { "app.kubernetes.io/managed-by": null } },
+    spec: { hard: { pods: "999" } },
+  }, { namespace: "ns-gap" });
+  faults.compact();
+  await eventually("the stripped namespace and quota restored", async () => {
+    const namespace = await env.namespace("ns-gap");
+    const quota = await env.client.resource<ResourceQuota>(resourceQuotas).get("kleff-quota", {
+      namespace: "ns-gap",
+    });
+    return namespace?.metadata?.labels?.["app.kubernetes.io/managed-by"] ===
+        "kleff-tenant-operator" &&
+      quota.metadata?.labels?.["app.kubernetes.io/managed-by"] === "kleff-tenant-operator" &&
+      quota.spec?.hard?.pods !== "999";
+  }, 20_000);
+  assert.ok(env.manager!.audits.count > audits, "an audit pass found them");
 });
 
 Deno.test({

@@ -20,29 +20,87 @@ import {
 } from "../reconcile/mod.ts";
 import { OBJECT_NAME_PREFIX } from "../api/mod.ts";
 import { log } from "../log.ts";
-import { digest } from "../digest.ts";
+import { DIGEST_BYTES, digestBytes } from "../digest.ts";
 import type { TenantIndex } from "./tenant_index.ts";
 
-/** One object a settled tenant must have, as a digest of what it must hold. */
-interface Expected {
+/** One object every settled tenant of a layout must have. */
+interface LayoutItem {
   /** Its kind. */
   resource: ResourceDescriptor;
   /** `observationKey` of its kind. */
   kind: string;
-  /** Its name. */
-  name: string;
+  /** Its name when the same for every tenant (a namespaced object), else in `Awaiting.names`. */
+  name?: string;
   /** What is compared. */
   shape: OwnedShape;
-  /** Digest of the owned content it must have. */
-  digest: string;
-  /** Whether it was listed, as it must be. */
-  seen: boolean;
 }
 
-/** A settled tenant while its objects are awaited. */
+/** The objects a plan wants, in order, shared by every settled tenant with that plan. */
+interface Layout {
+  /** Its items, the namespace first. */
+  items: LayoutItem[];
+}
+
+/**
+ * A settled tenant while its objects are awaited: its layout, the names that are its own, and
+ * where the pass's slabs hold the digest of what each item must hold and whether it was listed.
+ */
 interface Awaiting extends Pick<SettledTenant, "name" | "uid" | "namespace" | "namespaceUID"> {
-  /** Its namespace and planned objects. */
-  expected: Expected[];
+  layout: Layout;
+  /** The names of the layout's items without a shared name, in order. */
+  names: string[];
+  /** Index of its first item in the slabs. */
+  at: number;
+}
+
+/**
+ * The digests (16 bytes an item) and listed flags (a byte an item) of every awaited tenant of a
+ * pass, in two growing byte arrays instead of a string and an object per item.
+ */
+class Slab {
+  #digests = new Uint8Array(DIGEST_BYTES * 1024);
+  #listed = new Uint8Array(1024);
+  #used = 0;
+
+  /** Reserves `count` items; returns the index of the first. */
+  reserve(count: number): number {
+    const at = this.#used;
+    this.#used += count;
+    if (this.#used > this.#listed.length) {
+      const size = Math.max(this.#used, 2 * this.#listed.length);
+      const digests = new Uint8Array(DIGEST_BYTES * size);
+      digests.set(this.#digests);
+      const listed = new Uint8Array(size);
+      listed.set(this.#listed);
+      this.#digests = digests;
+      this.#listed = listed;
+    }
+    return at;
+  }
+
+  /** Stores the digest of item `index`. */
+  setDigest(index: number, digest: Uint8Array): void {
+    this.#digests.set(digest.subarray(0, DIGEST_BYTES), DIGEST_BYTES * index);
+  }
+
+  /** Whether item `index`'s digest is `digest`. */
+  matches(index: number, digest: Uint8Array): boolean {
+    const base = DIGEST_BYTES * index;
+    for (let i = 0; i < DIGEST_BYTES; i++) {
+      if (this.#digests[base + i] !== digest[i]) return false;
+    }
+    return true;
+  }
+
+  /** Whether item `index` was listed as it must be. */
+  listed(index: number): boolean {
+    return this.#listed[index] === 1;
+  }
+
+  /** Notes item `index` as listed as it must be. */
+  setListed(index: number): void {
+    this.#listed[index] = 1;
+  }
 }
 
 /** What an audit needs. */
@@ -77,8 +135,12 @@ export interface AuditSummary {
 export class Audit {
   readonly #options: AuditOptions;
   readonly #awaiting = new Map<string, Awaiting>();
-  /** Interned shapes: one object per distinct shape in this pass. */
+  readonly #slab = new Slab();
+  /** Interned layouts: one object per distinct layout in this pass. */
+  readonly #layouts = new Map<string, Layout>();
+  /** Interned shapes: one object per distinct shape in this pass, with its key. */
   readonly #shapes = new Map<string, OwnedShape>();
+  readonly #shapeKeys = new Map<OwnedShape, string>();
   readonly #normalizers = new Map<unknown, number>();
   readonly #queued = new Set<string>();
   #tenants = 0;
@@ -113,19 +175,21 @@ export class Audit {
       return;
     }
     const { planned, ...settled } = audit.tenant;
-    const expected: Expected[] = [];
+    const names: string[] = [];
+    const items: LayoutItem[] = [];
+    const keys: string[] = [];
     for (const item of planned) {
       const kind = observationKey(item.resource);
-      expected.push({
-        resource: item.resource,
-        kind,
-        name: item.name,
-        shape: this.#intern(kind, item.shape),
-        digest: digest(item.content),
-        seen: false,
-      });
+      const shape = this.#intern(kind, item.shape);
+      const shared = item.resource.namespaced ? item.name : undefined;
+      if (shared === undefined) names.push(item.name);
+      items.push({ resource: item.resource, kind, name: shared, shape });
+      keys.push(`${shared ?? ""}\n${this.#shapeKeys.get(shape)}`);
     }
-    this.#awaiting.set(name, { ...settled, expected });
+    const layout = this.#layout(keys.join("\n\n"), items);
+    const at = this.#slab.reserve(planned.length);
+    planned.forEach((item, i) => this.#slab.setDigest(at + i, digestBytes(item.content)));
+    this.#awaiting.set(name, { ...settled, layout, names, at });
   }
 
   /**
@@ -164,14 +228,15 @@ export class Audit {
       }
       const awaiting = this.#awaiting.get(owner);
       if (awaiting === undefined) continue;
-      const expected = awaiting.expected.find((item) => item.kind === kind && item.name === name);
-      if (expected === undefined) {
+      const index = itemIndex(awaiting, kind, name);
+      if (index === undefined) {
         if (!isNamespace && wouldPrune(resource, object, awaiting)) this.#queue(owner);
         continue;
       }
-      const content = observedContent(expected, object, awaiting);
-      if (content !== undefined && digest(content) === expected.digest) {
-        expected.seen = true;
+      const content = observedContent(awaiting.layout.items[index], object, awaiting);
+      const slot = awaiting.at + index;
+      if (content !== undefined && this.#slab.matches(slot, digestBytes(content))) {
+        this.#slab.setListed(slot);
       } else this.#queue(owner);
     }
   }
@@ -180,7 +245,13 @@ export class Audit {
   kindDone(resource: ResourceDescriptor): void {
     const kind = observationKey(resource);
     for (const [name, awaiting] of this.#awaiting) {
-      if (awaiting.expected.some((item) => item.kind === kind && !item.seen)) this.#queue(name);
+      const { items } = awaiting.layout;
+      for (let i = 0; i < items.length; i++) {
+        if (items[i].kind === kind && !this.#slab.listed(awaiting.at + i)) {
+          this.#queue(name);
+          break;
+        }
+      }
     }
   }
 
@@ -191,10 +262,17 @@ export class Audit {
   close(): AuditSummary {
     this.#closed = true;
     for (const [name, awaiting] of this.#awaiting) {
-      if (awaiting.expected.some((item) => !item.seen)) this.#queue(name);
+      for (let i = 0; i < awaiting.layout.items.length; i++) {
+        if (!this.#slab.listed(awaiting.at + i)) {
+          this.#queue(name);
+          break;
+        }
+      }
     }
     this.#awaiting.clear();
+    this.#layouts.clear();
     this.#shapes.clear();
+    this.#shapeKeys.clear();
     this.#normalizers.clear();
     return this.summary;
   }
@@ -205,6 +283,15 @@ export class Audit {
     if (this.#queued.has(name)) return;
     this.#queued.add(name);
     this.#options.queue(name, tenant);
+  }
+
+  /** One layout object per distinct layout in this pass. */
+  #layout(key: string, items: LayoutItem[]): Layout {
+    const known = this.#layouts.get(key);
+    if (known !== undefined) return known;
+    const layout = { items };
+    this.#layouts.set(key, layout);
+    return layout;
   }
 
   /** One shape object per distinct shape of a kind in this pass. */
@@ -224,6 +311,22 @@ export class Audit {
     const known = this.#shapes.get(key);
     if (known !== undefined) return known;
     this.#shapes.set(key, shape);
+    this.#shapeKeys.set(shape, key);
     return shape;
   }
+}
+
+/**
+ * The index in `awaiting`'s layout of the item of `kind` named `name`, if its plan wants one
+ * (names of their own: the namespace, cluster-scoped objects, in layout order).
+ */
+function itemIndex(awaiting: Awaiting, kind: string, name: string): number | undefined {
+  const { items } = awaiting.layout;
+  let own = 0;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    const itemName = item.name ?? awaiting.names[own++];
+    if (item.kind === kind && itemName === name) return i;
+  }
+  return undefined;
 }

@@ -116,3 +116,23 @@ Deno.test("an earlier claim on its gateway hosts queues a settled tenant", () =>
   assert.deepEqual(pass(sharing(FULL), FULL), ["t1"]);
   assert.deepEqual(pass(sharing(BUILTIN), BUILTIN), [], "without Istio, no Gateway");
 });
+
+Deno.test("a pass over more objects than its first slab still compares each with its own digest", () => {
+  const all = worlds(1, FULL);
+  const per = 1 + all[0].objects.reduce((sum, kind) => sum + kind.items.length, 0);
+  // Copies of one ready world under other names: enough items to outgrow 1,024 slab slots.
+  const count = Math.ceil(2048 / per) + 1;
+  const many = Array.from({ length: count }, (_, i) => ready(FULL, newTenant(`t${i}`, `user${i}`)));
+  const last = count - 1;
+  const queued = pass(many, FULL, {
+    edit: (world, i) => {
+      if (i === 0 || i === last) {
+        ((find(world, "resourcequotas").object.spec as Json).hard as Json).pods = "99";
+      }
+      if (i === Math.floor(count / 2)) {
+        (find(world, "k8sallowedrepos").object.metadata as Json).annotations = {};
+      }
+    },
+  });
+  assert.deepEqual(queued, ["t0", `t${Math.floor(count / 2)}`, `t${last}`].sort());
+});

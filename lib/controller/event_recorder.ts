@@ -1,6 +1,8 @@
 // Records Kubernetes Events on Tenants off the reconcile's critical path: `record` only queues, a
-// few writers send, a write that meets a 429, a 5xx or a broken connection is retried with backoff
-// (12 tries, as client-go), the buffer is bounded and every Event given up is counted. Events are
+// few writers send (one while reconciles wait, leaving the API server to them), a write that meets
+// a 429, a 5xx or a broken connection is retried with backoff (12 tries, as client-go), the buffer
+// is bounded (a reference and the text of each Event, never the object) and every Event given up
+// is counted. Events are
 // aggregated the way kubectl describe expects: the same event again bumps `count` and
 // `lastTimestamp` on one object (deterministically named) instead of piling up new ones.
 import type { Event, ObjectReference } from "kubernetes-types/core/v1.d.ts";
@@ -73,7 +75,10 @@ export interface EventRecorderOptions {
   now?: () => Date;
   /** Registry receiving `kleff_events_dropped_total{reason}`. */
   metrics?: Registry;
-  /** Most Events waiting or being written (default 1,000); more are dropped. */
+  /**
+   * Most Events waiting or being written (default 10,000: four per tenant of a burst of 2,500
+   * new tenants, a few MiB); more are dropped.
+   */
   maxPending?: number;
   /** Tries per Event (default 12, as client-go). */
   maxTries?: number;
@@ -81,13 +86,19 @@ export interface EventRecorderOptions {
   backoff?: BackoffPolicy;
   /** Writes at the same time (default 4). */
   concurrency?: number;
+  /**
+   * Whether reconciles are waiting: Events are then written one at a time (as client-go always
+   * does), so that the API server serves the writes tenants wait for first.
+   */
+  busy?: () => boolean;
 }
 
 /** One Event waiting to be written: its object's name, and how many repeats it stands for. */
 interface Pending {
   name: string;
   namespace: string;
-  subject: EventSubject;
+  /** The subject's reference (its latest resourceVersion), not the subject. */
+  subject: ObjectReference;
   event: EventRecord;
   /** Occurrences not yet written (a repeat while waiting only bumps this). */
   count: number;
@@ -143,18 +154,27 @@ export class EventRecorder {
       (this.#options.clusterScopedNamespace ?? "default");
     const name = EventRecorder.eventName(subject, event);
     const now = formatTime(this.#options.now?.() ?? new Date());
-    if (this.#closed) return this.#drop("shutdown", { name, subject, event });
+    const about = subject.metadata?.name;
+    if (this.#closed) return this.#drop("shutdown", { about, event });
     const waiting = this.#pending.get(name);
     if (waiting) {
       waiting.count++;
       waiting.last = now;
-      waiting.subject = subject;
+      waiting.subject.resourceVersion = subject.metadata?.resourceVersion;
       return;
     }
-    if (this.#pending.size >= (this.#options.maxPending ?? 1000)) {
-      return this.#drop("buffer-full", { name, subject, event });
+    if (this.#pending.size >= (this.#options.maxPending ?? 10_000)) {
+      return this.#drop("buffer-full", { about, event });
     }
-    this.#pending.set(name, { name, namespace, subject, event, count: 1, first: now, last: now });
+    this.#pending.set(name, {
+      name,
+      namespace,
+      subject: reference(subject),
+      event,
+      count: 1,
+      first: now,
+      last: now,
+    });
     this.#ready.push(name);
     this.#pump();
   }
@@ -170,14 +190,17 @@ export class EventRecorder {
       await Promise.race([idle, sleep(timeoutMs)]);
     }
     this.#stop.abort(new Error("event recorder stopped"));
-    for (const pending of this.#pending.values()) this.#drop("shutdown", pending);
+    for (const { subject, event } of this.#pending.values()) {
+      this.#drop("shutdown", { about: subject.name, event });
+    }
     this.#pending.clear();
     this.#ready = [];
     for (const resolve of this.#idle.splice(0)) resolve();
   }
 
   #pump(): void {
-    while (this.#writers < (this.#options.concurrency ?? 4) && this.#ready.length > 0) {
+    const concurrency = this.#options.busy?.() ? 1 : this.#options.concurrency ?? 4;
+    while (this.#writers < concurrency && this.#ready.length > 0) {
       const name = this.#ready.shift()!;
       this.#writers++;
       this.#write(name).finally(() => {
@@ -209,7 +232,11 @@ export class EventRecorder {
           error instanceof TooManyRequestsError;
         if (!retryable || attempt + 1 >= maxTries) {
           this.#pending.delete(name);
-          this.#drop(retryable ? "retries-exhausted" : "rejected", pending, error);
+          this.#drop(retryable ? "retries-exhausted" : "rejected", {
+            about: pending.subject.name,
+            event: pending.event,
+            error,
+          });
           return;
         }
         let delay = backoffDelay(policy, attempt);
@@ -227,16 +254,8 @@ export class EventRecorder {
 
   /** Creates the Event, or bumps the count of the one already there by `pending.count`. */
   async #send(pending: Pending): Promise<void> {
-    const { name, namespace, subject, event } = pending;
+    const { name, namespace, subject: involvedObject, event } = pending;
     const signal = this.#stop.signal;
-    const involvedObject: ObjectReference = {
-      apiVersion: subject.apiVersion,
-      kind: subject.kind,
-      name: subject.metadata?.name,
-      namespace: subject.metadata?.namespace,
-      uid: subject.metadata?.uid,
-      resourceVersion: subject.metadata?.resourceVersion,
-    };
     try {
       await this.#api.create({
         apiVersion: "v1",
@@ -264,17 +283,29 @@ export class EventRecorder {
     }
   }
 
+  /** Counts and logs an Event given up (`about`: its subject's name). */
   #drop(
     reason: EventDropReason,
-    what: { name: string; subject: EventSubject; event: EventRecord },
-    error?: unknown,
+    { about, event, error }: { about?: string; event: EventRecord; error?: unknown },
   ): void {
     this.#dropped.inc({ reason });
     log("events").warn("dropped event {reason} on {name} ({why}){error}", {
-      reason: what.event.reason,
-      name: what.subject.metadata?.name,
+      reason: event.reason,
+      name: about,
       why: reason,
       error: error === undefined ? "" : `: ${error instanceof Error ? error.message : error}`,
     });
   }
+}
+
+/** The `involvedObject` of an Event about `subject`: its reference only. */
+function reference(subject: EventSubject): ObjectReference {
+  return {
+    apiVersion: subject.apiVersion,
+    kind: subject.kind,
+    name: subject.metadata?.name,
+    namespace: subject.metadata?.namespace,
+    uid: subject.metadata?.uid,
+    resourceVersion: subject.metadata?.resourceVersion,
+  };
 }

@@ -160,6 +160,7 @@ export class Manager {
       component: MANAGED_BY_VALUE,
       instance: options.instance,
       metrics: options.metrics,
+      busy: () => this.#queue.depth > 0,
     });
     this.#index = new TenantIndex({
       gatewayHosts: options.gatewayHosts ?? DEFAULT_GATEWAY_HOSTS,

@@ -185,6 +185,37 @@ Deno.test({
   assert.match(warning.message, /create Namespace ns-e failed: 500/);
 });
 
+Deno.test("a burst of new tenants loses none of their Events", async () => {
+  await using env = await OperatorEnv.start({ operator: false });
+  // Four Events each (namespace, resources, policies, ready): more than the first buffer held.
+  const count = 500;
+  const creates = [];
+  for (let i = 0; i < count; i++) {
+    creates.push(env.createTenant(`b${i}`, { userId: `ns-b${i}`, username: "u", plan: "basic" }));
+  }
+  await Promise.all(creates);
+  env.startOperator({ concurrency: 8 });
+  await eventually("every tenant Ready", async () => {
+    const { items } = await env.tenants.list();
+    return items.filter((tenant) =>
+      tenant.status?.conditions?.some((c) => c.type === "TenantReady" && c.status === "True")
+    ).length === count;
+  }, 60_000);
+  const reasons = ["NamespaceCreated", "ResourcesSynced", "PoliciesSynced", "Ready"];
+  let byReason = new Map<string, number>();
+  await eventually("every Event written", async () => {
+    const { items } = await env.client.request<{ items: { reason: string }[] }>({
+      path: "/api/v1/namespaces/default/events",
+    });
+    byReason = new Map();
+    for (const event of items) byReason.set(event.reason, (byReason.get(event.reason) ?? 0) + 1);
+    return reasons.every((reason) => byReason.get(reason) === count);
+  }, 30_000).catch((error) => {
+    throw new Error(`${error.message}: ${JSON.stringify([...byReason])}`);
+  });
+  assert.doesNotMatch(env.metrics!.expose(), /kleff_events_dropped_total\{/);
+});
+
 Deno.test("repeated events are aggregated and a no-op reconcile records none", async () => {
   await using env = await OperatorEnv.start();
   await env.namespaces.create({ metadata: { name: "blocked" } });

@@ -111,3 +111,42 @@ Deno.test("a full buffer, a rejection, exhausted tries and shutdown each drop an
   throttled.record(subject, ready);
   await eventually("given up", () => dropped(registry, "retries-exhausted") === 1);
 });
+
+Deno.test("while reconciles wait, Events are written one at a time; then at full concurrency", async () => {
+  const { api } = fakeApi();
+  let inFlight = 0;
+  let most = 0;
+  const release: (() => void)[] = [];
+  const slow: EventApi = {
+    ...api,
+    async create(event, options) {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise<void>((resolve) => release.push(resolve));
+      inFlight--;
+      return await api.create(event, options);
+    },
+  };
+  let busy = true;
+  const recorder = new EventRecorder(slow, {
+    component: "c",
+    instance: "i",
+    concurrency: 4,
+    busy: () => busy,
+  });
+  for (const reason of ["A", "B", "C", "D", "E", "F"]) {
+    recorder.record(subject, { type: "Normal", reason, message: reason });
+  }
+  await eventually("one write started", () => release.length === 1);
+  assert.equal(most, 1, "one writer while busy");
+  release.shift()!();
+  await eventually("the next one started", () => release.length === 1);
+  assert.equal(most, 1);
+  busy = false;
+  release.shift()!();
+  await eventually("four writers once idle", () => release.length === 4);
+  assert.equal(most, 4);
+  while (release.length) release.shift()!();
+  await eventually("all written", () => recorder.pending === 0);
+  await recorder.flush(100);
+});

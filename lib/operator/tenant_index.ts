@@ -97,7 +97,11 @@ export class TenantIndex {
     this.#tenants.set(name, entry);
     this.#names.set(uid, name);
     if (!decided) this.#setNamespace(name, entry, tenant.status?.namespace);
-    return this.#moveHosts(name, previous?.hosts ?? [], entry.hosts);
+    return this.#moveHosts(name, {
+      order: entry.order,
+      before: previous?.hosts ?? [],
+      after: entry.hosts,
+    });
   }
 
   /** Forgets a deleted Tenant; returns the tenants whose hosts overlapped its own. */
@@ -108,7 +112,7 @@ export class TenantIndex {
     this.#tenants.delete(name);
     this.#names.delete(entry.uid);
     this.noteStatus(name, undefined);
-    return this.#moveHosts(name, entry.hosts, []);
+    return this.#moveHosts(name, { order: entry.order, before: entry.hosts, after: [] });
   }
 
   /**
@@ -215,13 +219,27 @@ export class TenantIndex {
     }
   }
 
-  /** Moves `name`'s host claims from `before` to `after`; returns the tenants they overlap. */
-  #moveHosts(name: string, before: readonly string[], after: readonly string[]): string[] {
+  /**
+   * Moves `name`'s host claims from `before` to `after`; returns the tenants after it (in
+   * `order`) whose hosts overlap them: only a later tenant's decision depends on this claim (the
+   * first claimant keeps a host), so a new tenant wakes no one, however many share its hosts.
+   */
+  #moveHosts(
+    name: string,
+    { order, before, after }: {
+      order: string;
+      before: readonly string[];
+      after: readonly string[];
+    },
+  ): string[] {
     if (before.length === after.length && before.every((host, i) => host === after[i])) return [];
     const affected = new Set<string>();
     for (const host of before) this.#hosts.remove(name, host);
     for (const host of [...before, ...after]) {
-      for (const other of this.#hosts.overlapping(host)) affected.add(other);
+      for (const other of this.#hosts.overlapping(host)) {
+        const entry = this.#tenants.get(other);
+        if (entry !== undefined && entry.order > order) affected.add(other);
+      }
     }
     for (const host of after) this.#hosts.add(name, host);
     affected.delete(name);

@@ -42,6 +42,29 @@ Deno.test("new tenants: one reconcile each, nothing read, no reconcile for their
   }
 });
 
+Deno.test("tenants sharing a user name: a new one reconciles only itself, however many came before", async () => {
+  await using env = await OperatorEnv.start();
+  await eventually("the start-up audit", () => env.manager!.audits.count === 1);
+  // Same user name, so the same gateway hosts: only the earliest would get them.
+  const shared = (i: number) => ({ userId: `ns-${i}`, username: "same", plan: "basic" });
+  for (let i = 0; i < 4; i++) await env.createTenant(`t${i}`, shared(i));
+  for (let i = 0; i < 4; i++) await env.waitForCondition(`t${i}`, "TenantReady", "True");
+  await env.settled();
+  const before = env.reconciles();
+  env.counters.reset();
+  await env.createTenant("t4", shared(4));
+  await env.settled({ reconcilesAfter: before });
+  const snapshot = JSON.stringify(env.counters.snapshot());
+  assert.equal(env.reconciles(), before + 1, snapshot);
+  assert.equal(env.reads(), 0, snapshot);
+  // Deleting the earliest wakes the later ones (the next claimant may now get the hosts).
+  const deleting = env.reconciles();
+  await env.tenants.delete("t0");
+  await env.waitForTenantGone("t0");
+  await env.settled({ reconcilesAfter: deleting });
+  assert.ok(env.reconciles() >= deleting + 1 + 4, "the teardown and the four later claimants");
+});
+
 Deno.test("drift by someone else is reconciled at once, and its restore causes no second reconcile", async () => {
   await using env = await OperatorEnv.start();
   await readyTenants(env, 2);

@@ -117,8 +117,8 @@ export class WatchSources {
   /**
    * Watches Tenants (whole objects, of which the index keeps names, namespaces and hosts only):
    * an event queues the tenant, carrying it (unless it is the echo of an own write, which only
-   * refreshes what a waiting tenant carries), and the tenants whose gateway hosts its change
-   * overlaps; a deletion always queues it.
+   * refreshes what a waiting tenant carries), and the later tenants whose gateway hosts its
+   * change overlaps; a deletion always queues it.
    */
   tenants(signal: AbortSignal): Promise<void> {
     const { group, index, queue, timings } = this.#options;

@@ -2,14 +2,15 @@
 // → `alice`), so that the tenants whose hosts overlap a given host (equal, under a wildcard, or a
 // wildcard covering theirs: ARCHITECTURE.md §6) are found without looking at every tenant.
 // Holds tenant names only.
+import { addName, eachName, type Names, removeName } from "./names.ts";
 
 interface HostNode {
   /** Child labels, one level further from the root domain. */
   children?: Map<string, HostNode>;
   /** Tenants claiming exactly this name. */
-  exact?: Set<string>;
+  exact?: Names;
   /** Tenants claiming `*.` this name. */
-  wildcard?: Set<string>;
+  wildcard?: Names;
 }
 
 /** A host split into its labels from the root domain down, and whether it is a wildcard. */
@@ -33,8 +34,8 @@ export class HostIndex {
       if (child === undefined) node.children.set(label, child = {});
       node = child;
     }
-    if (wildcard) (node.wildcard ??= new Set()).add(tenant);
-    else (node.exact ??= new Set()).add(tenant);
+    if (wildcard) node.wildcard = addName(node.wildcard, tenant);
+    else node.exact = addName(node.exact, tenant);
   }
 
   /** Forgets that `tenant` claims `host`, pruning branches left empty. */
@@ -48,12 +49,12 @@ export class HostIndex {
       path.push([node, label]);
       node = child;
     }
-    const set = wildcard ? node.wildcard : node.exact;
-    set?.delete(tenant);
-    if (set?.size === 0) {
-      if (wildcard) delete node.wildcard;
-      else delete node.exact;
-    }
+    const rest = removeName(wildcard ? node.wildcard : node.exact, tenant);
+    if (wildcard) {
+      if (rest === undefined) delete node.wildcard;
+      else node.wildcard = rest;
+    } else if (rest === undefined) delete node.exact;
+    else node.exact = rest;
     for (let index = path.length - 1; index >= 0; index--) {
       const [parent, label] = path[index];
       const child = parent.children!.get(label)!;
@@ -67,7 +68,9 @@ export class HostIndex {
   overlapping(host: string): Set<string> {
     const { labels, wildcard } = parse(host);
     const found = new Set<string>();
-    const add = (set: Set<string> | undefined) => set?.forEach((tenant) => found.add(tenant));
+    const add = (names: Names | undefined) => {
+      for (const tenant of eachName(names)) found.add(tenant);
+    };
     let node: HostNode | undefined = this.#root;
     for (const label of labels) {
       add(node.wildcard);

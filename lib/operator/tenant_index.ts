@@ -2,6 +2,7 @@
 // tenant's uid, the namespace its status gives it (to map an event in a namespace to the one
 // tenant owning it: ARCHITECTURE.md §2), its gateway hosts and creation order (to find the tenants
 // that claimed overlapping hosts first), and which tenants wait for a namespace another holds.
+import { NamesByKey } from "./names.ts";
 import {
   TENANT_LABEL,
   TENANT_UID_ANNOTATION,
@@ -55,10 +56,10 @@ export class TenantIndex {
   /** uid -> tenant name. */
   readonly #names = new Map<string, string>();
   /** Namespace name -> the tenants whose status gives them that namespace. */
-  readonly #byNamespace = new Map<string, Set<string>>();
+  readonly #byNamespace = new NamesByKey();
   readonly #hosts = new HostIndex();
   /** Namespace name -> tenants in NamespaceConflict over it, and the reverse. */
-  readonly #waiters = new Map<string, Set<string>>();
+  readonly #waiters = new NamesByKey();
   readonly #waitingOn = new Map<string, string>();
 
   /** An empty index rendering hosts with `options.gatewayHosts`. */
@@ -128,7 +129,7 @@ export class TenantIndex {
 
   /** The tenants whose status gives them namespace `name` (usually one; none for others'). */
   tenantsIn(name: string): Iterable<string> {
-    return this.#byNamespace.get(name) ?? [];
+    return this.#byNamespace.get(name);
   }
 
   /**
@@ -186,37 +187,25 @@ export class TenantIndex {
     const next = waitsForNamespace(status) ? namespace : undefined;
     if (previous === next) return;
     if (previous !== undefined) {
-      const waiters = this.#waiters.get(previous);
-      waiters?.delete(tenant);
-      if (waiters?.size === 0) this.#waiters.delete(previous);
+      this.#waiters.delete(previous, tenant);
       this.#waitingOn.delete(tenant);
     }
     if (next !== undefined) {
-      let waiters = this.#waiters.get(next);
-      if (!waiters) this.#waiters.set(next, waiters = new Set());
-      waiters.add(tenant);
+      this.#waiters.add(next, tenant);
       this.#waitingOn.set(tenant, next);
     }
   }
 
   /** The tenants waiting for namespace `name` (see {@linkcode noteStatus}). */
   waitersOf(name: string): Iterable<string> {
-    return this.#waiters.get(name) ?? [];
+    return this.#waiters.get(name);
   }
 
   #setNamespace(name: string, entry: TenantEntry, namespace: string | undefined): void {
     if (entry.namespace === namespace) return;
-    if (entry.namespace !== undefined) {
-      const tenants = this.#byNamespace.get(entry.namespace);
-      tenants?.delete(name);
-      if (tenants?.size === 0) this.#byNamespace.delete(entry.namespace);
-    }
+    if (entry.namespace !== undefined) this.#byNamespace.delete(entry.namespace, name);
     entry.namespace = namespace;
-    if (namespace !== undefined) {
-      let tenants = this.#byNamespace.get(namespace);
-      if (!tenants) this.#byNamespace.set(namespace, tenants = new Set());
-      tenants.add(name);
-    }
+    if (namespace !== undefined) this.#byNamespace.add(namespace, name);
   }
 
   /**

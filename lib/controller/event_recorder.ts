@@ -1,8 +1,8 @@
 // Records Kubernetes Events on Tenants off the reconcile's critical path: `record` only queues, a
-// few writers send (one while reconciles wait, leaving the API server to them), a write that meets
-// a 429, a 5xx or a broken connection is retried with backoff (12 tries, as client-go), the buffer
-// is bounded (a reference and the text of each Event, never the object) and every Event given up
-// is counted. Events are
+// few writers send (one while reconciles wait and the buffer is under half full, leaving the API
+// server to them), a write that meets a 429, a 5xx or a broken connection is retried with backoff
+// (12 tries, as client-go), the buffer is bounded (a reference and the text of each Event, never
+// the object; a Warning displaces a Normal Event) and every Event given up is counted. Events are
 // aggregated the way kubectl describe expects: the same event again bumps `count` and
 // `lastTimestamp` on one object (deterministically named) instead of piling up new ones.
 import type { Event, ObjectReference } from "kubernetes-types/core/v1.d.ts";
@@ -77,7 +77,8 @@ export interface EventRecorderOptions {
   metrics?: Registry;
   /**
    * Most Events waiting or being written (default 10,000: four per tenant of a burst of 2,500
-   * new tenants, a few MiB); more are dropped.
+   * new tenants, a few MiB); beyond, a new Normal Event is dropped, and a Warning takes the place
+   * of the oldest waiting Normal one.
    */
   maxPending?: number;
   /** Tries per Event (default 12, as client-go). */
@@ -88,7 +89,8 @@ export interface EventRecorderOptions {
   concurrency?: number;
   /**
    * Whether reconciles are waiting: Events are then written one at a time (as client-go always
-   * does), so that the API server serves the writes tenants wait for first.
+   * does), so that the API server serves the writes tenants wait for first, until half the buffer
+   * is in use.
    */
   busy?: () => boolean;
 }
@@ -163,7 +165,7 @@ export class EventRecorder {
       waiting.subject.resourceVersion = subject.metadata?.resourceVersion;
       return;
     }
-    if (this.#pending.size >= (this.#options.maxPending ?? 10_000)) {
+    if (this.#pending.size >= this.#maxPending && !this.#makeRoomFor(event)) {
       return this.#drop("buffer-full", { about, event });
     }
     this.#pending.set(name, {
@@ -198,8 +200,32 @@ export class EventRecorder {
     for (const resolve of this.#idle.splice(0)) resolve();
   }
 
+  get #maxPending(): number {
+    return this.#options.maxPending ?? 10_000;
+  }
+
+  /**
+   * With the buffer full, a Warning takes the place of the oldest Normal Event not being written
+   * (dropped and counted): progress can be lost in a flood, a failure cannot. Whether room was made.
+   */
+  #makeRoomFor(event: EventRecord): boolean {
+    if (event.type !== "Warning") return false;
+    const index = this.#ready.findIndex((name) => this.#pending.get(name)?.event.type === "Normal");
+    if (index < 0) return false;
+    const [name] = this.#ready.splice(index, 1);
+    const evicted = this.#pending.get(name)!;
+    this.#pending.delete(name);
+    this.#drop("buffer-full", { about: evicted.subject.name, event: evicted.event });
+    return true;
+  }
+
+  /**
+   * Starts writers up to the concurrency: one while reconciles wait (unless the buffer is half
+   * full: then Events would be lost before the burst ends), all of them otherwise.
+   */
   #pump(): void {
-    const concurrency = this.#options.busy?.() ? 1 : this.#options.concurrency ?? 4;
+    const yielding = this.#options.busy?.() && 2 * this.#pending.size < this.#maxPending;
+    const concurrency = yielding ? 1 : this.#options.concurrency ?? 4;
     while (this.#writers < concurrency && this.#ready.length > 0) {
       const name = this.#ready.shift()!;
       this.#writers++;

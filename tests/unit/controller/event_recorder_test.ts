@@ -150,3 +150,63 @@ Deno.test("while reconciles wait, Events are written one at a time; then at full
   await eventually("all written", () => recorder.pending === 0);
   await recorder.flush(100);
 });
+
+Deno.test("a full buffer drops a new Normal Event, but a Warning takes the oldest Normal one's place", async () => {
+  const registry = new Registry();
+  const { api } = fakeApi({ hang: true });
+  const recorder = new EventRecorder(api, {
+    component: "c",
+    instance: "i",
+    metrics: registry,
+    maxPending: 3,
+    concurrency: 1,
+  });
+  for (const reason of ["Writing", "Oldest", "Next"]) {
+    recorder.record(subject, { type: "Normal", reason, message: reason });
+  }
+  recorder.record(subject, { type: "Normal", reason: "Late", message: "late" });
+  assert.equal(dropped(registry, "buffer-full"), 1, "the new Normal Event");
+  recorder.record(subject, { type: "Warning", reason: "Failed", message: "failed" });
+  assert.equal(recorder.pending, 3);
+  assert.equal(
+    dropped(registry, "buffer-full"),
+    2,
+    "the oldest waiting Normal Event, not the Warning",
+  );
+  recorder.record(subject, { type: "Warning", reason: "Failed2", message: "failed again" });
+  recorder.record(subject, { type: "Warning", reason: "Failed3", message: "and again" });
+  assert.equal(
+    dropped(registry, "buffer-full"),
+    4,
+    "no Normal Event left waiting: the Warning goes",
+  );
+  await recorder.flush(10);
+});
+
+Deno.test("a buffer half full is written at full concurrency even while reconciles wait", async () => {
+  const release: (() => void)[] = [];
+  const { api } = fakeApi();
+  const slow: EventApi = {
+    ...api,
+    async create(event, options) {
+      await new Promise<void>((resolve) => release.push(resolve));
+      return await api.create(event, options);
+    },
+  };
+  const recorder = new EventRecorder(slow, {
+    component: "c",
+    instance: "i",
+    concurrency: 4,
+    maxPending: 8,
+    busy: () => true,
+  });
+  for (const reason of ["A", "B", "C", "D", "E", "F"]) {
+    recorder.record(subject, { type: "Normal", reason, message: reason });
+  }
+  await eventually("four writers", () => release.length === 4);
+  while (recorder.pending > 0) {
+    release.shift()?.();
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await recorder.flush(100);
+});

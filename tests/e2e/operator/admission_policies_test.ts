@@ -183,6 +183,25 @@ Deno.test({
       metadata: { name: "allow-frontend" },
       spec: { podSelector: {}, ingress: [{}] },
     });
+    const managed = { "app.kubernetes.io/managed-by": "kleff-tenant-operator" };
+    await refused(
+      call(tenant, "POST", "/apis/networking.k8s.io/v1/namespaces/ns-a/networkpolicies", {
+        metadata: { name: "claims-managed", labels: managed },
+        spec: { podSelector: {} },
+      }),
+      /claims-managed in tenant namespace ns-a: only the kleff tenant operator may label it app.kubernetes.io\/managed-by=kleff-tenant-operator/,
+      "creating an object labelled as the operator's",
+    );
+    await refused(
+      call(
+        tenant,
+        "PATCH",
+        "/apis/networking.k8s.io/v1/namespaces/ns-a/networkpolicies/allow-frontend",
+        { metadata: { labels: managed } },
+      ),
+      /allow-frontend in tenant namespace ns-a: only the kleff tenant operator may label it/,
+      "labelling an own object as the operator's",
+    );
     await refused(
       call(tenant, "PATCH", "/api/v1/namespaces/ns-a", {
         metadata: {

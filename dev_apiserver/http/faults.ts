@@ -19,7 +19,7 @@ export interface FaultRule {
 /**
  * Corrupt the next `count` (default 1) watch events of `resource` (plural; any when absent) on
  * their way to every open watch: `oversize` pads the object with an annotation of `bytes`
- * (default 5 MiB), `undecodable` cuts the line in half. Stored objects, lists and resumed watches
+ * (default 13 MiB: past a client's default line cap of 12 MiB), `undecodable` cuts the line in half. Stored objects, lists and resumed watches
  * are not affected, so a relist recovers.
  */
 export interface WatchCorruption {

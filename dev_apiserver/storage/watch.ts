@@ -193,7 +193,7 @@ export class WatchHub {
       kind: rule.kind,
       resource: rule.resource,
       remaining: rule.count ?? 1,
-      bytes: rule.bytes ?? 5 * 1024 * 1024,
+      bytes: rule.bytes ?? 13 * 1024 * 1024,
     });
   }
 

@@ -5,7 +5,8 @@ import { ResponseLimitError } from "./errors.ts";
 /**
  * The largest response body read whole, 32 MiB: kube-apiserver refuses request bodies over 3 MiB
  * and etcd stores objects of at most 1.5 MiB, so this holds a page of 20 objects of the largest
- * size, or about 30,000 typical metadata-only objects.
+ * size (3 if every character of them is one JSON escapes in six bytes), or about 30,000 typical
+ * metadata-only objects.
  */
 export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 

@@ -78,7 +78,7 @@ export interface WatchTimings {
   initialEventsTimeoutMs?: number;
   /** Backoff after failures (default 800 ms to 30 s, jitter 1, reset after 120 s of health). */
   backoff?: BackoffPolicy;
-  /** Longest accepted event line (default 4 MiB); a longer one is skipped, then a relist. */
+  /** Longest accepted event line (default 12 MiB); a longer one is skipped, then a relist. */
   maxLineBytes?: number;
 }
 

@@ -10,7 +10,7 @@ export type WatchStreamEvent<T extends KubeObjectBase = KubeObject> =
 
 /** Options of {@linkcode parseWatchStream}. */
 export interface WatchStreamOptions {
-  /** Longest accepted line in bytes (default 4 MiB); a longer one fails the stream. */
+  /** Longest accepted line in bytes (default 12 MiB); a longer one fails the stream. */
   maxLineBytes?: number;
   /** Called as each chunk of bytes arrives, before it is parsed (a watch's liveness). */
   onBytes?: () => void;
@@ -19,11 +19,12 @@ export interface WatchStreamOptions {
 }
 
 /**
- * The default cap on one watch event line: 4 MiB. etcd stores objects of up to 1.5 MiB and
- * kube-apiserver takes request bodies of up to 3 MiB, so no object a real server stores is longer
- * as a line of JSON.
+ * The default cap on one watch event line: 12 MiB. etcd stores objects of up to 1.5 MiB, and
+ * kube-apiserver's JSON writes `<`, `>`, `&` and control characters as six bytes each (`\u003c`),
+ * so an object of the largest size made of those is a line of about 9 MiB: no object a real
+ * server stores is longer.
  */
-export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_LINE_BYTES = 12 * 1024 * 1024;
 
 const EVENT_TYPES = new Set(["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"]);
 

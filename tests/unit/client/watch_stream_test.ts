@@ -102,3 +102,14 @@ Deno.test("an oversized line fails the stream whether or not its newline has arr
     1,
   );
 });
+
+Deno.test("the default line cap takes etcd's largest object as kube-apiserver escapes it", async () => {
+  // 1.5 MiB of `<`, which kube-apiserver's JSON writes as \u003c: six bytes each.
+  const value = "<".repeat(1.5 * 1024 * 1024);
+  const event = { type: "MODIFIED", object: { metadata: { name: "big" }, data: { k: value } } };
+  const line = JSON.stringify(event).replaceAll("<", "\\u003c") + "\n";
+  assert.ok(line.length > 9 * 1024 * 1024, `${line.length} bytes`);
+  const [parsed] = await collect(parseWatchStream(bytes(line)));
+  assert.equal(parsed.type, "MODIFIED");
+  assert.equal((parsed.object as { data: { k: string } }).data.k, value);
+});

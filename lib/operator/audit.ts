@@ -18,7 +18,6 @@ import {
   type SettledTenant,
   wouldPrune,
 } from "../reconcile/mod.ts";
-import { OBJECT_NAME_PREFIX } from "../api/mod.ts";
 import { log } from "../log.ts";
 import { DIGEST_BYTES, digestBytes } from "../digest.ts";
 import type { TenantIndex } from "./tenant_index.ts";
@@ -138,9 +137,8 @@ export class Audit {
   readonly #slab = new Slab();
   /** Interned layouts: one object per distinct layout in this pass. */
   readonly #layouts = new Map<string, Layout>();
-  /** Interned shapes: one object per distinct shape in this pass, with its key. */
-  readonly #shapes = new Map<string, OwnedShape>();
-  readonly #shapeKeys = new Map<OwnedShape, string>();
+  /** Interned shapes: one object per distinct shape (and kind) in this pass, numbered. */
+  readonly #shapes = new Map<string, { shape: OwnedShape; id: number }>();
   readonly #normalizers = new Map<unknown, number>();
   readonly #queued = new Set<string>();
   #tenants = 0;
@@ -180,13 +178,13 @@ export class Audit {
     const keys: string[] = [];
     for (const item of planned) {
       const kind = observationKey(item.resource);
-      const shape = this.#intern(kind, item.shape);
+      const { shape, id } = this.#intern(kind, item.shape);
       const shared = item.resource.namespaced ? item.name : undefined;
       if (shared === undefined) names.push(item.name);
       items.push({ resource: item.resource, kind, name: shared, shape });
-      keys.push(`${shared ?? ""}\n${this.#shapeKeys.get(shape)}`);
+      keys.push(`${id}/${shared ?? ""}`);
     }
-    const layout = this.#layout(keys.join("\n\n"), items);
+    const layout = this.#layout(keys.join("\n"), items);
     const at = this.#slab.reserve(planned.length);
     planned.forEach((item, i) => this.#slab.setDigest(at + i, digestBytes(item.content)));
     this.#awaiting.set(name, { ...settled, layout, names, at });
@@ -210,16 +208,10 @@ export class Audit {
    * or is one of ours the plan no longer wants.
    */
   object(resource: ResourceDescriptor, object: KubeObjectBase): void {
+    const owners = this.#options.index.tenantsFor(resource, object);
+    if (owners === undefined) return;
     const name = object.metadata?.name ?? "";
-    const namespace = object.metadata?.namespace ?? "";
     const isNamespace = resource.group === namespaces.group && resource.kind === namespaces.kind;
-    if (!isNamespace && resource.namespaced && !name.startsWith(OBJECT_NAME_PREFIX)) return;
-    const { index } = this.#options;
-    const owners = isNamespace
-      ? [...index.tenantsIn(name)]
-      : resource.namespaced
-      ? [...index.tenantsIn(namespace)]
-      : [index.ownerOf(object)].filter((owner): owner is string => owner !== undefined);
     const kind = observationKey(resource);
     for (const owner of owners) {
       if (this.#closed) {
@@ -228,13 +220,13 @@ export class Audit {
       }
       const awaiting = this.#awaiting.get(owner);
       if (awaiting === undefined) continue;
-      const index = itemIndex(awaiting, kind, name);
-      if (index === undefined) {
+      const item = itemIndex(awaiting, kind, name);
+      if (item === undefined) {
         if (!isNamespace && wouldPrune(resource, object, awaiting)) this.#queue(owner);
         continue;
       }
-      const content = observedContent(awaiting.layout.items[index], object, awaiting);
-      const slot = awaiting.at + index;
+      const content = observedContent(awaiting.layout.items[item], object, awaiting);
+      const slot = awaiting.at + item;
       if (content !== undefined && this.#slab.matches(slot, digestBytes(content))) {
         this.#slab.setListed(slot);
       } else this.#queue(owner);
@@ -272,7 +264,6 @@ export class Audit {
     this.#awaiting.clear();
     this.#layouts.clear();
     this.#shapes.clear();
-    this.#shapeKeys.clear();
     this.#normalizers.clear();
     return this.summary;
   }
@@ -294,8 +285,8 @@ export class Audit {
     return layout;
   }
 
-  /** One shape object per distinct shape of a kind in this pass. */
-  #intern(kind: string, shape: OwnedShape): OwnedShape {
+  /** One shape object per distinct shape of a kind in this pass, and its number. */
+  #intern(kind: string, shape: OwnedShape): { shape: OwnedShape; id: number } {
     let normalizer = 0;
     if (shape.normalize !== undefined) {
       normalizer = this.#normalizers.get(shape.normalize) ?? this.#normalizers.size + 1;
@@ -308,11 +299,9 @@ export class Audit {
       shape.specFields,
       normalizer,
     ]);
-    const known = this.#shapes.get(key);
-    if (known !== undefined) return known;
-    this.#shapes.set(key, shape);
-    this.#shapeKeys.set(shape, key);
-    return shape;
+    let interned = this.#shapes.get(key);
+    if (interned === undefined) this.#shapes.set(key, interned = { shape, id: this.#shapes.size });
+    return interned;
   }
 }
 

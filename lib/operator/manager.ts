@@ -127,18 +127,19 @@ export class Manager {
   readonly #group: WatchGroup;
   readonly #sources: WatchSources;
   readonly #discovery: IntegrationDiscovery;
-  /** Set once start-up has started every built-in watch: integration kinds are watched too. */
-  #kindSignal?: AbortSignal;
-  /** Aborts when {@linkcode run} stops (what ends the audits a relist asks for). */
-  #stopping?: AbortSignal;
+  /**
+   * Set once start-up has started every built-in watch: the signal that stops what starts from
+   * then on (integration kind watches, audit passes).
+   */
+  #started?: AbortSignal;
   /** Every reserved namespace entry (see {@linkcode context}), computed once. */
   #reserved?: readonly string[];
   /** Whether queued tenants carry their watched Tenant: once this replica reconciles. */
   #carry = false;
   /** The audit passes over listed pages (resync, catalogue or integration change). */
   readonly #audits: Audits;
-  /** Whether integrations changed during start-up: its audit saw some tenants before. */
-  #changedDuringStart = false;
+  /** Whether an audit pass was asked for during start-up: its audit saw some tenants before. */
+  #auditAfterStart = false;
 
   /** Builds the manager; nothing runs until {@linkcode run}. */
   constructor(client: KubeClient, options: ManagerOptions) {
@@ -281,10 +282,10 @@ export class Manager {
   async run(signal: AbortSignal, options: ManagerRunOptions = {}): Promise<"stopped" | "lost"> {
     const watches = new AbortController();
     // Everything of start-up (discovery, each watch's initial state) ends at once on `signal`.
-    const stopping = this.#stopping = AbortSignal.any([signal, watches.signal]);
+    const stopping = AbortSignal.any([signal, watches.signal]);
     await this.#discovery.discover(stopping);
     // What the first discovery found is what the start-up audit compares with.
-    this.#changedDuringStart = false;
+    this.#auditAfterStart = false;
     const resync = setInterval(() => this.#resync(stopping), this.#options.resyncPeriodMs);
     // Without leader election this replica reconciles from the start: the tenants the start-up
     // audit queues carry the Tenant as watched.
@@ -307,7 +308,7 @@ export class Manager {
         group: this.#group,
         recorder: this.#recorder,
         discovery: this.#discovery,
-        audit: () => this.#audits.request(stopping),
+        audit: () => this.#auditEveryTenant(),
         timings: this.#options.watchTimings,
         signal: stopping,
       }));
@@ -331,9 +332,9 @@ export class Manager {
         tenants,
         queued,
       });
-      this.#kindSignal = stopping;
+      this.#started = stopping;
       this.#sources.syncKinds(servedKinds(this.#discovery.integrations), stopping);
-      if (this.#changedDuringStart) this.#audits.request(stopping);
+      if (this.#auditAfterStart) this.#audits.request(stopping);
     });
     log("manager").info(
       "tenant controller started with {concurrency} workers, {plans} plans from {source}",
@@ -399,9 +400,8 @@ export class Manager {
    * tenant against them (after start-up: its own audit runs with them).
    */
   #integrationsChanged(integrations: Integrations): void {
-    this.#sources.syncKinds(servedKinds(integrations), this.#kindSignal);
-    if (this.#kindSignal !== undefined) this.#audits.request(this.#kindSignal);
-    else this.#changedDuringStart = true;
+    this.#sources.syncKinds(servedKinds(integrations), this.#started);
+    this.#auditEveryTenant();
   }
 
   /**
@@ -409,11 +409,19 @@ export class Manager {
    * that left its selection before it was ever seen), so every tenant is compared with fresh lists.
    */
   #relisted(watch: string): void {
-    if (this.#stopping === undefined || this.#stopping.aborted) return;
     log("manager").info("watch {watch} relisted: auditing every tenant against fresh lists", {
       watch,
     });
-    this.#audits.request(this.#stopping);
+    this.#auditEveryTenant();
+  }
+
+  /**
+   * An audit pass over listed pages (a catalogue, integration or relist change): now once
+   * start-up is done, else right after it.
+   */
+  #auditEveryTenant(): void {
+    if (this.#started === undefined) this.#auditAfterStart = true;
+    else if (!this.#started.aborted) this.#audits.request(this.#started);
   }
 
   #requeueAll(): void {

@@ -4,13 +4,7 @@
 // records, never from a label someone in that namespace can set (plus, for a namespace, the
 // tenants waiting for it), integration kinds for as long as the cluster serves them. The echo of
 // an own write queues nothing; a watch's initial state goes to the start-up audit instead.
-import {
-  MANAGED_BY_LABEL,
-  MANAGED_BY_VALUE,
-  OBJECT_NAME_PREFIX,
-  type Tenant,
-  TENANT_RESOURCE,
-} from "../api/mod.ts";
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, type Tenant, TENANT_RESOURCE } from "../api/mod.ts";
 import {
   type KubeClient,
   type KubeObjectBase,
@@ -178,11 +172,12 @@ export class WatchSources {
 
   /**
    * Watches managed per-tenant objects of one kind (whole objects, compared with what their
-   * tenant's plan wants by the start-up audit). An object in a namespace queues only the tenant
-   * owning that namespace, and only when it has one of the operator's names (`kleff-*`): its
-   * labels are ignored, so objects in one namespace never wake another tenant. A cluster-scoped
-   * object (a constraint: only platform admins and the operator write those) queues the tenant
-   * its label or annotation names. A change of nothing but an object's status (a quota's usage
+   * tenant's plan wants by the start-up audit). An event queues the tenants
+   * `TenantIndex.tenantsFor` maps the object to: for an object in a namespace, the tenant owning
+   * that namespace, and only when it has one of the operator's names (`kleff-*`), its labels
+   * ignored, so objects in one namespace never wake another tenant; for a cluster-scoped object
+   * (a constraint: only platform admins and the operator write those), the tenant its label or
+   * annotation names. A change of nothing but an object's status (a quota's usage
    * after every pod change, a constraint's audit results) queues nothing: no decision reads the
    * status of these kinds (see {@linkcode contentWithoutStatus}).
    */
@@ -190,9 +185,8 @@ export class WatchSources {
     const { index, queue, ownWrites } = this.#options;
     const kind = observationKey(resource);
     return this.#watchManaged(resource, kind, signal, (object, type) => {
+      if (index.tenantsFor(resource, object) === undefined) return;
       const metadata = object.metadata;
-      const owner = resource.namespaced ? undefined : index.ownerOf(object);
-      if (resource.namespaced ? !metadata?.name?.startsWith(OBJECT_NAME_PREFIX) : !owner) return;
       const key = ownWriteKey(kind, metadata?.namespace, metadata?.name ?? "");
       if (type === "DELETED") this.#seen.delete(key);
       else {
@@ -201,8 +195,7 @@ export class WatchSources {
         this.#seen.set(key, seen);
       }
       ownWrites.observe(key, metadata?.resourceVersion, () => {
-        if (owner) queue.add(owner);
-        else for (const tenant of index.tenantsIn(metadata?.namespace ?? "")) queue.add(tenant);
+        for (const tenant of index.tenantsFor(resource, object) ?? []) queue.add(tenant);
       });
     });
   }

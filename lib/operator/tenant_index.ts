@@ -4,6 +4,9 @@
 // that claimed overlapping hosts first), and which tenants wait for a namespace another holds.
 import { NamesByKey } from "./names.ts";
 import {
+  namespaces,
+  OBJECT_NAME_PREFIX,
+  type ResourceDescriptor,
   TENANT_LABEL,
   TENANT_UID_ANNOTATION,
   type TenantSpec,
@@ -78,7 +81,7 @@ export class TenantIndex {
   }
 
   /**
-   * Records a Tenant as the watch delivered it. Returns the other tenants whose host claims may
+   * Records a Tenant as the watch delivered it. Returns the later tenants whose host claims may
    * have changed with it (their hosts overlap its old or new ones), to be reconciled.
    */
   update(tenant: WatchedTenant): string[] {
@@ -105,7 +108,7 @@ export class TenantIndex {
     });
   }
 
-  /** Forgets a deleted Tenant; returns the tenants whose hosts overlapped its own. */
+  /** Forgets a deleted Tenant; returns the later tenants whose hosts overlapped its own. */
   remove(name: string): string[] {
     const entry = this.#tenants.get(name);
     if (entry === undefined) return [];
@@ -133,6 +136,27 @@ export class TenantIndex {
   }
 
   /**
+   * The tenants an event or a listed object of `resource` is for, from the operator's own records,
+   * never from a label someone in a tenant namespace can set: a namespace's tenants (see
+   * {@linkcode tenantsIn}); for an object in a namespace, that namespace's tenants, and only when
+   * it has one of the operator's names (`kleff-*`); for a cluster-scoped object, its owner (see
+   * {@linkcode ownerOf}). `undefined` when the object is none the operator maps.
+   */
+  tenantsFor(resource: ResourceDescriptor, object: KubeObjectBase): Iterable<string> | undefined {
+    const name = object.metadata?.name ?? "";
+    if (resource.group === namespaces.group && resource.kind === namespaces.kind) {
+      return this.tenantsIn(name);
+    }
+    if (resource.namespaced) {
+      return name.startsWith(OBJECT_NAME_PREFIX)
+        ? this.tenantsIn(object.metadata?.namespace ?? "")
+        : undefined;
+    }
+    const owner = this.ownerOf(object);
+    return owner === undefined ? undefined : [owner];
+  }
+
+  /**
    * The tenant a cluster-scoped object (a Gatekeeper constraint, which only platform admins and
    * the operator can write) belongs to: its `kleff.io/tenant` label, or the tenant whose uid its
    * `kleff.io/tenant-uid` annotation names.
@@ -150,15 +174,10 @@ export class TenantIndex {
   hostClaims(tenant: KubeObjectBase, hosts: readonly string[]): HostClaim[] {
     const name = tenant.metadata?.name ?? "";
     const order = orderOf(tenant);
-    const others = new Set<string>();
-    for (const host of hosts) {
-      for (const other of this.#hosts.overlapping(host)) if (other !== name) others.add(other);
-    }
-    return [...others]
-      .map((other) => ({ other, entry: this.#tenants.get(other)! }))
-      .filter(({ entry }) => entry !== undefined && entry.order < order)
-      .sort((a, b) => a.entry.order < b.entry.order ? -1 : 1)
-      .map(({ other, entry }) => ({ tenant: other, hosts: entry.hosts }));
+    return [...this.#overlapping(name, hosts)]
+      .filter(([, entry]) => entry.order < order)
+      .sort(([, a], [, b]) => a.order < b.order ? -1 : 1)
+      .map(([other, entry]) => ({ tenant: other, hosts: entry.hosts }));
   }
 
   /**
@@ -168,11 +187,8 @@ export class TenantIndex {
   claimedBefore(name: string): boolean {
     const entry = this.#tenants.get(name);
     if (entry === undefined) return false;
-    for (const host of entry.hosts) {
-      for (const other of this.#hosts.overlapping(host)) {
-        const claim = other === name ? undefined : this.#tenants.get(other);
-        if (claim !== undefined && claim.order < entry.order) return true;
-      }
+    for (const [, claim] of this.#overlapping(name, entry.hosts)) {
+      if (claim.order < entry.order) return true;
     }
     return false;
   }
@@ -222,16 +238,24 @@ export class TenantIndex {
     },
   ): string[] {
     if (before.length === after.length && before.every((host, i) => host === after[i])) return [];
-    const affected = new Set<string>();
     for (const host of before) this.#hosts.remove(name, host);
-    for (const host of [...before, ...after]) {
+    const affected = [...this.#overlapping(name, [...before, ...after])]
+      .filter(([, entry]) => entry.order > order)
+      .map(([other]) => other);
+    for (const host of after) this.#hosts.add(name, host);
+    return affected;
+  }
+
+  /** Each other known tenant claiming a host that overlaps one of `hosts`, once, with its entry. */
+  *#overlapping(name: string, hosts: readonly string[]): Generator<[string, TenantEntry]> {
+    const seen = new Set<string>([name]);
+    for (const host of hosts) {
       for (const other of this.#hosts.overlapping(host)) {
+        if (seen.has(other)) continue;
+        seen.add(other);
         const entry = this.#tenants.get(other);
-        if (entry !== undefined && entry.order > order) affected.add(other);
+        if (entry !== undefined) yield [other, entry];
       }
     }
-    for (const host of after) this.#hosts.add(name, host);
-    affected.delete(name);
-    return [...affected];
   }
 }

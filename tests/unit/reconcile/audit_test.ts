@@ -79,25 +79,19 @@ Deno.test("anything a reconcile would act on unsettles the tenant", () => {
     change(tenant);
     assert.equal(auditTenant(tenant, { now: NOW, context: BUILTIN }).settled, false, what);
   }
-  assert.equal(
-    auditTenant(world.tenant, {
+  const settledAfterClaim = (tenant: unknown, context: PlanContext) =>
+    auditTenant(tenant, {
       now: NOW,
-      context: BUILTIN,
+      context,
       hostClaims: [{ tenant: "first", hosts: ["*.alice.apps.example.com"] }],
-    }).settled,
+    }).settled;
+  assert.equal(
+    settledAfterClaim(world.tenant, BUILTIN),
     true,
     "no Gateway without Istio: host claims do not matter",
   );
   const full = ready(FULL);
-  assert.equal(
-    auditTenant(full.tenant, {
-      now: NOW,
-      context: FULL,
-      hostClaims: [{ tenant: "first", hosts: ["*.alice.apps.example.com"] }],
-    }).settled,
-    false,
-    "an earlier claim on its hosts",
-  );
+  assert.equal(settledAfterClaim(full.tenant, FULL), false, "an earlier claim on its hosts");
   assert.equal(
     auditTenant(full.tenant, { now: NOW, context: BUILTIN }).settled,
     false,

@@ -1,5 +1,6 @@
 // Fault injection: failing the next matching requests, latency, trickled answers, dropped, stalled
 // or corrupted watches, compaction.
+import { sleep } from "../../lib/backoff.ts";
 import { ApiError } from "./status.ts";
 import type { Verb } from "../types.ts";
 
@@ -42,6 +43,8 @@ export interface Faults {
   failNext(rule: FaultRule): void;
   /** Delays matching requests by `ms` (0 clears). */
   setLatency(ms: number, match?: { verb?: Verb; resource?: string }): void;
+  /** How many requests the latency holds right now (sent, not yet handled). */
+  readonly delayed: number;
   /** Abruptly ends every open watch response; returns how many. */
   dropWatches(): number;
   /** Open watches stay connected but receive nothing while stalled. */
@@ -89,6 +92,7 @@ export class FaultInjector implements Faults {
   #latency: { ms: number; verb?: Verb; resource?: string } = { ms: 0 };
   #trickle?: Trickle;
   #hooks: WatchHooks;
+  #delayed = 0;
 
   /** Creates an injector using the server's watch hooks. */
   constructor(hooks: WatchHooks) {
@@ -162,6 +166,23 @@ export class FaultInjector implements Faults {
     this.#trickle = undefined;
     this.#hooks.corrupt(undefined);
     this.#hooks.stall(false);
+  }
+
+  /** How many requests the latency holds right now (sent, not yet handled). */
+  get delayed(): number {
+    return this.#delayed;
+  }
+
+  /** Holds a request for the latency matching `target`, or until `signal` aborts. */
+  async delay(target: FaultTarget, signal: AbortSignal): Promise<void> {
+    const ms = this.latencyFor(target);
+    if (ms === 0) return;
+    this.#delayed++;
+    try {
+      await sleep(ms, signal).catch(() => {});
+    } finally {
+      this.#delayed--;
+    }
   }
 
   /** The latency to add to a request. */

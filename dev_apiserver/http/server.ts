@@ -1,5 +1,4 @@
 // The dev API server: HTTP(S) listener, authentication, faults, counters and dispatch to handlers.
-import { sleep } from "../../lib/backoff.ts";
 import { log } from "../../lib/log.ts";
 import { createCertificateAuthority } from "../../lib/pki/mod.ts";
 import { parseIpAddress } from "../../lib/ip.ts";
@@ -165,8 +164,7 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
           name: route.name,
         });
         const target = { verb, resource: label, namespace: route.namespace || undefined };
-        const latency = faults.latencyFor(target);
-        if (latency > 0) await sleep(latency, closing.signal).catch(() => {});
+        await faults.delay(target, closing.signal);
         const fault = faults.take(target);
         if (fault) throw fault;
         response = isReview(route.info)

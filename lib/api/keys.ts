@@ -3,6 +3,13 @@
 /** The Tenant finalizer that guarantees teardown runs before a Tenant disappears. */
 export const TENANT_FINALIZER = "kleff.io/namespace-finalizer";
 
+/**
+ * Tenant annotation: the namespace the operator is about to create for the Tenant (its claim, set
+ * with the finalizer before the create), standing in for `status.namespace` until the status
+ * records the created namespace (ARCHITECTURE.md §4).
+ */
+export const NAMESPACE_CLAIM_ANNOTATION = "kleff.io/namespace-claim";
+
 /** Namespace annotation marking ownership: its value is the owning Tenant's uid. */
 export const TENANT_UID_ANNOTATION = "kleff.io/tenant-uid";
 

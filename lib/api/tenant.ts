@@ -52,8 +52,9 @@ export interface TenantStatus {
   /** The `metadata.generation` the status was computed from. */
   observedGeneration?: number;
   /**
-   * The namespace this tenant owns or is about to create: recorded just before the operator
-   * creates it, so a create whose answer was lost is still recognised (ARCHITECTURE.md §4).
+   * The namespace this tenant owns: recorded with its uid once the operator has created it (before
+   * a recreate, without the uid); until then the Tenant's claim annotation names it
+   * (ARCHITECTURE.md §4).
    */
   namespace?: string;
   /**

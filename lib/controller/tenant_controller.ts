@@ -5,7 +5,12 @@
 // stage by stage, each noted in the own-writes record, write status only when it
 // changed, record Events, and tell the work queue when to look again.
 import type { Namespace } from "kubernetes-types/core/v1.d.ts";
-import { type Tenant, TENANT_RESOURCE, type TenantStatus } from "../api/mod.ts";
+import {
+  NAMESPACE_CLAIM_ANNOTATION,
+  type Tenant,
+  TENANT_RESOURCE,
+  type TenantStatus,
+} from "../api/mod.ts";
 import {
   ApiError,
   ConnectionError,
@@ -22,14 +27,15 @@ import {
   decideFailure,
   type Decision,
   describeAction,
-  finalizerPatchApplies,
   type HostClaim,
   isNewTenant,
+  isTenantPatch,
   observationKey,
   observations,
   type ObservedKind,
   type PlanContext,
   tenantNamespaceName,
+  tenantPatchApplies,
 } from "../reconcile/mod.ts";
 import type { WorkResult } from "../queue/mod.ts";
 import type { EventRecorder } from "./event_recorder.ts";
@@ -194,6 +200,12 @@ export class TenantController {
         if (action.kind === "recordNamespace") {
           held = withRecorded(held, { namespace: action.namespace });
         }
+        const claim = action.kind === "claimNamespace"
+          ? action.namespace
+          : action.kind === "addFinalizer"
+          ? action.claim
+          : undefined;
+        if (claim !== undefined) held = withClaim(held, claim);
         if (action.kind === "create" && action.recordUid) {
           const uid = outcome.value?.metadata?.uid;
           held = withRecorded(held, { namespace: held.status?.namespace, namespaceUID: uid });
@@ -211,14 +223,27 @@ export class TenantController {
       }
       if (failure !== undefined) {
         const action = failure.during;
-        if (
-          failure.code === 422 &&
-          (action.kind === "addFinalizer" || action.kind === "removeFinalizer")
-        ) {
-          failure.stale = !finalizerPatchApplies(action, await this.#read(name, signal));
+        if (failure.code === 422 && isTenantPatch(action)) {
+          failure.stale = !tenantPatchApplies(action, await this.#read(name, signal));
         }
         decision = decideFailure(held, failure, { now: now() });
         failed = `${describeAction(action)}: ${failure.message}`;
+        // The failure's own write (withdrawing a claim) goes before its status.
+        for (const next of decision.actions) {
+          try {
+            await this.#execute(next, signal);
+            log("controller").info("tenant {tenant}: {action}", {
+              tenant: name,
+              action: describeAction(next),
+            });
+          } catch (error) {
+            const summary = failureOf(error);
+            if (!summary || signal.aborted) throw error;
+            failed = `${describeAction(next)}: ${summary.message}`;
+            decision = { ...decision, requeue: { kind: "backoff" } };
+            break;
+          }
+        }
         if (decision.requeue.kind !== "retry") {
           log("controller").warn("tenant {tenant}: {action} failed: {error}", {
             tenant: name,
@@ -341,6 +366,8 @@ export class TenantController {
     switch (action.kind) {
       case "addFinalizer":
       case "removeFinalizer":
+      case "claimNamespace":
+      case "withdrawClaim":
         return await resource.patch(action.name, action.patch, { type: "json", signal });
       case "patch":
         return await resource.patch(action.name, action.patch, {
@@ -362,6 +389,18 @@ export class TenantController {
       }
     }
   }
+}
+
+/** The Tenant as a claim left it: the claim annotation set to `namespace`, the rest as read. */
+function withClaim(tenant: Tenant, namespace: string): Tenant {
+  const metadata = tenant.metadata ?? {};
+  return {
+    ...tenant,
+    metadata: {
+      ...metadata,
+      annotations: { ...metadata.annotations, [NAMESPACE_CLAIM_ANNOTATION]: namespace },
+    },
+  };
 }
 
 /**

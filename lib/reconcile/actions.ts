@@ -2,31 +2,48 @@
 // Events it records and when to look again. The executor's whole contract is documented here.
 import type { ResourceDescriptor } from "../api/mod.ts";
 import type { KubeObject } from "../api/mod.ts";
-import { namespaces, TENANT_FINALIZER, TENANT_RESOURCE, type TenantStatus } from "../api/mod.ts";
+import {
+  NAMESPACE_CLAIM_ANNOTATION,
+  namespaces,
+  TENANT_FINALIZER,
+  TENANT_RESOURCE,
+  type TenantStatus,
+} from "../api/mod.ts";
 import { statusEqual } from "./conditions.ts";
 import type { TenantView } from "./spec.ts";
 
 /** A JSON merge patch (RFC 7386) body: `null` values delete keys. */
 export type MergePatch = Record<string, unknown>;
 
-/** One operation of a JSON patch (RFC 6902) as the operator writes them: a test, or an add. */
-export interface JsonPatchOperation {
-  /** `test` compares (a missing member equals `null`), `add` sets (replacing a member). */
-  op: "test" | "add";
-  /** JSON pointer. */
-  path: string;
-  /** The value compared or set. */
-  value: unknown;
-}
+/**
+ * One operation of a JSON patch (RFC 6902) as the operator writes them: `test` compares (a missing
+ * member equals `null`), `add` sets (replacing a member), `remove` deletes a member.
+ */
+export type JsonPatchOperation =
+  | {
+    /** `test` or `add`. */
+    op: "test" | "add";
+    /** JSON pointer. */
+    path: string;
+    /** The value compared or set. */
+    value: unknown;
+  }
+  | {
+    /** `remove`. */
+    op: "remove";
+    /** JSON pointer. */
+    path: string;
+  };
 
 /**
  * Add the finalizer to the Tenant: `PATCH` the Tenant with the JSON patch `patch`
- * (`application/json-patch+json`, see {@linkcode finalizerPatchApplies}). The patch tests the
+ * (`application/json-patch+json`, see {@linkcode tenantPatchApplies}). The patch tests the
  * Tenant's uid and its finalizers as they were read before it sets them, so a Tenant deleted and
  * recreated, or whose finalizers someone changed since, refuses it (422) and no finalizer is lost,
- * while a change of anything else (its status: the recorded namespace is written beside it) does
- * not get in its way. A refused patch ends the decision: the executor reads the Tenant to tell a
- * stale view ({@linkcode ActionFailure.stale}) from a rejection.
+ * while a change of anything else (its status, its other annotations) does not get in its way.
+ * With `claim`, the same patch claims that namespace (see {@linkcode ClaimNamespaceAction}): a new
+ * Tenant's finalizer and claim are one write. A refused patch ends the decision: the executor
+ * reads the Tenant to tell a stale view ({@linkcode ActionFailure.stale}) from a rejection.
  */
 export interface AddFinalizerAction {
   /** Discriminator. */
@@ -35,7 +52,12 @@ export interface AddFinalizerAction {
   resource: ResourceDescriptor;
   /** The Tenant's name. */
   name: string;
-  /** JSON patch: test `metadata.uid` and `metadata.finalizers`, then set the finalizers. */
+  /** The namespace claimed in the same patch, if any. */
+  claim?: string;
+  /**
+   * JSON patch: test `metadata.uid` and `metadata.finalizers`, then set the finalizers (and the
+   * claim annotation).
+   */
   patch: JsonPatchOperation[];
 }
 
@@ -55,12 +77,53 @@ export interface RemoveFinalizerAction {
 }
 
 /**
- * Record in the Tenant's status the namespace it is about to create: `PATCH` the status
- * subresource with {@linkcode MergePatch} `patch` (`status.namespace` set, `status.namespaceUID`
- * removed). It comes right before that namespace's create, so that a create whose answer is lost
- * (a crash, a lost connection) leaves a claim the next reconcile recognises (ARCHITECTURE.md §4).
- * On success the executor applies the patch to the Tenant it holds (a later failure's decision
- * starts from what is stored).
+ * Claim the namespace the Tenant is about to create: `PATCH` the Tenant with the JSON patch
+ * `patch`, which tests its uid and sets the annotation `kleff.io/namespace-claim` to the name. It
+ * comes before that namespace's create (in a new Tenant's finalizer patch, see
+ * {@linkcode AddFinalizerAction.claim}), so that a create whose answer is lost (a crash, a lost
+ * connection) leaves a claim the next reconcile recognises (ARCHITECTURE.md §4). On success the
+ * executor applies it to the Tenant it holds (a later failure's decision starts from what is
+ * stored).
+ */
+export interface ClaimNamespaceAction {
+  /** Discriminator. */
+  kind: "claimNamespace";
+  /** Always the Tenant resource. */
+  resource: ResourceDescriptor;
+  /** The Tenant's name. */
+  name: string;
+  /** The namespace about to be created. */
+  namespace: string;
+  /** JSON patch: test `metadata.uid`, then set the claim annotation. */
+  patch: JsonPatchOperation[];
+}
+
+/**
+ * Withdraw the claim on a namespace someone else created under the claimed name (the create was
+ * refused with AlreadyExists): `PATCH` the Tenant with the JSON patch `patch`, which tests its uid
+ * and the claim, then removes the claim annotation. The one write a failure's decision makes (see
+ * `decideFailure`), so that a namespace this operator did not see itself create is never taken
+ * for the tenant's.
+ */
+export interface WithdrawClaimAction {
+  /** Discriminator. */
+  kind: "withdrawClaim";
+  /** Always the Tenant resource. */
+  resource: ResourceDescriptor;
+  /** The Tenant's name. */
+  name: string;
+  /** The namespace no longer claimed. */
+  namespace: string;
+  /** JSON patch: test `metadata.uid` and the claim, then remove the claim annotation. */
+  patch: JsonPatchOperation[];
+}
+
+/**
+ * Record in the Tenant's status the namespace it is about to recreate (one deleted by hand):
+ * `PATCH` the status subresource with {@linkcode MergePatch} `patch` (`status.namespace` set,
+ * `status.namespaceUID` of the deleted namespace removed), so that the recreated namespace, whose
+ * uid differs, is recognised when the create's answer is lost (ARCHITECTURE.md §4). On success the
+ * executor applies the patch to the Tenant it holds.
  */
 export interface RecordNamespaceAction {
   /** Discriminator. */
@@ -131,6 +194,8 @@ export interface DeleteAction {
 export type Action =
   | AddFinalizerAction
   | RemoveFinalizerAction
+  | ClaimNamespaceAction
+  | WithdrawClaimAction
   | RecordNamespaceAction
   | CreateAction
   | PatchAction
@@ -166,7 +231,9 @@ export type Requeue =
  *    same time) and stops after a stage in which one failed (then it executes
  *    `decideFailure(tenant, failure, options)` for the first failed action of the stage, in
  *    order, instead of the rest of this decision, with the Tenant as the actions that succeeded
- *    left it: see {@linkcode RecordNamespaceAction} and {@linkcode CreateAction.recordUid});
+ *    left it: see {@linkcode ClaimNamespaceAction}, {@linkcode RecordNamespaceAction} and
+ *    {@linkcode CreateAction.recordUid}; that decision's actions, at most the withdrawal of a
+ *    claim, run one after the other, and a failure of one ends it with `backoff`);
  * 2. if `writeStatus`, merge-patches the status subresource to `{ status }`, top-level fields
  *    `status` lacks set to null (no lock needed: one reconcile per tenant runs at a time, and a
  *    Tenant carrying the finalizer cannot be replaced);
@@ -188,42 +255,106 @@ export interface Decision {
   ignored?: string;
 }
 
+/** A JSON patch of the Tenant itself (its finalizers, its claim annotation). */
+export type TenantPatchAction =
+  | AddFinalizerAction
+  | RemoveFinalizerAction
+  | ClaimNamespaceAction
+  | WithdrawClaimAction;
+
+/** Whether `action` is a JSON patch of the Tenant itself. */
+export function isTenantPatch(action: Action): action is TenantPatchAction {
+  return action.kind === "addFinalizer" || action.kind === "removeFinalizer" ||
+    action.kind === "claimNamespace" || action.kind === "withdrawClaim";
+}
+
+const CLAIM_PATH = `/metadata/annotations/${NAMESPACE_CLAIM_ANNOTATION.replaceAll("/", "~1")}`;
+
 /**
- * Builds the finalizer patch that sets `finalizers`: it applies only while the Tenant's uid and
- * finalizers are still those of `tenant` (see {@linkcode AddFinalizerAction}).
+ * The JSON patch of the Tenant that tests its uid, then (with `finalizers`) tests its finalizers
+ * as read and sets them, then (with `claim`) sets the claim annotation: on an annotation map
+ * that exists as read, or as a new map tested absent, so no other annotation is ever lost.
  */
-function finalizerPatch(tenant: TenantView, finalizers: string[]): JsonPatchOperation[] {
-  return [
-    { op: "test", path: "/metadata/uid", value: tenant.uid },
-    { op: "test", path: "/metadata/finalizers", value: tenant.storedFinalizers },
-    { op: "add", path: "/metadata/finalizers", value: finalizers },
-  ];
+function tenantPatch(
+  tenant: TenantView,
+  change: { finalizers?: string[]; claim?: string },
+): JsonPatchOperation[] {
+  const patch: JsonPatchOperation[] = [{ op: "test", path: "/metadata/uid", value: tenant.uid }];
+  if (change.finalizers !== undefined) {
+    patch.push(
+      { op: "test", path: "/metadata/finalizers", value: tenant.storedFinalizers },
+      { op: "add", path: "/metadata/finalizers", value: change.finalizers },
+    );
+  }
+  if (change.claim !== undefined) {
+    patch.push(
+      ...(tenant.hasAnnotations
+        ? [{ op: "add" as const, path: CLAIM_PATH, value: change.claim }]
+        : [
+          { op: "test" as const, path: "/metadata/annotations", value: null },
+          {
+            op: "add" as const,
+            path: "/metadata/annotations",
+            value: { [NAMESPACE_CLAIM_ANNOTATION]: change.claim },
+          },
+        ]),
+    );
+  }
+  return patch;
 }
 
 /**
- * Whether the tests of finalizer patch `action` hold for `tenant` (an object as read, or
- * `undefined` when it is gone): when they do not, a refused patch was a stale view; when they
- * do, the API server rejected it for another reason.
+ * Whether Tenant patch `action` still applies to `tenant` (an object as read, or `undefined` when
+ * it is gone): its tests hold, the member each `add` goes into exists and each member it removes
+ * is there. When it does not, a refused patch was a stale view; when it does, the API server
+ * rejected it for another reason.
  */
-export function finalizerPatchApplies(
-  action: AddFinalizerAction | RemoveFinalizerAction,
+export function tenantPatchApplies(
+  action: TenantPatchAction,
   tenant: { metadata?: object } | undefined,
 ): boolean {
   if (tenant === undefined) return false;
-  const metadata: Record<string, unknown> = { ...tenant.metadata };
-  return action.patch.every((operation) =>
-    operation.op !== "test" ||
-    statusEqual(metadata[operation.path.slice("/metadata/".length)] ?? null, operation.value)
-  );
+  return action.patch.every((operation) => {
+    const found = pointer(tenant, operation.path);
+    switch (operation.op) {
+      case "test":
+        return statusEqual(found.value ?? null, operation.value);
+      case "add":
+        return found.parent;
+      case "remove":
+        return found.value !== undefined;
+    }
+  });
 }
 
-/** The action adding the operator's finalizer to the Tenant, keeping any other finalizers. */
-export function addFinalizer(tenant: TenantView): AddFinalizerAction {
+/** Resolves JSON pointer `path` in `root`: the value there, and whether its parent is an object. */
+function pointer(root: unknown, path: string): { value?: unknown; parent: boolean } {
+  const keys = path.split("/").slice(1).map((key) =>
+    key.replaceAll("~1", "/").replaceAll("~0", "~")
+  );
+  let value: unknown = root;
+  for (const [index, key] of keys.entries()) {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      return { parent: false };
+    }
+    const next = (value as Record<string, unknown>)[key];
+    if (index === keys.length - 1) return { value: next, parent: true };
+    value = next;
+  }
+  return { value, parent: false };
+}
+
+/**
+ * The action adding the operator's finalizer to the Tenant, keeping any other finalizers, and
+ * claiming namespace `claim` in the same patch when given.
+ */
+export function addFinalizer(tenant: TenantView, claim?: string): AddFinalizerAction {
   return {
     kind: "addFinalizer",
     resource: TENANT_RESOURCE,
     name: tenant.name,
-    patch: finalizerPatch(tenant, [...tenant.finalizers, TENANT_FINALIZER]),
+    ...(claim === undefined ? {} : { claim }),
+    patch: tenantPatch(tenant, { finalizers: [...tenant.finalizers, TENANT_FINALIZER], claim }),
   };
 }
 
@@ -233,11 +364,50 @@ export function removeFinalizer(tenant: TenantView): RemoveFinalizerAction {
     kind: "removeFinalizer",
     resource: TENANT_RESOURCE,
     name: tenant.name,
-    patch: finalizerPatch(tenant, tenant.finalizers.filter((item) => item !== TENANT_FINALIZER)),
+    patch: tenantPatch(tenant, {
+      finalizers: tenant.finalizers.filter((item) => item !== TENANT_FINALIZER),
+    }),
   };
 }
 
-/** The action recording `namespace` as the one `tenant` is about to create. */
+/** The action claiming `namespace` as the one `tenant` is about to create. */
+export function claimNamespace(tenant: TenantView, namespace: string): ClaimNamespaceAction {
+  return {
+    kind: "claimNamespace",
+    resource: TENANT_RESOURCE,
+    name: tenant.name,
+    namespace,
+    patch: tenantPatch(tenant, { claim: namespace }),
+  };
+}
+
+/** The action withdrawing `tenant`'s claim on `namespace`. */
+export function withdrawClaim(tenant: TenantView, namespace: string): WithdrawClaimAction {
+  return {
+    kind: "withdrawClaim",
+    resource: TENANT_RESOURCE,
+    name: tenant.name,
+    namespace,
+    patch: [
+      { op: "test", path: "/metadata/uid", value: tenant.uid },
+      { op: "test", path: CLAIM_PATH, value: namespace },
+      { op: "remove", path: CLAIM_PATH },
+    ],
+  };
+}
+
+/**
+ * `actions` preceded by the finalizer's addition, into which a leading claim folds: a new Tenant's
+ * finalizer and claim are one write.
+ */
+export function withFinalizer(tenant: TenantView, actions: readonly Action[]): Action[] {
+  const [first, ...rest] = actions;
+  return first?.kind === "claimNamespace"
+    ? [addFinalizer(tenant, first.namespace), ...rest]
+    : [addFinalizer(tenant), ...actions];
+}
+
+/** The action recording `namespace` as the one `tenant` is about to recreate. */
 export function recordNamespace(tenant: TenantView, namespace: string): RecordNamespaceAction {
   return {
     kind: "recordNamespace",
@@ -286,7 +456,13 @@ export function describeAction(action: Action): string {
     `${namespace ? `${namespace}/` : ""}${name || "(unnamed)"}`;
   switch (action.kind) {
     case "addFinalizer":
-      return `add finalizer ${TENANT_FINALIZER} to ${kind} ${action.name}`;
+      return `add finalizer ${TENANT_FINALIZER} to ${kind} ${action.name}${
+        action.claim === undefined ? "" : ` and claim namespace ${action.claim}`
+      }`;
+    case "claimNamespace":
+      return `claim namespace ${action.namespace} for ${kind} ${action.name}`;
+    case "withdrawClaim":
+      return `withdraw the claim of ${kind} ${action.name} on namespace ${action.namespace}`;
     case "removeFinalizer":
       return `remove finalizer ${TENANT_FINALIZER} from ${kind} ${action.name}`;
     case "recordNamespace":

@@ -57,7 +57,7 @@ export function auditTenant(tenant: unknown, options: DecideOptions): TenantAudi
   const view = reading.tenant;
   if (view.deleting) return { settled: false, reason: "being deleted" };
   if (!hasFinalizer(view)) return { settled: false, reason: "no finalizer" };
-  const { spec, statusNamespace: namespace, statusNamespaceUID: namespaceUID } = view;
+  const { spec, recordedNamespace: namespace, statusNamespaceUID: namespaceUID } = view;
   if (spec === undefined) return { settled: false, reason: "invalid spec" };
   if (namespace === undefined || namespaceUID === undefined) {
     return { settled: false, reason: "no recorded namespace" };

@@ -2,7 +2,7 @@
 // status, events, requeue, from the Tenant, its observed objects and the plan context alone (no
 // I/O, no clock but `options.now`).
 import { ConditionType, Reason } from "../api/mod.ts";
-import { addFinalizer, type Decision, type Requeue } from "./actions.ts";
+import { type Decision, type Requeue, withFinalizer } from "./actions.ts";
 import { buildConditions, type ConditionInput, summarize } from "./conditions.ts";
 import type { PlanContext } from "./context.ts";
 import type { HostClaim } from "./hosts.ts";
@@ -40,21 +40,21 @@ export interface DecideOptions {
 }
 
 /**
- * The namespace the executor must GET before calling {@linkcode decide}: `status.namespace` once
- * set (it pins the name even if `spec.userId` is changed), else a valid `spec.userId`, else
- * `undefined` (observe nothing).
+ * The namespace the executor must GET before calling {@linkcode decide}: the recorded namespace
+ * once set (`status.namespace` pins the name even if `spec.userId` is changed), else a valid
+ * `spec.userId`, else `undefined` (observe nothing).
  */
 export function tenantNamespaceName(tenant: unknown): string | undefined {
   const reading = readTenant(tenant);
-  return reading.ok ? reading.tenant.statusNamespace ?? reading.tenant.userId : undefined;
+  return reading.ok ? reading.tenant.recordedNamespace ?? reading.tenant.userId : undefined;
 }
 
 /**
  * Decides what to do for a Tenant (untyped JSON, as the API server sent it). Never throws.
  *
- * A Tenant without the finalizer gets the finalizer patch and, in the same decision, the namespace
- * create and the creates of its per-plan objects: one write per object plus the finalizer and the
- * status in one reconcile. This is safe because the finalizer patch tests the Tenant's uid and
+ * A Tenant without the finalizer gets the finalizer patch (which claims the namespace) and, in the
+ * same decision, the namespace create and the creates of its per-plan objects: one write per object
+ * plus the finalizer and the status in one reconcile. This is safe because the finalizer patch tests the Tenant's uid and
  * finalizers as read and the executor stops after the first stage with a failed action: the
  * namespace is only created once the finalizer is stored, so a Tenant deleted in between stays
  * (with `deletionTimestamp`) until teardown has removed the namespace, which carries its uid
@@ -151,7 +151,7 @@ function decideFor(view: TenantView, observed: Observed, options: DecideOptions)
   const conditions = buildConditions(view.conditions, [...inputs, summarize(inputs)], build);
   const actions = [...step.actions, ...steps.flatMap((item) => item.actions)];
   const decision = withStatus(view, {
-    actions: hasFinalizer(view) ? actions : [addFinalizer(view), ...actions],
+    actions: hasFinalizer(view) ? actions : withFinalizer(view, actions),
     events: [
       ...step.events,
       ...steps.flatMap((item) => item.events),

@@ -3,7 +3,7 @@
 // Warning Event.
 import { limitRanges, namespaces, resourceQuotas } from "../api/mod.ts";
 import { ConditionType, Reason, TENANT_KIND } from "../api/mod.ts";
-import { type Action, type Decision, describeAction } from "./actions.ts";
+import { type Action, type Decision, describeAction, withdrawClaim } from "./actions.ts";
 import { buildConditions, type ConditionInput, summarize, trimMessage } from "./conditions.ts";
 import { readTenant } from "./spec.ts";
 import { ignored, keptStatus, tenantStatus, unchanged, withStatus } from "./status.ts";
@@ -20,7 +20,7 @@ export interface ActionFailure {
   during: Action;
   /**
    * Set when the executor found that what the write tested no longer holds (a finalizer patch
-   * refused after the Tenant changed or went away, see `finalizerPatchApplies`): a stale view,
+   * refused after the Tenant changed or went away, see `tenantPatchApplies`): a stale view,
    * retried from fresh state whatever the code.
    */
   stale?: boolean;
@@ -37,9 +37,10 @@ export interface FailureOptions {
  * - 404 NotFound, 409 Conflict, or a failure marked `stale`: the view was stale; write and
  *   record nothing, look again from fresh state (`retry`, not a failure);
  * - 409 AlreadyExists on the namespace's create: someone else's namespace appeared under that
- *   name since it was read; the claim recorded for it (`status.namespace`) is withdrawn, so that
- *   a namespace this operator did not see itself create is never taken as the tenant's, and the
- *   tenant is looked at again (`retry`);
+ *   name since it was read; the claim on it (the claim annotation: one write, the decision's only
+ *   action; `status.namespace`: in the status) is withdrawn, so that a namespace this operator did
+ *   not see itself create is never taken as the tenant's, and the tenant is looked at again
+ *   (`retry`);
  * - 409 AlreadyExists on the create of an object in the tenant's namespace: one appeared under
  *   that name since the LIST; it is the operator's there (`syncObjects`), so look again (`retry`);
  * - 409 AlreadyExists on the create of a cluster-scoped object (a constraint): an object of that
@@ -64,8 +65,11 @@ export function decideFailure(
   const alreadyExists = failure.code === 409 && failure.reason === "AlreadyExists" &&
     failure.during.kind === "create";
   if (alreadyExists && served === ConditionType.NamespaceReady) {
+    const name = failure.during.kind === "create"
+      ? failure.during.object.metadata?.name
+      : undefined;
     return withStatus(view, {
-      actions: [],
+      actions: name !== undefined && view.claim === name ? [withdrawClaim(view, name)] : [],
       events: [],
       requeue: { kind: "retry" },
       status: tenantStatus(view, {
@@ -126,7 +130,12 @@ export function decideFailure(
 
 /** The condition a write serves; `undefined` for the finalizer writes to the Tenant itself. */
 function servedCondition(action: Action): ConditionType | undefined {
-  if (action.kind === "recordNamespace") return ConditionType.NamespaceReady;
+  if (
+    action.kind === "recordNamespace" || action.kind === "claimNamespace" ||
+    action.kind === "withdrawClaim"
+  ) {
+    return ConditionType.NamespaceReady;
+  }
   const { kind } = action.resource;
   if (kind === TENANT_KIND) return undefined;
   if (kind === namespaces.kind) return ConditionType.NamespaceReady;

@@ -12,11 +12,12 @@ export {
   type Action,
   actionStages,
   type AddFinalizerAction,
+  type ClaimNamespaceAction,
   type CreateAction,
   type Decision,
   type DeleteAction,
   describeAction,
-  finalizerPatchApplies,
+  isTenantPatch,
   type JsonPatchOperation,
   type MergePatch,
   type PatchAction,
@@ -24,6 +25,9 @@ export {
   type RemoveFinalizerAction,
   type Requeue,
   type TenantEvent,
+  type TenantPatchAction,
+  tenantPatchApplies,
+  type WithdrawClaimAction,
 } from "./actions.ts";
 export {
   buildConditions,

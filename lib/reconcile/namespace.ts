@@ -1,6 +1,6 @@
 // The tenant namespace (ARCHITECTURE.md §4): its desired labels and ownership annotation, who owns an
 // observed namespace, and the step that creates, restores or reports it as NamespaceReady.
-import { namespaces, reservedBy } from "../api/mod.ts";
+import { namespaces, parseTime, reservedBy } from "../api/mod.ts";
 import {
   ConditionType,
   EventReason,
@@ -18,7 +18,13 @@ import {
   type TenantStatus,
 } from "../api/mod.ts";
 import type { PodSecurityLevel } from "../plans/mod.ts";
-import { type Action, recordNamespace, type Requeue, type TenantEvent } from "./actions.ts";
+import {
+  type Action,
+  claimNamespace,
+  recordNamespace,
+  type Requeue,
+  type TenantEvent,
+} from "./actions.ts";
 import type { ConditionInput } from "./conditions.ts";
 import { isOwned, patchAction, readObject } from "./managed.ts";
 import { changedKeys, metadataPatch, type MetadataView } from "./metadata_patch.ts";
@@ -32,6 +38,8 @@ export interface NamespaceView extends MetadataView {
   uid: string;
   /** Whether it is being deleted (`deletionTimestamp` set or `status.phase: Terminating`). */
   terminating: boolean;
+  /** `metadata.creationTimestamp` in ms since the epoch, when it is a valid time. */
+  created?: number;
   /** The messages of its True status conditions (deletion progress, e.g. content remaining). */
   progress: string[];
 }
@@ -97,6 +105,9 @@ export function readNamespace(raw: unknown): NamespaceView | undefined {
     labels,
     annotations,
     terminating: deleting || status.phase === "Terminating",
+    created: parseTime(
+      isRecord(raw) && isRecord(raw.metadata) ? raw.metadata.creationTimestamp : undefined,
+    ),
     progress: conditions.flatMap((condition) =>
       isRecord(condition) && condition.status === "True" && typeof condition.message === "string" &&
         condition.message !== ""
@@ -138,19 +149,22 @@ export function desiredNamespaceAnnotations(tenant: TenantView): Record<string, 
 }
 
 /**
- * Whose `namespace` is. It is this tenant's when it is the namespace `status.namespace` names
- * and its uid is the recorded `status.namespaceUID`, whatever its labels and annotations say
- * (they are restored). Without a recorded uid (a Tenant from a release that did not record it,
- * or a create whose answer was lost after `status.namespace` was recorded), the namespace
- * `status.namespace` names is accepted once, when it carries this tenant's annotation and
+ * Whose `namespace` is. It is this tenant's when it is the recorded namespace
+ * ({@linkcode TenantView.recordedNamespace}) and its uid is the recorded `status.namespaceUID`,
+ * whatever its labels and annotations say (they are restored). Without a recorded uid (a Tenant
+ * from a release that did not record it, or a create whose answer was lost after the claim), the
+ * recorded (claimed) namespace is accepted once, when it carries this tenant's annotation and
  * ownership labels; its uid is then recorded. Anything else annotated with this tenant's uid is
  * `unproven` and never adopted; a namespace without a uid (no API server sends one) is never ours.
  */
 export function namespaceOwnership(namespace: NamespaceView, tenant: TenantView): Ownership {
-  const named = namespace.uid !== "" && namespace.name === tenant.statusNamespace;
+  const named = namespace.uid !== "" && namespace.name === tenant.recordedNamespace;
   const recorded = tenant.statusNamespaceUID;
   if (named && recorded !== undefined && namespace.uid === recorded) return { kind: "ours" };
-  if (named && recorded === undefined && carriesOwnership(namespace, tenant)) {
+  if (
+    named && recorded === undefined && carriesOwnership(namespace, tenant) &&
+    !olderThan(namespace, tenant)
+  ) {
     return { kind: "ours" };
   }
   const owner = namespace.annotations[TENANT_UID_ANNOTATION];
@@ -158,6 +172,16 @@ export function namespaceOwnership(namespace: NamespaceView, tenant: TenantView)
   if (owner === tenant.uid) return { kind: "unproven" };
   const other = namespace.labels[TENANT_LABEL];
   return other === undefined ? { kind: "otherTenant" } : { kind: "otherTenant", tenant: other };
+}
+
+/**
+ * Whether `namespace` was created before `tenant` (or either time is unknown): then the operator
+ * cannot have created it for the tenant, whatever is written on either. Times have a resolution of
+ * one second, so a namespace created in the Tenant's second is not older.
+ */
+function olderThan(namespace: NamespaceView, tenant: TenantView): boolean {
+  return namespace.created === undefined || tenant.created === undefined ||
+    namespace.created < tenant.created;
 }
 
 /** Whether `namespace` carries `tenant`'s ownership annotation and labels. */
@@ -200,10 +224,11 @@ export function terminationProgress(namespace: NamespaceView): string {
 /**
  * Decides the namespace of a Tenant that is not being deleted: create it when absent (recreate it
  * when deleted by hand), restore its managed labels and annotation, or report why it cannot be
- * used. `namespace` is the observed Namespace named by {@linkcode TenantView.statusNamespace} or
+ * used. `namespace` is the observed Namespace named by {@linkcode TenantView.recordedNamespace} or
  * else `spec.userId`; an invalid spec, a reserved name or a changed `userId` writes nothing to any
- * namespace. A create is preceded by recording its name in the status (unless recorded already)
- * and records the new namespace's uid (see `RecordNamespaceAction`).
+ * namespace. A create is preceded by a claim on its name (unless claimed already; a recreate, by
+ * recording the name in the status without the deleted namespace's uid) and records the new
+ * namespace's uid (see `ClaimNamespaceAction`, `RecordNamespaceAction`).
  */
 export function namespaceStep(
   tenant: TenantView,
@@ -211,7 +236,7 @@ export function namespaceStep(
   options: NamespaceStepOptions,
 ): NamespaceStep {
   const spec = tenant.spec;
-  const kept = tenant.statusNamespace;
+  const kept = tenant.recordedNamespace;
   const keptUid = tenant.statusNamespaceUID;
   if (spec === undefined) {
     return invalid(tenant, `invalid spec: ${tenant.problems.join("; ")}`);
@@ -234,10 +259,14 @@ export function namespaceStep(
   });
   const annotations = desiredNamespaceAnnotations(tenant);
   if (namespace === undefined) {
-    const claimed = kept === spec.userId && keptUid === undefined;
+    const claim = keptUid !== undefined
+      ? [recordNamespace(tenant, spec.userId)]
+      : kept === spec.userId
+      ? []
+      : [claimNamespace(tenant, spec.userId)];
     return {
       actions: [
-        ...(claimed ? [] : [recordNamespace(tenant, spec.userId)]),
+        ...claim,
         {
           kind: "create",
           resource: namespaces,
@@ -306,7 +335,7 @@ function invalid(tenant: TenantView, message: string): NamespaceStep {
     condition: notReady(Reason.InvalidSpec, message),
     events: [],
     requeue: { kind: "none" },
-    namespace: tenant.statusNamespace,
+    namespace: tenant.recordedNamespace,
     namespaceUID: tenant.statusNamespaceUID,
   };
 }

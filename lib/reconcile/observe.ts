@@ -9,8 +9,9 @@ import { constraintName } from "./policies.ts";
 import { hasFinalizer, isRecord, readTenant } from "./spec.ts";
 
 /**
- * Whether `tenant` is new to the operator: not being deleted, with a valid spec and no status at
- * all (nothing recorded, no condition: the operator never wrote it). Its namespace is then created
+ * Whether `tenant` is new to the operator: not being deleted, with a valid spec, no status at all
+ * (nothing recorded, no condition: the operator never wrote it) and no claim (after a claim, a
+ * create may have happened whose answer was lost). Its namespace is then created
  * without being read first, and nothing is listed in it (it is created in the same reconcile): the
  * executor decides as if a GET of the namespace had answered 404 and every LIST had been empty. A
  * create answered 409 AlreadyExists means someone else has that object: the executor then reads
@@ -23,7 +24,7 @@ export function isNewTenant(tenant: unknown): boolean {
   const status = view.status;
   const empty = status === undefined || status === null ||
     (isRecord(status) && Object.keys(status).length === 0);
-  return !view.deleting && view.spec !== undefined && empty;
+  return !view.deleting && view.spec !== undefined && empty && view.claim === undefined;
 }
 
 /**
@@ -66,7 +67,7 @@ export function observations(
     reservedBy(observedNamespace.name, context.reservedNamespaces) === undefined;
   if (!view.deleting && observedNamespace !== undefined && !ours) return [];
   const served = servedKinds(context.integrations);
-  const pinned = view.statusNamespace ?? view.userId;
+  const pinned = view.recordedNamespace ?? view.userId;
   const result: Observation[] = pinned === undefined ? [] : served
     .filter((resource) => !resource.namespaced)
     .map((resource) => ({

@@ -8,6 +8,8 @@ import {
   DNS_LABEL_PATTERN,
   isDnsLabel,
   MAX_DNS_LABEL_LENGTH as MAX_LABEL_LENGTH,
+  NAMESPACE_CLAIM_ANNOTATION,
+  parseTime,
   TENANT_FINALIZER,
   type TenantSpec,
 } from "../api/mod.ts";
@@ -25,6 +27,8 @@ export interface TenantView {
   generation?: number;
   /** Whether `metadata.deletionTimestamp` is set. */
   deleting: boolean;
+  /** `metadata.creationTimestamp` in ms since the epoch, when it is a valid time. */
+  created?: number;
   /** `metadata.finalizers` (strings only). */
   finalizers: string[];
   /**
@@ -40,8 +44,15 @@ export interface TenantView {
   userId?: string;
   /** `spec.deletionPolicy` with its default applied; `undefined` when set to an invalid value. */
   deletionPolicy?: DeletionPolicy;
-  /** `status.namespace` when it is a valid DNS-1123 label. */
-  statusNamespace?: string;
+  /**
+   * The namespace recorded for the Tenant: `status.namespace` when it is a valid DNS-1123 label,
+   * else the claim annotation (`kleff.io/namespace-claim`) when it names `spec.userId`.
+   */
+  recordedNamespace?: string;
+  /** The claim annotation as read, when it is a string. */
+  claim?: string;
+  /** Whether `metadata.annotations` is an object as read (what a claim patch tests). */
+  hasAnnotations: boolean;
   /** `status.namespaceUID` when it is a non-empty string. */
   statusNamespaceUID?: string;
   /** `status.quota` when it is a string (kept by decisions that do not recompute it). */
@@ -87,7 +98,9 @@ export function readTenant(raw: unknown): TenantReading {
     : [];
   const generation = metadata.generation;
   const status = isRecord(raw.status) ? raw.status : {};
-  const statusNamespace = status.namespace;
+  const recordedNamespace = status.namespace;
+  const annotations = isRecord(metadata.annotations) ? metadata.annotations : undefined;
+  const claim = annotations?.[NAMESPACE_CLAIM_ANNOTATION];
   const statusNamespaceUID = status.namespaceUID;
   const problems: string[] = [];
   if (name.length > MAX_LABEL_LENGTH) {
@@ -105,13 +118,20 @@ export function readTenant(raw: unknown): TenantReading {
         ? generation as number
         : undefined,
       deleting: metadata.deletionTimestamp !== undefined && metadata.deletionTimestamp !== null,
+      created: parseTime(metadata.creationTimestamp),
       finalizers,
       storedFinalizers: Array.isArray(metadata.finalizers) ? metadata.finalizers : null,
       spec: problems.length === 0 ? spec.valid : undefined,
       problems,
       userId: spec.userId,
       deletionPolicy: spec.deletionPolicy,
-      statusNamespace: isDnsLabel(statusNamespace) ? statusNamespace : undefined,
+      recordedNamespace: isDnsLabel(recordedNamespace)
+        ? recordedNamespace
+        : claim === spec.userId && spec.userId !== undefined
+        ? spec.userId
+        : undefined,
+      ...(typeof claim === "string" ? { claim } : {}),
+      hasAnnotations: annotations !== undefined,
       statusNamespaceUID: typeof statusNamespaceUID === "string" && statusNamespaceUID !== ""
         ? statusNamespaceUID
         : undefined,

@@ -41,7 +41,7 @@ export function keptStatus(
   conditions: Condition[] = tenant.conditions,
 ): TenantStatus {
   return tenantStatus(tenant, {
-    namespace: tenant.statusNamespace,
+    namespace: tenant.recordedNamespace,
     namespaceUID: tenant.statusNamespaceUID,
     conditions,
     quota: tenant.statusQuota,

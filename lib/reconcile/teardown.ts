@@ -106,7 +106,7 @@ export function teardownStep(
   if (namespace === undefined) {
     const waited = findCondition(tenant.conditions, ConditionType.TenantReady)?.reason ===
       Reason.Terminating;
-    const name = tenant.statusNamespace ?? tenant.userId;
+    const name = tenant.recordedNamespace ?? tenant.userId;
     return {
       actions: [removeFinalizer(tenant)],
       events: waited && name !== undefined

@@ -299,11 +299,15 @@ export class OperatorEnv implements AsyncDisposable {
   }
 
   /** Creates a Tenant from a plain spec. */
-  createTenant(name: string, spec: Record<string, unknown>): Promise<Tenant> {
+  createTenant(
+    name: string,
+    spec: Record<string, unknown>,
+    options: { annotations?: Record<string, string> } = {},
+  ): Promise<Tenant> {
     return this.tenants.create({
       apiVersion: "kleff.kleff.io/v1",
       kind: "Tenant",
-      metadata: { name },
+      metadata: { name, ...(options.annotations ? { annotations: options.annotations } : {}) },
       spec: spec as unknown as Tenant["spec"],
     });
   }

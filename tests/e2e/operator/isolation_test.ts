@@ -7,7 +7,10 @@ import { isDeepStrictEqual } from "node:util";
 import type { CustomResourceDefinition } from "kubernetes-types/apiextensions/v1.d.ts";
 import type { LimitRange, ResourceQuota } from "kubernetes-types/core/v1.d.ts";
 import type { NetworkPolicy } from "kubernetes-types/networking/v1.d.ts";
+import { NAMESPACE_CLAIM_ANNOTATION, TENANT_UID_ANNOTATION } from "../../../lib/api/mod.ts";
+import { sleep } from "../../../lib/backoff.ts";
 import {
+  connect,
   isNotFound,
   type KubeClient,
   type KubeObject,
@@ -388,4 +391,50 @@ Deno.test({
   const after = await env.namespace("shared");
   assert.equal(after?.metadata?.deletionTimestamp, undefined, "never deleted");
   assert.equal(after?.metadata?.resourceVersion, forged.metadata?.resourceVersion);
+});
+
+Deno.test({
+  name: "a namespace whose create answer was lost is the tenant's by its claim, and only by it",
+  ...devOnly("latency injection"),
+}, async () => {
+  await using env = await OperatorEnv.start({ operator: false });
+  // Namespace creates reach the server after the operator's request has timed out: the first
+  // one is stored while the operator hears only a timeout.
+  using client = await connect({ kubeconfig: env.operatorKubeconfigPath, timeoutMs: 500 });
+  env.startOperator({ requestTimeoutMs: 500 }, client);
+  await env.settled();
+  env.counters.reset();
+  env.server.faults.setLatency(1000, { verb: "create", resource: "namespaces" });
+  const tenant = await env.createTenant("t", { userId: "ns-t", username: "t", plan: "basic" });
+  await env.waitForCondition("t", "TenantReady", "True", undefined, 20_000);
+  env.server.faults.setLatency(0);
+  const namespace = await env.namespace("ns-t");
+  const stored = await env.tenants.get("t");
+  assert.equal(stored.status?.namespaceUID, namespace?.metadata?.uid, "taken up, uid recorded");
+  assert.equal(stored.metadata?.annotations?.[NAMESPACE_CLAIM_ANNOTATION], "ns-t");
+  assert.ok(env.metric("controller_runtime_reconcile_errors_total") >= 1, "a create timed out");
+  assert.equal(env.counters.count({ verb: "create", resource: "namespaces", code: 201 }), 1);
+  assert.equal(namespace?.metadata?.annotations?.[TENANT_UID_ANNOTATION], tenant.metadata?.uid);
+
+  // Whoever may edit Tenants and a namespace can write a claim and our marks: a namespace older
+  // than the Tenant is never taken for one whose create answer was lost.
+  await env.namespaces.create({
+    metadata: {
+      name: "ns-u",
+      labels: { "app.kubernetes.io/managed-by": "kleff-tenant-operator", "kleff.io/tenant": "u" },
+    },
+  });
+  // Creation times have a resolution of one second: the Tenant comes in a later one.
+  await sleep(1010 - Date.now() % 1000);
+  const squatter = await env.createTenant("u", { userId: "ns-u", username: "u", plan: "basic" }, {
+    annotations: { [NAMESPACE_CLAIM_ANNOTATION]: "ns-u" },
+  });
+  await env.waitForCondition("u", "NamespaceReady", "False", "NamespaceConflict");
+  await env.namespaces.patch("ns-u", {
+    metadata: { annotations: { [TENANT_UID_ANNOTATION]: squatter.metadata!.uid! } },
+  });
+  const seen = env.reconciles();
+  await env.settled({ reconcilesAfter: seen });
+  assert.equal((await env.condition("u", "NamespaceReady"))?.reason, "NamespaceConflict");
+  assert.equal((await env.tenants.get("u")).status?.namespaceUID, undefined);
 });

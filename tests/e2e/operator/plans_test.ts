@@ -75,8 +75,8 @@ Deno.test("a new tenant gets its plan's quota, limits, isolation and Pod Securit
   }
   assert.equal(
     env.counters.count({ verb: "patch", resource: "tenants/status" }),
-    2,
-    "two status writes: the namespace claimed before its create, then the outcome",
+    1,
+    "one status write: the outcome (the namespace is claimed with the finalizer)",
   );
   assert.equal(env.counters.count({ verb: "patch", resource: "resourcequotas" }), 0);
 });

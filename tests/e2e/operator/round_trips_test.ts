@@ -35,8 +35,8 @@ Deno.test("new tenants: one reconcile each, nothing read, no reconcile for their
   const snapshot = JSON.stringify(env.counters.snapshot());
   assert.equal(env.reconciles(), 5, snapshot);
   assert.equal(env.reads(), 0, snapshot);
-  // Per tenant: finalizer, recorded namespace, namespace, quota, limits, isolation, status.
-  assert.equal(env.writes() - env.writes("events") - 5, 5 * 7, snapshot);
+  // Per tenant: finalizer with the claim, namespace, quota, limits, isolation, status.
+  assert.equal(env.writes() - env.writes("events") - 5, 5 * 6, snapshot);
   for (let i = 0; i < 5; i++) {
     assert.equal((await env.condition(`t${i}`, "TenantReady"))?.status, "True");
   }
@@ -181,16 +181,13 @@ Deno.test({
 }, async () => {
   await using env = await OperatorEnv.start();
   await env.settled();
-  // The finalizer patch waits 400 ms at the server; the recorded namespace beside it does not.
+  // The finalizer patch waits 400 ms at the server.
   env.server.faults.setLatency(400, { verb: "patch", resource: "tenants" });
   const requeues = () =>
     env.metric('controller_runtime_reconcile_total{controller="tenant",result="requeue"}');
   const before = requeues();
   await env.createTenant("t", spec(0));
-  await eventually(
-    "the namespace recorded while the finalizer patch waits",
-    () => env.counters.count({ verb: "patch", resource: "tenants/status" }) >= 1,
-  );
+  await eventually("the finalizer patch sent", () => env.server.faults.delayed === 1);
   const read = await env.tenants.get("t");
   read.metadata!.finalizers = [...read.metadata!.finalizers ?? [], "other.io/keep"];
   await env.tenants.replace(read);

@@ -234,7 +234,7 @@ Deno.test("stages: Tenant writes together, the namespace alone, object writes to
   assert.deepEqual(
     actionStages(first.actions).map((stage) => stage.map((action) => action.resource.kind)),
     [
-      ["Tenant", "Tenant"],
+      ["Tenant"],
       ["Namespace"],
       [
         "ResourceQuota",
@@ -263,8 +263,8 @@ Deno.test("stages: Tenant writes together, the namespace alone, object writes to
   const seed = decide(newTenant(), {}, { now: NOW, context: seedSet });
   assert.deepEqual(
     actionStages(seed.actions).map((stage) => stage.map((action) => action.kind)),
-    [["addFinalizer", "recordNamespace"], ["create"]],
-    "the finalizer beside the recorded namespace, then the namespace",
+    [["addFinalizer"], ["create"]],
+    "the finalizer with the claim, then the namespace",
   );
   assert.deepEqual(actionStages([]), []);
 });

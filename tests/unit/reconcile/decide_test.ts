@@ -7,11 +7,16 @@ import {
   decide,
   decideFailure,
   type Decision,
-  finalizerPatchApplies,
+  isTenantPatch,
   statusEqual,
   tenantNamespaceName,
+  tenantPatchApplies,
 } from "../../../lib/reconcile/mod.ts";
-import { TENANT_FINALIZER, TENANT_UID_ANNOTATION } from "../../../lib/api/mod.ts";
+import {
+  NAMESPACE_CLAIM_ANNOTATION,
+  TENANT_FINALIZER,
+  TENANT_UID_ANNOTATION,
+} from "../../../lib/api/mod.ts";
 
 type Json = Record<string, unknown>;
 
@@ -67,6 +72,18 @@ class World {
     for (const action of decision.actions) {
       try {
         const uid = this.apply(action);
+        const claim = action.kind === "claimNamespace"
+          ? action.namespace
+          : action.kind === "addFinalizer"
+          ? action.claim
+          : undefined;
+        if (claim !== undefined) {
+          const metadata = observed?.metadata as Json;
+          metadata.annotations = {
+            ...(metadata.annotations as Json),
+            [NAMESPACE_CLAIM_ANNOTATION]: claim,
+          };
+        }
         if (action.kind === "recordNamespace" || (action.kind === "create" && action.recordUid)) {
           const status = {
             ...(observed?.status as Json),
@@ -84,17 +101,17 @@ class World {
         }
       } catch (error) {
         if (!(error instanceof SimulatedError)) throw error;
-        const refused = error.code === 422 &&
-          (action.kind === "addFinalizer" || action.kind === "removeFinalizer");
+        const refused = error.code === 422 && isTenantPatch(action);
         const failure = decideFailure(observed, {
           code: error.code,
           reason: error.reason,
           message: error.message,
           during: action,
-          // As the executor does: a refused finalizer patch is a stale view when its tests no
-          // longer hold.
-          stale: refused ? !finalizerPatchApplies(action, this.tenant) : undefined,
+          // As the executor does: a refused Tenant patch is a stale view when it no longer
+          // applies.
+          stale: refused ? !tenantPatchApplies(action, this.tenant) : undefined,
         }, { now });
+        for (const next of failure.actions) this.apply(next);
         this.writeStatus(failure);
         return failure;
       }
@@ -125,13 +142,20 @@ class World {
       this.meta(this.tenant).resourceVersion = this.nextRv();
       return;
     }
-    if (action.kind === "addFinalizer" || action.kind === "removeFinalizer") {
+    if (isTenantPatch(action)) {
       if (this.tenant === undefined) throw new SimulatedError(404, "NotFound", "tenant not found");
       const meta = this.meta(this.tenant);
-      if (!finalizerPatchApplies(action, this.tenant)) {
+      if (!tenantPatchApplies(action, this.tenant)) {
         throw new SimulatedError(422, "Invalid", "the server rejected our request");
       }
-      meta.finalizers = action.patch.find((operation) => operation.op === "add")!.value;
+      for (const operation of action.patch) {
+        if (operation.op === "test") continue;
+        const keys = operation.path.split("/").slice(2).map((key) => key.replaceAll("~1", "/"));
+        const last = keys.pop()!;
+        const parent = keys.reduce((object, key) => object[key] as Json, meta);
+        if (operation.op === "remove") delete parent[last];
+        else parent[last] = structuredClone(operation.value);
+      }
       meta.resourceVersion = this.nextRv();
       if (meta.deletionTimestamp && (meta.finalizers as string[]).length === 0) {
         this.tenant = undefined;
@@ -144,7 +168,12 @@ class World {
         throw new SimulatedError(409, "AlreadyExists", `namespaces "${name}" already exists`);
       }
       const object = structuredClone(action.object) as Json;
-      Object.assign(this.meta(object), { uid: `ns-uid-${name}`, resourceVersion: this.nextRv() });
+      Object.assign(this.meta(object), {
+        uid: `ns-uid-${name}`,
+        resourceVersion: this.nextRv(),
+        // The Tenant's second: not older than it.
+        creationTimestamp: "2025-01-01T00:00:00Z",
+      });
       object.status = { phase: "Active" };
       this.namespaces.set(name, object);
       return `ns-uid-${name}`;
@@ -197,6 +226,7 @@ function tenantObject(spec: Json = {}, metadata: Json = {}): Json {
       uid: "tenant-uid-1",
       generation: 1,
       resourceVersion: "7",
+      creationTimestamp: "2025-01-01T00:00:00Z",
       ...metadata,
     },
     spec: { plan: "basic", userId: "user-12345", username: "exampleuser", ...spec },
@@ -212,7 +242,14 @@ function namespaceObject(
   return {
     apiVersion: "v1",
     kind: "Namespace",
-    metadata: { name, uid: `ns-uid-${name}`, resourceVersion: "50", labels, annotations },
+    metadata: {
+      name,
+      uid: `ns-uid-${name}`,
+      resourceVersion: "50",
+      creationTimestamp: "2025-01-01T00:00:01Z",
+      labels,
+      annotations,
+    },
     status: { phase: "Active" },
     ...extra,
   };
@@ -242,16 +279,19 @@ function assertFixedPoint(world: World, now: Date): void {
   assert.ok(statusEqual(world.tenant?.status, decision.status));
 }
 
-Deno.test("a new tenant gets finalizer, claim, namespace and status in one reconcile (4 writes)", () => {
+Deno.test("a new tenant gets finalizer and claim, namespace and status in one reconcile (3 writes)", () => {
   const world = new World(tenantObject());
   const decision = world.reconcile(T0);
-  assert.deepEqual(decision.actions.map((action) => action.kind), [
-    "addFinalizer",
-    "recordNamespace",
-    "create",
-  ]);
-  assert.deepEqual(world.writes, ["addFinalizer", "recordNamespace", "create", "status"]);
+  assert.deepEqual(decision.actions.map((action) => action.kind), ["addFinalizer", "create"]);
+  assert.equal(
+    decision.actions[0].kind === "addFinalizer" && decision.actions[0].claim,
+    "user-12345",
+  );
+  assert.deepEqual(world.writes, ["addFinalizer", "create", "status"]);
   assert.deepEqual(world.meta(world.tenant!).finalizers, [TENANT_FINALIZER]);
+  assert.deepEqual(world.meta(world.tenant!).annotations, {
+    [NAMESPACE_CLAIM_ANNOTATION]: "user-12345",
+  });
   const namespace = world.namespaces.get("user-12345");
   assert.deepEqual(world.meta(namespace!).labels, MANAGED);
   assert.deepEqual(world.meta(namespace!).annotations, { [TENANT_UID_ANNOTATION]: "tenant-uid-1" });
@@ -314,27 +354,46 @@ Deno.test("the finalizer patch keeps other finalizers and tests the uid and fina
     kind: "addFinalizer",
     resource: action.resource,
     name: "example-tenant",
+    claim: "user-12345",
     patch: [
       { op: "test", path: "/metadata/uid", value: "tenant-uid-1" },
       { op: "test", path: "/metadata/finalizers", value: ["other.io/keep"] },
       { op: "add", path: "/metadata/finalizers", value: ["other.io/keep", TENANT_FINALIZER] },
+      // No annotations as read: a new map, tested absent, so none added since is lost.
+      { op: "test", path: "/metadata/annotations", value: null },
+      {
+        op: "add",
+        path: "/metadata/annotations",
+        value: { [NAMESPACE_CLAIM_ANNOTATION]: "user-12345" },
+      },
     ],
   });
   assert.equal(action.resource.plural, "tenants");
   if (action.kind !== "addFinalizer") throw new Error("unreachable");
   const as = (metadata: Json) => ({ metadata: { uid: "tenant-uid-1", ...metadata } });
-  assert.ok(finalizerPatchApplies(action, as({ finalizers: ["other.io/keep"], generation: 9 })));
-  assert.ok(!finalizerPatchApplies(action, as({ finalizers: ["other.io/keep", "new.io/x"] })));
-  assert.ok(!finalizerPatchApplies(action, as({})), "finalizers removed since");
-  assert.ok(!finalizerPatchApplies(action, { metadata: { finalizers: ["other.io/keep"] } }));
-  assert.ok(!finalizerPatchApplies(action, undefined), "gone");
-  // Without finalizers, the patch tests for none (a missing member tests equal to null).
-  const none = decide(tenantObject(), {}, { now: T0, context: NAMESPACE_ONLY }).actions[0];
-  assert.deepEqual(none.kind === "addFinalizer" && none.patch[1], {
-    op: "test",
-    path: "/metadata/finalizers",
-    value: null,
-  });
+  assert.ok(tenantPatchApplies(action, as({ finalizers: ["other.io/keep"], generation: 9 })));
+  assert.ok(!tenantPatchApplies(action, as({ finalizers: ["other.io/keep", "new.io/x"] })));
+  assert.ok(!tenantPatchApplies(action, as({})), "finalizers removed since");
+  assert.ok(!tenantPatchApplies(action, { metadata: { finalizers: ["other.io/keep"] } }));
+  assert.ok(
+    !tenantPatchApplies(action, as({ finalizers: ["other.io/keep"], annotations: { a: "b" } })),
+    "annotations added since",
+  );
+  assert.ok(!tenantPatchApplies(action, undefined), "gone");
+  // Without finalizers, the patch tests for none (a missing member tests equal to null); with
+  // annotations, the claim is one member added to them.
+  const [none] = decide(tenantObject({}, { annotations: { "example.com/note": "x" } }), {}, {
+    now: T0,
+    context: NAMESPACE_ONLY,
+  }).actions;
+  assert.deepEqual(none.kind === "addFinalizer" && none.patch.slice(1), [
+    { op: "test", path: "/metadata/finalizers", value: null },
+    { op: "add", path: "/metadata/finalizers", value: [TENANT_FINALIZER] },
+    { op: "add", path: "/metadata/annotations/kleff.io~1namespace-claim", value: "user-12345" },
+  ]);
+  if (none.kind !== "addFinalizer") throw new Error("unreachable");
+  assert.ok(tenantPatchApplies(none, as({ annotations: {} })));
+  assert.ok(!tenantPatchApplies(none, as({})), "annotations removed since: the add has no parent");
 });
 
 Deno.test("a tenant deleted before the finalizer patch gets nothing created", () => {
@@ -354,10 +413,10 @@ Deno.test("a tenant deleted before the finalizer patch gets nothing created", ()
 Deno.test("a tenant deleted between the finalizer patch and the create leaves no namespace", () => {
   const world = new World(tenantObject());
   const decision = world.decide(T0);
+  assert.deepEqual(decision.actions.map((action) => action.kind), ["addFinalizer", "create"]);
   world.apply(decision.actions[0]);
   world.meta(world.tenant!).deletionTimestamp = "2025-01-01T00:00:01Z";
   world.apply(decision.actions[1]);
-  world.apply(decision.actions[2]);
   assert.ok(world.namespaces.has("user-12345"));
   // The status write of that decision may or may not have happened; try the harder case: not
   // (the claim recorded before the create is what teardown goes by).
@@ -378,7 +437,7 @@ interface Case {
   reason: string;
   ready: "True" | "False";
   events: string[];
-  statusNamespace?: string;
+  recordedNamespace?: string;
   requeue: string;
 }
 
@@ -390,11 +449,11 @@ const cases: Case[] = [
   {
     name: "new tenant",
     tenant: tenantObject(),
-    actions: ["addFinalizer", "recordNamespace", "create"],
+    actions: ["addFinalizer", "create"],
     reason: "NamespaceActive",
     ready: "True",
     events: ["NamespaceCreated", "Ready"],
-    statusNamespace: "user-12345",
+    recordedNamespace: "user-12345",
     requeue: "none",
   },
   {
@@ -404,7 +463,7 @@ const cases: Case[] = [
     reason: "NamespaceActive",
     ready: "True",
     events: ["NamespaceCreated", "Ready"],
-    statusNamespace: "user-12345",
+    recordedNamespace: "user-12345",
     requeue: "none",
   },
   {
@@ -415,8 +474,49 @@ const cases: Case[] = [
     reason: "NamespaceActive",
     ready: "True",
     events: ["Ready"],
-    statusNamespace: "user-12345",
+    recordedNamespace: "user-12345",
     requeue: "none",
+  },
+  {
+    name:
+      "own namespace claimed in the annotations without its uid (create answer lost) is taken up",
+    tenant: tenantObject({}, {
+      ...WITH_FINALIZER,
+      annotations: { [NAMESPACE_CLAIM_ANNOTATION]: "user-12345" },
+    }),
+    namespaces: [namespaceObject("user-12345", MANAGED, OURS)],
+    actions: [],
+    reason: "NamespaceActive",
+    ready: "True",
+    events: ["Ready"],
+    recordedNamespace: "user-12345",
+    requeue: "none",
+  },
+  {
+    // Whoever may edit both the Tenant and that namespace could write the claim and our marks:
+    // a namespace older than the Tenant cannot be the one the operator created for it.
+    name: "a claimed namespace older than the Tenant is not adopted, whatever it carries",
+    tenant: tenantObject({}, {
+      ...WITH_FINALIZER,
+      annotations: { [NAMESPACE_CLAIM_ANNOTATION]: "user-12345" },
+    }),
+    namespaces: [
+      namespaceObject("user-12345", MANAGED, OURS, {
+        metadata: {
+          name: "user-12345",
+          uid: "ns-uid-user-12345",
+          creationTimestamp: "2024-12-31T23:59:59Z",
+          labels: MANAGED,
+          annotations: OURS,
+        },
+      }),
+    ],
+    actions: [],
+    reason: "NamespaceConflict",
+    ready: "False",
+    events: ["NamespaceConflict"],
+    recordedNamespace: "user-12345",
+    requeue: "after",
   },
   {
     name: "a namespace annotated with our uid that the tenant never recorded is not adopted",
@@ -439,7 +539,7 @@ const cases: Case[] = [
     reason: "NamespaceConflict",
     ready: "False",
     events: ["NamespaceConflict"],
-    statusNamespace: "user-12345",
+    recordedNamespace: "user-12345",
     requeue: "after",
   },
   {
@@ -450,7 +550,7 @@ const cases: Case[] = [
     reason: "NamespaceActive",
     ready: "True",
     events: ["NamespaceUpdated", "Ready"],
-    statusNamespace: "user-12345",
+    recordedNamespace: "user-12345",
     requeue: "none",
   },
   {
@@ -473,7 +573,7 @@ const cases: Case[] = [
     reason: "InvalidSpec",
     ready: "False",
     events: ["InvalidSpec"],
-    statusNamespace: "istio-system",
+    recordedNamespace: "istio-system",
     requeue: "none",
   },
   {
@@ -491,7 +591,7 @@ const cases: Case[] = [
     reason: "NamespaceActive",
     ready: "True",
     events: ["NamespaceUpdated", "Ready"],
-    statusNamespace: "user-12345",
+    recordedNamespace: "user-12345",
     requeue: "none",
   },
   {
@@ -505,7 +605,7 @@ const cases: Case[] = [
     reason: "NamespaceActive",
     ready: "True",
     events: ["NamespaceUpdated", "Ready"],
-    statusNamespace: "user-12345",
+    recordedNamespace: "user-12345",
     requeue: "none",
   },
   {
@@ -544,7 +644,7 @@ const cases: Case[] = [
     reason: "NamespaceTerminating",
     ready: "False",
     events: ["NamespaceTerminating"],
-    statusNamespace: "user-12345",
+    recordedNamespace: "user-12345",
     requeue: "after",
   },
   {
@@ -564,7 +664,7 @@ const cases: Case[] = [
     reason: "InvalidSpec",
     ready: "False",
     events: ["InvalidSpec"],
-    statusNamespace: "user-12345",
+    recordedNamespace: "user-12345",
     requeue: "none",
   },
 ];
@@ -588,7 +688,7 @@ for (const testCase of cases) {
       const warning = ["NamespaceConflict", "NamespaceTerminating", "InvalidSpec"];
       assert.equal(event.type, warning.includes(event.reason) ? "Warning" : "Normal");
     }
-    assert.equal(decision.status.namespace, testCase.statusNamespace);
+    assert.equal(decision.status.namespace, testCase.recordedNamespace);
     assert.equal(decision.requeue.kind, testCase.requeue);
     if (!testCase.actions.some((kind) => kind === "create" || kind === "patch")) {
       assert.deepEqual([...world.namespaces.entries()], before, "namespaces untouched");
@@ -647,17 +747,60 @@ Deno.test("a namespace forged with our annotation is never adopted, and released
   assert.deepEqual(world.namespaces.get("user-12345"), before);
 });
 
-Deno.test("a namespace appearing under the name just before the create withdraws the claim", () => {
+for (const finalizers of [[], [TENANT_FINALIZER]]) {
+  const which = finalizers.length ? "a tenant with the finalizer" : "a new tenant";
+  Deno.test(`${which}: a namespace appearing under the name just before the create withdraws the claim`, () => {
+    const world = new World(tenantObject({}, { finalizers }));
+    const decision = world.decide(T0);
+    assert.deepEqual(
+      decision.actions.map((action) => action.kind),
+      [finalizers.length ? "claimNamespace" : "addFinalizer", "create"],
+    );
+    // Someone creates the namespace, annotated with this tenant's uid, between read and create.
+    world.namespaces.set("user-12345", namespaceObject("user-12345", MANAGED, OURS));
+    const outcome = world.execute(decision, T0);
+    assert.deepEqual(outcome.requeue, { kind: "retry" });
+    assert.deepEqual(outcome.actions.map((action) => action.kind), ["withdrawClaim"]);
+    assert.deepEqual(world.writes.slice(-2), ["withdrawClaim", "status"]);
+    assert.deepEqual(world.meta(world.tenant!).annotations, {});
+    assert.equal(world.tenant!.status && (world.tenant!.status as Json).namespace, undefined);
+    const next = world.reconcile(later(1));
+    assert.equal(condition(next, "NamespaceReady")?.reason, "NamespaceConflict");
+    assert.deepEqual(next.actions, [], "no new claim on a namespace that exists");
+  });
+}
+
+Deno.test("a claim withdrawn by someone else since is a stale view, looked at again", () => {
   const world = new World(tenantObject({}, WITH_FINALIZER));
   const decision = world.decide(T0);
-  assert.deepEqual(decision.actions.map((action) => action.kind), ["recordNamespace", "create"]);
-  // Someone creates the namespace, annotated with this tenant's uid, between read and create.
-  world.namespaces.set("user-12345", namespaceObject("user-12345", MANAGED, OURS));
-  const outcome = world.execute(decision, T0);
-  assert.deepEqual(outcome.requeue, { kind: "retry" });
-  assert.equal(world.tenant!.status && (world.tenant!.status as Json).namespace, undefined);
-  const next = world.reconcile(later(1));
-  assert.equal(condition(next, "NamespaceReady")?.reason, "NamespaceConflict");
+  world.apply(decision.actions[0]);
+  world.namespaces.set("user-12345", namespaceObject("user-12345", {}, {}));
+  // The claim the failure would withdraw is gone by the time it runs.
+  const failure = decideFailure(world.tenant, {
+    code: 409,
+    reason: "AlreadyExists",
+    message: "exists",
+    during: decision.actions[1],
+  }, { now: T0 });
+  assert.deepEqual(failure.actions.map((action) => action.kind), ["withdrawClaim"]);
+  const withdraw = failure.actions[0];
+  delete (world.meta(world.tenant!).annotations as Json)[NAMESPACE_CLAIM_ANNOTATION];
+  assert.ok(isTenantPatch(withdraw) && !tenantPatchApplies(withdraw, world.tenant));
+});
+
+Deno.test("a claim in the annotations counts only for spec.userId", () => {
+  // Whoever edits the Tenant could write any name there: it never names another namespace.
+  const tenant = tenantObject({}, {
+    ...WITH_FINALIZER,
+    annotations: { [NAMESPACE_CLAIM_ANNOTATION]: "someone-else" },
+  });
+  assert.equal(tenantNamespaceName(tenant), "user-12345");
+  const world = new World(tenant);
+  world.namespaces.set("someone-else", namespaceObject("someone-else", MANAGED, OURS));
+  const decision = world.reconcile(T0);
+  assert.deepEqual(decision.actions.map((action) => action.kind), ["claimNamespace", "create"]);
+  assert.deepEqual(world.meta(world.namespaces.get("someone-else")!).labels, MANAGED);
+  assert.equal(condition(decision, "TenantReady")?.status, "True");
 });
 
 Deno.test("a create whose answer was lost is recognised by the recorded claim", () => {
@@ -666,7 +809,10 @@ Deno.test("a create whose answer was lost is recognised by the recorded claim", 
   world.apply(decision.actions[0]);
   world.apply(decision.actions[1]);
   // The operator stops here: the status never learns the namespace's uid.
-  assert.deepEqual(world.tenant!.status, { namespace: "user-12345" });
+  assert.equal(world.tenant!.status, undefined);
+  assert.deepEqual(world.meta(world.tenant!).annotations, {
+    [NAMESPACE_CLAIM_ANNOTATION]: "user-12345",
+  });
   const next = world.reconcile(later(1));
   assert.deepEqual(next.actions, []);
   assert.equal(next.status.namespaceUID, "ns-uid-user-12345");
@@ -703,7 +849,7 @@ Deno.test("a conflict resolved by removing the foreign namespace converges to re
   world.namespaces.delete("user-12345");
   const decisions = converge(world, 100);
   assert.deepEqual(decisions[0].actions.map((action) => action.kind), [
-    "recordNamespace",
+    "claimNamespace",
     "create",
   ]);
   assert.deepEqual(decisions[0].events.map((event) => event.reason), ["NamespaceCreated", "Ready"]);
@@ -826,8 +972,8 @@ Deno.test("a failed finalizer patch is an ApiError of the tenant itself", () => 
     },
     {
       reason: "ApiError",
-      message:
-        `add finalizer ${TENANT_FINALIZER} to Tenant example-tenant failed: no response: connection reset`,
+      message: `add finalizer ${TENANT_FINALIZER} to Tenant example-tenant and claim namespace ` +
+        "user-12345 failed: no response: connection reset",
     },
   );
 });

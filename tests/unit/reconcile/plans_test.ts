@@ -62,7 +62,6 @@ Deno.test("a new tenant: every object created once in one decision, then a fixed
   const first = decide(tenant({}, { finalizers: [] }, {}), {}, { now: NOW, context: FULL });
   assert.deepEqual(first.actions.map((action) => `${action.kind} ${action.resource.kind}`), [
     "addFinalizer Tenant",
-    "recordNamespace Tenant",
     "create Namespace",
     "create ResourceQuota",
     "create LimitRange",
@@ -79,7 +78,7 @@ Deno.test("a new tenant: every object created once in one decision, then a fixed
     "PoliciesSynced",
     "Ready",
   ]);
-  const namespaceCreate = first.actions[2] as Extract<Action, { kind: "create" }>;
+  const namespaceCreate = first.actions[1] as Extract<Action, { kind: "create" }>;
   assert.equal(
     namespaceCreate.object.metadata?.labels?.["pod-security.kubernetes.io/enforce"],
     "baseline",

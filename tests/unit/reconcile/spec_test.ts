@@ -146,11 +146,7 @@ Deno.test("garbage metadata and status fields are tolerated", () => {
     now: NOW,
     context: NAMESPACE_ONLY,
   });
-  assert.deepEqual(decision.actions.map((action) => action.kind), [
-    "addFinalizer",
-    "recordNamespace",
-    "create",
-  ]);
+  assert.deepEqual(decision.actions.map((action) => action.kind), ["addFinalizer", "create"]);
   assert.equal(decision.status.observedGeneration, undefined);
   assert.equal(decision.status.conditions?.[0].observedGeneration, undefined);
   assert.equal(decision.status.namespace, "user-1");

@@ -18,6 +18,16 @@ const decoder = new TextDecoder();
  */
 export async function readBody(request: Request): Promise<Uint8Array> {
   if (!request.body) return new Uint8Array();
+  const announced = Number(request.headers.get("content-length") ?? NaN);
+  if (announced <= MAX_REQUEST_BODY_BYTES) {
+    // The announced length bounds the body: read it whole, which costs a fraction of the CPU of
+    // reading it chunk by chunk.
+    try {
+      return new Uint8Array(await request.arrayBuffer());
+    } catch (error) {
+      throw new ApiError(500, "InternalError", `Internal error occurred: ${String(error)}`);
+    }
+  }
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;

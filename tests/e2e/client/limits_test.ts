@@ -1,5 +1,5 @@
 // The client's bounds against a server that sends too much or too slowly: a body past the response
-// limit, a list whose continue never ends or repeats, an answer trickling past the request
+// limit (plain, or compressed and small on the wire), a list whose continue never ends or repeats, an answer trickling past the request
 // timeout, an error body of any size.
 import assert from "node:assert/strict";
 import type { ConfigMap } from "kubernetes-types/core/v1.d.ts";
@@ -59,6 +59,32 @@ Deno.test("a body past the response limit stops being read with a clear error", 
         },
       );
       assert.ok(sent.bytes < 16 * 1024 * 1024, `read stopped early (${sent.bytes} bytes pulled)`);
+    },
+    { maxResponseBytes: 1024 * 1024 },
+  );
+});
+
+Deno.test("a compressed body is held to the limit as it expands, whatever its Content-Length", async () => {
+  // 8 MiB of JSON filler compresses to a few KiB: the announced length says nothing of its size.
+  const filler = new TextEncoder().encode(`"${" ".repeat(8 * 1024 * 1024)}"`);
+  const gzipped = new Uint8Array(
+    await new Response(new Blob([filler]).stream().pipeThrough(new CompressionStream("gzip")))
+      .arrayBuffer(),
+  );
+  await withClient(
+    () =>
+      new Response(gzipped, {
+        headers: { "content-type": "application/json", "content-encoding": "gzip" },
+      }),
+    async (kube) => {
+      await assert.rejects(
+        kube.resource<ConfigMap>(configMaps).get("bomb", { namespace: "default" }),
+        (error: Error) => {
+          assert.ok(error instanceof ResponseLimitError, String(error));
+          assert.match(error.message, /the answer is larger than 1 MiB/);
+          return true;
+        },
+      );
     },
     { maxResponseBytes: 1024 * 1024 },
   );

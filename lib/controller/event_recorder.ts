@@ -1,6 +1,6 @@
 // Records Kubernetes Events on Tenants off the reconcile's critical path: `record` only queues, a
-// few writers send (one while reconciles wait and the buffer is under half full, leaving the API
-// server to them), a write that meets a 429, a 5xx or a broken connection is retried with backoff
+// few writers send (while reconciles wait and the buffer is under half full, only Warnings, one
+// at a time: the API server serves the reconciles first, and Normal Events wait), a write that meets a 429, a 5xx or a broken connection is retried with backoff
 // (12 tries, as client-go), the buffer is bounded (a reference and the text of each Event, never
 // the object; a Warning displaces a Normal Event) and every Event given up is counted. Events are
 // aggregated the way kubectl describe expects: the same event again bumps `count` and
@@ -17,6 +17,9 @@ import { backoffDelay, type BackoffPolicy, sleep } from "../backoff.ts";
 import { fnv1a64 } from "../hash.ts";
 import { log } from "../log.ts";
 import { Counter, Registry } from "../metrics/mod.ts";
+
+/** While reconciles wait, how often held-back Normal Events are looked at again, in ms. */
+const RECHECK_MS = 1000;
 
 /** Normal for progress, Warning for conflicts and errors. */
 export type EventType = "Normal" | "Warning";
@@ -88,9 +91,9 @@ export interface EventRecorderOptions {
   /** Writes at the same time (default 4). */
   concurrency?: number;
   /**
-   * Whether reconciles are waiting: Events are then written one at a time (as client-go always
-   * does), so that the API server serves the writes tenants wait for first, until half the buffer
-   * is in use.
+   * Whether reconciles are waiting: only Warnings are then written, one at a time (as client-go
+   * writes every Event), and Normal Events wait until no reconcile does or half the buffer is in
+   * use, so that the API server serves the writes tenants wait for first.
    */
   busy?: () => boolean;
 }
@@ -120,9 +123,13 @@ export class EventRecorder {
   readonly #dropped: Counter;
   /** Events not yet written, by Event object name (a repeat aggregates into its entry). */
   readonly #pending = new Map<string, Pending>();
-  /** Names ready to be written, in order. */
-  #ready: string[] = [];
+  /** Names of Warnings ready to be written, in order. */
+  #warnings: string[] = [];
+  /** Names of Normal Events ready to be written, in order. */
+  #normals: string[] = [];
   #writers = 0;
+  /** Looks again at Normal Events held back while reconciles wait. */
+  #recheck?: ReturnType<typeof setTimeout>;
   #closed = false;
   readonly #stop = new AbortController();
   #idle: (() => void)[] = [];
@@ -177,8 +184,13 @@ export class EventRecorder {
       first: now,
       last: now,
     });
-    this.#ready.push(name);
+    this.#readyQueue(event).push(name);
     this.#pump();
+  }
+
+  /** Where an Event waits to be written. */
+  #readyQueue(event: EventRecord): string[] {
+    return event.type === "Warning" ? this.#warnings : this.#normals;
   }
 
   /**
@@ -187,6 +199,8 @@ export class EventRecorder {
    */
   async flush(timeoutMs: number): Promise<void> {
     this.#closed = true;
+    // Normal Events held back for reconciles go now.
+    this.#pump();
     if (this.#pending.size > 0) {
       const idle = new Promise<void>((resolve) => this.#idle.push(resolve));
       await Promise.race([idle, sleep(timeoutMs)]);
@@ -196,7 +210,9 @@ export class EventRecorder {
       this.#drop("shutdown", { about: subject.name, event });
     }
     this.#pending.clear();
-    this.#ready = [];
+    this.#warnings = [];
+    this.#normals = [];
+    clearTimeout(this.#recheck);
     for (const resolve of this.#idle.splice(0)) resolve();
   }
 
@@ -210,9 +226,8 @@ export class EventRecorder {
    */
   #makeRoomFor(event: EventRecord): boolean {
     if (event.type !== "Warning") return false;
-    const index = this.#ready.findIndex((name) => this.#pending.get(name)?.event.type === "Normal");
-    if (index < 0) return false;
-    const [name] = this.#ready.splice(index, 1);
+    const name = this.#normals.shift();
+    if (name === undefined) return false;
     const evicted = this.#pending.get(name)!;
     this.#pending.delete(name);
     this.#drop("buffer-full", { about: evicted.subject.name, event: evicted.event });
@@ -220,20 +235,29 @@ export class EventRecorder {
   }
 
   /**
-   * Starts writers up to the concurrency: one while reconciles wait (unless the buffer is half
-   * full: then Events would be lost before the burst ends), all of them otherwise.
+   * Starts writers up to the concurrency: while reconciles wait (unless the buffer is half full:
+   * then Events would be lost before the burst ends), one, for Warnings only, and the Normal
+   * Events are looked at again at the next Event or within a second; all of them otherwise.
    */
   #pump(): void {
-    const yielding = this.#options.busy?.() && 2 * this.#pending.size < this.#maxPending;
+    const yielding = !this.#closed && this.#options.busy?.() &&
+      2 * this.#pending.size < this.#maxPending;
     const concurrency = yielding ? 1 : this.#options.concurrency ?? 4;
-    while (this.#writers < concurrency && this.#ready.length > 0) {
-      const name = this.#ready.shift()!;
+    while (this.#writers < concurrency) {
+      const name = this.#warnings.shift() ?? (yielding ? undefined : this.#normals.shift());
+      if (name === undefined) break;
       this.#writers++;
       this.#write(name).finally(() => {
         this.#writers--;
         this.#pump();
         if (this.#pending.size === 0) { for (const resolve of this.#idle.splice(0)) resolve(); }
       });
+    }
+    if (yielding && this.#normals.length > 0 && this.#recheck === undefined) {
+      this.#recheck = setTimeout(() => {
+        this.#recheck = undefined;
+        this.#pump();
+      }, RECHECK_MS);
     }
   }
 
@@ -250,7 +274,7 @@ export class EventRecorder {
         // Repeats that arrived while writing stay pending with the rest of the count.
         pending.count -= count;
         if (pending.count === 0) this.#pending.delete(name);
-        else this.#ready.push(name);
+        else this.#readyQueue(pending.event).push(name);
         return;
       } catch (error) {
         if (this.#stop.signal.aborted) return;

@@ -112,11 +112,12 @@ Deno.test("a full buffer, a rejection, exhausted tries and shutdown each drop an
   await eventually("given up", () => dropped(registry, "retries-exhausted") === 1);
 });
 
-Deno.test("while reconciles wait, Events are written one at a time; then at full concurrency", async () => {
+Deno.test("while reconciles wait, only Warnings are written, one at a time; then everything at full concurrency", async () => {
   const { api } = fakeApi();
   let inFlight = 0;
   let most = 0;
   const release: (() => void)[] = [];
+  const written: string[] = [];
   const slow: EventApi = {
     ...api,
     async create(event, options) {
@@ -124,6 +125,7 @@ Deno.test("while reconciles wait, Events are written one at a time; then at full
       most = Math.max(most, inFlight);
       await new Promise<void>((resolve) => release.push(resolve));
       inFlight--;
+      written.push(event.reason ?? "");
       return await api.create(event, options);
     },
   };
@@ -137,18 +139,46 @@ Deno.test("while reconciles wait, Events are written one at a time; then at full
   for (const reason of ["A", "B", "C", "D", "E", "F"]) {
     recorder.record(subject, { type: "Normal", reason, message: reason });
   }
+  recorder.record(subject, { type: "Warning", reason: "W1", message: "w1" });
+  recorder.record(subject, { type: "Warning", reason: "W2", message: "w2" });
   await eventually("one write started", () => release.length === 1);
   assert.equal(most, 1, "one writer while busy");
   release.shift()!();
   await eventually("the next one started", () => release.length === 1);
+  release.shift()!();
+  await eventually("both Warnings written", () => written.length === 2);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(written, ["W1", "W2"], "the Warnings only; the Normal Events wait");
+  assert.equal(release.length, 0);
   assert.equal(most, 1);
   busy = false;
-  release.shift()!();
+  // The next Event (or, without one, the recheck within a second) sends the waiting ones.
+  recorder.record(subject, { type: "Normal", reason: "G", message: "g" });
   await eventually("four writers once idle", () => release.length === 4);
   assert.equal(most, 4);
-  while (release.length) release.shift()!();
-  await eventually("all written", () => recorder.pending === 0);
+  while (recorder.pending > 0) {
+    release.shift()?.();
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  assert.deepEqual(written.slice(2).sort(), ["A", "B", "C", "D", "E", "F", "G"]);
   await recorder.flush(100);
+});
+
+Deno.test("Normal Events held back while reconciles wait go within a second of the queue going idle, and at shutdown", async () => {
+  const { api, stored } = fakeApi();
+  let busy = true;
+  const recorder = new EventRecorder(api, { component: "c", instance: "i", busy: () => busy });
+  recorder.record(subject, { type: "Normal", reason: "A", message: "a" });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(stored.size, 0);
+  busy = false;
+  await eventually("written without another Event", () => stored.size === 1, {
+    timeoutMs: 3000,
+  });
+  busy = true;
+  recorder.record(subject, { type: "Normal", reason: "B", message: "b" });
+  await recorder.flush(1000);
+  assert.equal(stored.size, 2, "written at shutdown although reconciles still wait");
 });
 
 Deno.test("a full buffer drops a new Normal Event, but a Warning takes the oldest Normal one's place", async () => {

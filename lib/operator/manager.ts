@@ -344,12 +344,13 @@ export class Manager {
         source: describeSource(this.#source),
       },
     );
-    // Workers start once every watch has delivered its initial state (as controller-runtime
-    // waits for its caches) and the start-up audit has queued the tenants that need a
-    // reconcile.
+    // Workers start once the Tenant watch has delivered its initial state: the index then knows
+    // every Tenant (whose hosts come first), and the start-up audit has queued every tenant it can
+    // judge from the Tenant alone (a new one, a changed spec). The other watches' initial states
+    // are compared while the workers run: a tenant they show to differ is queued then.
     const work = async (leading: AbortSignal) => {
       this.#carry = true;
-      await starting;
+      await this.#group.synced(TENANTS_WATCH, { signal: leading });
       try {
         await this.#queue.run(
           // After a reconcile that did not end well (a stale view, a failed write, an error) the

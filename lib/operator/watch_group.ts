@@ -27,7 +27,7 @@ export class WatchGroup {
   readonly #metrics: TenantMetrics;
   readonly #watches = new Map<string, HealthSource>();
   /** Called when the named watch first reports its initial state delivered. */
-  readonly #syncWaiters = new Map<string, () => void>();
+  readonly #syncWaiters = new Map<string, Set<() => void>>();
 
   /** Creates an empty group reporting restarts to `metrics`. */
   constructor(metrics: TenantMetrics) {
@@ -91,7 +91,7 @@ export class WatchGroup {
   onHealth(name: string): (health: WatchHealth) => void {
     return (health) => {
       this.#metrics.watchHealth(name, health);
-      if (health.synced) this.#syncWaiters.get(name)?.();
+      if (health.synced) { for (const wake of this.#syncWaiters.get(name) ?? []) wake(); }
     };
   }
 
@@ -174,17 +174,29 @@ export class WatchGroup {
 
   /** Resolves once watch `name` delivered its initial state, after a timeout, or on abort. */
   #initialState(name: string, signal: AbortSignal): Promise<void> {
+    return this.synced(name, { signal, timeoutMs: START_IN_TURN_TIMEOUT_MS });
+  }
+
+  /**
+   * Resolves once watch `name` has delivered its initial state (at once if it has), on abort, or
+   * after `timeoutMs` when given.
+   */
+  synced(name: string, options: { signal: AbortSignal; timeoutMs?: number }): Promise<void> {
+    const { signal, timeoutMs } = options;
     return new Promise<void>((resolve) => {
+      const waiters = this.#syncWaiters.get(name) ?? new Set();
       const done = () => {
         clearTimeout(timer);
         signal.removeEventListener("abort", done);
-        this.#syncWaiters.delete(name);
+        waiters.delete(done);
+        if (waiters.size === 0) this.#syncWaiters.delete(name);
         resolve();
       };
-      const timer = setTimeout(done, START_IN_TURN_TIMEOUT_MS);
+      const timer = timeoutMs === undefined ? undefined : setTimeout(done, timeoutMs);
       signal.addEventListener("abort", done, { once: true });
-      if (signal.aborted || this.health(name)?.synced) done();
-      else this.#syncWaiters.set(name, done);
+      if (signal.aborted || this.health(name)?.synced) return done();
+      waiters.add(done);
+      this.#syncWaiters.set(name, waiters);
     });
   }
 }

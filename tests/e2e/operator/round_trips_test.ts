@@ -204,3 +204,24 @@ Deno.test({
   assert.ok(requeues() > before);
   assert.equal(env.metric("controller_runtime_reconcile_errors_total"), 0);
 });
+
+Deno.test({
+  name:
+    "a new tenant is reconciled once the Tenant watch has started, while the other watches still list",
+  ...devOnly("latency injection"),
+}, async () => {
+  await using env = await OperatorEnv.start({ operator: false });
+  await env.createTenant("waiting", spec(0));
+  // The namespace watch (the first after the Tenant watch) answers only after 3 s.
+  env.server.faults.setLatency(3000, { verb: "watch", resource: "namespaces" });
+  env.startOperator();
+  await env.waitForCondition("waiting", "TenantReady", "True");
+  assert.equal(env.server.faults.delayed, 1, "the namespace watch has not answered yet");
+  assert.ok(!env.manager!.readiness().ready, "not ready: a watch has not synced");
+  await eventually("every watch synced", () => env.manager!.readiness().ready, 10_000);
+  await eventually("the start-up audit", () => env.manager!.audits.count === 1);
+  await env.settled();
+  env.server.faults.setLatency(0);
+  assert.equal(env.reconciles(), 1, "the start-up audit found nothing more to do");
+  assert.equal(env.metric("controller_runtime_reconcile_errors_total"), 0);
+});

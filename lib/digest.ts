@@ -16,7 +16,10 @@ export function digest(text: string): string {
   return digestBytes(text).toString("hex", 0, DIGEST_BYTES);
 }
 
-/** SHA-256 of `text`: its first {@linkcode DIGEST_BYTES} bytes are the digest (the rest is ignored). */
+/**
+ * SHA-256 of `text`: its first {@linkcode DIGEST_BYTES} bytes are the digest (the rest is
+ * ignored).
+ */
 export function digestBytes(text: string): Buffer {
   return createHash("sha256").update(text).digest();
 }

@@ -20,8 +20,8 @@ export interface FaultRule {
 /**
  * Corrupt the next `count` (default 1) watch events of `resource` (plural; any when absent) on
  * their way to every open watch: `oversize` pads the object with an annotation of `bytes`
- * (default 13 MiB: past a client's default line cap of 12 MiB), `undecodable` cuts the line in half. Stored objects, lists and resumed watches
- * are not affected, so a relist recovers.
+ * (default 13 MiB: past a client's default line cap of 12 MiB), `undecodable` cuts the line in
+ * half. Stored objects, lists and resumed watches are not affected, so a relist recovers.
  */
 export interface WatchCorruption {
   kind: "oversize" | "undecodable";
@@ -175,7 +175,7 @@ export class FaultInjector implements Faults {
 
   /** Holds a request for the latency matching `target`, or until `signal` aborts. */
   async delay(target: FaultTarget, signal: AbortSignal): Promise<void> {
-    const ms = this.latencyFor(target);
+    const ms = this.#latencyFor(target);
     if (ms === 0) return;
     this.#delayed++;
     try {
@@ -186,7 +186,7 @@ export class FaultInjector implements Faults {
   }
 
   /** The latency to add to a request. */
-  latencyFor(target: FaultTarget): number {
+  #latencyFor(target: FaultTarget): number {
     const l = this.#latency;
     if (l.ms === 0) return 0;
     if (l.verb !== undefined && l.verb !== target.verb) return 0;

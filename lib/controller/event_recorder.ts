@@ -1,7 +1,8 @@
 // Records Kubernetes Events on Tenants off the reconcile's critical path: `record` only queues, a
 // few writers send (while reconciles wait and the buffer is under half full, only Warnings, one
-// at a time: the API server serves the reconciles first, and Normal Events wait), a write that meets a 429, a 5xx or a broken connection is retried with backoff
-// (12 tries, as client-go), the buffer is bounded (a reference and the text of each Event, never
+// at a time: the API server serves the reconciles first, and Normal Events wait), a write that
+// meets a 429, a 5xx or a broken connection is retried with backoff (12 tries, as client-go), the
+// buffer is bounded (a reference and the text of each Event, never
 // the object; a Warning displaces a Normal Event) and every Event given up is counted. Events are
 // aggregated the way kubectl describe expects: the same event again bumps `count` and
 // `lastTimestamp` on one object (deterministically named) instead of piling up new ones.
@@ -222,7 +223,8 @@ export class EventRecorder {
 
   /**
    * With the buffer full, a Warning takes the place of the oldest Normal Event not being written
-   * (dropped and counted): progress can be lost in a flood, a failure cannot. Whether room was made.
+   * (dropped and counted): progress can be lost in a flood, a failure cannot. Whether room was
+   * made.
    */
   #makeRoomFor(event: EventRecord): boolean {
     if (event.type !== "Warning") return false;

@@ -23,6 +23,7 @@ import {
   type Action,
   type ActionFailure,
   actionStages,
+  claimOf,
   decide,
   decideFailure,
   type Decision,
@@ -200,11 +201,7 @@ export class TenantController {
         if (action.kind === "recordNamespace") {
           held = withRecorded(held, { namespace: action.namespace });
         }
-        const claim = action.kind === "claimNamespace"
-          ? action.namespace
-          : action.kind === "addFinalizer"
-          ? action.claim
-          : undefined;
+        const claim = claimOf(action);
         if (claim !== undefined) held = withClaim(held, claim);
         if (action.kind === "create" && action.recordUid) {
           const uid = outcome.value?.metadata?.uid;
@@ -215,10 +212,7 @@ export class TenantController {
             writeStatus: true,
           };
         }
-        log("controller").info("tenant {tenant}: {action}", {
-          tenant: name,
-          action: describeAction(action),
-        });
+        logWrite(name, action);
         if (action.kind === "removeFinalizer") finalizerRemoved = true;
       }
       if (failure !== undefined) {
@@ -232,10 +226,7 @@ export class TenantController {
         for (const next of decision.actions) {
           try {
             await this.#execute(next, signal);
-            log("controller").info("tenant {tenant}: {action}", {
-              tenant: name,
-              action: describeAction(next),
-            });
+            logWrite(name, next);
           } catch (error) {
             const summary = failureOf(error);
             if (!summary || signal.aborted) throw error;
@@ -389,6 +380,14 @@ export class TenantController {
       }
     }
   }
+}
+
+/** Logs a write that succeeded for tenant `name`. */
+function logWrite(name: string, action: Action): void {
+  log("controller").info("tenant {tenant}: {action}", {
+    tenant: name,
+    action: describeAction(action),
+  });
 }
 
 /** The Tenant as a claim left it: the claim annotation set to `namespace`, the rest as read. */

@@ -164,17 +164,14 @@ export class WatchGroup {
     const { loops, signal } = options;
     let previous: string | undefined = first;
     for (const [name, start] of [...next, ["", undefined] as const]) {
-      if (previous !== undefined) await this.#initialState(previous, signal);
+      if (previous !== undefined) {
+        await this.synced(previous, { signal, timeoutMs: START_IN_TURN_TIMEOUT_MS });
+      }
       if (signal.aborted || start === undefined) return;
       const started = start();
       if (started !== undefined) loops.push(started);
       previous = started === undefined ? undefined : name;
     }
-  }
-
-  /** Resolves once watch `name` delivered its initial state, after a timeout, or on abort. */
-  #initialState(name: string, signal: AbortSignal): Promise<void> {
-    return this.synced(name, { signal, timeoutMs: START_IN_TURN_TIMEOUT_MS });
   }
 
   /**

@@ -273,11 +273,12 @@ const CLAIM_PATH = `/metadata/annotations/${NAMESPACE_CLAIM_ANNOTATION.replaceAl
 /**
  * The JSON patch of the Tenant that tests its uid, then (with `finalizers`) tests its finalizers
  * as read and sets them, then (with `claim`) sets the claim annotation: on an annotation map
- * that exists as read, or as a new map tested absent, so no other annotation is ever lost.
+ * that exists as read, or as a new map tested absent, so no other annotation is ever lost; or
+ * (with `withdraw`) tests that the claim names that namespace and removes it.
  */
 function tenantPatch(
   tenant: TenantView,
-  change: { finalizers?: string[]; claim?: string },
+  change: { finalizers?: string[]; claim?: string; withdraw?: string },
 ): JsonPatchOperation[] {
   const patch: JsonPatchOperation[] = [{ op: "test", path: "/metadata/uid", value: tenant.uid }];
   if (change.finalizers !== undefined) {
@@ -300,7 +301,22 @@ function tenantPatch(
         ]),
     );
   }
+  if (change.withdraw !== undefined) {
+    patch.push(
+      { op: "test", path: CLAIM_PATH, value: change.withdraw },
+      { op: "remove", path: CLAIM_PATH },
+    );
+  }
   return patch;
+}
+
+/** The namespace a write claims in the Tenant's annotations, if it claims one. */
+export function claimOf(action: Action): string | undefined {
+  return action.kind === "claimNamespace"
+    ? action.namespace
+    : action.kind === "addFinalizer"
+    ? action.claim
+    : undefined;
 }
 
 /**
@@ -388,11 +404,7 @@ export function withdrawClaim(tenant: TenantView, namespace: string): WithdrawCl
     resource: TENANT_RESOURCE,
     name: tenant.name,
     namespace,
-    patch: [
-      { op: "test", path: "/metadata/uid", value: tenant.uid },
-      { op: "test", path: CLAIM_PATH, value: namespace },
-      { op: "remove", path: CLAIM_PATH },
-    ],
+    patch: tenantPatch(tenant, { withdraw: namespace }),
   };
 }
 

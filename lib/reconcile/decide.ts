@@ -54,12 +54,13 @@ export function tenantNamespaceName(tenant: unknown): string | undefined {
  *
  * A Tenant without the finalizer gets the finalizer patch (which claims the namespace) and, in the
  * same decision, the namespace create and the creates of its per-plan objects: one write per object
- * plus the finalizer and the status in one reconcile. This is safe because the finalizer patch tests the Tenant's uid and
- * finalizers as read and the executor stops after the first stage with a failed action: the
- * namespace is only created once the finalizer is stored, so a Tenant deleted in between stays
- * (with `deletionTimestamp`) until teardown has removed the namespace, which carries its uid
- * annotation. A Tenant deleted (or recreated) before the patch makes the patch fail (404, or 422
- * for a failed test, which the executor tells apart from a rejection) and nothing is created.
+ * plus the finalizer and the status in one reconcile. This is safe because the finalizer patch
+ * tests the Tenant's uid and finalizers as read and the executor stops after the first stage with
+ * a failed action: the namespace is only created once the finalizer is stored, so a Tenant deleted
+ * in between stays (with `deletionTimestamp`) until teardown has removed the namespace, which
+ * carries its uid annotation. A Tenant deleted (or recreated) before the patch makes the patch fail
+ * (404, or 422 for a failed test, which the executor tells apart from a rejection) and nothing is
+ * created.
  *
  * A Tenant already correct gets zero actions, zero events and an identical status.
  */

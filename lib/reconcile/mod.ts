@@ -13,6 +13,7 @@ export {
   actionStages,
   type AddFinalizerAction,
   type ClaimNamespaceAction,
+  claimOf,
   type CreateAction,
   type Decision,
   type DeleteAction,

@@ -98,7 +98,7 @@ export function readTenant(raw: unknown): TenantReading {
     : [];
   const generation = metadata.generation;
   const status = isRecord(raw.status) ? raw.status : {};
-  const recordedNamespace = status.namespace;
+  const statusNamespace = status.namespace;
   const annotations = isRecord(metadata.annotations) ? metadata.annotations : undefined;
   const claim = annotations?.[NAMESPACE_CLAIM_ANNOTATION];
   const statusNamespaceUID = status.namespaceUID;
@@ -125,8 +125,8 @@ export function readTenant(raw: unknown): TenantReading {
       problems,
       userId: spec.userId,
       deletionPolicy: spec.deletionPolicy,
-      recordedNamespace: isDnsLabel(recordedNamespace)
-        ? recordedNamespace
+      recordedNamespace: isDnsLabel(statusNamespace)
+        ? statusNamespace
         : claim === spec.userId && spec.userId !== undefined
         ? spec.userId
         : undefined,

@@ -1,6 +1,6 @@
 // The client's bounds against a server that sends too much or too slowly: a body past the response
-// limit (plain, or compressed and small on the wire), a list whose continue never ends or repeats, an answer trickling past the request
-// timeout, an error body of any size.
+// limit (plain, or compressed and small on the wire), a list whose continue never ends or repeats,
+// an answer trickling past the request timeout, an error body of any size.
 import assert from "node:assert/strict";
 import type { ConfigMap } from "kubernetes-types/core/v1.d.ts";
 import {

@@ -4,6 +4,7 @@ import { NAMESPACE_ONLY, podSecurityLabels } from "./support.ts";
 import assert from "node:assert/strict";
 import {
   type Action,
+  claimOf,
   decide,
   decideFailure,
   type Decision,
@@ -72,11 +73,7 @@ class World {
     for (const action of decision.actions) {
       try {
         const uid = this.apply(action);
-        const claim = action.kind === "claimNamespace"
-          ? action.namespace
-          : action.kind === "addFinalizer"
-          ? action.claim
-          : undefined;
+        const claim = claimOf(action);
         if (claim !== undefined) {
           const metadata = observed?.metadata as Json;
           metadata.annotations = {
@@ -444,6 +441,11 @@ interface Case {
 const OURS = { [TENANT_UID_ANNOTATION]: "tenant-uid-1" };
 const WITH_FINALIZER = { finalizers: [TENANT_FINALIZER] };
 const READY_STATUS = { namespace: "user-12345", namespaceUID: "ns-uid-user-12345" };
+/** With the finalizer, and the claim a create whose answer was lost left behind. */
+const CLAIMED = {
+  ...WITH_FINALIZER,
+  annotations: { [NAMESPACE_CLAIM_ANNOTATION]: "user-12345" },
+};
 
 const cases: Case[] = [
   {
@@ -480,10 +482,7 @@ const cases: Case[] = [
   {
     name:
       "own namespace claimed in the annotations without its uid (create answer lost) is taken up",
-    tenant: tenantObject({}, {
-      ...WITH_FINALIZER,
-      annotations: { [NAMESPACE_CLAIM_ANNOTATION]: "user-12345" },
-    }),
+    tenant: tenantObject({}, CLAIMED),
     namespaces: [namespaceObject("user-12345", MANAGED, OURS)],
     actions: [],
     reason: "NamespaceActive",
@@ -496,10 +495,7 @@ const cases: Case[] = [
     // Whoever may edit both the Tenant and that namespace could write the claim and our marks:
     // a namespace older than the Tenant cannot be the one the operator created for it.
     name: "a claimed namespace older than the Tenant is not adopted, whatever it carries",
-    tenant: tenantObject({}, {
-      ...WITH_FINALIZER,
-      annotations: { [NAMESPACE_CLAIM_ANNOTATION]: "user-12345" },
-    }),
+    tenant: tenantObject({}, CLAIMED),
     namespaces: [
       namespaceObject("user-12345", MANAGED, OURS, {
         metadata: {

@@ -1,5 +1,6 @@
 // Reads response bodies under a size limit, so that no answer of a server, hostile or broken, can
 // grow the process past its memory limit: reading stops at the limit and the body is cancelled.
+import { readChunks } from "./chunks.ts";
 import { ResponseLimitError } from "./errors.ts";
 
 /**
@@ -48,37 +49,22 @@ export async function readBodyText(
     const body = new Uint8Array(await response.arrayBuffer());
     return { text: new TextDecoder().decode(body), bytes: body.length };
   }
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (bytes + value.length > maxBytes) {
-        if (!truncate) throw tooLarge("more was coming");
-        chunks.push(value.subarray(0, maxBytes - bytes));
-        bytes = maxBytes;
-        break;
-      }
-      chunks.push(value);
-      bytes += value.length;
-    }
-  } catch (error) {
-    await reader.cancel().catch(() => {});
-    throw error;
-  }
-  if (truncate && bytes === maxBytes) await reader.cancel().catch(() => {});
   const decoder = new TextDecoder();
   let text = "";
-  for (let i = 0; i < chunks.length; i++) {
-    text += decoder.decode(chunks[i], { stream: true });
-    chunks[i] = EMPTY;
+  let bytes = 0;
+  // Each chunk is decoded as it comes: its buffer is reused for the next read.
+  for await (const chunk of readChunks(response.body)) {
+    if (bytes + chunk.length > maxBytes) {
+      if (!truncate) throw tooLarge("more was coming");
+      text += decoder.decode(chunk.subarray(0, maxBytes - bytes), { stream: true });
+      bytes = maxBytes;
+      break;
+    }
+    text += decoder.decode(chunk, { stream: true });
+    bytes += chunk.length;
   }
   return { text: text + decoder.decode(), bytes };
 }
-
-const EMPTY = new Uint8Array(0);
 
 /** `32 MiB`, `1.5 KiB`, `12 B`. */
 export function formatBytes(bytes: number): string {

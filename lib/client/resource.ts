@@ -35,6 +35,11 @@ export interface WatchOptions extends ListOptions {
   metadataOnly?: boolean;
   /** Timing overrides (tests). */
   timings?: WatchTimings;
+  /**
+   * Keep no object keys after the initial state: a later relist yields SYNCED alone (see
+   * {@linkcode ResumableWatch}'s options).
+   */
+  forgetAfterSync?: boolean;
 }
 
 /** Options of single-object calls. */

@@ -17,7 +17,7 @@ import {
   type WatchSkipReason,
   WatchStreamError,
 } from "./errors.ts";
-import { listAll, METADATA_ONLY_WATCH_ACCEPT } from "./list.ts";
+import { listAll, listPages, METADATA_ONLY_WATCH_ACCEPT } from "./list.ts";
 import type { Requester } from "./request.ts";
 import type { KubeObjectBase } from "./types.ts";
 import { DEFAULT_MAX_LINE_BYTES, parseWatchStream, type WatchStreamEvent } from "./watch_stream.ts";
@@ -105,6 +105,14 @@ export interface ResumableWatchOptions {
   metadataOnly?: boolean;
   /** Timing overrides. */
   timings?: WatchTimings;
+  /**
+   * Keep no object keys once the initial state is delivered (default false). A later relist (a
+   * 410, a skipped event) then yields no objects: the watch resumes from the resourceVersion of a
+   * one-item list and yields SYNCED, and what changed in between is the caller's to find out (the
+   * operator compares every tenant with fresh lists then); DELETED events pass as the server
+   * sends them. Saves a key and a resourceVersion per object for callers that do that anyway.
+   */
+  forgetAfterSync?: boolean;
 }
 
 const INITIAL_EVENTS_END = "k8s.io/initial-events-end";
@@ -134,8 +142,13 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
   };
   /** After a skipped event: relist with a plain list, which does not carry events as lines. */
   #plainListOnce = false;
-  /** Object key -> resourceVersion of every object the caller was told about. */
+  /**
+   * Object key -> resourceVersion of every object the caller was told about (until the initial
+   * state is delivered, with {@linkcode ResumableWatchOptions.forgetAfterSync}).
+   */
   #known = new Map<string, string>();
+  /** Set once {@linkcode ResumableWatchOptions.forgetAfterSync} dropped {@linkcode #known}. */
+  #forgotten = false;
   #resourceVersion?: string;
   #streamingList: boolean;
   #started = false;
@@ -178,7 +191,11 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
       let reason: string;
       let cause: WatchRestartCause = "closed";
       try {
-        if (this.#resourceVersion === undefined && (!this.#streamingList || this.#plainListOnce)) {
+        if (this.#resourceVersion === undefined && this.#forgotten) {
+          yield* this.#resume();
+        } else if (
+          this.#resourceVersion === undefined && (!this.#streamingList || this.#plainListOnce)
+        ) {
           yield* this.#list();
           this.#plainListOnce = false;
         }
@@ -304,6 +321,31 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
     yield* this.#finishSync(seen, list.resourceVersion);
   }
 
+  /**
+   * After the initial state, once keys are forgotten: resumes from the resourceVersion of a
+   * one-item list (a consistent read) and yields SYNCED, without the objects. A server that
+   * gives no resourceVersion gets a whole initial state instead, passed on as it comes.
+   */
+  async *#resume(): AsyncGenerator<WatchEvent<T>> {
+    this.#plainListOnce = false;
+    if (this.#health.synced) {
+      this.#health.synced = false;
+      this.#notify();
+    }
+    const pages = listPages<T>(this.#requester, {
+      path: this.#options.path,
+      labelSelector: this.#options.labelSelector,
+      fieldSelector: this.#options.fieldSelector,
+      limit: 1,
+      signal: this.#options.signal,
+      metadataOnly: this.#options.metadataOnly,
+    });
+    const first = await pages.next();
+    await pages.return(undefined);
+    const resourceVersion = first.done ? "" : first.value.resourceVersion;
+    if (resourceVersion) yield* this.#finishSync(new Set(), resourceVersion);
+  }
+
   /** Yields DELETED for known objects not seen in the new state, then SYNCED. */
   *#finishSync(seen: Set<string>, resourceVersion: string): Generator<WatchEvent<T>> {
     // Deleting the visited entry while iterating a Map is safe.
@@ -317,6 +359,10 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
         metadata: { name, resourceVersion: rv, ...(namespace ? { namespace } : {}) },
       } as T;
       yield { type: "DELETED", object };
+    }
+    if (this.#options.forgetAfterSync && !this.#forgotten) {
+      this.#forgotten = true;
+      this.#known = new Map();
     }
     this.#resourceVersion = resourceVersion;
     this.#health.synced = true;
@@ -333,6 +379,7 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
     object: T,
     seen?: Set<string>,
   ): WatchEvent<T> | undefined {
+    if (this.#forgotten) return { type, object };
     const key = `${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`;
     const rv = object.metadata?.resourceVersion ?? "";
     const previous = this.#known.get(key);
@@ -416,7 +463,8 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
         onBytes: () => activeAt = this.#health.lastEventAt = Date.now(),
         signal: connectionSignal,
       }).getReader();
-      const seen = initial ? new Set<string>() : undefined;
+      // Keys of the initial state, until it is delivered.
+      let seen = initial ? new Set<string>() : undefined;
       for (;;) {
         let result: ReadableStreamReadResult<WatchStreamEvent<T>>;
         try {
@@ -445,6 +493,7 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
             inInitial = false;
             arm();
             yield* this.#finishSync(seen!, rv ?? "");
+            seen = undefined;
           } else if (!inInitial && rv) {
             this.#resourceVersion = rv;
           }

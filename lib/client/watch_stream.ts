@@ -1,4 +1,5 @@
 // Turns a watch response body (one JSON event per line) into typed watch events with web streams.
+import { readChunks } from "./chunks.ts";
 import { WatchStreamError } from "./errors.ts";
 import type { KubeObject, KubeObjectBase, Status } from "./types.ts";
 
@@ -31,63 +32,96 @@ const EVENT_TYPES = new Set(["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"
 /**
  * Parses a watch body into events. A line that is not a watch event, or is longer than
  * `maxLineBytes`, errors the returned stream with a {@linkcode WatchStreamError}
- * (its message never quotes the line); cancelling the returned stream cancels the body.
+ * (its message never quotes the line) and cancels the body; so does cancelling the returned stream.
  */
 export function parseWatchStream<T extends KubeObjectBase = KubeObject>(
   body: ReadableStream<Uint8Array>,
   options: WatchStreamOptions = {},
 ): ReadableStream<WatchStreamEvent<T>> {
-  const transform = watchEventTransform<T>(
-    options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
-    options.onBytes,
-  );
-  return body.pipeThrough(transform, { signal: options.signal });
+  const chunks = readChunks(body, options.signal);
+  const lines = new EventLines<T>(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+  return new ReadableStream<WatchStreamEvent<T>>({
+    async pull(controller) {
+      const enqueue = (event: WatchStreamEvent<T>) => controller.enqueue(event);
+      try {
+        // One pull ends with at least one event, or the end of the body.
+        for (;;) {
+          const next = await chunks.next();
+          if (next.done) {
+            lines.flush(enqueue);
+            controller.close();
+            return;
+          }
+          options.onBytes?.();
+          if (lines.push(next.value, enqueue) > 0) return;
+        }
+      } catch (error) {
+        await chunks.return(undefined);
+        throw error;
+      }
+    },
+    async cancel() {
+      await chunks.return(undefined);
+    },
+  }, { highWaterMark: 0 });
 }
 
-function watchEventTransform<T extends KubeObjectBase>(
-  maxLineBytes: number,
-  onBytes: (() => void) | undefined,
-): TransformStream<Uint8Array, WatchStreamEvent<T>> {
-  const oversize = (number: number, head: string) =>
-    new WatchStreamError(`watch event line ${number} is longer than ${maxLineBytes} bytes`, {
-      reason: "oversize",
-      object: nameObject(head),
-    });
-  const decoder = new TextDecoder();
-  let pending = "";
-  let pendingBytes = 0;
-  let lineNumber = 0;
-  const emit = (
-    line: string,
-    controller: TransformStreamDefaultController<WatchStreamEvent<T>>,
-  ) => {
-    lineNumber++;
-    if (line.length > maxLineBytes) throw oversize(lineNumber, line);
-    if (line.trim() === "") return;
-    controller.enqueue(parseEvent<T>(line, lineNumber));
-  };
-  return new TransformStream({
-    transform(chunk, controller) {
-      onBytes?.();
-      const lastNewline = chunk.lastIndexOf(10);
-      if (lastNewline === -1) {
-        pendingBytes += chunk.length;
-        if (pendingBytes > maxLineBytes) throw oversize(lineNumber + 1, pending);
-        pending += decoder.decode(chunk, { stream: true });
-        return;
+/** Splits chunks of a watch body into lines and parses each into an event. */
+class EventLines<T extends KubeObjectBase> {
+  readonly #maxLineBytes: number;
+  readonly #decoder = new TextDecoder();
+  /** The start of a line whose end has not come yet. */
+  #pending = "";
+  #pendingBytes = 0;
+  #lineNumber = 0;
+
+  constructor(maxLineBytes: number) {
+    this.#maxLineBytes = maxLineBytes;
+  }
+
+  /** Takes one chunk (decoded at once: it may be overwritten afterwards); returns the events. */
+  push(chunk: Uint8Array, enqueue: (event: WatchStreamEvent<T>) => void): number {
+    const lastNewline = chunk.lastIndexOf(10);
+    if (lastNewline === -1) {
+      this.#pendingBytes += chunk.length;
+      if (this.#pendingBytes > this.#maxLineBytes) {
+        throw this.#oversize(this.#lineNumber + 1, this.#pending);
       }
-      const text = pending + decoder.decode(chunk, { stream: true });
-      const lines = text.split("\n");
-      pending = lines.pop()!;
-      pendingBytes = chunk.length - lastNewline - 1;
-      for (const line of lines) emit(line, controller);
-      if (pendingBytes > maxLineBytes) throw oversize(lineNumber + 1, pending);
-    },
-    flush(controller) {
-      const rest = pending + decoder.decode();
-      if (rest.trim() !== "") emit(rest, controller);
-    },
-  });
+      this.#pending += this.#decoder.decode(chunk, { stream: true });
+      return 0;
+    }
+    const text = this.#pending + this.#decoder.decode(chunk, { stream: true });
+    const lines = text.split("\n");
+    this.#pending = lines.pop()!;
+    this.#pendingBytes = chunk.length - lastNewline - 1;
+    let events = 0;
+    for (const line of lines) events += this.#emit(line, enqueue);
+    if (this.#pendingBytes > this.#maxLineBytes) {
+      throw this.#oversize(this.#lineNumber + 1, this.#pending);
+    }
+    return events;
+  }
+
+  /** The body ended: parses a last line without a newline. */
+  flush(enqueue: (event: WatchStreamEvent<T>) => void): void {
+    const rest = this.#pending + this.#decoder.decode();
+    if (rest.trim() !== "") this.#emit(rest, enqueue);
+  }
+
+  #emit(line: string, enqueue: (event: WatchStreamEvent<T>) => void): number {
+    this.#lineNumber++;
+    if (line.length > this.#maxLineBytes) throw this.#oversize(this.#lineNumber, line);
+    if (line.trim() === "") return 0;
+    enqueue(parseEvent<T>(line, this.#lineNumber));
+    return 1;
+  }
+
+  #oversize(number: number, head: string): WatchStreamError {
+    return new WatchStreamError(
+      `watch event line ${number} is longer than ${this.#maxLineBytes} bytes`,
+      { reason: "oversize", object: nameObject(head) },
+    );
+  }
 }
 
 function parseEvent<T extends KubeObjectBase>(

@@ -57,9 +57,15 @@ interface Awaiting extends Pick<SettledTenant, "name" | "uid" | "namespace" | "n
  * pass, in two growing byte arrays instead of a string and an object per item.
  */
 class Slab {
-  #digests = new Uint8Array(DIGEST_BYTES * 1024);
-  #listed = new Uint8Array(1024);
+  #digests: Uint8Array;
+  #listed: Uint8Array;
   #used = 0;
+
+  /** Empty slabs with room for `capacity` items. */
+  constructor(capacity = 1024) {
+    this.#digests = new Uint8Array(DIGEST_BYTES * capacity);
+    this.#listed = new Uint8Array(capacity);
+  }
 
   /** Reserves `count` items; returns the index of the first. */
   reserve(count: number): number {
@@ -134,13 +140,15 @@ export interface AuditSummary {
 export class Audit {
   readonly #options: AuditOptions;
   readonly #awaiting = new Map<string, Awaiting>();
-  readonly #slab = new Slab();
+  #slab = new Slab();
   /** Interned layouts: one object per distinct layout in this pass. */
   readonly #layouts = new Map<string, Layout>();
   /** Interned shapes: one object per distinct shape (and kind) in this pass, numbered. */
   readonly #shapes = new Map<string, { shape: OwnedShape; id: number }>();
   readonly #normalizers = new Map<unknown, number>();
+  /** Tenants queued by this pass, until it closes; then only their count. */
   readonly #queued = new Set<string>();
+  #queuedCount = 0;
   #tenants = 0;
   /** Set by {@linkcode close}: whatever comes later is queued without a comparison. */
   #closed = false;
@@ -152,7 +160,7 @@ export class Audit {
 
   /** What the pass found so far. */
   get summary(): AuditSummary {
-    return { tenants: this.#tenants, queued: this.#queued.size };
+    return { tenants: this.#tenants, queued: this.#queuedCount };
   }
 
   /** Audits one Tenant: queues it unless it is settled, else awaits its objects. */
@@ -261,7 +269,10 @@ export class Audit {
         }
       }
     }
+    // A closed pass keeps nothing per tenant (whoever still holds it holds a few words).
     this.#awaiting.clear();
+    this.#queued.clear();
+    this.#slab = new Slab(0);
     this.#layouts.clear();
     this.#shapes.clear();
     this.#normalizers.clear();
@@ -273,6 +284,7 @@ export class Audit {
     this.#awaiting.delete(name);
     if (this.#queued.has(name)) return;
     this.#queued.add(name);
+    this.#queuedCount++;
     this.#options.queue(name, tenant);
   }
 

@@ -275,6 +275,9 @@ export class WatchSources {
         labelSelector: MANAGED_SELECTOR,
         timings,
         onHealth: group.onHealth(name),
+        // A relist after the initial state asks for an audit pass, which compares every tenant
+        // with fresh lists: the watch need not remember every object to tell what changed.
+        forgetAfterSync: true,
       });
       group.register(name, watch);
       const audit = this.#audit;

@@ -268,3 +268,67 @@ Deno.test("a server without streaming lists (watchList: false) falls back to lis
     await mutate(0);
   });
 });
+
+Deno.test("forgetAfterSync: a 410 after the initial state resumes from a one-item list, yields SYNCED alone, then passes events on as sent", async () => {
+  const server = await startDevApiServer({ bookmarkIntervalMs: 100, historyLimit: 5 });
+  const kube = new KubeClient({
+    server: server.url,
+    namespace: "default",
+    insecureSkipTlsVerify: false,
+    auth: { kind: "none" },
+    source: { kind: "in-cluster", dir: "/none" },
+  }, { backoff: { initialMs: 10, maxMs: 50 } });
+  const controller = new AbortController();
+  try {
+    await kube.request({
+      method: "POST",
+      path: "/api/v1/namespaces",
+      body: { metadata: { name: NS } },
+    });
+    const cms = kube.resource<ConfigMap>(configMaps);
+    for (let i = 0; i < 5; i++) {
+      await cms.create({ metadata: { name: `seed-${i}` } }, { namespace: NS });
+    }
+    const watch = cms.watch({
+      namespace: NS,
+      signal: controller.signal,
+      timings: TIMINGS,
+      forgetAfterSync: true,
+    });
+    const events: string[] = [];
+    const task = (async () => {
+      for await (const event of watch) {
+        events.push(
+          event.type === "SYNCED" ? "SYNCED" : `${event.type} ${event.object.metadata?.name}`,
+        );
+      }
+    })();
+    const syncs = () => events.filter((event) => event === "SYNCED").length;
+    await eventually("initial state", () => syncs() === 1, POLL);
+    assert.deepEqual(events, [...[0, 1, 2, 3, 4].map((i) => `ADDED seed-${i}`), "SYNCED"]);
+    const lists = () => server.counters.count({ verb: "list", resource: "configmaps" });
+    const before = lists();
+    server.faults.stallWatches(true);
+    for (let round = 0; round < 4; round++) {
+      await cms.create({ metadata: { name: `gap-${round}` } }, { namespace: NS });
+      await cms.delete(`seed-${round}`, { namespace: NS });
+    }
+    server.faults.compact();
+    server.faults.dropWatches();
+    server.faults.stallWatches(false);
+    await eventually("resumed after 410", () => syncs() === 2, POLL);
+    assert.equal(lists(), before + 1, "one list, for its resourceVersion");
+    assert.deepEqual(events.slice(6), ["SYNCED"], "no object of the gap is reported");
+    // An object never reported (created in the gap) is deleted: the deletion passes as sent.
+    await cms.delete("gap-0", { namespace: NS });
+    await cms.create({ metadata: { name: "after" } }, { namespace: NS });
+    await eventually("events after the resume", () => events.length === 9, POLL);
+    assert.deepEqual(events.slice(7), ["DELETED gap-0", "ADDED after"]);
+    controller.abort();
+    await task;
+  } finally {
+    controller.abort();
+    kube.close();
+    await server.close();
+  }
+});

@@ -6,6 +6,7 @@ import { NamesByKey } from "./names.ts";
 import {
   namespaces,
   OBJECT_NAME_PREFIX,
+  parseTime,
   type ResourceDescriptor,
   TENANT_LABEL,
   TENANT_UID_ANNOTATION,
@@ -28,8 +29,8 @@ export interface WatchedTenant extends KubeObjectBase {
 interface TenantEntry {
   /** `metadata.uid`. */
   uid: string;
-  /** Sort key of the claim order: creation time, then name. */
-  order: string;
+  /** Creation time, ms since the epoch (+Infinity without one): the claim order, then the name. */
+  created: number;
   /** The namespace its latest decision gives it, else its status as watched. */
   namespace?: string;
   /** Whether a decision set `namespace` (then watch events, which may lag, leave it alone). */
@@ -44,12 +45,25 @@ export interface TenantIndexOptions {
   gatewayHosts: readonly string[];
 }
 
-/** The claim order of a Tenant: older first, then by name. */
-function orderOf(tenant: KubeObjectBase): string {
-  const created = tenant.metadata?.creationTimestamp;
-  return `${typeof created === "string" && created !== "" ? created : "\uffff"}\u0000${
-    tenant.metadata?.name ?? ""
-  }`;
+/** A tenant's place in the claim order: older first, then by name. */
+interface ClaimOrder {
+  /** Creation time, ms since the epoch (+Infinity without one). */
+  created: number;
+  /** Tenant name. */
+  name: string;
+}
+
+/** The claim order of a Tenant. */
+function orderOf(tenant: KubeObjectBase): ClaimOrder {
+  return {
+    created: parseTime(tenant.metadata?.creationTimestamp) ?? Infinity,
+    name: tenant.metadata?.name ?? "",
+  };
+}
+
+/** Whether `a` claimed before `b`. */
+function claimsBefore(a: ClaimOrder, b: ClaimOrder): boolean {
+  return a.created < b.created || (a.created === b.created && a.name < b.name);
 }
 
 /** Tenant names, uids, namespaces and hosts from the Tenant watch, and the NamespaceConflict waiters. */
@@ -91,9 +105,10 @@ export class TenantIndex {
     const previous = this.#tenants.get(name);
     if (previous !== undefined && previous.uid !== uid) this.#names.delete(previous.uid);
     const decided = previous !== undefined && previous.uid === uid && previous.decided;
+    const order = orderOf(tenant);
     const entry: TenantEntry = {
       uid,
-      order: orderOf(tenant),
+      created: order.created,
       namespace: previous?.namespace,
       decided,
       hosts: tenantHosts(tenant, this.#templates) ?? [],
@@ -101,8 +116,7 @@ export class TenantIndex {
     this.#tenants.set(name, entry);
     this.#names.set(uid, name);
     if (!decided) this.#setNamespace(name, entry, tenant.status?.namespace);
-    return this.#moveHosts(name, {
-      order: entry.order,
+    return this.#moveHosts(order, {
       before: previous?.hosts ?? [],
       after: entry.hosts,
     });
@@ -116,7 +130,7 @@ export class TenantIndex {
     this.#tenants.delete(name);
     this.#names.delete(entry.uid);
     this.noteStatus(name, undefined);
-    return this.#moveHosts(name, { order: entry.order, before: entry.hosts, after: [] });
+    return this.#moveHosts({ created: entry.created, name }, { before: entry.hosts, after: [] });
   }
 
   /**
@@ -172,12 +186,12 @@ export class TenantIndex {
    * claim order: what its decision needs to know (see `HostClaim`).
    */
   hostClaims(tenant: KubeObjectBase, hosts: readonly string[]): HostClaim[] {
-    const name = tenant.metadata?.name ?? "";
     const order = orderOf(tenant);
-    return [...this.#overlapping(name, hosts)]
-      .filter(([, entry]) => entry.order < order)
-      .sort(([, a], [, b]) => a.order < b.order ? -1 : 1)
-      .map(([other, entry]) => ({ tenant: other, hosts: entry.hosts }));
+    return [...this.#overlapping(order.name, hosts)]
+      .map(([other, entry]) => ({ order: { created: entry.created, name: other }, entry }))
+      .filter((claim) => claimsBefore(claim.order, order))
+      .sort((a, b) => claimsBefore(a.order, b.order) ? -1 : 1)
+      .map(({ order, entry }) => ({ tenant: order.name, hosts: entry.hosts }));
   }
 
   /**
@@ -187,8 +201,9 @@ export class TenantIndex {
   claimedBefore(name: string): boolean {
     const entry = this.#tenants.get(name);
     if (entry === undefined) return false;
-    for (const [, claim] of this.#overlapping(name, entry.hosts)) {
-      if (claim.order < entry.order) return true;
+    const order = { created: entry.created, name };
+    for (const [other, claim] of this.#overlapping(name, entry.hosts)) {
+      if (claimsBefore({ created: claim.created, name: other }, order)) return true;
     }
     return false;
   }
@@ -225,22 +240,19 @@ export class TenantIndex {
   }
 
   /**
-   * Moves `name`'s host claims from `before` to `after`; returns the tenants after it (in
+   * Moves a tenant's host claims from `before` to `after`; returns the tenants after it (in claim
    * `order`) whose hosts overlap them: only a later tenant's decision depends on this claim (the
    * first claimant keeps a host), so a new tenant wakes no one, however many share its hosts.
    */
   #moveHosts(
-    name: string,
-    { order, before, after }: {
-      order: string;
-      before: readonly string[];
-      after: readonly string[];
-    },
+    order: ClaimOrder,
+    { before, after }: { before: readonly string[]; after: readonly string[] },
   ): string[] {
+    const { name } = order;
     if (before.length === after.length && before.every((host, i) => host === after[i])) return [];
     for (const host of before) this.#hosts.remove(name, host);
     const affected = [...this.#overlapping(name, [...before, ...after])]
-      .filter(([, entry]) => entry.order > order)
+      .filter(([other, entry]) => claimsBefore(order, { created: entry.created, name: other }))
       .map(([other]) => other);
     for (const host of after) this.#hosts.add(name, host);
     return affected;

@@ -19,9 +19,23 @@ interface ConditionState {
   condition: string;
   status: string;
   reason: string;
+  /** `condition`, `status` and `reason` on lines of their own: its key in the states. */
+  key: string;
   /** `condition="…",reason="…",status="…"`: the labels before `tenant` in sorted order. */
   labels: string;
   /** Tenants in this state; the state is forgotten at 0, so only live states are kept. */
+  tenants: number;
+}
+
+/**
+ * The states of one tenant's conditions, shared by every tenant whose conditions are the same
+ * (nearly all of them are Ready), so a tenant costs one map entry.
+ */
+interface Conditions {
+  states: readonly ConditionState[];
+  /** `key`s of `states`, tab-separated: its key among the combinations. */
+  key: string;
+  /** Tenants with these conditions; forgotten at 0. */
   tenants: number;
 }
 
@@ -34,7 +48,7 @@ class TenantConditionFamily implements Metric {
   readonly name = "kleff_tenant_condition";
 
   /** Exposes the states of `byTenant`. */
-  constructor(readonly byTenant: ReadonlyMap<string, readonly ConditionState[]>) {}
+  constructor(readonly byTenant: ReadonlyMap<string, Conditions>) {}
 
   /** Text exposition of one series per tenant and condition. */
   expose(): string {
@@ -42,7 +56,7 @@ class TenantConditionFamily implements Metric {
       `# HELP ${this.name} Conditions of each tenant, as last reconciled: 1 per tenant and condition type`,
       `# TYPE ${this.name} gauge`,
     ];
-    for (const [tenant, states] of this.byTenant) {
+    for (const [tenant, { states }] of this.byTenant) {
       const name = escapeLabelValue(tenant);
       for (const state of states) lines.push(`${this.name}{${state.labels},tenant="${name}"} 1`);
     }
@@ -61,8 +75,9 @@ class TenantConditionFamily implements Metric {
 export class TenantMetrics {
   readonly #tenants: Gauge;
   readonly #restarts: Counter;
-  readonly #byTenant = new Map<string, ConditionState[]>();
+  readonly #byTenant = new Map<string, Conditions>();
   readonly #states = new Map<string, ConditionState>();
+  readonly #combinations = new Map<string, Conditions>();
   readonly #skipped: Counter;
   readonly #restartsSeen = new Map<string, number>();
   readonly #skippedSeen = new Map<string, WatchHealth["skipped"]>();
@@ -86,13 +101,27 @@ export class TenantMetrics {
 
   /** Records a tenant's status after a reconcile (`undefined`: the tenant is gone). */
   tenantStatus(name: string, status: TenantStatus | undefined): void {
-    const next = (status?.conditions ?? []).map((c) =>
+    const states = (status?.conditions ?? []).map((c) =>
       this.#state(c.type, c.status, c.reason ?? "")
     );
-    for (const state of next) this.#add(state, 1);
-    for (const state of this.#byTenant.get(name) ?? []) this.#add(state, -1);
-    if (status === undefined) this.#byTenant.delete(name);
-    else this.#byTenant.set(name, next);
+    for (const state of states) this.#add(state, 1);
+    const previous = this.#byTenant.get(name);
+    for (const state of previous?.states ?? []) this.#add(state, -1);
+    if (previous !== undefined && --previous.tenants === 0) {
+      this.#combinations.delete(previous.key);
+    }
+    if (status === undefined) {
+      this.#byTenant.delete(name);
+      return;
+    }
+    const key = states.map((state) => state.key).join("\t");
+    let next = this.#combinations.get(key);
+    if (next === undefined) {
+      next = { states, key, tenants: 0 };
+      this.#combinations.set(key, next);
+    }
+    next.tenants++;
+    this.#byTenant.set(name, next);
   }
 
   /** Notes that `watch` was replaced by a new watch object, which counts its restarts from 0. */
@@ -125,7 +154,7 @@ export class TenantMetrics {
     let state = this.#states.get(key);
     if (state === undefined) {
       const labels = formatLabels({ condition, reason, status }).slice(1, -1);
-      state = { condition, status, reason, labels, tenants: 0 };
+      state = { condition, status, reason, key, labels, tenants: 0 };
       this.#states.set(key, state);
     }
     return state;
@@ -134,8 +163,6 @@ export class TenantMetrics {
   #add(state: ConditionState, by: number): void {
     this.#tenants.add({ condition: state.condition, status: state.status }, by);
     state.tenants += by;
-    if (state.tenants === 0) {
-      this.#states.delete(`${state.condition}\n${state.status}\n${state.reason}`);
-    }
+    if (state.tenants === 0) this.#states.delete(state.key);
   }
 }

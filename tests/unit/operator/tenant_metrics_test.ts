@@ -51,6 +51,31 @@ Deno.test("kleff_tenant_condition: one series per tenant and condition, replaced
   );
 });
 
+Deno.test("kleff_tenant_condition: tenants with the same conditions share them, and one's change leaves the other's series alone", () => {
+  const registry = new Registry();
+  const metrics = new TenantMetrics(registry);
+  const ready = { conditions: conditions("True", "Ready") };
+  const tenantSeries = (tenant: string) =>
+    Object.keys(series(registry, "kleff_tenant_condition{"))
+      .filter((key) => key.includes(`tenant="${tenant}"`));
+  metrics.tenantStatus("a", ready);
+  metrics.tenantStatus("b", ready);
+  const before = tenantSeries("b");
+  metrics.tenantStatus("a", { conditions: conditions("False", "ApiError") });
+  assert.deepEqual(tenantSeries("b"), before);
+  assert.ok(tenantSeries("a").some((key) => key.includes('reason="ApiError"')));
+  metrics.tenantStatus("b", { conditions: conditions("False", "ApiError") });
+  metrics.tenantStatus("a", ready);
+  metrics.tenantStatus("b", ready);
+  assert.deepEqual(tenantSeries("a"), before.map((key) => key.replace('"b"', '"a"')));
+  assert.deepEqual(tenantSeries("b"), before);
+  assert.deepEqual(series(registry, "kleff_tenants{"), {
+    'kleff_tenants{condition="NamespaceReady",status="True"}': 2,
+    'kleff_tenants{condition="TenantReady",status="False"}': 0,
+    'kleff_tenants{condition="TenantReady",status="True"}': 2,
+  });
+});
+
 /** A watch's health with `restarts` and the cause of the last one. */
 function health(restarts: number, cause: WatchRestartCause): WatchHealth {
   return {

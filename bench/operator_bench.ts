@@ -363,6 +363,8 @@ export interface RestartResult {
   writes: number;
   /** The restarted operator's memory at rest. */
   memory: { rssMiB: number; peakMiB: number };
+  /** Its RSS `settleMs` after its first request, in MiB (with `settleMs`). */
+  settledMiB?: number;
 }
 
 /** Options of {@linkcode restart}. */
@@ -373,6 +375,12 @@ export interface RestartOptions {
   quietMs: number;
   /** Starts what restarts (default: the operator with `concurrency` workers). */
   start?: () => BenchProcess;
+  /**
+   * Also read its RSS this long after its first request (at least once idle): the engine returns
+   * the garbage of a start-up to the system only after a while (V8's memory reducer starts 30 s
+   * after the isolate), so this is the RSS a running process settles at.
+   */
+  settleMs?: number;
 }
 
 /**
@@ -394,7 +402,10 @@ export async function restart(
   const byVerb = operatorRequests(env.server, new Map());
   const { writes } = writeCounts(env.server, byVerb);
   const memory = await operator.memory();
-  return { count, seconds, byVerb, writes, memory };
+  if (options.settleMs === undefined) return { count, seconds, byVerb, writes, memory };
+  await sleep(Math.max(0, start + options.settleMs - performance.now()));
+  const { rssMiB: settledMiB } = await operator.memory();
+  return { count, seconds, byVerb, writes, memory, settledMiB };
 }
 
 /** `verb n.nn` per tenant, sorted by verb, zero counts left out. */

@@ -60,6 +60,11 @@ export interface PeerBenchOptions {
 const SMALL = 100;
 /** Time without requests or CPU after which a contender counts as done, in ms. */
 const QUIET_MS = 2000;
+/**
+ * When a restarted contender's settled RSS is read, in ms after its first request: after the
+ * first pass of V8's memory reducer (30 s after the isolate starts, in Deno and Node alike).
+ */
+const RSS_SETTLE_MS = 45_000;
 /** Between tenants created one at a time: time without requests (the follow-up work done), in ms. */
 const SETTLE_MS = 50;
 /** Longest wait for tenants to become Ready, in ms. */
@@ -133,6 +138,8 @@ interface Pass {
   oneByOne: number;
   /** Also measure one periodic resync. */
   resync: boolean;
+  /** Also read the restarted contender's RSS once settled (the RSS figures). */
+  settle: boolean;
 }
 
 /** One pass under way: its dev server, readiness watch and how to start the contender. */
@@ -175,14 +182,25 @@ async function measureRestart(run: PassRun, concurrency: number): Promise<Restar
     concurrency,
     quietMs: QUIET_MS,
     start: () => run.start(),
+    settleMs: run.pass.settle ? RSS_SETTLE_MS : undefined,
   });
   const tally = tallyRequests(env.server);
   console.log(
     `  ${run.label}: restart over ${count} ready: ${result.seconds.toFixed(2)} s to quiet, ${
       formatTotals(tally)
-    }; RSS at rest ${result.memory.rssMiB.toFixed(1)} MiB`,
+    }; RSS at rest ${result.memory.rssMiB.toFixed(1)} MiB${
+      result.settledMiB === undefined
+        ? ""
+        : `, ${RSS_SETTLE_MS / 1000} s after start ${result.settledMiB.toFixed(1)} MiB`
+    }`,
   );
-  return { count, seconds: result.seconds, tally, rssMiB: result.memory.rssMiB };
+  return {
+    count,
+    seconds: result.seconds,
+    tally,
+    rssMiB: result.memory.rssMiB,
+    settledMiB: result.settledMiB,
+  };
 }
 
 /**
@@ -302,21 +320,27 @@ export async function benchPeer(args: readonly string[] = []): Promise<void> {
     );
     const run = (contender: Contender, pass: Pass) =>
       runPass(contender, { pass, options, measured: measured.get(contender.key)! });
+    // The resync and RSS figures are ours (default plans) against the peer's.
+    const compared = (contender: Contender) => contender.key === "ours" || contender.key === "peer";
     for (const latencyMs of [...new Set([options.latencyMs, 0])]) {
       for (const contender of all) {
         await run(contender, {
           count: options.tenants,
           latencyMs,
           oneByOne: options.oneByOne,
-          resync: latencyMs === 0 && (contender.key === "ours" || contender.key === "peer"),
+          resync: latencyMs === 0 && compared(contender),
+          settle: latencyMs === 0 && compared(contender),
         });
       }
     }
-    const rssContenders = all.filter((contender) =>
-      contender.key === "ours" || contender.key === "peer"
-    );
-    for (const contender of options.tenants === SMALL ? [] : rssContenders) {
-      await run(contender, { count: SMALL, latencyMs: 0, oneByOne: 0, resync: false });
+    for (const contender of options.tenants === SMALL ? [] : all.filter(compared)) {
+      await run(contender, {
+        count: SMALL,
+        latencyMs: 0,
+        oneByOne: 0,
+        resync: false,
+        settle: true,
+      });
     }
     if (options.full) {
       for (const contender of all.filter((contender) => contender.key !== "ours-seed")) {
@@ -325,6 +349,7 @@ export async function benchPeer(args: readonly string[] = []): Promise<void> {
           latencyMs: 0,
           oneByOne: 0,
           resync: contender.key !== "floor",
+          settle: true,
         });
       }
     }
@@ -337,6 +362,7 @@ export async function benchPeer(args: readonly string[] = []): Promise<void> {
         sizes: [options.tenants, ...(options.full ? [options.large] : [])],
         latencies: [...new Set([options.latencyMs, 0])],
         baseline: SMALL,
+        settleSeconds: RSS_SETTLE_MS / 1000,
       }),
     );
     const peerResync = measured.get("peer")?.resyncs.get(options.tenants)?.tally;

@@ -33,8 +33,10 @@ export interface Restart {
   seconds: number;
   /** Requests. */
   tally: RequestTally;
-  /** RSS at rest afterwards, in MiB. */
+  /** RSS at rest afterwards (idle for the quiet time), in MiB. */
   rssMiB: number;
+  /** RSS once settled (see `RestartOptions.settleMs`), in MiB, when measured. */
+  settledMiB?: number;
 }
 
 /** One periodic resync over ready tenants. */
@@ -81,12 +83,14 @@ export interface FigureOptions {
   latencies: readonly number[];
   /** Tenant count of the RSS baseline. */
   baseline: number;
+  /** When the settled RSS was read, in s after the contender's first request. */
+  settleSeconds: number;
 }
 
 /** The table of every figure, one column per contender; rows nothing was measured for are left out. */
 export function figures(
   all: readonly Contender[],
-  { measured, tenants, sizes, latencies, baseline }: FigureOptions,
+  { measured, tenants, sizes, latencies, baseline, settleSeconds }: FigureOptions,
 ): Row[] {
   const of =
     <T>(pick: (m: Measured) => T | undefined) =>
@@ -134,18 +138,22 @@ export function figures(
         `${formatTotals(r.tally)}${r.overlapped ? " (mixed with start-up)" : ""}`
       ),
     ]);
-    rows.push([
-      `RSS after restart, ${size.toLocaleString("en-US")} vs ${baseline} tenants`,
-      of((m) => {
-        const big = m.restarts.get(`${size}@0`);
-        const small = m.restarts.get(`${baseline}@0`);
-        return big && small ? { big, small } : undefined;
-      })(({ big, small }) =>
-        `${big.rssMiB.toFixed(1)} / ${small.rssMiB.toFixed(1)} MiB = ${
-          (big.rssMiB / small.rssMiB).toFixed(2)
-        }×`
-      ),
-    ]);
+    const rss = (title: string, value: (restart?: Restart) => number | undefined) =>
+      rows.push([
+        `${title}, ${size.toLocaleString("en-US")} vs ${baseline} tenants`,
+        of((m) => {
+          const big = value(m.restarts.get(`${size}@0`));
+          const small = value(m.restarts.get(`${baseline}@0`));
+          return big !== undefined && small !== undefined ? { big, small } : undefined;
+        })(({ big, small }) =>
+          `${big.toFixed(1)} / ${small.toFixed(1)} MiB = ${(big / small).toFixed(2)}×`
+        ),
+      ]);
+    rss("RSS after restart, once quiet", (restart) => restart?.rssMiB);
+    rss(
+      `RSS after restart, ${settleSeconds} s after start`,
+      (restart) => restart?.settledMiB,
+    );
   }
   for (const latency of latencies) {
     rows.push([

@@ -1,7 +1,9 @@
-// Measures the client's watch path: events parsed per second, and the cost (ms, requests) of a reconnect and of a relist.
+// Measures the client's watch path: events parsed per second, a body of small chunks read with a
+// default reader and into one buffer, and the cost (ms, requests) of a reconnect and of a relist.
 import type { ConfigMap } from "kubernetes-types/core/v1.d.ts";
 import { startDevApiServer } from "../dev_apiserver/mod.ts";
 import { configMaps, KubeClient, parseWatchStream } from "../lib/client/mod.ts";
+import { readChunks } from "../lib/client/chunks.ts";
 import { eventually, type EventuallyOptions } from "../tests/support/wait.ts";
 
 /** Polling while measuring: every millisecond, for at most 30 s. */
@@ -10,6 +12,7 @@ const POLL: EventuallyOptions = { timeoutMs: 30_000, intervalMs: 1 };
 /** Prints watch events parsed per second and what a reconnect and a relist cost against the dev API server. */
 export async function benchClient(): Promise<void> {
   await benchParser();
+  await benchBodyReads();
   for (const streamingList of [false, true]) await benchReconnect(streamingList);
 }
 
@@ -52,6 +55,52 @@ async function benchParser(): Promise<void> {
     } s = ` +
       `${Math.round(count / seconds).toLocaleString("en")} events/s`,
   );
+}
+
+/**
+ * A fetch body sent as 20,000 small chunks (a watch's events as a server writes them), read with
+ * a default reader (a fresh 64 KiB buffer per read) and with `readChunks` (one buffer): time, and
+ * the engine's external memory (buffers awaiting a collection) right after.
+ */
+async function benchBodyReads(): Promise<void> {
+  const chunks = 20_000;
+  const piece = new TextEncoder().encode(`{"type":"ADDED","object":{"metadata":{"name":"x"}}}\n`);
+  await using server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, () => {
+    let sent = 0;
+    return new Response(
+      new ReadableStream({
+        pull(controller) {
+          if (sent++ === chunks) controller.close();
+          else controller.enqueue(piece);
+        },
+      }),
+    );
+  });
+  const url = `http://127.0.0.1:${server.addr.port}/`;
+  const read = async (how: string, each: (body: ReadableStream<Uint8Array>) => Promise<number>) => {
+    const started = performance.now();
+    const bytes = await each((await fetch(url)).body!);
+    const ms = performance.now() - started;
+    const external = Deno.memoryUsage().external / 1024 / 1024;
+    console.log(
+      `body of ${chunks} small chunks (${bytes} bytes), ${how}: ${ms.toFixed(0)} ms, ` +
+        `external memory right after ${external.toFixed(1)} MiB`,
+    );
+  };
+  for (let round = 0; round < 2; round++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    await read("default reader", async (body) => {
+      let bytes = 0;
+      for await (const chunk of body) bytes += chunk.length;
+      return bytes;
+    });
+    (globalThis as { gc?: () => void }).gc?.();
+    await read("one reused buffer", async (body) => {
+      let bytes = 0;
+      for await (const chunk of readChunks(body)) bytes += chunk.length;
+      return bytes;
+    });
+  }
 }
 
 async function benchReconnect(streamingList: boolean): Promise<void> {

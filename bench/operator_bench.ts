@@ -351,6 +351,12 @@ export function formatWrites(counts: WriteCounts, tenants: number): string {
   } Event writes)`;
 }
 
+/**
+ * When a restarted operator's settled RSS is read, in ms after its first request: after the first
+ * pass of V8's memory reducer (30 s after the isolate starts, in Deno and Node alike).
+ */
+export const RSS_SETTLE_MS = 45_000;
+
 /** What a restart over ready tenants cost. */
 export interface RestartResult {
   /** Tenants the restarted operator found. */

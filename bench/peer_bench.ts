@@ -12,6 +12,7 @@ import {
   type BenchProcess,
   createTenants,
   restart,
+  RSS_SETTLE_MS,
   setup,
   waitFirstRequest,
   waitIdle,
@@ -60,11 +61,6 @@ export interface PeerBenchOptions {
 const SMALL = 100;
 /** Time without requests or CPU after which a contender counts as done, in ms. */
 const QUIET_MS = 2000;
-/**
- * When a restarted contender's settled RSS is read, in ms after its first request: after the
- * first pass of V8's memory reducer (30 s after the isolate starts, in Deno and Node alike).
- */
-const RSS_SETTLE_MS = 45_000;
 /** Between tenants created one at a time: time without requests (the follow-up work done), in ms. */
 const SETTLE_MS = 50;
 /** Longest wait for tenants to become Ready, in ms. */

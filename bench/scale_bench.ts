@@ -10,6 +10,7 @@ import {
   operatorRequests,
   restart,
   type RestartResult,
+  RSS_SETTLE_MS,
   setup,
   waitAllReady,
   waitQuiet,
@@ -24,7 +25,7 @@ function mib(value: number): string {
 }
 
 /** How the scale section restarts the operator. */
-const RESTART = { concurrency: CONCURRENCY, quietMs: QUIET_MS };
+const RESTART = { concurrency: CONCURRENCY, quietMs: QUIET_MS, settleMs: RSS_SETTLE_MS };
 
 /** The scale section: `count` tenants at once, RSS at `milestones`, a restart at each size. */
 export async function benchScale(
@@ -99,9 +100,11 @@ export async function benchScale(
     console.log("  RSS of a restarted operator at rest versus tenant count:");
     for (const size of sizes) {
       console.log(
-        `  ${String(size.count).padStart(6)} tenants: RSS ${mib(size.memory.rssMiB)}, peak ${
-          mib(size.memory.peakMiB)
-        }, restart ${size.seconds.toFixed(1)} s, ${size.writes} writes`,
+        `  ${String(size.count).padStart(6)} tenants: RSS ${mib(size.memory.rssMiB)}, ${
+          RSS_SETTLE_MS / 1000
+        } s after start ${mib(size.settledMiB ?? NaN)}, peak ${mib(size.memory.peakMiB)}, restart ${
+          size.seconds.toFixed(1)
+        } s, ${size.writes} writes`,
       );
     }
   } finally {

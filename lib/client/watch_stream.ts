@@ -38,7 +38,12 @@ export function parseWatchStream<T extends KubeObjectBase = KubeObject>(
   body: ReadableStream<Uint8Array>,
   options: WatchStreamOptions = {},
 ): ReadableStream<WatchStreamEvent<T>> {
-  const chunks = readChunks(body, options.signal);
+  // Cancelling the events ends a read still waiting for bytes at once.
+  const cancelled = new AbortController();
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, cancelled.signal])
+    : cancelled.signal;
+  const chunks = readChunks(body, signal);
   const lines = new EventLines<T>(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
   return new ReadableStream<WatchStreamEvent<T>>({
     async pull(controller) {
@@ -60,7 +65,8 @@ export function parseWatchStream<T extends KubeObjectBase = KubeObject>(
         throw error;
       }
     },
-    async cancel() {
+    async cancel(reason) {
+      cancelled.abort(reason);
       await chunks.return(undefined);
     },
   }, { highWaterMark: 0 });

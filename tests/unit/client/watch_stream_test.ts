@@ -113,3 +113,24 @@ Deno.test("the default line cap takes etcd's largest object as kube-apiserver es
   assert.equal(parsed.type, "MODIFIED");
   assert.equal((parsed.object as { data: { k: string } }).data.k, value);
 });
+
+Deno.test("cancelling the events while the body is silent cancels the body at once", async () => {
+  let cancelled: unknown = "not cancelled";
+  const body = new ReadableStream<Uint8Array>({
+    type: "bytes",
+    start(controller) {
+      controller.enqueue(encoder.encode(JSON.stringify(added) + "\n"));
+    },
+    // Nothing more ever comes.
+    pull: () => new Promise(() => {}),
+    cancel(reason) {
+      cancelled = reason;
+    },
+  });
+  const reader = parseWatchStream(body).getReader();
+  assert.deepEqual((await reader.read()).value, added);
+  const waiting = reader.read();
+  await reader.cancel("done watching");
+  assert.equal(cancelled, "done watching");
+  assert.equal((await waiting).done, true);
+});

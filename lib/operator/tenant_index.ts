@@ -25,12 +25,18 @@ export interface WatchedTenant extends KubeObjectBase {
   status?: TenantStatus;
 }
 
-/** What the index keeps per tenant. */
-interface TenantEntry {
+/** A tenant's place in the claim order: older first, then by name. */
+interface ClaimOrder {
+  /** Creation time, ms since the epoch (+Infinity without one). */
+  created: number;
+  /** Tenant name. */
+  name: string;
+}
+
+/** What the index keeps per tenant, besides its place in the claim order. */
+interface TenantEntry extends ClaimOrder {
   /** `metadata.uid`. */
   uid: string;
-  /** Creation time, ms since the epoch (+Infinity without one): the claim order, then the name. */
-  created: number;
   /** The namespace its latest decision gives it, else its status as watched. */
   namespace?: string;
   /** Whether a decision set `namespace` (then watch events, which may lag, leave it alone). */
@@ -43,14 +49,6 @@ interface TenantEntry {
 export interface TenantIndexOptions {
   /** Gateway host templates (`--gateway-hosts`). */
   gatewayHosts: readonly string[];
-}
-
-/** A tenant's place in the claim order: older first, then by name. */
-interface ClaimOrder {
-  /** Creation time, ms since the epoch (+Infinity without one). */
-  created: number;
-  /** Tenant name. */
-  name: string;
 }
 
 /** The claim order of a Tenant. */
@@ -105,10 +103,9 @@ export class TenantIndex {
     const previous = this.#tenants.get(name);
     if (previous !== undefined && previous.uid !== uid) this.#names.delete(previous.uid);
     const decided = previous !== undefined && previous.uid === uid && previous.decided;
-    const order = orderOf(tenant);
     const entry: TenantEntry = {
+      ...orderOf(tenant),
       uid,
-      created: order.created,
       namespace: previous?.namespace,
       decided,
       hosts: tenantHosts(tenant, this.#templates) ?? [],
@@ -116,10 +113,7 @@ export class TenantIndex {
     this.#tenants.set(name, entry);
     this.#names.set(uid, name);
     if (!decided) this.#setNamespace(name, entry, tenant.status?.namespace);
-    return this.#moveHosts(order, {
-      before: previous?.hosts ?? [],
-      after: entry.hosts,
-    });
+    return this.#moveHosts(entry, { before: previous?.hosts ?? [], after: entry.hosts });
   }
 
   /** Forgets a deleted Tenant; returns the later tenants whose hosts overlapped its own. */
@@ -130,7 +124,7 @@ export class TenantIndex {
     this.#tenants.delete(name);
     this.#names.delete(entry.uid);
     this.noteStatus(name, undefined);
-    return this.#moveHosts({ created: entry.created, name }, { before: entry.hosts, after: [] });
+    return this.#moveHosts(entry, { before: entry.hosts, after: [] });
   }
 
   /**
@@ -188,10 +182,9 @@ export class TenantIndex {
   hostClaims(tenant: KubeObjectBase, hosts: readonly string[]): HostClaim[] {
     const order = orderOf(tenant);
     return [...this.#overlapping(order.name, hosts)]
-      .map(([other, entry]) => ({ order: { created: entry.created, name: other }, entry }))
-      .filter((claim) => claimsBefore(claim.order, order))
-      .sort((a, b) => claimsBefore(a.order, b.order) ? -1 : 1)
-      .map(({ order, entry }) => ({ tenant: order.name, hosts: entry.hosts }));
+      .filter((claim) => claimsBefore(claim, order))
+      .sort((a, b) => claimsBefore(a, b) ? -1 : 1)
+      .map((claim) => ({ tenant: claim.name, hosts: claim.hosts }));
   }
 
   /**
@@ -201,9 +194,8 @@ export class TenantIndex {
   claimedBefore(name: string): boolean {
     const entry = this.#tenants.get(name);
     if (entry === undefined) return false;
-    const order = { created: entry.created, name };
-    for (const [other, claim] of this.#overlapping(name, entry.hosts)) {
-      if (claimsBefore({ created: claim.created, name: other }, order)) return true;
+    for (const claim of this.#overlapping(name, entry.hosts)) {
+      if (claimsBefore(claim, entry)) return true;
     }
     return false;
   }
@@ -252,21 +244,21 @@ export class TenantIndex {
     if (before.length === after.length && before.every((host, i) => host === after[i])) return [];
     for (const host of before) this.#hosts.remove(name, host);
     const affected = [...this.#overlapping(name, [...before, ...after])]
-      .filter(([other, entry]) => claimsBefore(order, { created: entry.created, name: other }))
-      .map(([other]) => other);
+      .filter((other) => claimsBefore(order, other))
+      .map((other) => other.name);
     for (const host of after) this.#hosts.add(name, host);
     return affected;
   }
 
-  /** Each other known tenant claiming a host that overlaps one of `hosts`, once, with its entry. */
-  *#overlapping(name: string, hosts: readonly string[]): Generator<[string, TenantEntry]> {
+  /** The entry of each other known tenant claiming a host that overlaps one of `hosts`, once. */
+  *#overlapping(name: string, hosts: readonly string[]): Generator<TenantEntry> {
     const seen = new Set<string>([name]);
     for (const host of hosts) {
       for (const other of this.#hosts.overlapping(host)) {
         if (seen.has(other)) continue;
         seen.add(other);
         const entry = this.#tenants.get(other);
-        if (entry !== undefined) yield [other, entry];
+        if (entry !== undefined) yield entry;
       }
     }
   }

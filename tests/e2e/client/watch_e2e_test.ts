@@ -65,13 +65,14 @@ interface Setup {
   mutate: (round: number) => Promise<void>;
 }
 
-async function withWatch(
-  options: DevApiServerOptions & { streamingList?: boolean; timings?: WatchTimings },
-  fn: (setup: Setup) => Promise<void>,
-): Promise<void> {
-  const { streamingList, timings, ...serverOptions } = options;
-  // Bookmarks every 100 ms keep healthy watches from tripping the 400 ms inactivity timeout.
-  const server = await startDevApiServer({ bookmarkIntervalMs: 100, ...serverOptions });
+/**
+ * A dev API server with namespace `NS` holding ConfigMaps seed-0..seed-4, and a client of it.
+ * Bookmarks every 100 ms keep healthy watches from tripping the 400 ms inactivity timeout.
+ */
+async function seeded(
+  options: DevApiServerOptions,
+): Promise<{ server: DevApiServer; kube: KubeClient; cms: ResourceClient<ConfigMap> }> {
+  const server = await startDevApiServer({ bookmarkIntervalMs: 100, ...options });
   const kube = new KubeClient({
     server: server.url,
     namespace: "default",
@@ -79,17 +80,32 @@ async function withWatch(
     auth: { kind: "none" },
     source: { kind: "in-cluster", dir: "/none" },
   }, { backoff: { initialMs: 10, maxMs: 50 } });
-  const controller = new AbortController();
+  const cms = kube.resource<ConfigMap>(configMaps);
   try {
     await kube.request({
       method: "POST",
       path: "/api/v1/namespaces",
       body: { metadata: { name: NS } },
     });
-    const cms = kube.resource<ConfigMap>(configMaps);
     for (let i = 0; i < 5; i++) {
       await cms.create({ metadata: { name: `seed-${i}` } }, { namespace: NS });
     }
+  } catch (error) {
+    kube.close();
+    await server.close();
+    throw error;
+  }
+  return { server, kube, cms };
+}
+
+async function withWatch(
+  options: DevApiServerOptions & { streamingList?: boolean; timings?: WatchTimings },
+  fn: (setup: Setup) => Promise<void>,
+): Promise<void> {
+  const { streamingList, timings, ...serverOptions } = options;
+  const { server, kube, cms } = await seeded(serverOptions);
+  const controller = new AbortController();
+  try {
     const watch = cms.watch({
       namespace: NS,
       signal: controller.signal,
@@ -270,25 +286,9 @@ Deno.test("a server without streaming lists (watchList: false) falls back to lis
 });
 
 Deno.test("forgetAfterSync: a 410 after the initial state resumes from a one-item list, yields SYNCED alone, then passes events on as sent", async () => {
-  const server = await startDevApiServer({ bookmarkIntervalMs: 100, historyLimit: 5 });
-  const kube = new KubeClient({
-    server: server.url,
-    namespace: "default",
-    insecureSkipTlsVerify: false,
-    auth: { kind: "none" },
-    source: { kind: "in-cluster", dir: "/none" },
-  }, { backoff: { initialMs: 10, maxMs: 50 } });
+  const { server, kube, cms } = await seeded({ historyLimit: 5 });
   const controller = new AbortController();
   try {
-    await kube.request({
-      method: "POST",
-      path: "/api/v1/namespaces",
-      body: { metadata: { name: NS } },
-    });
-    const cms = kube.resource<ConfigMap>(configMaps);
-    for (let i = 0; i < 5; i++) {
-      await cms.create({ metadata: { name: `seed-${i}` } }, { namespace: NS });
-    }
     const watch = cms.watch({
       namespace: NS,
       signal: controller.signal,

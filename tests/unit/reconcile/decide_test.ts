@@ -252,6 +252,11 @@ function namespaceObject(
   };
 }
 
+/** `object` with `metadata.creationTimestamp` set to `time`. */
+function createdAt(object: Json, time: string): Json {
+  return { ...object, metadata: { ...object.metadata as Json, creationTimestamp: time } };
+}
+
 function condition(decision: Decision, type: string) {
   return decision.status.conditions?.find((item) => item.type === type);
 }
@@ -497,15 +502,7 @@ const cases: Case[] = [
     name: "a claimed namespace older than the Tenant is not adopted, whatever it carries",
     tenant: tenantObject({}, CLAIMED),
     namespaces: [
-      namespaceObject("user-12345", MANAGED, OURS, {
-        metadata: {
-          name: "user-12345",
-          uid: "ns-uid-user-12345",
-          creationTimestamp: "2024-12-31T23:59:59Z",
-          labels: MANAGED,
-          annotations: OURS,
-        },
-      }),
+      createdAt(namespaceObject("user-12345", MANAGED, OURS), "2024-12-31T23:59:59Z"),
     ],
     actions: [],
     reason: "NamespaceConflict",

@@ -198,8 +198,11 @@ export class Manager {
         this.#index.noteStatus(name, status, namespace);
       },
       onNamespace: (name, namespace) => this.#index.claimNamespace(name, namespace),
+      // Host claims decide only whether a tenant gets its Gateway.
       hostClaims: (tenant, context) =>
-        this.#index.hostClaims(tenant, tenantHosts(tenant, context.gatewayHosts) ?? []),
+        context.integrations.gateway === undefined
+          ? []
+          : this.#index.hostClaims(tenant, tenantHosts(tenant, context.gatewayHosts) ?? []),
       ownWrites: this.#ownWrites,
     });
   }
@@ -344,23 +347,33 @@ export class Manager {
         source: describeSource(this.#source),
       },
     );
-    // Workers start once the Tenant watch has delivered its initial state: the index then knows
-    // every Tenant (whose hosts come first), and the start-up audit has queued every tenant it can
-    // judge from the Tenant alone (a new one, a changed spec). The other watches' initial states
-    // are compared while the workers run: a tenant they show to differ is queued then.
+    // Workers start at once: the start-up audit queues each tenant it can judge from the Tenant
+    // alone (a new one, a changed spec) as the Tenant watch's initial state streams in, and the
+    // other watches' initial states are compared while the workers run (a tenant they show to
+    // differ is queued then). Only gateway hosts need every Tenant known, since an older Tenant
+    // may claim a host first: while Gateways are served, a reconcile waits for the Tenant watch's
+    // initial state.
     const work = async (leading: AbortSignal) => {
       this.#carry = true;
-      await this.#group.synced(TENANTS_WATCH, { signal: leading });
+      let tenantsKnown = false;
+      this.#group.synced(TENANTS_WATCH, { signal: leading })
+        .then(() => tenantsKnown = !leading.aborted);
       try {
         await this.#queue.run(
-          // After a reconcile that did not end well (a stale view, a failed write, an error) the
-          // next one reads everything afresh, whatever the queue carried.
-          (name, workerSignal, tenant) =>
-            this.#controller.reconcile(
+          async (name, workerSignal, tenant) => {
+            if (!tenantsKnown && this.context.integrations.gateway) {
+              // Until the reconcile deadline, which retries the tenant with backoff.
+              await this.#group.synced(TENANTS_WATCH, { signal: workerSignal });
+              workerSignal.throwIfAborted();
+            }
+            // After a reconcile that did not end well (a stale view, a failed write, an error)
+            // the next one reads everything afresh, whatever the queue carried.
+            return await this.#controller.reconcile(
               name,
               workerSignal,
               this.#queue.failures(name) > 0 ? undefined : tenant,
-            ),
+            );
+          },
           leading,
         );
       } finally {

@@ -11,7 +11,7 @@ import {
   resourceQuotas,
 } from "../../../lib/client/mod.ts";
 import { TENANT_FINALIZER } from "../../../lib/api/mod.ts";
-import { eventually, OperatorEnv } from "../../support/operator_env.ts";
+import { eventually, OperatorEnv, sleep } from "../../support/operator_env.ts";
 import { devOnly } from "../../support/test_apiserver.ts";
 
 const spec = (i: number, plan = "basic") => ({ userId: `ns-${i}`, username: `u${i}`, plan });
@@ -224,4 +224,47 @@ Deno.test({
   env.server.faults.setLatency(0);
   assert.equal(env.reconciles(), 1, "the start-up audit found nothing more to do");
   assert.equal(env.metric("controller_runtime_reconcile_errors_total"), 0);
+});
+
+/** Slows the Tenant watch's answers (its initial state included) to `bytesPerSecond`. */
+function trickleTenantWatch(env: OperatorEnv, bytesPerSecond: number): void {
+  env.server.faults.setTrickle({ bytesPerSecond, verb: "watch", resource: "tenants" });
+}
+
+Deno.test({
+  name:
+    "without Gateways, pending tenants are reconciled while the Tenant watch still streams its initial state",
+  ...devOnly("trickled answers"),
+}, async () => {
+  await using env = await OperatorEnv.start({ operator: false });
+  for (let i = 0; i < 4; i++) await env.createTenant(`t${i}`, spec(i));
+  // About a second per Tenant of the initial state.
+  trickleTenantWatch(env, 600);
+  env.startOperator({ watchTimings: { initialEventsTimeoutMs: 30_000 } });
+  await env.waitForCondition("t0", "TenantReady", "True");
+  // The namespace watch starts once the Tenant watch has delivered its initial state.
+  assert.equal(env.counters.count({ verb: "watch", resource: "namespaces" }), 0);
+  assert.ok(!env.manager!.readiness().ready, "the Tenant watch has not synced yet");
+  env.server.faults.setTrickle(undefined);
+  for (let i = 0; i < 4; i++) await env.waitForCondition(`t${i}`, "TenantReady", "True");
+});
+
+Deno.test({
+  name:
+    "with Gateways served, start-up waits for every Tenant: an older one keeps its host though a younger one streams in first",
+  ...devOnly("trickled answers"),
+}, async () => {
+  await using env = await OperatorEnv.start({ operator: false });
+  await env.installIntegrationCrds();
+  await env.createTenant("zulu", { userId: "ns-zulu", username: "alice", plan: "basic" });
+  // Creation times are in seconds: the next Tenant is younger.
+  await sleep(1100);
+  await env.createTenant("alpha", { userId: "ns-alpha", username: "alice", plan: "basic" });
+  // The initial state comes in name order (alpha first), about a second per Tenant.
+  trickleTenantWatch(env, 600);
+  env.startOperator({ watchTimings: { initialEventsTimeoutMs: 30_000 } });
+  const conflict = await env.waitForCondition("alpha", "PoliciesReady", "False", "HostConflict");
+  assert.match(conflict.message ?? "", /of Tenant zulu, which claimed it first/);
+  env.server.faults.setTrickle(undefined);
+  await env.waitForCondition("zulu", "TenantReady", "True");
 });

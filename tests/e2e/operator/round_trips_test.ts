@@ -1,7 +1,9 @@
 // End-to-end: the requests the operator makes. A new tenant is one reconcile that reads nothing
 // (the echoes of its own writes cause none); drift by anyone else is reconciled at once; a restart
 // or a resync lists each kind once, reconciles only the tenants that differ from their plan (what
-// changed while the operator was down included) and writes nothing for the others.
+// changed while the operator was down included) and writes nothing for the others; at start-up,
+// pending tenants are reconciled while the watches still deliver their initial states (the whole
+// Tenant initial state first only while Gateways are served).
 import assert from "node:assert/strict";
 import type { LimitRange, ResourceQuota } from "kubernetes-types/core/v1.d.ts";
 import {

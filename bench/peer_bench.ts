@@ -257,28 +257,42 @@ async function measureOneByOne(run: PassRun): Promise<OneByOne> {
 }
 
 /**
- * Runs one pass of `contender` on a fresh dev server holding `pass.count` pending tenants,
- * latency on: pending to Ready, a restart, a resync, tenants one at a time (as `pass` says),
- * adding what it measured to `measured`.
+ * Runs `body` with a pass of `contender` under way: a fresh dev server holding `pass.count`
+ * pending tenants, its readiness watch open and its latency fault set.
  */
-async function runPass(
+async function inPass(
   contender: Contender,
-  { pass, options, measured }: { pass: Pass; options: PeerBenchOptions; measured: Measured },
+  { pass, concurrency }: { pass: Pass; concurrency: number },
+  body: (run: PassRun) => Promise<void>,
 ): Promise<void> {
-  const key = `${pass.count}@${pass.latencyMs}`;
   const env = await setup((pass.count + pass.oneByOne) * 20);
   try {
     await createTenants(env.tenants, 0, pass.count, 64);
     await using ready = await ReadyWatch.open(env.client);
     env.server.faults.setLatency(pass.latencyMs);
-    const run: PassRun = {
+    await body({
       pass,
       env,
       ready,
       label: `${contender.title}, ${pass.latencyMs} ms`,
-      start: (resyncPeriod) =>
-        contender.start(env.kubeconfig, { concurrency: options.concurrency, resyncPeriod }),
-    };
+      start: (resyncPeriod) => contender.start(env.kubeconfig, { concurrency, resyncPeriod }),
+    });
+  } finally {
+    env.server.faults.clear();
+    await env.close();
+  }
+}
+
+/**
+ * Runs one pass of `contender`, latency on: pending to Ready, a restart, a resync, tenants one at
+ * a time (as `pass` says), adding what it measured to `measured`.
+ */
+function runPass(
+  contender: Contender,
+  { pass, options, measured }: { pass: Pass; options: PeerBenchOptions; measured: Measured },
+): Promise<void> {
+  const key = `${pass.count}@${pass.latencyMs}`;
+  return inPass(contender, { pass, concurrency: options.concurrency }, async (run) => {
     measured.pending.set(key, await measurePending(run));
     if (contender.restarts) {
       const restarted = await measureRestart(run, options.concurrency);
@@ -288,37 +302,29 @@ async function runPass(
       }
     }
     if (pass.oneByOne > 0) measured.oneByOne.set(pass.latencyMs, await measureOneByOne(run));
-  } finally {
-    env.server.faults.clear();
-    await env.close();
-  }
+  });
 }
 
-/** Pending tenants of the warm-up pass. */
-const WARM_UP_TENANTS = 300;
+/** The warm-up pass: pending tenants to Ready, no latency, nothing else. */
+const WARM_UP: Pass = { count: 300, latencyMs: 0, oneByOne: 0, resync: false, settle: false };
 
 /**
- * Runs every contender once over {@linkcode WARM_UP_TENANTS} pending tenants, unmeasured. The
- * dev API server runs in the bench's process: its code is compiled as requests first reach it,
- * which would slow down whichever contender is measured first (by about 10% of the 1,000-tenant
- * figures); each contender takes its own paths through it (patch types, selectors, watches).
+ * Runs every contender once through {@linkcode WARM_UP}, unmeasured. The dev API server runs in
+ * the bench's process: its code is compiled as requests first reach it, which would slow down
+ * whichever contender is measured first (by about 10% of the 1,000-tenant figures); each
+ * contender takes its own paths through it (patch types, selectors, watches).
  */
 async function warmUp(all: readonly Contender[], concurrency: number): Promise<void> {
   const started = performance.now();
   for (const contender of all) {
-    const env = await setup(WARM_UP_TENANTS * 20);
-    try {
-      await createTenants(env.tenants, 0, WARM_UP_TENANTS, 64);
-      await using ready = await ReadyWatch.open(env.client);
-      await using running = contender.start(env.kubeconfig, { concurrency });
-      await ready.count(WARM_UP_TENANTS, READY_TIMEOUT_MS);
-      await waitIdle(running, { server: env.server, quietMs: SETTLE_MS * 10 });
-    } finally {
-      await env.close();
-    }
+    await inPass(contender, { pass: WARM_UP, concurrency }, async (run) => {
+      await using running = run.start();
+      await run.ready.count(WARM_UP.count, READY_TIMEOUT_MS);
+      await waitIdle(running, { server: run.env.server, quietMs: SETTLE_MS * 10 });
+    });
   }
   console.log(
-    `  warm-up: every contender over ${WARM_UP_TENANTS} pending tenants, not measured (${
+    `  warm-up: every contender over ${WARM_UP.count} pending tenants, not measured (${
       ((performance.now() - started) / 1000).toFixed(1)
     } s)`,
   );
@@ -352,12 +358,13 @@ export async function benchPeer(args: readonly string[] = []): Promise<void> {
     const compared = (contender: Contender) => contender.key === "ours" || contender.key === "peer";
     for (const latencyMs of [...new Set([options.latencyMs, 0])]) {
       for (const contender of all) {
+        const atRest = latencyMs === 0 && compared(contender);
         await run(contender, {
           count: options.tenants,
           latencyMs,
           oneByOne: options.oneByOne,
-          resync: latencyMs === 0 && compared(contender),
-          settle: latencyMs === 0 && compared(contender),
+          resync: atRest,
+          settle: atRest,
         });
       }
     }

@@ -17,7 +17,7 @@ import {
   type WatchSkipReason,
   WatchStreamError,
 } from "./errors.ts";
-import { listAll, listPages, METADATA_ONLY_WATCH_ACCEPT } from "./list.ts";
+import { listAll, listPages, type ListQuery, METADATA_ONLY_WATCH_ACCEPT } from "./list.ts";
 import type { Requester } from "./request.ts";
 import type { KubeObjectBase } from "./types.ts";
 import { DEFAULT_MAX_LINE_BYTES, parseWatchStream, type WatchStreamEvent } from "./watch_stream.ts";
@@ -305,14 +305,7 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
 
   /** Lists, then yields what makes the caller's view equal to the list, then SYNCED. */
   async *#list(): AsyncGenerator<WatchEvent<T>> {
-    const list = await listAll<T>(this.#requester, {
-      path: this.#options.path,
-      labelSelector: this.#options.labelSelector,
-      fieldSelector: this.#options.fieldSelector,
-      limit: this.#options.limit,
-      signal: this.#options.signal,
-      metadataOnly: this.#options.metadataOnly,
-    });
+    const list = await listAll<T>(this.#requester, this.#listQuery(this.#options.limit));
     const seen = new Set<string>();
     for (const object of list.items) {
       const event = this.#apply("ADDED", object, seen);
@@ -328,22 +321,25 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
    */
   async *#resume(): AsyncGenerator<WatchEvent<T>> {
     this.#plainListOnce = false;
-    if (this.#health.synced) {
-      this.#health.synced = false;
-      this.#notify();
-    }
-    const pages = listPages<T>(this.#requester, {
-      path: this.#options.path,
-      labelSelector: this.#options.labelSelector,
-      fieldSelector: this.#options.fieldSelector,
-      limit: 1,
-      signal: this.#options.signal,
-      metadataOnly: this.#options.metadataOnly,
-    });
+    this.#unsynced();
+    const pages = listPages<T>(this.#requester, this.#listQuery(1));
     const first = await pages.next();
     await pages.return(undefined);
     const resourceVersion = first.done ? "" : first.value.resourceVersion;
     if (resourceVersion) yield* this.#finishSync(new Set(), resourceVersion);
+  }
+
+  /** The LIST of this watch's selection, `limit` objects a page. */
+  #listQuery(limit: number | undefined): ListQuery {
+    const { path, labelSelector, fieldSelector, signal, metadataOnly } = this.#options;
+    return { path, labelSelector, fieldSelector, limit, signal, metadataOnly };
+  }
+
+  /** Marks the watch as not synced (an initial state to come again), telling `onHealth`. */
+  #unsynced(): void {
+    if (!this.#health.synced) return;
+    this.#health.synced = false;
+    this.#notify();
   }
 
   /** Yields DELETED for known objects not seen in the new state, then SYNCED. */
@@ -399,10 +395,7 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
   async *#watchOnce(): AsyncGenerator<WatchEvent<T>> {
     const { signal } = this.#options;
     const initial = this.#resourceVersion === undefined;
-    if (initial && this.#health.synced) {
-      this.#health.synced = false;
-      this.#notify();
-    }
+    if (initial) this.#unsynced();
     const timings = this.#timings;
     const timeoutSeconds = timings.minTimeoutSeconds +
       Math.floor(Math.random() * (timings.maxTimeoutSeconds - timings.minTimeoutSeconds + 1));

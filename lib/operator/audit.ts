@@ -11,6 +11,7 @@ import {
 } from "../client/mod.ts";
 import {
   auditTenant,
+  hostClaimsMatter,
   observationKey,
   observedContent,
   type OwnedShape,
@@ -203,8 +204,7 @@ export class Audit {
    * overlap an earlier claim is queued too (it was audited before every claim was known).
    */
   tenantsDone(): void {
-    // Host claims decide only whether a tenant gets its Gateway.
-    if (this.#options.context().integrations.gateway === undefined) return;
+    if (!hostClaimsMatter(this.#options.context().integrations)) return;
     for (const name of this.#awaiting.keys()) {
       if (this.#options.index.claimedBefore(name)) this.#queue(name);
     }

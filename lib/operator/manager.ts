@@ -21,6 +21,7 @@ import { builtinCatalogue } from "../plans/mod.ts";
 import {
   DEFAULT_GATEWAY_HOSTS,
   DEFAULT_INGRESS_NAMESPACE,
+  hostClaimsMatter,
   type Integrations,
   ISTIO_SYSTEM_NAMESPACE,
   observationKey,
@@ -198,11 +199,10 @@ export class Manager {
         this.#index.noteStatus(name, status, namespace);
       },
       onNamespace: (name, namespace) => this.#index.claimNamespace(name, namespace),
-      // Host claims decide only whether a tenant gets its Gateway.
       hostClaims: (tenant, context) =>
-        context.integrations.gateway === undefined
-          ? []
-          : this.#index.hostClaims(tenant, tenantHosts(tenant, context.gatewayHosts) ?? []),
+        hostClaimsMatter(context.integrations)
+          ? this.#index.hostClaims(tenant, tenantHosts(tenant, context.gatewayHosts) ?? [])
+          : [],
       ownWrites: this.#ownWrites,
     });
   }
@@ -350,9 +350,9 @@ export class Manager {
     // Workers start at once: the start-up audit queues each tenant it can judge from the Tenant
     // alone (a new one, a changed spec) as the Tenant watch's initial state streams in, and the
     // other watches' initial states are compared while the workers run (a tenant they show to
-    // differ is queued then). Only gateway hosts need every Tenant known, since an older Tenant
-    // may claim a host first: while Gateways are served, a reconcile waits for the Tenant watch's
-    // initial state.
+    // differ is queued then). Only host claims need every Tenant known, since an older Tenant may
+    // claim a host first: while they matter, a reconcile waits for the Tenant watch's initial
+    // state.
     const work = async (leading: AbortSignal) => {
       this.#carry = true;
       let tenantsKnown = false;
@@ -361,7 +361,7 @@ export class Manager {
       try {
         await this.#queue.run(
           async (name, workerSignal, tenant) => {
-            if (!tenantsKnown && this.context.integrations.gateway) {
+            if (!tenantsKnown && hostClaimsMatter(this.#discovery.integrations)) {
               // Until the reconcile deadline, which retries the tenant with backoff.
               await this.#group.synced(TENANTS_WATCH, { signal: workerSignal });
               workerSignal.throwIfAborted();

@@ -2,6 +2,7 @@
 // and the first overlap with the hosts of tenants that claimed theirs earlier. Which tenants
 // came earlier is the caller's knowledge (the operator's index of every Tenant), passed in.
 import { hostsOverlap, renderHosts } from "../plans/mod.ts";
+import type { Integrations } from "./context.ts";
 import { readTenant } from "./spec.ts";
 
 /** Gateway hosts claimed by another tenant that comes first (older, then by name). */
@@ -31,6 +32,14 @@ export function tenantHosts(tenant: unknown, templates: readonly string[]): stri
   if (!reading.ok || reading.tenant.spec === undefined) return undefined;
   const { spec, name } = reading.tenant;
   return renderHosts(templates, { username: spec.username, userId: spec.userId, tenant: name });
+}
+
+/**
+ * Whether host claims decide anything: they decide only whether a tenant gets its Gateway, so
+ * only while Gateways are served.
+ */
+export function hostClaimsMatter(integrations: Integrations): boolean {
+  return integrations.gateway !== undefined;
 }
 
 /** The first of `claims` (in their order) that one of `hosts` overlaps, if any. */

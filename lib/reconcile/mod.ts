@@ -68,7 +68,13 @@ export {
   wouldPrune,
 } from "./audit.ts";
 export { transitionEvents } from "./events.ts";
-export { firstOverlap, type HostClaim, type HostOverlap, tenantHosts } from "./hosts.ts";
+export {
+  firstOverlap,
+  type HostClaim,
+  hostClaimsMatter,
+  type HostOverlap,
+  tenantHosts,
+} from "./hosts.ts";
 export { type ActionFailure, decideFailure, type FailureOptions } from "./failure.ts";
 export { type MetadataChanges, metadataPatch, type MetadataView } from "./metadata_patch.ts";
 export {

@@ -5,6 +5,7 @@
 // (bench/write_floor.ts).
 import { BenchOperator, BenchProcess } from "./operator_bench.ts";
 import { peerRunArgs } from "../tools/node_client/peer_process.ts";
+import { OPERATOR_V8_FLAGS } from "../tools/operator_process.ts";
 
 const FLOOR = new URL("./write_floor.ts", import.meta.url).pathname;
 
@@ -89,7 +90,7 @@ export function contenders(seedPlans: string): Contender[] {
           "--allow-net",
           "--allow-read",
           "--allow-env",
-          "--v8-flags=--optimize-for-size",
+          `--v8-flags=${OPERATOR_V8_FLAGS}`,
           FLOOR,
           "--kubeconfig",
           kubeconfig,

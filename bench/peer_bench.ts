@@ -270,6 +270,9 @@ async function inPass(
     await createTenants(env.tenants, 0, pass.count, 64);
     await using ready = await ReadyWatch.open(env.client);
     env.server.faults.setLatency(pass.latencyMs);
+    // Every contender starts against a bench process (the server's) without the garbage of the
+    // passes before it (`deno task bench` exposes V8's gc()).
+    (globalThis as { gc?: () => void }).gc?.();
     await body({
       pass,
       env,
@@ -305,26 +308,28 @@ function runPass(
   });
 }
 
-/** The warm-up pass: pending tenants to Ready, no latency, nothing else. */
-const WARM_UP: Pass = { count: 300, latencyMs: 0, oneByOne: 0, resync: false, settle: false };
-
 /**
- * Runs every contender once through {@linkcode WARM_UP}, unmeasured. The dev API server runs in
- * the bench's process: its code is compiled as requests first reach it, which would slow down
- * whichever contender is measured first (by about 10% of the 1,000-tenant figures); each
- * contender takes its own paths through it (patch types, selectors, watches).
+ * Runs every contender once over `count` pending tenants to Ready (no latency, nothing else),
+ * unmeasured. The dev API server runs in the bench's process: its code is compiled, and the
+ * process's heap grown, as the first passes reach it, which slowed whichever contender was
+ * measured first (by about 10% of the 1,000-tenant figures); each contender takes its own paths
+ * through it (patch types, selectors, watches).
  */
-async function warmUp(all: readonly Contender[], concurrency: number): Promise<void> {
+async function warmUp(
+  all: readonly Contender[],
+  { count, concurrency }: { count: number; concurrency: number },
+): Promise<void> {
   const started = performance.now();
+  const pass: Pass = { count, latencyMs: 0, oneByOne: 0, resync: false, settle: false };
   for (const contender of all) {
-    await inPass(contender, { pass: WARM_UP, concurrency }, async (run) => {
+    await inPass(contender, { pass, concurrency }, async (run) => {
       await using running = run.start();
-      await run.ready.count(WARM_UP.count, READY_TIMEOUT_MS);
+      await run.ready.count(count, READY_TIMEOUT_MS);
       await waitIdle(running, { server: run.env.server, quietMs: SETTLE_MS * 10 });
     });
   }
   console.log(
-    `  warm-up: every contender over ${WARM_UP.count} pending tenants, not measured (${
+    `  warm-up: every contender over ${count} pending tenants, not measured (${
       ((performance.now() - started) / 1000).toFixed(1)
     } s)`,
   );
@@ -351,7 +356,7 @@ export async function benchPeer(args: readonly string[] = []): Promise<void> {
         options.full ? `; restart, resync and RSS over ${options.large} ready` : ""
       }`,
     );
-    await warmUp(all, options.concurrency);
+    await warmUp(all, { count: options.tenants, concurrency: options.concurrency });
     const run = (contender: Contender, pass: Pass) =>
       runPass(contender, { pass, options, measured: measured.get(contender.key)! });
     // The resync and RSS figures are ours (default plans) against the peer's.

@@ -113,17 +113,28 @@ function parentOf(root: JsonObject, tokens: string[], op: string, path: string):
   return node;
 }
 
-function readAt(root: JsonObject, tokens: string[], op: string, path: string): unknown {
-  if (tokens.length === 0) return root[""];
-  const parent = parentOf(root, tokens, op, path);
-  const last = tokens[tokens.length - 1];
-  if (Array.isArray(parent)) {
-    const index = arrayIndex(parent, last, false);
-    if (index !== undefined) return parent[index];
-  } else if (isObject(parent) && Object.hasOwn(parent, last)) {
-    return parent[last];
+/** The value at a pointer, `undefined` when the document has none there. */
+function valueAt(root: JsonObject, tokens: string[]): unknown {
+  let node: unknown = root[""];
+  for (const token of tokens) {
+    if (Array.isArray(node)) {
+      const index = arrayIndex(node, token, false);
+      node = index === undefined ? undefined : node[index];
+    } else if (isObject(node) && Object.hasOwn(node, token)) {
+      node = node[token];
+    } else {
+      return undefined;
+    }
   }
-  throw jsonPatchFailure(`${op} operation does not apply: doc is missing path: "${path}"`);
+  return node;
+}
+
+function readAt(root: JsonObject, tokens: string[], op: string, path: string): unknown {
+  const value = valueAt(root, tokens);
+  if (value === undefined) {
+    throw jsonPatchFailure(`${op} operation does not apply: doc is missing path: "${path}"`);
+  }
+  return value;
 }
 
 function addAt(root: JsonObject, tokens: string[], value: unknown, path: string): void {
@@ -209,13 +220,7 @@ export function applyJsonPatch(target: unknown, operations: unknown): unknown {
         break;
       }
       case "test": {
-        const tokens = parsePointer(path, op);
-        let actual: unknown;
-        try {
-          actual = readAt(root, tokens, op, path as string);
-        } catch {
-          actual = undefined;
-        }
+        const actual = valueAt(root, parsePointer(path, op));
         const expected = operation.value ?? null;
         if (!(actual === undefined ? expected === null : deepEqual(actual, expected))) {
           throw jsonPatchFailure(`testing value ${path} failed: test failed`);

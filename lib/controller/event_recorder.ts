@@ -1,6 +1,7 @@
 // Records Kubernetes Events on Tenants off the reconcile's critical path: `record` only queues, a
-// few writers send (while reconciles wait and the buffer is under half full, only Warnings, one
-// at a time: the API server serves the reconciles first, and Normal Events wait), a write that
+// few writers send (a Normal Event a moment after it happened, with the others of that moment;
+// while reconciles wait and the buffer is under half full, only Warnings, one at a time: the API
+// server serves the reconciles first, and Normal Events wait), a write that
 // meets a 429, a 5xx or a broken connection is retried with backoff (12 tries, as client-go), the
 // buffer is bounded (a reference and the text of each Event, never
 // the object; a Warning displaces a Normal Event) and every Event given up is counted. Events are
@@ -21,6 +22,9 @@ import { Counter, Registry } from "../metrics/mod.ts";
 
 /** While reconciles wait, how often held-back Normal Events are looked at again, in ms. */
 const RECHECK_MS = 1000;
+
+/** How long a Normal Event waits before it is written, by default, in ms. */
+const NORMAL_DELAY_MS = 50;
 
 /** Normal for progress, Warning for conflicts and errors. */
 export type EventType = "Normal" | "Warning";
@@ -97,6 +101,13 @@ export interface EventRecorderOptions {
    * use, so that the API server serves the writes tenants wait for first.
    */
   busy?: () => boolean;
+  /**
+   * How long a Normal Event waits before it is written (default 50 ms; Warnings never wait), with
+   * every other one recorded meanwhile: the status write a reconcile ends with, and its watch
+   * events to everyone waiting for the tenant, go before the progress reports about it, and a
+   * burst of them leaves together.
+   */
+  normalDelayMs?: number;
 }
 
 /** One Event waiting to be written: its object's name, and how many repeats it stands for. */
@@ -131,6 +142,8 @@ export class EventRecorder {
   #writers = 0;
   /** Looks again at Normal Events held back while reconciles wait. */
   #recheck?: ReturnType<typeof setTimeout>;
+  /** Ends the wait of the Normal Events recorded in the last {@linkcode NORMAL_DELAY_MS}. */
+  #delay?: ReturnType<typeof setTimeout>;
   #closed = false;
   readonly #stop = new AbortController();
   #idle: (() => void)[] = [];
@@ -186,6 +199,13 @@ export class EventRecorder {
       last: now,
     });
     this.#readyQueue(event).push(name);
+    const delayMs = this.#options.normalDelayMs ?? NORMAL_DELAY_MS;
+    if (event.type === "Normal" && delayMs > 0 && this.#delay === undefined) {
+      this.#delay = setTimeout(() => {
+        this.#delay = undefined;
+        this.#pump();
+      }, delayMs);
+    }
     this.#pump();
   }
 
@@ -200,7 +220,9 @@ export class EventRecorder {
    */
   async flush(timeoutMs: number): Promise<void> {
     this.#closed = true;
-    // Normal Events held back for reconciles go now.
+    // Normal Events held back for reconciles or their delay go now.
+    clearTimeout(this.#delay);
+    this.#delay = undefined;
     this.#pump();
     if (this.#pending.size > 0) {
       const idle = new Promise<void>((resolve) => this.#idle.push(resolve));
@@ -239,14 +261,16 @@ export class EventRecorder {
   /**
    * Starts writers up to the concurrency: while reconciles wait (unless the buffer is half full:
    * then Events would be lost before the burst ends), one, for Warnings only, and the Normal
-   * Events are looked at again at the next Event or within a second; all of them otherwise.
+   * Events are looked at again at the next Event or within a second; all of them otherwise, but
+   * Normal Events not while their delay runs.
    */
   #pump(): void {
     const yielding = !this.#closed && this.#options.busy?.() &&
       2 * this.#pending.size < this.#maxPending;
     const concurrency = yielding ? 1 : this.#options.concurrency ?? 4;
+    const holdNormals = yielding || this.#delay !== undefined;
     while (this.#writers < concurrency) {
-      const name = this.#warnings.shift() ?? (yielding ? undefined : this.#normals.shift());
+      const name = this.#warnings.shift() ?? (holdNormals ? undefined : this.#normals.shift());
       if (name === undefined) break;
       this.#writers++;
       this.#write(name).finally(() => {

@@ -1,12 +1,13 @@
 // How to start the peer operator (peer_operator.ts) as its own process under this folder's
-// deno.json and frozen lockfile. No imports, so the root package (the bench, tests) can use it
-// without pulling in client-node.
+// deno.json and frozen lockfile. It imports nothing that pulls in client-node, so the root
+// package (the bench, tests) can use it.
+import { OPERATOR_V8_FLAGS } from "../operator_process.ts";
 
 const HERE = new URL("./", import.meta.url);
 
 /**
- * The arguments of `Deno.execPath()` that run the peer with `flags`, with the operator's V8 flag
- * (`--optimize-for-size`) so that memory compares designs, not runtime settings.
+ * The arguments of `Deno.execPath()` that run the peer with `flags`, with the operator's V8 flags
+ * ({@linkcode OPERATOR_V8_FLAGS}) so that speed and memory compare designs, not runtime settings.
  */
 export function peerRunArgs(flags: readonly string[]): string[] {
   return [
@@ -21,7 +22,7 @@ export function peerRunArgs(flags: readonly string[]): string[] {
     "--allow-net",
     "--allow-read",
     "--allow-env",
-    "--v8-flags=--optimize-for-size",
+    `--v8-flags=${OPERATOR_V8_FLAGS}`,
     new URL("peer_operator.ts", HERE).pathname,
     ...flags,
   ];

@@ -7,6 +7,7 @@ import type { Container, PodSpec } from "kubernetes-types/core/v1.d.ts";
 import type { PolicyRule } from "kubernetes-types/rbac/v1.d.ts";
 import { SERVICE_ACCOUNT_DIR } from "../../../lib/client/mod.ts";
 import type { KubeObject } from "../../../dev_apiserver/types.ts";
+import { OPERATOR_V8_FLAGS } from "../../../tools/operator_process.ts";
 
 const ROOT = new URL("../../../", import.meta.url);
 const DEPLOY = new URL("deploy/", ROOT);
@@ -378,6 +379,16 @@ async function dockerfile(): Promise<{ text: string; flags: string[] }> {
   assert.ok(entry, "exec-form ENTRYPOINT");
   return { text, flags: JSON.parse(entry[1]) as string[] };
 }
+
+Deno.test("the image, deno task start and the operator processes of tests and benchmarks use the same V8 flags", async () => {
+  const { flags } = await dockerfile();
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))) as {
+    tasks: Record<string, string>;
+  };
+  const v8 = (words: readonly string[]) => words.filter((word) => word.startsWith("--v8-flags="));
+  assert.deepEqual(v8(flags), [`--v8-flags=${OPERATOR_V8_FLAGS}`], "the image's ENTRYPOINT");
+  assert.deepEqual(v8(config.tasks.start.split(/\s+/)), [`--v8-flags=${OPERATOR_V8_FLAGS}`]);
+});
 
 /** Environment variables read by the operator's own modules (its `deno info` module graph). */
 async function envReadByOperator(): Promise<Set<string>> {

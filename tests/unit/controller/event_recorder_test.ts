@@ -181,6 +181,39 @@ Deno.test("Normal Events held back while reconciles wait go within a second of t
   assert.equal(stored.size, 2, "written at shutdown although reconciles still wait");
 });
 
+Deno.test("a Normal Event waits its delay and goes with those recorded meanwhile; a Warning goes at once", async () => {
+  const { api } = fakeApi();
+  const started: { reason: string; at: number }[] = [];
+  /** The Normal Events started in the same turn as the first one (before any timer ran). */
+  let firstTurn: string[] | undefined;
+  const timed: EventApi = {
+    ...api,
+    create(event, options) {
+      started.push({ reason: event.reason ?? "", at: performance.now() });
+      if (event.type === "Normal" && firstTurn === undefined) {
+        firstTurn = [];
+        setTimeout(() => firstTurn!.push(...started.map((write) => write.reason)), 0);
+      }
+      return api.create(event, options);
+    },
+  };
+  const recorder = new EventRecorder(timed, { component: "c", instance: "i", normalDelayMs: 200 });
+  const recorded = performance.now();
+  recorder.record(subject, { type: "Normal", reason: "A", message: "a" });
+  recorder.record(subject, { type: "Warning", reason: "W", message: "w" });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  recorder.record(subject, { type: "Normal", reason: "B", message: "b" });
+  assert.deepEqual(started.map((write) => write.reason), ["W"], "the Warning did not wait");
+  await eventually("both Normal Events written", () => recorder.pending === 0);
+  const normal = started.filter((write) => write.reason !== "W");
+  assert.deepEqual(normal.map((write) => write.reason).sort(), ["A", "B"]);
+  for (const write of normal) {
+    assert.ok(write.at - recorded >= 190, `${write.reason} waited the delay from A's record`);
+  }
+  assert.deepEqual(firstTurn?.sort(), ["A", "B", "W"], "B went with A, not a delay after B");
+  await recorder.flush(100);
+});
+
 Deno.test("a full buffer drops a new Normal Event, but a Warning takes the oldest Normal one's place", async () => {
   const registry = new Registry();
   const { api } = fakeApi({ hang: true });
@@ -190,6 +223,7 @@ Deno.test("a full buffer drops a new Normal Event, but a Warning takes the oldes
     metrics: registry,
     maxPending: 3,
     concurrency: 1,
+    normalDelayMs: 0,
   });
   for (const reason of ["Writing", "Oldest", "Next"]) {
     recorder.record(subject, { type: "Normal", reason, message: reason });

@@ -3,9 +3,10 @@
 // policies) of deploy/, so a missing permission or a refused write fails here,
 // and a granted permission that nothing used is listed.
 import assert from "node:assert/strict";
-import type { ConfigMap, Namespace } from "kubernetes-types/core/v1.d.ts";
+import type { ConfigMap, Event, Namespace } from "kubernetes-types/core/v1.d.ts";
 import type { Lease } from "kubernetes-types/coordination/v1.d.ts";
 import { configMaps, type KubeObject, leases } from "../../../lib/client/mod.ts";
+import { EventReason } from "../../../lib/api/mod.ts";
 import { grantedPermissions, rbacObjectsFrom } from "../../../dev_apiserver/auth/rbac.ts";
 import { loadPlans } from "../../../lib/operator/plan_source.ts";
 import { LeaderElector } from "../../../lib/leader/election.ts";
@@ -169,11 +170,21 @@ Deno.test({
   });
   for (const name of ["a", "b", "r"]) await env.waitForCondition(name, "TenantReady", "True");
   await env.waitForCondition("c", "NamespaceReady", "False", "NamespaceConflict");
+  // Twice, each time once the first Event is written: the second one bumps its count (get, patch).
   for (let round = 0; round < 2; round++) {
     await env.namespaces.patch("ns-a", { metadata: { labels: { "kleff.io/tenant-plan": "x" } } });
     await eventually("label restored", async () => {
       const labels = (await env.namespaces.get("ns-a")).metadata?.labels;
       return labels?.["kleff.io/tenant-plan"] === "basic";
+    });
+    await eventually("its Event written", async () => {
+      const events = await env.client.request<{ items: Event[] }>({
+        path: "/api/v1/namespaces/default/events",
+      });
+      return events.items.some((event) =>
+        event.involvedObject.name === "a" && event.reason === EventReason.NamespaceUpdated &&
+        (event.count ?? 1) > round
+      );
     });
   }
   for (const [path, patch] of DRIFT) {

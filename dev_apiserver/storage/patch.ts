@@ -91,28 +91,6 @@ function arrayIndex(array: unknown[], token: string, allowEnd: boolean): number 
   return index <= limit ? index : undefined;
 }
 
-/** The container holding the pointer's last token, walking from a `{"": doc}` root. */
-function parentOf(root: JsonObject, tokens: string[], op: string, path: string): unknown {
-  let node: unknown = root[""];
-  for (const token of tokens.slice(0, -1)) {
-    if (Array.isArray(node)) {
-      const index = arrayIndex(node, token, false);
-      node = index === undefined ? undefined : node[index];
-    } else if (isObject(node) && Object.hasOwn(node, token)) {
-      node = node[token];
-    } else {
-      node = undefined;
-    }
-    if (node === undefined) {
-      throw jsonPatchFailure(`${op} operation does not apply: doc is missing path: "${path}"`);
-    }
-  }
-  if (!Array.isArray(node) && !isObject(node)) {
-    throw jsonPatchFailure(`${op} operation does not apply: doc is missing path: "${path}"`);
-  }
-  return node;
-}
-
 /** The value at a pointer, `undefined` when the document has none there. */
 function valueAt(root: JsonObject, tokens: string[]): unknown {
   let node: unknown = root[""];
@@ -125,6 +103,15 @@ function valueAt(root: JsonObject, tokens: string[]): unknown {
     } else {
       return undefined;
     }
+  }
+  return node;
+}
+
+/** The container holding the pointer's last token, walking from a `{"": doc}` root. */
+function parentOf(root: JsonObject, tokens: string[], op: string, path: string): unknown {
+  const node = valueAt(root, tokens.slice(0, -1));
+  if (!Array.isArray(node) && !isObject(node)) {
+    throw jsonPatchFailure(`${op} operation does not apply: doc is missing path: "${path}"`);
   }
   return node;
 }

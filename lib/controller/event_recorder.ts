@@ -142,7 +142,7 @@ export class EventRecorder {
   #writers = 0;
   /** Looks again at Normal Events held back while reconciles wait. */
   #recheck?: ReturnType<typeof setTimeout>;
-  /** Ends the wait of the Normal Events recorded in the last {@linkcode NORMAL_DELAY_MS}. */
+  /** Ends the delay of the Normal Events recorded since the first of them (`normalDelayMs`). */
   #delay?: ReturnType<typeof setTimeout>;
   #closed = false;
   readonly #stop = new AbortController();

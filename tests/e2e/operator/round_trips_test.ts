@@ -228,9 +228,13 @@ Deno.test({
   assert.equal(env.metric("controller_runtime_reconcile_errors_total"), 0);
 });
 
-/** Slows the Tenant watch's answers (its initial state included) to `bytesPerSecond`. */
-function trickleTenantWatch(env: OperatorEnv, bytesPerSecond: number): void {
-  env.server.faults.setTrickle({ bytesPerSecond, verb: "watch", resource: "tenants" });
+/**
+ * Starts the operator with the Tenant watch's answers (its initial state included) slowed to about
+ * a second per Tenant.
+ */
+function startWithSlowTenantWatch(env: OperatorEnv): void {
+  env.server.faults.setTrickle({ bytesPerSecond: 600, verb: "watch", resource: "tenants" });
+  env.startOperator({ watchTimings: { initialEventsTimeoutMs: 30_000 } });
 }
 
 Deno.test({
@@ -240,9 +244,7 @@ Deno.test({
 }, async () => {
   await using env = await OperatorEnv.start({ operator: false });
   for (let i = 0; i < 4; i++) await env.createTenant(`t${i}`, spec(i));
-  // About a second per Tenant of the initial state.
-  trickleTenantWatch(env, 600);
-  env.startOperator({ watchTimings: { initialEventsTimeoutMs: 30_000 } });
+  startWithSlowTenantWatch(env);
   await env.waitForCondition("t0", "TenantReady", "True");
   // The namespace watch starts once the Tenant watch has delivered its initial state.
   assert.equal(env.counters.count({ verb: "watch", resource: "namespaces" }), 0);
@@ -262,9 +264,8 @@ Deno.test({
   // Creation times are in seconds: the next Tenant is younger.
   await sleep(1100);
   await env.createTenant("alpha", { userId: "ns-alpha", username: "alice", plan: "basic" });
-  // The initial state comes in name order (alpha first), about a second per Tenant.
-  trickleTenantWatch(env, 600);
-  env.startOperator({ watchTimings: { initialEventsTimeoutMs: 30_000 } });
+  // The initial state comes in name order (alpha first).
+  startWithSlowTenantWatch(env);
   const conflict = await env.waitForCondition("alpha", "PoliciesReady", "False", "HostConflict");
   assert.match(conflict.message ?? "", /of Tenant zulu, which claimed it first/);
   env.server.faults.setTrickle(undefined);

@@ -12,7 +12,7 @@ import {
   type ResourceClient,
 } from "../lib/client/mod.ts";
 import { type Tenant, TENANT_RESOURCE } from "../lib/api/mod.ts";
-import { operatorRunArgs } from "../tools/operator_process.ts";
+import { OPERATOR_ENV, operatorRunArgs } from "../tools/operator_process.ts";
 import { sleep } from "../lib/backoff.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -36,12 +36,16 @@ export class BenchProcess implements AsyncDisposable {
   readonly #child: Deno.ChildProcess;
   #exit?: Promise<number>;
 
-  /** Starts `Deno.execPath()` with `args`. */
+  /**
+   * Starts `Deno.execPath()` with `args` and the operator's environment
+   * ({@linkcode OPERATOR_ENV}): every contender runs with the same allocator settings.
+   */
   constructor(args: readonly string[]) {
     this.#child = new Deno.Command(Deno.execPath(), {
       args: [...args],
       stdout: "null",
       stderr: "inherit",
+      env: { ...OPERATOR_ENV },
     }).spawn();
   }
 

@@ -4,7 +4,8 @@
 // contender), with its latency fault and without. Each contender runs
 // as its own process (8 workers each), so its requests and RSS are its own. Prints every figure
 // of the request-bill comparison as one table: requests per new tenant (pending at start and
-// arriving one by one), pending tenants to all Ready (and the ratio to the floor), restarts and
+// arriving one by one), pending tenants to all Ready (the median of several rounds, the order of
+// the contenders rotated from round to round, and the ratio to the floor), restarts and
 // periodic resyncs over ready tenants, RSS after a restart versus tenant count, and create →
 // Ready latency. `--full` adds the 10,000-tenant restart, resync and RSS figures.
 import { parseArgs } from "node:util";
@@ -35,6 +36,7 @@ import {
   printTable,
   type Restart,
   type Resync,
+  withRound,
 } from "./peer_figures.ts";
 import { ReadyWatch } from "./ready_watch.ts";
 import { formatPerTenant, formatTotals, requestCount, tallyRequests } from "./request_tally.ts";
@@ -48,6 +50,11 @@ export interface PeerBenchOptions {
   oneByOne: number;
   /** The latency fault of the second pass, in ms (`--latency-ms`, default 5; 0 = one pass). */
   latencyMs: number;
+  /**
+   * Rounds of the pending-tenants figure at each latency (`--rounds`, default 3): every contender
+   * once per round, the order rotated from one round to the next; the median is reported.
+   */
+  rounds: number;
   /** Workers of every contender (`--concurrency`, default 8). */
   concurrency: number;
   /** Also the large figures (`--full`): restart, resync and RSS over `large` ready tenants. */
@@ -89,6 +96,7 @@ export function parsePeerBenchArgs(args: string[]): PeerBenchOptions {
         tenants: { type: "string", default: "1000" },
         "one-by-one": { type: "string", default: "50" },
         "latency-ms": { type: "string", default: "5" },
+        rounds: { type: "string", default: "3" },
         concurrency: { type: "string", default: "8" },
         full: { type: "boolean", default: false },
         large: { type: "string", default: "10000" },
@@ -118,6 +126,7 @@ export function parsePeerBenchArgs(args: string[]): PeerBenchOptions {
     tenants: number("tenants", values.tenants, 1),
     oneByOne: number("one-by-one", values["one-by-one"], 1),
     latencyMs: number("latency-ms", values["latency-ms"], 0),
+    rounds: number("rounds", values.rounds, 1),
     concurrency: number("concurrency", values.concurrency, 1),
     full: values.full,
     large: number("large", values.large, 1),
@@ -169,7 +178,7 @@ async function measurePending(run: PassRun): Promise<NewTenants> {
       formatPerTenant(tally, count)
     }; peak RSS ${peakMiB.toFixed(1)} MiB`,
   );
-  return { count, seconds, tally, peakMiB };
+  return { count, seconds, rounds: [seconds], tally, peakMiB };
 }
 
 /** A fresh contender over the ready tenants, until quiet. */
@@ -309,6 +318,38 @@ function runPass(
 }
 
 /**
+ * Measures one more round of `options.tenants` pending tenants of `contender` at `latencyMs`,
+ * adding its time to the figure the first round made.
+ */
+function morePending(
+  contender: Contender,
+  { latencyMs, options, measured }: {
+    latencyMs: number;
+    options: PeerBenchOptions;
+    measured: Measured;
+  },
+): Promise<void> {
+  const pass: Pass = {
+    count: options.tenants,
+    latencyMs,
+    oneByOne: 0,
+    resync: false,
+    settle: false,
+  };
+  const key = `${pass.count}@${latencyMs}`;
+  return inPass(contender, { pass, concurrency: options.concurrency }, async (run) => {
+    const { seconds } = await measurePending(run);
+    measured.pending.set(key, withRound(measured.pending.get(key)!, seconds));
+  });
+}
+
+/** `all` rotated left by `by` places: round `by`'s order. */
+function rotated<T>(all: readonly T[], by: number): T[] {
+  const start = by % all.length;
+  return [...all.slice(start), ...all.slice(0, start)];
+}
+
+/**
  * Runs every contender once over `count` pending tenants to Ready (no latency, nothing else),
  * unmeasured. The dev API server runs in the bench's process: its code is compiled, and the
  * process's heap grown, as the first passes reach it, which slowed whichever contender was
@@ -352,7 +393,7 @@ export async function benchPeer(args: readonly string[] = []): Promise<void> {
       resyncs: new Map(),
     }]));
     console.log(
-      `peer: ${options.tenants} pending tenants, ${options.oneByOne} more one at a time, ${options.concurrency} workers each, latency ${options.latencyMs} ms and 0 ms${
+      `peer: ${options.tenants} pending tenants (${options.rounds} rounds), ${options.oneByOne} more one at a time, ${options.concurrency} workers each, latency ${options.latencyMs} ms and 0 ms${
         options.full ? `; restart, resync and RSS over ${options.large} ready` : ""
       }`,
     );
@@ -371,6 +412,16 @@ export async function benchPeer(args: readonly string[] = []): Promise<void> {
           resync: atRest,
           settle: atRest,
         });
+      }
+      // More rounds of the pending figure alone, each contender in another place of the order.
+      for (let round = 1; round < options.rounds; round++) {
+        for (const contender of rotated(all, round)) {
+          await morePending(contender, {
+            latencyMs,
+            options,
+            measured: measured.get(contender.key)!,
+          });
+        }
       }
     }
     for (const contender of options.tenants === SMALL ? [] : all.filter(compared)) {

@@ -7,12 +7,27 @@ import { formatPerTenant, formatTotals, type RequestTally } from "./request_tall
 export interface NewTenants {
   /** Pending tenants. */
   count: number;
-  /** From the contender's first answered request to all Ready, in s. */
+  /** From the contender's first answered request to all Ready, in s: the median of `rounds`. */
   seconds: number;
-  /** Requests until idle. */
+  /** The same time in every round measured, in s, in the order measured. */
+  rounds: number[];
+  /** Requests until idle (of the first round). */
   tally: RequestTally;
-  /** Peak RSS of the contender, in MiB. */
+  /** Peak RSS of the contender, in MiB (of the first round). */
   peakMiB: number;
+}
+
+/** `measured` with one more round's time, `seconds` becoming the median of them all. */
+export function withRound(measured: NewTenants, seconds: number): NewTenants {
+  const rounds = [...measured.rounds, seconds];
+  return { ...measured, rounds, seconds: median(rounds) };
+}
+
+/** The median of `values` (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /** Tenants created one at a time, each once the previous was Ready and the server quiet. */
@@ -117,9 +132,16 @@ export function figures(
       const floor = measured.get("floor")?.pending.get(key)?.seconds;
       rows.push([
         `${size.toLocaleString("en-US")} pending → all Ready, ${latency} ms`,
-        of((m) => m.pending.get(key))((r) =>
-          `${r.seconds.toFixed(2)} s${floor ? ` (${(r.seconds / floor).toFixed(2)}× floor)` : ""}`
-        ),
+        of((m) => m.pending.get(key))((r) => {
+          const ratio = floor ? `${(r.seconds / floor).toFixed(2)}× floor` : "";
+          const spread = r.rounds.length > 1
+            ? `median of ${r.rounds.length}: ${Math.min(...r.rounds).toFixed(2)}–${
+              Math.max(...r.rounds).toFixed(2)
+            } s`
+            : "";
+          const notes = [ratio, spread].filter(Boolean).join("; ");
+          return `${r.seconds.toFixed(2)} s${notes ? ` (${notes})` : ""}`;
+        }),
       ]);
     }
   }

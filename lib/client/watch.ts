@@ -143,7 +143,8 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
   /** After a skipped event: relist with a plain list, which does not carry events as lines. */
   #plainListOnce = false;
   /**
-   * Object key -> resourceVersion of every object the caller was told about (until the initial
+   * Object key (`namespace/name`, or the name of a cluster-scoped object) -> resourceVersion of
+   * every object the caller was told about (until the initial
    * state is delivered, with {@linkcode ResumableWatchOptions.forgetAfterSync}).
    */
   #known = new Map<string, string>();
@@ -349,7 +350,7 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
       if (seen.has(key)) continue;
       this.#known.delete(key);
       const slash = key.indexOf("/");
-      const namespace = key.slice(0, slash);
+      const namespace = slash < 0 ? "" : key.slice(0, slash);
       const name = key.slice(slash + 1);
       const object = {
         metadata: { name, resourceVersion: rv, ...(namespace ? { namespace } : {}) },
@@ -376,7 +377,11 @@ export class ResumableWatch<T extends KubeObjectBase> implements AsyncIterable<W
     seen?: Set<string>,
   ): WatchEvent<T> | undefined {
     if (this.#forgotten) return { type, object };
-    const key = `${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`;
+    // A name alone for a cluster-scoped object (names hold no slash): the caller's own copy of
+    // the name then serves as the key, rather than a new string per object.
+    const name = object.metadata?.name ?? "";
+    const namespace = object.metadata?.namespace;
+    const key = namespace ? `${namespace}/${name}` : name;
     const rv = object.metadata?.resourceVersion ?? "";
     const previous = this.#known.get(key);
     if (type === "DELETED") {

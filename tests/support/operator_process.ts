@@ -1,7 +1,7 @@
 // The operator as a child process (`deno run mod.ts …`), with its JSON log
 // lines parsed as they arrive: for tests of leader election, probes, metrics
 // and logs as a cluster would see them.
-import { operatorRunArgs } from "../../tools/operator_process.ts";
+import { OPERATOR_ENV, operatorRunArgs } from "../../tools/operator_process.ts";
 import { operatorFlagsForTestApiServer } from "./test_apiserver.ts";
 
 /** One parsed JSON log line. */
@@ -18,9 +18,12 @@ export type OperatorLauncher = (
   flags: string[],
 ) => { program: string; options: Deno.CommandOptions };
 
-/** `deno run` with the permissions of tools/operator_process.ts and exactly `flags`. */
+/** `deno run` with the permissions and environment of tools/operator_process.ts and exactly `flags`. */
 export function denoRun(flags: string[]): ReturnType<OperatorLauncher> {
-  return { program: Deno.execPath(), options: { args: operatorRunArgs(flags) } };
+  return {
+    program: Deno.execPath(),
+    options: { args: operatorRunArgs(flags), env: { ...OPERATOR_ENV } },
+  };
 }
 
 /** {@linkcode denoRun} with what the run's API server needs ({@linkcode operatorFlagsForTestApiServer}). */

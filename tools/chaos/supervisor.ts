@@ -4,7 +4,7 @@
 // exit like a kubelet would, SIGKILLed or SIGTERMed on demand.
 import type { Kubeconfig } from "../../dev_apiserver/mod.ts";
 import { type RecordedWrite, type RecordingProxy, startRecordingProxy } from "./proxy.ts";
-import { operatorRunArgs } from "../operator_process.ts";
+import { OPERATOR_ENV, operatorRunArgs } from "../operator_process.ts";
 import { CHAOS_RESERVED_NAMESPACES } from "./hostile.ts";
 import { type FreezeProxy, startFreezeProxy } from "./freeze_proxy.ts";
 
@@ -209,7 +209,7 @@ export class ReplicaSupervisor {
         "--health-probe-bind-address",
         healthAddress,
       ]),
-      env: { POD_NAME: id, NO_COLOR: "1" },
+      env: { ...OPERATOR_ENV, POD_NAME: id, NO_COLOR: "1" },
       stdin: "null",
       stdout: "null",
       stderr: "piped",

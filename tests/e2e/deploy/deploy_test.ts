@@ -7,7 +7,8 @@ import type { Container, PodSpec } from "kubernetes-types/core/v1.d.ts";
 import type { PolicyRule } from "kubernetes-types/rbac/v1.d.ts";
 import { SERVICE_ACCOUNT_DIR } from "../../../lib/client/mod.ts";
 import type { KubeObject } from "../../../dev_apiserver/types.ts";
-import { OPERATOR_V8_FLAGS } from "../../../tools/operator_process.ts";
+import { OPERATOR_ENV, OPERATOR_V8_FLAGS } from "../../../tools/operator_process.ts";
+import { imageProcess, instructions } from "../../support/dockerfile.ts";
 
 const ROOT = new URL("../../../", import.meta.url);
 const DEPLOY = new URL("deploy/", ROOT);
@@ -380,14 +381,21 @@ async function dockerfile(): Promise<{ text: string; flags: string[] }> {
   return { text, flags: JSON.parse(entry[1]) as string[] };
 }
 
-Deno.test("the image, deno task start and the operator processes of tests and benchmarks use the same V8 flags", async () => {
-  const { flags } = await dockerfile();
+Deno.test("the image, deno task start and the operator processes of tests and benchmarks use the same V8 flags and environment", async () => {
+  const { text, flags } = await dockerfile();
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))) as {
     tasks: Record<string, string>;
   };
   const v8 = (words: readonly string[]) => words.filter((word) => word.startsWith("--v8-flags="));
   assert.deepEqual(v8(flags), [`--v8-flags=${OPERATOR_V8_FLAGS}`], "the image's ENTRYPOINT");
-  assert.deepEqual(v8(config.tasks.start.split(/\s+/)), [`--v8-flags=${OPERATOR_V8_FLAGS}`]);
+  const start = config.tasks.start.split(/\s+/);
+  assert.deepEqual(v8(start), [`--v8-flags=${OPERATOR_V8_FLAGS}`]);
+  const { env } = imageProcess(instructions(text));
+  const assignments = start.slice(0, start.indexOf("deno"));
+  for (const [name, value] of Object.entries(OPERATOR_ENV)) {
+    assert.equal(env[name], value, `the image's ENV ${name}`);
+    assert.ok(assignments.includes(`${name}=${value}`), `deno task start sets ${name}=${value}`);
+  }
 });
 
 /** Environment variables read by the operator's own modules (its `deno info` module graph). */

@@ -4,8 +4,8 @@
 // client-node informers (tools/node_client/peer_operator.ts), and the write-only floor
 // (bench/write_floor.ts).
 import { BenchOperator, BenchProcess } from "./operator_bench.ts";
-import { peerRunArgs } from "../tools/node_client/peer_process.ts";
-import { OPERATOR_V8_FLAGS } from "../tools/operator_process.ts";
+import { peerCommand } from "../tools/node_client/peer_process.ts";
+import { OPERATOR_ENV, OPERATOR_V8_FLAGS } from "../tools/operator_process.ts";
 
 const FLOOR = new URL("./write_floor.ts", import.meta.url).pathname;
 
@@ -72,7 +72,7 @@ export function contenders(seedPlans: string): Contender[] {
       title: "peer (client-node informers)",
       restarts: true,
       start: (kubeconfig, options) =>
-        new BenchProcess(peerRunArgs([
+        new BenchProcess(peerCommand([
           "--kubeconfig",
           kubeconfig,
           "--concurrency",
@@ -85,18 +85,22 @@ export function contenders(seedPlans: string): Contender[] {
       title: "write-only floor",
       restarts: false,
       start: (kubeconfig, options) =>
-        new BenchProcess([
-          "run",
-          "--allow-net",
-          "--allow-read",
-          "--allow-env",
-          `--v8-flags=${OPERATOR_V8_FLAGS}`,
-          FLOOR,
-          "--kubeconfig",
-          kubeconfig,
-          "--concurrency",
-          String(options.concurrency),
-        ]),
+        new BenchProcess({
+          args: [
+            "run",
+            "--allow-net",
+            "--allow-read",
+            "--allow-env",
+            `--v8-flags=${OPERATOR_V8_FLAGS}`,
+            FLOOR,
+            "--kubeconfig",
+            kubeconfig,
+            "--concurrency",
+            String(options.concurrency),
+          ],
+          // The operator's V8 flags and environment, as for the peer.
+          env: { ...OPERATOR_ENV },
+        }),
     },
   ];
 }

@@ -6,7 +6,7 @@ import type { Tenant } from "../lib/api/mod.ts";
 import { TENANT_RESOURCE } from "../lib/api/mod.ts";
 import { connect } from "../lib/client/mod.ts";
 import { startDevApiServer } from "../dev_apiserver/mod.ts";
-import { OPERATOR_ENV, operatorRunArgs } from "../tools/operator_process.ts";
+import { operatorCommand } from "../tools/operator_process.ts";
 import { startFreezeProxy } from "../tools/chaos/freeze_proxy.ts";
 
 const REQUEST_TIMEOUT = "2s";
@@ -19,7 +19,7 @@ class Operator {
   constructor(kubeconfig: string, extra: string[] = []) {
     this.metrics = `127.0.0.1:${freePort()}`;
     this.child = new Deno.Command(Deno.execPath(), {
-      args: operatorRunArgs([
+      ...operatorCommand([
         "--kubeconfig",
         kubeconfig,
         "--log-level",
@@ -32,7 +32,6 @@ class Operator {
         "0",
         ...extra,
       ]),
-      env: { ...OPERATOR_ENV },
       stdout: "null",
       stderr: "null",
     }).spawn();

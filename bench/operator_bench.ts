@@ -12,7 +12,7 @@ import {
   type ResourceClient,
 } from "../lib/client/mod.ts";
 import { type Tenant, TENANT_RESOURCE } from "../lib/api/mod.ts";
-import { OPERATOR_ENV, operatorRunArgs } from "../tools/operator_process.ts";
+import { operatorCommand, type ProcessCommand } from "../tools/operator_process.ts";
 import { sleep } from "../lib/backoff.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -36,16 +36,12 @@ export class BenchProcess implements AsyncDisposable {
   readonly #child: Deno.ChildProcess;
   #exit?: Promise<number>;
 
-  /**
-   * Starts `Deno.execPath()` with `args` and the operator's environment
-   * ({@linkcode OPERATOR_ENV}): every contender runs with the same allocator settings.
-   */
-  constructor(args: readonly string[]) {
+  /** Starts `Deno.execPath()` as `command` says. */
+  constructor(command: ProcessCommand) {
     this.#child = new Deno.Command(Deno.execPath(), {
-      args: [...args],
+      ...command,
       stdout: "null",
       stderr: "inherit",
-      env: { ...OPERATOR_ENV },
     }).spawn();
   }
 
@@ -102,11 +98,11 @@ export interface BenchOperatorOptions {
   flags?: readonly string[];
 }
 
-/** The operator as a child process, with the V8 flags of `deno task start` and the image. */
+/** The operator as a child process, with the V8 flags and environment of `deno task start` and the image. */
 export class BenchOperator extends BenchProcess {
   /** Starts the operator against `kubeconfig` with `concurrency` workers. */
   constructor(kubeconfig: string, concurrency: number, options: BenchOperatorOptions = {}) {
-    super(operatorRunArgs([
+    super(operatorCommand([
       "--kubeconfig",
       kubeconfig,
       "--concurrency",

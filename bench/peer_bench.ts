@@ -32,11 +32,11 @@ import {
   type Measured,
   type NewTenants,
   type OneByOne,
+  passKey,
   percentile,
   printTable,
   type Restart,
   type Resync,
-  withRound,
 } from "./peer_figures.ts";
 import { ReadyWatch } from "./ready_watch.ts";
 import { formatPerTenant, formatTotals, requestCount, tallyRequests } from "./request_tally.ts";
@@ -178,7 +178,7 @@ async function measurePending(run: PassRun): Promise<NewTenants> {
       formatPerTenant(tally, count)
     }; peak RSS ${peakMiB.toFixed(1)} MiB`,
   );
-  return { count, seconds, rounds: [seconds], tally, peakMiB };
+  return { count, rounds: [seconds], tally, peakMiB };
 }
 
 /** A fresh contender over the ready tenants, until quiet. */
@@ -303,7 +303,7 @@ function runPass(
   contender: Contender,
   { pass, options, measured }: { pass: Pass; options: PeerBenchOptions; measured: Measured },
 ): Promise<void> {
-  const key = `${pass.count}@${pass.latencyMs}`;
+  const key = passKey(pass.count, pass.latencyMs);
   return inPass(contender, { pass, concurrency: options.concurrency }, async (run) => {
     measured.pending.set(key, await measurePending(run));
     if (contender.restarts) {
@@ -329,18 +329,16 @@ function morePending(
     measured: Measured;
   },
 ): Promise<void> {
-  const pass: Pass = {
-    count: options.tenants,
-    latencyMs,
-    oneByOne: 0,
-    resync: false,
-    settle: false,
-  };
-  const key = `${pass.count}@${latencyMs}`;
+  const pass = pendingOnly(options.tenants, latencyMs);
   return inPass(contender, { pass, concurrency: options.concurrency }, async (run) => {
-    const { seconds } = await measurePending(run);
-    measured.pending.set(key, withRound(measured.pending.get(key)!, seconds));
+    const [seconds] = (await measurePending(run)).rounds;
+    measured.pending.get(passKey(pass.count, latencyMs))!.rounds.push(seconds);
   });
+}
+
+/** A pass of `count` pending tenants to Ready at `latencyMs`, and nothing else. */
+function pendingOnly(count: number, latencyMs: number): Pass {
+  return { count, latencyMs, oneByOne: 0, resync: false, settle: false };
 }
 
 /** `all` rotated left by `by` places: round `by`'s order. */
@@ -361,7 +359,7 @@ async function warmUp(
   { count, concurrency }: { count: number; concurrency: number },
 ): Promise<void> {
   const started = performance.now();
-  const pass: Pass = { count, latencyMs: 0, oneByOne: 0, resync: false, settle: false };
+  const pass = pendingOnly(count, 0);
   for (const contender of all) {
     await inPass(contender, { pass, concurrency }, async (run) => {
       await using running = run.start();

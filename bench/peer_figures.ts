@@ -7,27 +7,15 @@ import { formatPerTenant, formatTotals, type RequestTally } from "./request_tall
 export interface NewTenants {
   /** Pending tenants. */
   count: number;
-  /** From the contender's first answered request to all Ready, in s: the median of `rounds`. */
-  seconds: number;
-  /** The same time in every round measured, in s, in the order measured. */
+  /**
+   * From the contender's first answered request to all Ready, in s, in every round measured (the
+   * table gives their median).
+   */
   rounds: number[];
   /** Requests until idle (of the first round). */
   tally: RequestTally;
   /** Peak RSS of the contender, in MiB (of the first round). */
   peakMiB: number;
-}
-
-/** `measured` with one more round's time, `seconds` becoming the median of them all. */
-export function withRound(measured: NewTenants, seconds: number): NewTenants {
-  const rounds = [...measured.rounds, seconds];
-  return { ...measured, rounds, seconds: median(rounds) };
-}
-
-/** The median of `values` (the mean of the middle two for an even count). */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /** Tenants created one at a time, each once the previous was Ready and the server quiet. */
@@ -66,13 +54,18 @@ export interface Resync {
   overlapped: boolean;
 }
 
+/** The key of a pass's figures in {@linkcode Measured}: `tenants@latency`. */
+export function passKey(tenants: number, latencyMs: number): string {
+  return `${tenants}@${latencyMs}`;
+}
+
 /** Everything measured for one contender. */
 export interface Measured {
-  /** By `tenants@latency`. */
+  /** By {@linkcode passKey}. */
   pending: Map<string, NewTenants>;
   /** By latency in ms. */
   oneByOne: Map<number, OneByOne>;
-  /** By `tenants@latency`. */
+  /** By {@linkcode passKey}. */
   restarts: Map<string, Restart>;
   /** By tenants. */
   resyncs: Map<number, Resync>;
@@ -81,6 +74,11 @@ export interface Measured {
 /** The `p`th percentile (nearest rank) of sorted `values`. */
 export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** The median (nearest rank: the lower middle of an even count) of `rounds`. */
+function medianOf(rounds: readonly number[]): number {
+  return percentile([...rounds].sort((a, b) => a - b), 50);
 }
 
 /** A table row: the figure's name and one cell per contender (absent: not measured). */
@@ -119,7 +117,7 @@ export function figures(
   for (const latency of latencies) {
     rows.push([
       `requests per new tenant, ${n} pending, ${latency} ms`,
-      of((m) => m.pending.get(`${tenants}@${latency}`))((r) => formatPerTenant(r.tally, r.count)),
+      of((m) => m.pending.get(passKey(tenants, latency)))((r) => formatPerTenant(r.tally, r.count)),
     ]);
     rows.push([
       `requests per new tenant, one by one, ${latency} ms`,
@@ -128,19 +126,21 @@ export function figures(
   }
   for (const size of sizes) {
     for (const latency of latencies) {
-      const key = `${size}@${latency}`;
-      const floor = measured.get("floor")?.pending.get(key)?.seconds;
+      const key = passKey(size, latency);
+      const floorRounds = measured.get("floor")?.pending.get(key)?.rounds;
+      const floor = floorRounds && medianOf(floorRounds);
       rows.push([
         `${size.toLocaleString("en-US")} pending → all Ready, ${latency} ms`,
         of((m) => m.pending.get(key))((r) => {
-          const ratio = floor ? `${(r.seconds / floor).toFixed(2)}× floor` : "";
+          const seconds = medianOf(r.rounds);
+          const ratio = floor ? `${(seconds / floor).toFixed(2)}× floor` : "";
           const spread = r.rounds.length > 1
             ? `median of ${r.rounds.length}: ${Math.min(...r.rounds).toFixed(2)}–${
               Math.max(...r.rounds).toFixed(2)
             } s`
             : "";
           const notes = [ratio, spread].filter(Boolean).join("; ");
-          return `${r.seconds.toFixed(2)} s${notes ? ` (${notes})` : ""}`;
+          return `${seconds.toFixed(2)} s${notes ? ` (${notes})` : ""}`;
         }),
       ]);
     }
@@ -149,7 +149,7 @@ export function figures(
     for (const latency of latencies) {
       rows.push([
         `restart over ${size.toLocaleString("en-US")} ready, ${latency} ms`,
-        of((m) => m.restarts.get(`${size}@${latency}`))((r) =>
+        of((m) => m.restarts.get(passKey(size, latency)))((r) =>
           `${formatTotals(r.tally)}; ${r.seconds.toFixed(2)} s`
         ),
       ]);
@@ -164,8 +164,8 @@ export function figures(
       rows.push([
         `${title}, ${size.toLocaleString("en-US")} vs ${baseline} tenants`,
         of((m) => {
-          const big = value(m.restarts.get(`${size}@0`));
-          const small = value(m.restarts.get(`${baseline}@0`));
+          const big = value(m.restarts.get(passKey(size, 0)));
+          const small = value(m.restarts.get(passKey(baseline, 0)));
           return big !== undefined && small !== undefined ? { big, small } : undefined;
         })(({ big, small }) =>
           `${big.toFixed(1)} / ${small.toFixed(1)} MiB = ${(big / small).toFixed(2)}×`

@@ -1,5 +1,5 @@
 // How to start the operator as its own process (`deno run … mod.ts`), for the
-// benchmarks, the chaos suite and process-level tests: one list of the Deno
+// benchmarks, the chaos suite and process-level tests: one command with the Deno
 // permissions and V8 flags, the same as `deno task start` without
 // `--allow-run` (no exec credential plugins) and as the image's ENTRYPOINT, and
 // the environment both set.
@@ -38,7 +38,15 @@ const OPERATOR_DENO_FLAGS: readonly string[] = [
   `--v8-flags=${OPERATOR_V8_FLAGS}`,
 ];
 
-/** The arguments of `Deno.execPath()` that run the operator with `flags`. */
-export function operatorRunArgs(flags: readonly string[]): string[] {
-  return ["run", ...OPERATOR_DENO_FLAGS, MOD, ...flags];
+/** How to run a process: the arguments of `Deno.execPath()` and the environment to add. */
+export interface ProcessCommand {
+  /** Arguments of `Deno.execPath()`. */
+  args: string[];
+  /** Variables added to the inherited environment. */
+  env: Record<string, string>;
+}
+
+/** The command that runs the operator with `flags`: its permissions, V8 flags and environment. */
+export function operatorCommand(flags: readonly string[]): ProcessCommand {
+  return { args: ["run", ...OPERATOR_DENO_FLAGS, MOD, ...flags], env: { ...OPERATOR_ENV } };
 }

@@ -1,7 +1,7 @@
 // The operator as a child process (`deno run mod.ts …`), with its JSON log
 // lines parsed as they arrive: for tests of leader election, probes, metrics
 // and logs as a cluster would see them.
-import { OPERATOR_ENV, operatorRunArgs } from "../../tools/operator_process.ts";
+import { operatorCommand } from "../../tools/operator_process.ts";
 import { operatorFlagsForTestApiServer } from "./test_apiserver.ts";
 
 /** One parsed JSON log line. */
@@ -20,10 +20,7 @@ export type OperatorLauncher = (
 
 /** `deno run` with the permissions and environment of tools/operator_process.ts and exactly `flags`. */
 export function denoRun(flags: string[]): ReturnType<OperatorLauncher> {
-  return {
-    program: Deno.execPath(),
-    options: { args: operatorRunArgs(flags), env: { ...OPERATOR_ENV } },
-  };
+  return { program: Deno.execPath(), options: operatorCommand(flags) };
 }
 
 /** {@linkcode denoRun} with what the run's API server needs ({@linkcode operatorFlagsForTestApiServer}). */

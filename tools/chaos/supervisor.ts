@@ -4,7 +4,7 @@
 // exit like a kubelet would, SIGKILLed or SIGTERMed on demand.
 import type { Kubeconfig } from "../../dev_apiserver/mod.ts";
 import { type RecordedWrite, type RecordingProxy, startRecordingProxy } from "./proxy.ts";
-import { OPERATOR_ENV, operatorRunArgs } from "../operator_process.ts";
+import { operatorCommand } from "../operator_process.ts";
 import { CHAOS_RESERVED_NAMESPACES } from "./hostile.ts";
 import { type FreezeProxy, startFreezeProxy } from "./freeze_proxy.ts";
 
@@ -200,16 +200,17 @@ export class ReplicaSupervisor {
     await Deno.writeTextFile(kubeconfigPath, JSON.stringify(kubeconfig));
     const metricsAddress = `127.0.0.1:${freePort()}`;
     const healthAddress = `127.0.0.1:${freePort()}`;
+    const command = operatorCommand([
+      ...this.#flags(kubeconfigPath),
+      "--metrics-secure=false",
+      "--metrics-bind-address",
+      metricsAddress,
+      "--health-probe-bind-address",
+      healthAddress,
+    ]);
     const child = new Deno.Command(Deno.execPath(), {
-      args: operatorRunArgs([
-        ...this.#flags(kubeconfigPath),
-        "--metrics-secure=false",
-        "--metrics-bind-address",
-        metricsAddress,
-        "--health-probe-bind-address",
-        healthAddress,
-      ]),
-      env: { ...OPERATOR_ENV, POD_NAME: id, NO_COLOR: "1" },
+      args: command.args,
+      env: { ...command.env, POD_NAME: id, NO_COLOR: "1" },
       stdin: "null",
       stdout: "null",
       stderr: "piped",

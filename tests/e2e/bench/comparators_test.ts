@@ -23,7 +23,7 @@ import {
   TENANT_UID_ANNOTATION,
   TENANT_USERNAME_LABEL,
 } from "../../../lib/client/mod.ts";
-import { peerRunArgs } from "../../../tools/node_client/peer_process.ts";
+import { peerCommand } from "../../../tools/node_client/peer_process.ts";
 import { withDir } from "../../support/fs.ts";
 import { eventually } from "../../support/wait.ts";
 
@@ -50,9 +50,12 @@ async function withCluster(
 }
 
 /** Runs `Deno.execPath()` with `args` during `body`, then stops it with SIGTERM. */
-async function whileRunning(args: string[], body: () => Promise<void>): Promise<void> {
+async function whileRunning(
+  command: { args: string[]; env?: Record<string, string> },
+  body: () => Promise<void>,
+): Promise<void> {
   const child = new Deno.Command(Deno.execPath(), {
-    args,
+    ...command,
     stdout: "null",
     stderr: "piped",
   }).spawn();
@@ -115,7 +118,7 @@ Deno.test("peer: a tenant becomes Ready, a foreign namespace is left alone, tear
     const namespaceClient = client.resource<Namespace>(namespaces);
     await namespaceClient.create({ metadata: { name: "taken", labels: { owner: "someone" } } });
     await whileRunning(
-      peerRunArgs(["--kubeconfig", kubeconfig, "--concurrency", "2"]),
+      peerCommand(["--kubeconfig", kubeconfig, "--concurrency", "2"]),
       async () => {
         await tenants.create(tenant("alpha", "alpha-ns"));
         await assertReady(client, "alpha", "alpha-ns");
@@ -161,14 +164,17 @@ Deno.test("write-only floor: pending and new tenants get three writes each, read
     const tenants = client.resource<Tenant>(TENANT_RESOURCE);
     await tenants.create(tenant("pending", "pending-ns"));
     const floor = ["run", "--allow-net", "--allow-read", "--allow-env", FLOOR];
-    await whileRunning([...floor, "--kubeconfig", kubeconfig, "--concurrency", "2"], async () => {
-      await assertReady(client, "pending", "pending-ns");
-      await tenants.create(tenant("fresh", "fresh-ns"));
-      await assertReady(client, "fresh", "fresh-ns");
-    });
+    await whileRunning(
+      { args: [...floor, "--kubeconfig", kubeconfig, "--concurrency", "2"] },
+      async () => {
+        await assertReady(client, "pending", "pending-ns");
+        await tenants.create(tenant("fresh", "fresh-ns"));
+        await assertReady(client, "fresh", "fresh-ns");
+      },
+    );
     // A restart over two ready tenants: the one after them (same watch, in order) gets the only writes.
     server.counters.reset();
-    await whileRunning([...floor, "--kubeconfig", kubeconfig], async () => {
+    await whileRunning({ args: [...floor, "--kubeconfig", kubeconfig] }, async () => {
       await tenants.create(tenant("third", "third-ns"));
       await assertReady(client, "third", "third-ns");
     });

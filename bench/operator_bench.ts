@@ -14,6 +14,7 @@ import {
 import { type Tenant, TENANT_RESOURCE } from "../lib/api/mod.ts";
 import { operatorCommand, type ProcessCommand } from "../tools/operator_process.ts";
 import { sleep } from "../lib/backoff.ts";
+import { QuietStretch } from "./quiet_stretch.ts";
 
 const ROOT = new URL("../", import.meta.url);
 /** The verbs that change objects. */
@@ -148,9 +149,6 @@ export async function waitQuiet(server: DevApiServer, quietMs: number): Promise<
   }
 }
 
-/** Share of one core below which a process counts as idle. */
-const IDLE_CPU_SHARE = 0.05;
-
 /** Thrown when a process does not go idle in time. */
 export class NotIdleError extends Error {
   /** Builds the error saying how long the bench waited. */
@@ -170,27 +168,28 @@ export interface WaitIdleOptions {
   timeoutMs?: number;
 }
 
+/** Between two looks at the process while waiting for it to go idle, in ms. */
+const IDLE_POLL_MS = 100;
+
 /**
  * Resolves once `process` is idle: for `quietMs` the server has seen no request and the process
- * has used at most 5% of a core (a streaming list or work from a cache sends no request for a
- * while; its CPU time shows it). Returns the `performance.now()` at which that stretch began.
+ * has used next to no CPU (a streaming list or work from a cache sends no request for a while;
+ * its CPU time shows it). Returns the `performance.now()` at which that stretch began: the end of
+ * the last look that saw a request or CPU work (see {@linkcode QuietStretch}).
  */
 export async function waitIdle(process: BenchProcess, options: WaitIdleOptions): Promise<number> {
   const { server, quietMs, timeoutMs = 600_000 } = options;
   const deadline = performance.now() + timeoutMs;
-  const cpuMs = await process.cpuMs();
-  let mark = { requests: server.counters.count(), cpuMs, at: performance.now() };
+  const look = async () => ({
+    requests: server.counters.count(),
+    cpuMs: await process.cpuMs(),
+    at: performance.now(),
+  });
+  const stretch = new QuietStretch(await look(), { quietMs });
   while (performance.now() < deadline) {
-    await sleep(Math.min(100, quietMs / 5));
-    const requests = server.counters.count();
-    const now = performance.now();
-    if (requests !== mark.requests) {
-      mark = { requests, cpuMs: await process.cpuMs(), at: now };
-    } else if (now - mark.at >= quietMs) {
-      const cpuMs = await process.cpuMs();
-      if (cpuMs - mark.cpuMs <= (now - mark.at) * IDLE_CPU_SHARE) return mark.at;
-      mark = { requests, cpuMs, at: now };
-    }
+    await sleep(Math.min(IDLE_POLL_MS, quietMs / 5));
+    const start = stretch.add(await look());
+    if (start !== undefined) return start;
   }
   throw new NotIdleError(timeoutMs);
 }

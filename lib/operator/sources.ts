@@ -82,8 +82,9 @@ export class WatchSources {
   readonly #kindWatches = new Map<string, AbortController>();
   readonly #kindLoops = new Set<Promise<void>>();
   /**
-   * What each per-tenant object showed besides its status when last seen after start-up, as a
-   * digest by object key (at most one short entry per managed object, never the object).
+   * What each per-tenant object showed besides its status when last seen after start-up (and, for
+   * an object with a status, in the initial state), as a digest by object key (at most one short
+   * entry per managed object, never the object).
    */
   readonly #seen = new Map<string, string>();
   /** The start-up audit, while watches deliver their initial state. */
@@ -157,16 +158,18 @@ export class WatchSources {
   namespaces(signal: AbortSignal): Promise<void> {
     const { index, queue, ownWrites } = this.#options;
     const kind = observationKey(namespaces);
-    return this.#watchManaged(namespaces, NAMESPACES_WATCH, signal, (object) => {
-      const name = object.metadata?.name ?? "";
-      ownWrites.observe(
-        ownWriteKey(kind, undefined, name),
-        object.metadata?.resourceVersion,
-        () => {
-          for (const tenant of index.tenantsIn(name)) queue.add(tenant);
-          for (const waiter of index.waitersOf(name)) queue.add(waiter);
-        },
-      );
+    return this.#watchManaged(namespaces, NAMESPACES_WATCH, signal, {
+      onEvent: (object) => {
+        const name = object.metadata?.name ?? "";
+        ownWrites.observe(
+          ownWriteKey(kind, undefined, name),
+          object.metadata?.resourceVersion,
+          () => {
+            for (const tenant of index.tenantsIn(name)) queue.add(tenant);
+            for (const waiter of index.waitersOf(name)) queue.add(waiter);
+          },
+        );
+      },
     });
   }
 
@@ -184,19 +187,31 @@ export class WatchSources {
   objects(resource: ResourceDescriptor, signal: AbortSignal): Promise<void> {
     const { index, queue, ownWrites } = this.#options;
     const kind = observationKey(resource);
-    return this.#watchManaged(resource, kind, signal, (object, type) => {
-      if (index.tenantsFor(resource, object) === undefined) return;
-      const metadata = object.metadata;
-      const key = ownWriteKey(kind, metadata?.namespace, metadata?.name ?? "");
-      if (type === "DELETED") this.#seen.delete(key);
-      else {
-        const seen = digest(contentWithoutStatus(object));
-        if (this.#seen.get(key) === seen) return;
-        this.#seen.set(key, seen);
-      }
-      ownWrites.observe(key, metadata?.resourceVersion, () => {
-        for (const tenant of index.tenantsFor(resource, object) ?? []) queue.add(tenant);
-      });
+    const keyOf = (object: KubeObjectBase) =>
+      ownWriteKey(kind, object.metadata?.namespace, object.metadata?.name ?? "");
+    return this.#watchManaged(resource, kind, signal, {
+      onEvent: (object, type) => {
+        if (index.tenantsFor(resource, object) === undefined) return;
+        const key = keyOf(object);
+        if (type === "DELETED") this.#seen.delete(key);
+        else {
+          const seen = digest(contentWithoutStatus(object));
+          if (this.#seen.get(key) === seen) return;
+          this.#seen.set(key, seen);
+        }
+        ownWrites.observe(key, object.metadata?.resourceVersion, () => {
+          for (const tenant of index.tenantsFor(resource, object) ?? []) queue.add(tenant);
+        });
+      },
+      // An object someone else writes the status of (a quota, after every pod change) is
+      // remembered from the initial state on: else the first such write after a start-up would
+      // look like a change and reconcile its tenant. Objects without a status need no entry.
+      onInitial: (object) => {
+        const { status } = object as KubeObjectBase & { status?: object };
+        if (status === undefined || Object.keys(status).length === 0) return;
+        if (index.tenantsFor(resource, object) === undefined) return;
+        this.#seen.set(keyOf(object), digest(contentWithoutStatus(object)));
+      },
     });
   }
 
@@ -258,14 +273,17 @@ export class WatchSources {
 
   /**
    * Watches objects of `resource` labelled as managed by the operator (namespaces as metadata
-   * only): the initial state goes to the start-up audit if one is running, every other event to
-   * `onEvent`.
+   * only): the initial state goes to the start-up audit if one is running (and to `onInitial`),
+   * every other event to `onEvent`.
    */
   #watchManaged(
     resource: ResourceDescriptor,
     name: string,
     signal: AbortSignal,
-    onEvent: (object: KubeObjectBase, type: "ADDED" | "MODIFIED" | "DELETED") => void,
+    handlers: {
+      onEvent: (object: KubeObjectBase, type: "ADDED" | "MODIFIED" | "DELETED") => void;
+      onInitial?: (object: KubeObjectBase) => void;
+    },
   ): Promise<void> {
     const { group, timings } = this.#options;
     return group.consume(name, signal, async () => {
@@ -288,8 +306,9 @@ export class WatchSources {
           else this.#options.relisted(name);
           initial = false;
         } else if (initial && audit && event.type !== "DELETED") {
+          handlers.onInitial?.(event.object);
           audit.object(resource, event.object);
-        } else onEvent(event.object, event.type);
+        } else handlers.onEvent(event.object, event.type);
       }
     });
   }
@@ -297,12 +316,16 @@ export class WatchSources {
 
 /**
  * An object as JSON without what changes on its own: its `status` and the bookkeeping of each
- * write (`resourceVersion`, `managedFields`). Two events give the same string when only those
- * changed (the API server writes an object's fields in a fixed order; any other difference makes
- * the strings differ, which only costs a reconcile).
+ * write (`resourceVersion`, `managedFields`), and without `kind` and `apiVersion`, which a watch's
+ * events carry and the items of a LIST (a watch's initial state on a server without streaming
+ * lists) do not. Two events give the same string when only those changed (the API server writes an
+ * object's fields in a fixed order; any other difference makes the strings differ, which only
+ * costs a reconcile).
  */
 export function contentWithoutStatus(object: KubeObjectBase): string {
-  const { status: _, metadata, ...rest } = object as KubeObjectBase & { status?: unknown };
-  const { resourceVersion: _version, managedFields: _fields, ...kept } = metadata ?? {};
+  const { status: _, metadata, kind: _kind, apiVersion: _version, ...rest } = object as
+    & KubeObjectBase
+    & { status?: unknown };
+  const { resourceVersion: _resourceVersion, managedFields: _fields, ...kept } = metadata ?? {};
   return JSON.stringify({ ...rest, metadata: kept });
 }

@@ -116,6 +116,37 @@ Deno.test("a change of nothing but an object's status queues nothing; a change o
   assert.equal(env.reconciles(), before + 2);
 });
 
+Deno.test("after a restart, a change of nothing but the status of an object from before it queues nothing", async () => {
+  await using env = await OperatorEnv.start();
+  await readyTenants(env, 2);
+  const quotas = env.client.resource<ResourceQuota>(resourceQuotas);
+  const usage = (pods: number) => ({
+    status: { hard: { pods: "20" }, used: { pods: String(pods) } },
+  });
+  // The quota controller has written the status before the restart.
+  await quotas.patchStatus("kleff-quota", usage(1), { namespace: "ns-0" });
+  await env.settled();
+  await env.stopOperator();
+  env.startOperator();
+  await eventually("the start-up audit", () => env.manager!.audits.count === 1);
+  await env.settled();
+  const before = env.reconciles();
+  // Its first write after the restart, then more.
+  for (let pods = 2; pods <= 4; pods++) {
+    await quotas.patchStatus("kleff-quota", usage(pods), { namespace: "ns-0" });
+  }
+  await env.settled();
+  assert.equal(env.reconciles(), before, "status changes wake nobody after a restart");
+  // Drift is still seen.
+  await quotas.patch("kleff-quota", { spec: { hard: { pods: "1000" } } }, { namespace: "ns-0" });
+  await eventually(
+    "the quota restored",
+    async () => (await quotas.get("kleff-quota", { namespace: "ns-0" })).spec?.hard?.pods === "20",
+  );
+  await env.settled({ reconcilesAfter: before });
+  assert.equal(env.reconciles(), before + 1);
+});
+
 Deno.test("a restart reconciles exactly the tenants changed while the operator was down", async () => {
   await using env = await OperatorEnv.start();
   await readyTenants(env, 7);

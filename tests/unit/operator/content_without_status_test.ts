@@ -42,3 +42,8 @@ Deno.test("status, resourceVersion and managedFields do not count; everything el
     assert.notEqual(contentWithoutStatus(changed), base, JSON.stringify(changed));
   }
 });
+
+Deno.test("an item of a LIST (no kind, no apiVersion) reads as the same object's watch event", () => {
+  const { kind: _kind, apiVersion: _apiVersion, ...listed } = quota({ status: { used: {} } });
+  assert.equal(contentWithoutStatus(listed), contentWithoutStatus(quota()));
+});

@@ -194,11 +194,7 @@ export class WatchSources {
         if (index.tenantsFor(resource, object) === undefined) return;
         const key = keyOf(object);
         if (type === "DELETED") this.#seen.delete(key);
-        else {
-          const seen = digest(contentWithoutStatus(object));
-          if (this.#seen.get(key) === seen) return;
-          this.#seen.set(key, seen);
-        }
+        else if (!this.#remember(key, object)) return;
         ownWrites.observe(key, object.metadata?.resourceVersion, () => {
           for (const tenant of index.tenantsFor(resource, object) ?? []) queue.add(tenant);
         });
@@ -209,10 +205,20 @@ export class WatchSources {
       onInitial: (object) => {
         const { status } = object as KubeObjectBase & { status?: object };
         if (status === undefined || Object.keys(status).length === 0) return;
-        if (index.tenantsFor(resource, object) === undefined) return;
-        this.#seen.set(keyOf(object), digest(contentWithoutStatus(object)));
+        if (index.tenantsFor(resource, object) !== undefined) this.#remember(keyOf(object), object);
       },
     });
+  }
+
+  /**
+   * Notes what `object` shows besides its status under `key`; whether that differs from what was
+   * noted before (nothing noted counts as different).
+   */
+  #remember(key: string, object: KubeObjectBase): boolean {
+    const seen = digest(contentWithoutStatus(object));
+    if (this.#seen.get(key) === seen) return false;
+    this.#seen.set(key, seen);
+    return true;
   }
 
   /**

@@ -10,6 +10,7 @@ import {
   type KubeObject,
   limitRanges,
   networkPolicies,
+  type ResourceClient,
   resourceQuotas,
 } from "../../../lib/client/mod.ts";
 import { TENANT_FINALIZER } from "../../../lib/api/mod.ts";
@@ -23,6 +24,20 @@ async function readyTenants(env: OperatorEnv, count: number): Promise<void> {
   for (let i = 0; i < count; i++) await env.createTenant(`t${i}`, spec(i));
   for (let i = 0; i < count; i++) await env.waitForCondition(`t${i}`, "TenantReady", "True");
   await env.settled();
+}
+
+/** What the quota controller writes after a pod change: the quota's usage, `pods` in use. */
+function usage(pods: number): { status: ResourceQuota["status"] } {
+  return { status: { hard: { pods: "20" }, used: { pods: String(pods) } } };
+}
+
+/** Someone raises ns-0's quota; resolves once the operator has put it back. */
+async function driftQuota(quotas: ResourceClient<ResourceQuota>): Promise<void> {
+  await quotas.patch("kleff-quota", { spec: { hard: { pods: "1000" } } }, { namespace: "ns-0" });
+  await eventually(
+    "the quota restored",
+    async () => (await quotas.get("kleff-quota", { namespace: "ns-0" })).spec?.hard?.pods === "20",
+  );
 }
 
 Deno.test("new tenants: one reconcile each, nothing read, no reconcile for their echoes", async () => {
@@ -72,11 +87,7 @@ Deno.test("drift by someone else is reconciled at once, and its restore causes n
   await readyTenants(env, 2);
   const quotas = env.client.resource<ResourceQuota>(resourceQuotas);
   const before = env.reconciles();
-  await quotas.patch("kleff-quota", { spec: { hard: { pods: "1000" } } }, { namespace: "ns-0" });
-  await eventually(
-    "the quota restored",
-    async () => (await quotas.get("kleff-quota", { namespace: "ns-0" })).spec?.hard?.pods === "20",
-  );
+  await driftQuota(quotas);
   await env.settled({ reconcilesAfter: before });
   assert.equal(env.reconciles(), before + 1, "one reconcile, of the tenant whose quota drifted");
 
@@ -97,17 +108,11 @@ Deno.test("a change of nothing but an object's status queues nothing; a change o
   const before = env.reconciles();
   // As the quota controller does after every pod change in the namespace.
   for (let pods = 1; pods <= 5; pods++) {
-    await quotas.patchStatus("kleff-quota", {
-      status: { hard: { pods: "20" }, used: { pods: String(pods) } },
-    }, { namespace: "ns-0" });
+    await quotas.patchStatus("kleff-quota", usage(pods), { namespace: "ns-0" });
   }
   await env.settled();
   assert.equal(env.reconciles(), before, "status changes wake nobody");
-  await quotas.patch("kleff-quota", { spec: { hard: { pods: "1000" } } }, { namespace: "ns-0" });
-  await eventually(
-    "the quota restored",
-    async () => (await quotas.get("kleff-quota", { namespace: "ns-0" })).spec?.hard?.pods === "20",
-  );
+  await driftQuota(quotas);
   await env.settled({ reconcilesAfter: before });
   assert.equal(env.reconciles(), before + 1);
   // A label someone else adds is a change too (it is not the status).
@@ -120,9 +125,6 @@ Deno.test("after a restart, a change of nothing but the status of an object from
   await using env = await OperatorEnv.start();
   await readyTenants(env, 2);
   const quotas = env.client.resource<ResourceQuota>(resourceQuotas);
-  const usage = (pods: number) => ({
-    status: { hard: { pods: "20" }, used: { pods: String(pods) } },
-  });
   // The quota controller has written the status before the restart.
   await quotas.patchStatus("kleff-quota", usage(1), { namespace: "ns-0" });
   await env.settled();
@@ -138,11 +140,7 @@ Deno.test("after a restart, a change of nothing but the status of an object from
   await env.settled();
   assert.equal(env.reconciles(), before, "status changes wake nobody after a restart");
   // Drift is still seen.
-  await quotas.patch("kleff-quota", { spec: { hard: { pods: "1000" } } }, { namespace: "ns-0" });
-  await eventually(
-    "the quota restored",
-    async () => (await quotas.get("kleff-quota", { namespace: "ns-0" })).spec?.hard?.pods === "20",
-  );
+  await driftQuota(quotas);
   await env.settled({ reconcilesAfter: before });
   assert.equal(env.reconciles(), before + 1);
 });
